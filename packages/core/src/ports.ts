@@ -1,0 +1,111 @@
+import type { DatasetSnapshot, Metrics, ScoredItem, TrainParams } from './schemas.js';
+
+/**
+ * Ports: the interfaces each stage of the loop is written against. A vendor tool replaces one
+ * adapter package by implementing one of these (docs/swapping.md). Everything that crosses a
+ * port is JSON-serialisable, because the same values travel as Temporal activity payloads.
+ */
+
+/** What one load did; counts always add up: rows = loaded + quarantined. */
+export interface LoadResult {
+  loadId: string;
+  files: Array<{ path: string; sha256: string; format: string; rows: number; loaded: number; quarantined: number; skipped: boolean }>;
+  rows: number;
+  loaded: number;
+  quarantined: number;
+  /** Files skipped because a file with the same sha256 was loaded before. */
+  skipped: number;
+}
+
+export interface TransformResult {
+  models: Array<{ name: string; rows: number }>;
+}
+
+export interface CheckResult {
+  passed: boolean;
+  checks: Array<{ name: string; passed: boolean; detail: string }>;
+}
+
+/**
+ * The warehouse: raw loads, transforms, checks and snapshots.
+ * @example
+ * const wh = await createDuckDbWarehouse({ path: 'data/warehouse.duckdb' });
+ * await wh.load(['data/raw/events-0001.ndjson']);
+ * await wh.transform();
+ * const { passed } = await wh.check();
+ */
+export interface Warehouse {
+  /** Loads files into `raw_events` in one transaction; bad rows go to `quarantine`. */
+  load(paths: string[], options?: { format?: string }): Promise<LoadResult>;
+  /** Rebuilds every derived table from `raw_events`, in dependency order. */
+  transform(): Promise<TransformResult>;
+  /** Runs every data-quality check and reports all of them (never stops at the first failure). */
+  check(): Promise<CheckResult>;
+  /** Writes the current splits as files under `dir` and describes them. */
+  snapshot(dir: string): Promise<DatasetSnapshot>;
+  close(): Promise<void>;
+}
+
+/** Anything that ranks items given a session prefix. */
+export interface Recommender {
+  readonly name: string;
+  /** Items known to the model. */
+  readonly vocabulary: readonly string[];
+  recommend(history: readonly string[], k: number, exclude?: ReadonlySet<string>): ScoredItem[];
+  /** Scores many prefixes at once (used by evaluation); same result as calling recommend in a loop. */
+  recommendBatch(histories: ReadonlyArray<readonly string[]>, k: number): ScoredItem[][];
+}
+
+/** Lineage recorded with every registered version (DESIGN.md §6). */
+export interface Lineage {
+  snapshotId: string;
+  loadIds: string[];
+  workflowId?: string;
+  runId?: string;
+  codeVersion: string;
+  backend: string;
+}
+
+export interface ModelManifest {
+  name: string;
+  version: string;
+  createdAt: string;
+  params: Record<string, unknown>;
+  metrics: Metrics;
+  baselineMetrics: Record<string, Metrics>;
+  lineage: Lineage;
+  /** sha256 of every file in the artifact folder, by relative path. */
+  files: Record<string, string>;
+}
+
+/**
+ * Model registry: immutable versions plus movable aliases.
+ * @example
+ * const reg = createFsRegistry({ root: 'data/registry' });
+ * const m = await reg.register({ name: 'gru4rec', sourceDir, metrics, params, lineage });
+ * await reg.setAlias('production', m.version);
+ */
+export interface ModelRegistry {
+  register(input: {
+    name: string;
+    sourceDir: string;
+    metrics: Metrics;
+    baselineMetrics?: Record<string, Metrics>;
+    params: Record<string, unknown>;
+    lineage: Lineage;
+  }): Promise<ModelManifest>;
+  list(): Promise<ModelManifest[]>;
+  /** Resolves a version id or an alias; verifies every file hash (throws ARTIFACT_CORRUPTED). */
+  get(versionOrAlias: string): Promise<{ manifest: ModelManifest; dir: string }>;
+  setAlias(alias: string, version: string): Promise<void>;
+  aliases(): Promise<Record<string, string>>;
+}
+
+/** Training/evaluation params carried through the pipeline. */
+export interface PipelineParams {
+  train: TrainParams;
+  /** Metric used to compare a candidate against the champion. */
+  promotionMetric: string;
+  /** Raw files or folders to ingest (default: data/raw). */
+  inputs?: string[];
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** Event types the warehouse understands; anything else is quarantined. */
+export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'search'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * One raw shop event as it lands in `data/raw/` (DESIGN.md §4). Timestamps may be ISO-8601
+ * strings or epoch seconds / milliseconds; the warehouse normalises them.
+ */
+export const RawEventSchema = z.object({
+  session_id: z.string().min(1),
+  event_type: z.enum(EVENT_TYPES),
+  item_id: z.string().min(1).nullable().optional(),
+  timestamp: z.union([z.string().min(1), z.number()]),
+  user_id: z.string().nullable().optional(),
+  price: z.number().nullable().optional(),
+  category: z.string().nullable().optional(),
+  query: z.string().nullable().optional(),
+});
+export type RawEvent = z.infer<typeof RawEventSchema>;
+
+/** A scored recommendation. */
+export interface ScoredItem {
+  itemId: string;
+  score: number;
+}
+
+/** Ranking metrics keyed like `hr@20`, `mrr@20`, `ndcg@10`, `coverage@20`, `popbias@20`. */
+export type Metrics = Record<string, number>;
+
+/** The request body of `POST /v1/recommendations` (DESIGN.md §6). */
+export const RecommendationRequestSchema = z
+  .object({
+    items: z.array(z.string().min(1)).max(200),
+    k: z.number().int().min(1).max(200).default(20),
+    sessionId: z.string().min(1).max(200).optional(),
+    exclude: z.array(z.string()).max(1000).optional(),
+  })
+  .strict();
+export type RecommendationRequest = z.infer<typeof RecommendationRequestSchema>;
+
+/** Splits of the sequence data, written as files so that only paths cross process boundaries. */
+export const DatasetSnapshotSchema = z.object({
+  snapshotId: z.string(),
+  loadIds: z.array(z.string()),
+  createdAt: z.string(),
+  dir: z.string(),
+  files: z.object({ train: z.string(), validation: z.string(), test: z.string() }),
+  counts: z.object({
+    train: z.number().int(),
+    validation: z.number().int(),
+    test: z.number().int(),
+    items: z.number().int(),
+  }),
+  splitTime: z.object({ validationStart: z.string(), testStart: z.string() }),
+});
+export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
+
+export const TrainParamsSchema = z.object({
+  model: z.enum(['gru4rec', 'pop']).default('gru4rec'),
+  embeddingDim: z.number().int().positive().default(64),
+  hiddenUnits: z.number().int().positive().default(100),
+  maxLen: z.number().int().positive().default(10),
+  epochs: z.number().int().positive().default(3),
+  batchSize: z.number().int().positive().default(128),
+  learningRate: z.number().positive().default(0.005),
+  seed: z.number().int().default(42),
+});
+export type TrainParams = z.infer<typeof TrainParamsSchema>;
