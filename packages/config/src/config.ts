@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { SkiffError } from '@skiff/core';
+
+/**
+ * The one configuration schema of skiff, parsed once per process from the environment
+ * and CLI flags. Nothing else reads process.env (DESIGN.md §9).
+ */
+export const SkiffConfigSchema = z.object({
+  dataDir: z.string().min(1).default('./data'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Unset: skiff starts `temporal server start-dev` itself. Set: connect to that cluster. */
+  temporalAddress: z.string().min(1).optional(),
+  temporalNamespace: z.string().min(1).default('default'),
+  temporalCliPath: z.string().min(1).optional(),
+  temporalUiPort: z.coerce.number().int().min(1).max(65535).default(8233),
+  temporalPort: z.coerce.number().int().min(1).max(65535).default(7233),
+  taskQueue: z.string().min(1).default('skiff-pipeline'),
+  servePort: z.coerce.number().int().min(0).max(65535).default(8080),
+  serveHost: z.string().min(1).default('127.0.0.1'),
+});
+export type SkiffConfig = z.infer<typeof SkiffConfigSchema>;
+
+const ENV_KEYS: Record<string, keyof SkiffConfig> = {
+  SKIFF_DATA_DIR: 'dataDir',
+  SKIFF_LOG_LEVEL: 'logLevel',
+  TEMPORAL_ADDRESS: 'temporalAddress',
+  TEMPORAL_NAMESPACE: 'temporalNamespace',
+  TEMPORAL_CLI_PATH: 'temporalCliPath',
+  SKIFF_TEMPORAL_UI_PORT: 'temporalUiPort',
+  SKIFF_TEMPORAL_PORT: 'temporalPort',
+  SKIFF_TASK_QUEUE: 'taskQueue',
+  SKIFF_SERVE_PORT: 'servePort',
+  SKIFF_SERVE_HOST: 'serveHost',
+};
+
+/**
+ * Parses configuration: flags win over environment variables, which win over defaults.
+ * Throws CONFIG_INVALID listing every problem at once.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  flags: Partial<Record<keyof SkiffConfig, unknown>> = {},
+): SkiffConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [envKey, key] of Object.entries(ENV_KEYS)) {
+    const v = env[envKey];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) raw[k] = v;
+  const parsed = SkiffConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new SkiffError('CONFIG_INVALID', `invalid configuration: ${issues}`);
+  }
+  return Object.freeze({ ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) });
+}
+
+/** Well-known locations under the data dir (DESIGN.md §2 data/). */
+export function dataPaths(dataDir: string) {
+  return {
+    raw: path.join(dataDir, 'raw'),
+    servingLogs: path.join(dataDir, 'raw', 'serving'),
+    warehouse: path.join(dataDir, 'warehouse.duckdb'),
+    snapshots: path.join(dataDir, 'snapshots'),
+    artifacts: path.join(dataDir, 'artifacts'),
+    registry: path.join(dataDir, 'registry'),
+    reports: path.join(dataDir, 'reports'),
+    temporal: path.join(dataDir, 'temporal'),
+  };
+}
+export type DataPaths = ReturnType<typeof dataPaths>;
