@@ -109,3 +109,52 @@ export interface PipelineParams {
   /** Raw files or folders to ingest (default: data/raw). */
   inputs?: string[];
 }
+
+/** Progress reported by long stages; the Temporal runner turns it into heartbeats. */
+export interface Progress {
+  stage: string;
+  epoch?: number;
+  epochs?: number;
+  batch?: number;
+  batches?: number;
+  loss?: number;
+  rows?: number;
+}
+
+export interface TrainOutput {
+  /** Folder holding the artifact files (model.json, weights.bin, vocabulary.json, config.json). */
+  artifactDir: string;
+  files: string[];
+  backend: string;
+  epochs: number;
+  losses: number[];
+  samplesPerSecond: number;
+  trainSeconds: number;
+}
+
+export interface EvaluateOutput {
+  metrics: Metrics;
+  /** Baselines evaluated on the same split, by name (at least `pop`). */
+  baselines: Record<string, Metrics>;
+  predictions: number;
+}
+
+/**
+ * Trains and evaluates models from a dataset snapshot (files, not tables).
+ * @example
+ * const trainer = createTfjsTrainer();
+ * const out = await trainer.train({ snapshot, params, outDir: 'data/artifacts/run-1' });
+ * const ev = await trainer.evaluate({ snapshot, artifactDir: out.artifactDir });
+ */
+export interface Trainer {
+  train(input: {
+    snapshot: DatasetSnapshot;
+    params: TrainParams;
+    outDir: string;
+    /** Resume point after a retry (from the last heartbeat). */
+    initialEpoch?: number;
+    onProgress?: (p: Progress) => void | Promise<void>;
+    signal?: AbortSignal;
+  }): Promise<TrainOutput>;
+  evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }): Promise<EvaluateOutput>;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelManifest } from '@skiff/core';
+import { decidePromotion } from './activities.js';
+import { runTrainingPipeline, type PipelineSteps } from './sequence.js';
+
+const snapshot = {
+  snapshotId: 'snap-x', loadIds: ['l1'], createdAt: '', dir: '/s',
+  files: { train: '/s/train.json', validation: '/s/v.json', test: '/s/t.json' },
+  counts: { train: 1, validation: 1, test: 1, items: 1 }, splitTime: { validationStart: '', testStart: '' },
+};
+
+function fakeSteps(calls: string[], promoted: boolean): PipelineSteps {
+  const rec = <T>(name: string, v: T) => async () => {
+    calls.push(name);
+    return v;
+  };
+  return {
+    ingest: rec('ingest', { loadId: 'l1', files: [], rows: 3, loaded: 3, quarantined: 0, skipped: 0 }),
+    transform: rec('transform', { models: [] }),
+    validate: rec('validate', { passed: true, checks: [] }),
+    snapshot: rec('snapshot', snapshot),
+    train: rec('train', { artifactDir: '/a', files: [], backend: 'wasm', epochs: 1, losses: [1], samplesPerSecond: 1, trainSeconds: 1 }),
+    evaluate: rec('evaluate', { metrics: { 'hr@20': 0.5 }, baselines: { pop: { 'hr@20': 0.1 } }, predictions: 10 }),
+    register: rec('register', { version: 'v0001' } as ModelManifest),
+    promote: rec('promote', { promoted, version: 'v0001', previous: null, reason: 'r' }),
+  };
+}
+
+describe('runTrainingPipeline', () => {
+  it('calls every stage in order and reports the outcome', async () => {
+    const calls: string[] = [];
+    const stages: string[] = [];
+    const r = await runTrainingPipeline(fakeSteps(calls, true), { train: {} as never, promotionMetric: 'hr@20' }, {
+      workflowId: 'wf', runId: 'run', onStage: (s) => stages.push(s),
+    });
+    expect(calls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
+    expect(stages.at(-1)).toBe('done');
+    expect(r).toMatchObject({ modelVersion: 'v0001', promoted: true, snapshotId: 'snap-x', backend: 'wasm' });
+  });
+
+  it('stops at the first failing stage', async () => {
+    const calls: string[] = [];
+    const steps = fakeSteps(calls, true);
+    steps.validate = async () => {
+      throw new Error('checks failed');
+    };
+    await expect(runTrainingPipeline(steps, { train: {} as never, promotionMetric: 'hr@20' }, { workflowId: 'w', runId: 'r' })).rejects.toThrow('checks failed');
+    expect(calls).toEqual(['ingest', 'transform']);
+  });
+});
+
+describe('decidePromotion', () => {
+  const champ = { version: 'v0001', metrics: { 'hr@20': 0.4 } } as unknown as ModelManifest;
+  it('promotes without a champion, or when strictly better', () => {
+    expect(decidePromotion({ 'hr@20': 0.1 }, null, 'hr@20').promote).toBe(true);
+    expect(decidePromotion({ 'hr@20': 0.41 }, champ, 'hr@20').promote).toBe(true);
+    expect(decidePromotion({ 'hr@20': 0.4 }, champ, 'hr@20').promote).toBe(false);
+    expect(decidePromotion({}, null, 'hr@20').promote).toBe(false);
+  });
+});
