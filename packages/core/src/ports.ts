@@ -158,3 +158,19 @@ export interface Trainer {
   }): Promise<TrainOutput>;
   evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }): Promise<EvaluateOutput>;
 }
+
+/** The outcome of one monitoring run (DESIGN.md §7 and §10 `skiff monitor --json`). */
+export interface MonitorRunResult {
+  datasetDrift: boolean;
+  /** Share of drifted columns that makes the dataset drifted (Evidently's drift_share, default 0.5). */
+  driftShare: number;
+  /** Measured share of drifted columns. */
+  share: number;
+  columns: Array<{ column: string; method: string; score: number; threshold: number; drifted: boolean }>;
+  snapshotPath: string;
+  htmlPath: string;
+  jsonPath: string;
+  referenceRows: number;
+  currentRows: number;
+  modelVersion: string | null;
+}

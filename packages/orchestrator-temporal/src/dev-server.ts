@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, open } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SkiffError, silentLogger, type Logger } from '@skiff/core';
+import type { TemporalCli } from './cli-provision.js';
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  /** True when this process started the server (and so must stop it). */
+  started: boolean;
+  stop(): Promise<void>;
+}
+
+export interface StartDevServerOptions {
+  cli: TemporalCli;
+  /** Folder for the persistent SQLite db and the server log. */
+  stateDir: string;
+  host?: string;
+  port: number;
+  uiPort: number;
+  namespace?: string;
+  logger?: Logger;
+  /** How long to wait for the server to answer (the SDK's built-in 5 s is too short on a busy 2-core box). */
+  startTimeoutMs?: number;
+}
+
+/** Resolves a free TCP port on 127.0.0.1 (used by tests). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when a Temporal frontend answers at the address. */
+export async function isTemporalUp(address: string, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    const conn = await Connection.connect({ address, connectTimeout: timeoutMs });
+    try {
+      await conn.healthService.check({});
+      return true;
+    } finally {
+      await conn.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+async function portInUse(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts `temporal server start-dev` with a persistent db file under `stateDir`, or reuses a dev
+ * server that already answers at host:port (e.g. one left running by an earlier `skiff demo`).
+ */
+export async function startDevServer(options: StartDevServerOptions): Promise<DevServer> {
+  const { cli, stateDir, host = '127.0.0.1', port, uiPort, namespace = 'default', logger = silentLogger, startTimeoutMs = 60_000 } = options;
+  const address = `${host}:${port}`;
+  if (await isTemporalUp(address)) {
+    logger.info('reusing the Temporal server already running', { address });
+    return { address, uiUrl: `http://${host}:${uiPort}`, started: false, stop: async () => {} };
+  }
+  if (await portInUse(host, port)) throw new SkiffError('DEPENDENCY_MISSING', `port ${port} on ${host} is taken by something that is not a Temporal server; set SKIFF_TEMPORAL_PORT or TEMPORAL_ADDRESS`);
+  if (cli.kind === 'sdk-download') return startWithSdkDownload(options);
+  await mkdir(stateDir, { recursive: true });
+  const logFile = await open(path.join(stateDir, 'server.log'), 'a');
+  const args = [
+    'server', 'start-dev',
+    '--ip', host,
+    '--port', String(port),
+    '--ui-port', String(uiPort),
+    '--db-filename', path.join(stateDir, 'temporal.db'),
+    '--namespace', namespace,
+    '--log-level', 'warn',
+  ];
+  const child: ChildProcess = spawn(cli.path, args, { stdio: ['ignore', logFile.fd, logFile.fd], detached: false });
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
+  const deadline = Date.now() + startTimeoutMs;
+  while (!(await isTemporalUp(address, 1_000))) {
+    if (exited !== null) {
+      await logFile.close();
+      throw new SkiffError('DEPENDENCY_MISSING', `temporal server start-dev exited with code ${exited}; see ${path.join(stateDir, 'server.log')}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await logFile.close();
+      throw new SkiffError('DEPENDENCY_MISSING', `Temporal dev server did not answer at ${address} within ${startTimeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const uiUrl = `http://${host}:${uiPort}`;
+  logger.info('Temporal dev server started', { address, ui: uiUrl, db: path.join(stateDir, 'temporal.db'), cli: cli.path });
+  return {
+    address,
+    uiUrl,
+    started: true,
+    async stop() {
+      if (exited === null) {
+        const done = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await done;
+        clearTimeout(timer);
+      }
+      await logFile.close();
+    },
+  };
+}
+
+async function startWithSdkDownload(options: StartDevServerOptions): Promise<DevServer> {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const host = options.host ?? '127.0.0.1';
+  await mkdir(options.stateDir, { recursive: true });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { ip: host, port: options.port, ui: true, uiPort: options.uiPort, dbFilename: path.join(options.stateDir, 'temporal.db') },
+  });
+  return {
+    address: `${host}:${options.port}`,
+    uiUrl: `http://${host}:${options.uiPort}`,
+    started: true,
+    stop: () => env.teardown(),
+  };
+}

@@ -1,0 +1,7 @@
+export * from './shared.js';
+export * from './cli-provision.js';
+export * from './dev-server.js';
+export * from './activities.js';
+export * from './worker.js';
+export * from './client.js';
+export type { MonitorActivities, MonitoringOutcome, MonitoringParams, TrainingProgress } from './workflows.js';

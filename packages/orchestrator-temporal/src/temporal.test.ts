@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SkiffError, type ModelManifest } from '@skiff/core';
+import type { PipelineSteps } from '@skiff/pipeline/sequence';
+import { findTemporalCli } from './cli-provision.js';
+import { connectClient, runTraining, type SkiffClient } from './client.js';
+import { freePort, startDevServer, type DevServer } from './dev-server.js';
+import { wrapActivities } from './activities.js';
+import { createSkiffWorker } from './worker.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+describe('findTemporalCli', () => {
+  it('names every place it looked when nothing is found', async () => {
+    const err = await findTemporalCli({ explicitPath: '/nope/temporal', cacheDir: '/nonexistent-cache', searchPath: '/nonexistent-bin', allowInstall: false })
+      .then(() => undefined, (e: unknown) => e);
+    // With @temporalio/testing installed the last resort is the SDK download, which is not an error.
+    if (err === undefined) return;
+    expect(err).toBeInstanceOf(SkiffError);
+    expect((err as Error).message).toMatch(/TEMPORAL_CLI_PATH=\/nope\/temporal[\s\S]*PATH[\s\S]*project cache[\s\S]*pip/);
+  });
+
+  it('finds the project cache installed by .ci/run', async () => {
+    const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: true });
+    expect(cli.kind).toBe('binary');
+  });
+});
+
+const snapshot = {
+  snapshotId: 'snap-t', loadIds: ['l1'], createdAt: '', dir: '/s',
+  files: { train: '/s/train.json', validation: '/s/v.json', test: '/s/t.json' },
+  counts: { train: 1, validation: 1, test: 1, items: 1 }, splitTime: { validationStart: '', testStart: '' },
+};
+
+/** Fake stages (the real ones are exercised end to end in apps/cli's e2e test). */
+function fakeActivities(calls: string[], failValidate: boolean): PipelineSteps {
+  const rec = <T>(name: string, v: T) => async () => {
+    calls.push(name);
+    return v;
+  };
+  return {
+    ingest: rec('ingest', { loadId: 'l1', files: [], rows: 3, loaded: 3, quarantined: 0, skipped: 0 }),
+    transform: rec('transform', { models: [] }),
+    validate: async () => {
+      calls.push('validate');
+      if (failValidate) throw new SkiffError('DATA_QUALITY_FAILED', 'data-quality checks failed: splits.test_not_empty (0 sessions)');
+      return { passed: true, checks: [] };
+    },
+    snapshot: rec('snapshot', snapshot),
+    train: rec('train', { artifactDir: '/a', files: [], backend: 'wasm', epochs: 1, losses: [1], samplesPerSecond: 1, trainSeconds: 1 }),
+    evaluate: rec('evaluate', { metrics: { 'hr@20': 0.5 }, baselines: { pop: { 'hr@20': 0.1 } }, predictions: 10 }),
+    register: rec('register', { version: 'v0007' } as ModelManifest),
+    promote: rec('promote', { promoted: true, version: 'v0007', previous: null, reason: 'no champion' }),
+  };
+}
+
+describe('trainingPipeline on a real Temporal dev server', () => {
+  let dir: string;
+  let server: DevServer;
+  let sc: SkiffClient;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-temporal-'));
+    const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: true });
+    server = await startDevServer({ cli, stateDir: dir, port: await freePort(), uiPort: await freePort() });
+    sc = await connectClient(server.address);
+  });
+  afterAll(async () => {
+    await sc?.close();
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs every stage through Temporal activities', async () => {
+    const calls: string[] = [];
+    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-ok', activities: wrapActivities(fakeActivities(calls, false)) });
+    const result = await worker.runUntil(runTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'wf-ok', taskQueue: 'q-ok' }));
+    await connection.close();
+    expect(result).toMatchObject({ workflowId: 'wf-ok', modelVersion: 'v0007', promoted: true, snapshotId: 'snap-t' });
+    expect(calls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
+  });
+
+  it('fails the run at once (no retries) when data-quality checks fail', async () => {
+    const calls: string[] = [];
+    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-bad', activities: wrapActivities(fakeActivities(calls, true)) });
+    const err = await worker
+      .runUntil(runTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'wf-bad', taskQueue: 'q-bad' }))
+      .then(() => undefined, (e: unknown) => e);
+    await connection.close();
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause?.cause as { type?: string; message?: string } | undefined;
+    expect(cause?.type).toBe('DATA_QUALITY_FAILED');
+    expect(calls.filter((c) => c === 'validate')).toHaveLength(1);
+    expect(calls).not.toContain('train');
+  });
+});
