@@ -1,0 +1,128 @@
+import { SkiffError } from '@skiff/core';
+import { defaultStatTest, isDrifted, STAT_TESTS } from './stattests.js';
+import type { ColumnKind, StatTestDef, Value } from './stattests.js';
+
+export type RawValue = number | string | null;
+
+export interface DriftInput {
+  reference: Record<string, RawValue[]>;
+  current: Record<string, RawValue[]>;
+  columns: Array<{ name: string; type: ColumnKind }>;
+  /** Dataset drift when share of drifted columns >= driftShare. Default 0.5. */
+  driftShare?: number;
+  /** Registry names ('ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi', 'kl_div'). */
+  perColumnMethod?: Record<string, string>;
+  perColumnThreshold?: Record<string, number>;
+}
+
+export interface ColumnDrift {
+  column: string;
+  type: ColumnKind;
+  /** Registry name, e.g. 'ks'. */
+  method: string;
+  /** Display name, e.g. 'K-S p_value'. */
+  methodName: string;
+  score: number;
+  threshold: number;
+  drifted: boolean;
+  referenceSize: number;
+  currentSize: number;
+}
+
+export interface DriftResult {
+  datasetDrift: boolean;
+  /** The dataset-level threshold. */
+  driftShare: number;
+  /** Share of drifted columns. */
+  share: number;
+  nDrifted: number;
+  nColumns: number;
+  columns: ColumnDrift[];
+}
+
+/** Drops null, NaN and ±Infinity (Evidently cleans every column of every dataset on its own). */
+export function cleanColumn(values: readonly RawValue[], kind: ColumnKind, column: string, side: string): Value[] {
+  const out: Value[] = [];
+  for (const v of values) {
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) continue;
+      out.push(v);
+    } else if (typeof v === 'string') {
+      if (kind === 'num') {
+        throw new SkiffError('BAD_INPUT', `Column '${column}' is numerical but ${side} holds a non-numeric value`, {
+          details: { column, side, value: v },
+        });
+      }
+      out.push(v);
+    } else {
+      throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, { details: { column, side } });
+    }
+  }
+  if (out.length === 0) {
+    throw new SkiffError('BAD_INPUT', `An empty column '${column}' was provided for drift calculation in the ${side} dataset.`, {
+      details: { column, side },
+    });
+  }
+  return out;
+}
+
+export function resolveStatTest(name: string, kind: ColumnKind, column: string): StatTestDef {
+  const def = STAT_TESTS[name];
+  if (!def) throw new SkiffError('BAD_INPUT', `Unknown drift method '${name}' for column '${column}'`, { details: { column, method: name } });
+  if (!def.allowed.includes(kind)) {
+    throw new SkiffError('BAD_INPUT', `Drift method '${name}' is not allowed for ${kind} column '${column}'`, {
+      details: { column, method: name, type: kind },
+    });
+  }
+  return def;
+}
+
+/** Drift of one column, Evidently `get_one_column_drift` semantics. */
+export function computeColumnDrift(
+  column: string,
+  kind: ColumnKind,
+  reference: readonly RawValue[],
+  current: readonly RawValue[],
+  method?: string,
+  threshold?: number,
+): ColumnDrift {
+  const r = cleanColumn(reference, kind, column, 'reference');
+  const c = cleanColumn(current, kind, column, 'current');
+  const test = method === undefined ? defaultStatTest(r, c, kind) : resolveStatTest(method, kind, column);
+  const thr = threshold ?? test.defaultThreshold;
+  const score = test.compute(r, c, kind);
+  return {
+    column,
+    type: kind,
+    method: test.name,
+    methodName: test.displayName,
+    score,
+    threshold: thr,
+    drifted: isDrifted(score, thr, test.direction),
+    referenceSize: r.length,
+    currentSize: c.length,
+  };
+}
+
+/** Data drift of a set of columns, as Evidently 0.7 `DataDriftPreset` computes it. */
+export function computeDrift(input: DriftInput): DriftResult {
+  const driftShare = input.driftShare ?? 0.5;
+  if (input.columns.length === 0) throw new SkiffError('BAD_INPUT', 'computeDrift: no columns to test');
+  const seen = new Set<string>();
+  const columns = input.columns.map(({ name, type }) => {
+    if (seen.has(name)) throw new SkiffError('BAD_INPUT', `Column '${name}' listed twice`, { details: { column: name } });
+    seen.add(name);
+    if (type !== 'num' && type !== 'cat') {
+      throw new SkiffError('BAD_INPUT', `Column '${name}' has unsupported type '${String(type)}'`, { details: { column: name } });
+    }
+    const ref = input.reference[name];
+    const cur = input.current[name];
+    if (!ref) throw new SkiffError('BAD_INPUT', `Cannot find column '${name}' in reference dataset`, { details: { column: name } });
+    if (!cur) throw new SkiffError('BAD_INPUT', `Cannot find column '${name}' in current dataset`, { details: { column: name } });
+    return computeColumnDrift(name, type, ref, cur, input.perColumnMethod?.[name], input.perColumnThreshold?.[name]);
+  });
+  const nDrifted = columns.filter((c) => c.drifted).length;
+  const share = nDrifted / columns.length;
+  return { datasetDrift: share >= driftShare, driftShare, share, nDrifted, nColumns: columns.length, columns };
+}

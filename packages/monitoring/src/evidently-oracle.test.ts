@@ -1,0 +1,183 @@
+/**
+ * Parity test against the real Evidently 0.7 (Python). Needs a venv with evidently installed at
+ * $EVIDENTLY_PYTHON or <repo>/.cache/evidently-venv/bin/python; otherwise SKIPPED (never passes silently).
+ * Create it with:
+ *   python3 -m venv .cache/evidently-venv && .cache/evidently-venv/bin/pip install -r packages/monitoring/oracle/requirements.txt
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { computeDrift } from './drift.js';
+import type { DriftInput, DriftResult, RawValue } from './drift.js';
+import { writeReport } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkgRoot = resolve(here, '..');
+const repoRoot = resolve(pkgRoot, '..', '..');
+const oracleScript = join(pkgRoot, 'oracle', 'evidently_oracle.py');
+const python = process.env.EVIDENTLY_PYTHON ?? join(repoRoot, '.cache', 'evidently-venv', 'bin', 'python');
+
+function evidentlyAvailable(): boolean {
+  if (!existsSync(python)) return false;
+  try {
+    execFileSync(python, ['-c', 'import evidently'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const available = evidentlyAvailable();
+if (!available) {
+  console.warn(`[evidently-oracle] SKIPPED: no Python with evidently at ${python} (set EVIDENTLY_PYTHON or create the venv, see oracle/requirements.txt)`);
+}
+
+// --- seeded data -----------------------------------------------------------------------------------
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function normal(rng: () => number, mu: number, sd: number): number {
+  const u = 1 - rng();
+  const v = rng();
+  return mu + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
+
+interface Frame {
+  [col: string]: RawValue[];
+}
+function frame(seed: number, n: number, shift: number): Frame {
+  const rng = mulberry32(seed);
+  const cats = ['alpha', 'beta', 'gamma', 'delta', 'eps'];
+  const f: Frame = { x: [], y: [], k: [], city: [], flag: [] };
+  for (let i = 0; i < n; i++) {
+    f.x!.push(rng() < 0.03 ? null : round(normal(rng, shift, 1)));
+    f.y!.push(round(Math.exp(normal(rng, 1 + shift / 4, 0.5)), 3));
+    f.k!.push(Math.floor(rng() * (shift > 0 ? 26 : 24))); // ints, >20 unique in reference
+    const p = rng() + shift / 10;
+    f.city!.push(rng() < 0.02 ? null : (cats[Math.min(4, Math.floor(p * 4.2))] as string));
+    f.flag!.push(rng() < 0.3 + shift / 5 ? 1 : 0);
+  }
+  return f;
+}
+function toCsv(f: Frame): string {
+  const cols = Object.keys(f);
+  const n = f[cols[0] as string]!.length;
+  const lines = [cols.join(',')];
+  for (let i = 0; i < n; i++) lines.push(cols.map((c) => (f[c]![i] === null ? '' : String(f[c]![i]))).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+interface Case {
+  name: string;
+  nRef: number;
+  nCur: number;
+  shift: number;
+  num: string[];
+  cat: string[];
+  methods?: Record<string, string>;
+}
+const CASES: Case[] = [
+  { name: 'small unequal n (exact KS, chi, z)', nRef: 300, nCur: 250, shift: 0.15, num: ['x', 'y', 'k'], cat: ['city', 'flag'] },
+  { name: 'small equal n (exact KS square)', nRef: 500, nCur: 500, shift: 0.1, num: ['x', 'y'], cat: ['city', 'flag'] },
+  { name: 'large n (Wasserstein, JS)', nRef: 3000, nCur: 2500, shift: 0.05, num: ['x', 'y', 'k'], cat: ['city', 'flag'] },
+  { name: 'ref<=1000, cur>10000 (asymptotic kstwo)', nRef: 400, nCur: 12000, shift: 0.1, num: ['x', 'y'], cat: ['city'] },
+  {
+    name: 'forced PSI / KL / JS (histogram + value branches)',
+    nRef: 800,
+    nCur: 700,
+    shift: 0.2,
+    num: ['x', 'y', 'k'],
+    cat: ['city', 'flag'],
+    methods: { x: 'psi', y: 'kl_div', k: 'jensenshannon', city: 'psi', flag: 'kl_div' },
+  },
+];
+
+interface OracleColumn {
+  method: string;
+  method_display: string;
+  threshold: number;
+  score: number;
+  drifted: boolean;
+  id: string;
+}
+interface OracleOut {
+  columns: Record<string, OracleColumn>;
+  drifted_count: number;
+  share: number;
+  dataset_drift: boolean;
+  drifted_columns_count_id: string;
+  snapshot?: { loaded: boolean; metrics: Array<{ id: string; type: string; column: string | null; value: unknown }> };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'skiff-evidently-oracle-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let maxRel = 0;
+
+describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
+  it.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
+    const ref = frame(1000 + i, c.nRef, 0);
+    const cur = frame(2000 + i, c.nCur, c.shift);
+    const refPath = join(tmp, `ref${i}.csv`);
+    const curPath = join(tmp, `cur${i}.csv`);
+    writeFileSync(refPath, toCsv(ref));
+    writeFileSync(curPath, toCsv(cur));
+
+    const input: DriftInput = {
+      reference: ref,
+      current: cur,
+      columns: [...c.num.map((name) => ({ name, type: 'num' as const })), ...c.cat.map((name) => ({ name, type: 'cat' as const }))],
+      ...(c.methods ? { perColumnMethod: c.methods } : {}),
+    };
+    const ts: DriftResult = computeDrift(input);
+    const outDir = join(tmp, `out${i}`);
+    const { snapshotPath, htmlPath } = await writeReport({ result: ts, data: input, outDir, title: c.name });
+    expect(readFileSync(htmlPath, 'utf8')).toContain('<svg');
+
+    const args = [oracleScript, refPath, curPath, '--num', c.num.join(','), '--cat', c.cat.join(','), '--snapshot', snapshotPath];
+    if (c.methods) args.push('--methods', Object.entries(c.methods).map(([k, v]) => `${k}=${v}`).join(','));
+    console.log(`[evidently-oracle] ${c.name}: ${ts.columns.map((x) => `${x.column}:${x.method}=${x.score.toPrecision(6)}${x.drifted ? "*" : ""}`).join(" ")}`);
+    const py = JSON.parse(execFileSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 })) as OracleOut;
+
+    expect(Object.keys(py.columns).sort()).toEqual(ts.columns.map((x) => x.column).sort());
+    for (const col of ts.columns) {
+      const o = py.columns[col.column]!;
+      expect(col.method, col.column).toBe(o.method);
+      expect(col.threshold, col.column).toBe(o.threshold);
+      expect(c.methods?.[col.column] ?? col.methodName).toBe(o.method_display);
+      const rel = o.score === 0 ? Math.abs(col.score) : Math.abs(col.score - o.score) / Math.abs(o.score);
+      maxRel = Math.max(maxRel, rel);
+      expect(rel, `${col.column} ${col.method} ts=${col.score} py=${o.score}`).toBeLessThan(1e-6);
+      expect(col.drifted, col.column).toBe(o.drifted);
+    }
+    expect(ts.nDrifted).toBe(py.drifted_count);
+    expect(ts.share).toBeCloseTo(py.share, 15);
+    expect(ts.datasetDrift).toBe(py.dataset_drift);
+
+    // The snapshot we wrote was loaded by Evidently itself and carries the same values.
+    expect(py.snapshot?.loaded).toBe(true);
+    const loaded = py.snapshot!.metrics;
+    expect(loaded).toHaveLength(ts.columns.length + 1);
+    if (!c.methods) expect(loaded[0]!.id).toBe(py.drifted_columns_count_id);
+    for (const col of ts.columns) {
+      const m = loaded.find((x) => x.column === col.column)!;
+      expect(m.type).toBe('evidently:metric_v2:ValueDrift');
+      expect(m.value).toBe(col.score);
+      expect(m.id).toBe(py.columns[col.column]!.id);
+    }
+  }, 120_000);
+
+  it('reports the max relative score error', () => {
+    console.log(`[evidently-oracle] max relative score error vs Evidently: ${maxRel.toExponential(3)}`);
+    expect(maxRel).toBeLessThan(1e-6);
+  });
+});
