@@ -1,0 +1,4 @@
+export * from './app.js';
+export * from './model-holder.js';
+export * from './serving-log.js';
+export * from './server.js';
