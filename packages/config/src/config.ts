@@ -8,6 +8,8 @@ import { SkiffError } from '@skiff/core';
  */
 export const SkiffConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
+  /** The project cache (Temporal CLI venv, Evidently venv). */
+  cacheDir: z.string().min(1).default('./.cache'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Unset: skiff starts `temporal server start-dev` itself. Set: connect to that cluster. */
   temporalAddress: z.string().min(1).optional(),
@@ -18,11 +20,14 @@ export const SkiffConfigSchema = z.object({
   taskQueue: z.string().min(1).default('skiff-pipeline'),
   servePort: z.coerce.number().int().min(0).max(65535).default(8080),
   serveHost: z.string().min(1).default('127.0.0.1'),
+  /** PATH, searched for the `temporal` binary. */
+  searchPath: z.string().optional(),
 });
 export type SkiffConfig = z.infer<typeof SkiffConfigSchema>;
 
 const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_DATA_DIR: 'dataDir',
+  SKIFF_CACHE_DIR: 'cacheDir',
   SKIFF_LOG_LEVEL: 'logLevel',
   TEMPORAL_ADDRESS: 'temporalAddress',
   TEMPORAL_NAMESPACE: 'temporalNamespace',
@@ -32,6 +37,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_TASK_QUEUE: 'taskQueue',
   SKIFF_SERVE_PORT: 'servePort',
   SKIFF_SERVE_HOST: 'serveHost',
+  PATH: 'searchPath',
 };
 
 /**

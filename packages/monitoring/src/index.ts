@@ -36,3 +36,7 @@ export type { HtmlReportOptions } from './html.js';
 export { writeReport } from './report.js';
 export type { WriteReportArgs } from './report.js';
 export { writeFileAtomic } from './io.js';
+export { MONITORED_COLUMNS, popularityBuckets, referenceFrame, currentFrame } from './features.js';
+export type { Frame, ServingRow } from './features.js';
+export { runMonitor, readServingLogs } from './run-monitor.js';
+export type { RunMonitorOptions } from './run-monitor.js';

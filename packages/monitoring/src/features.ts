@@ -1,4 +1,4 @@
-import type { RawValue } from '@skiff/monitoring';
+import type { RawValue } from './drift.js';
 
 /** Monitored columns (DESIGN.md §7; the thin slice covers the request-side columns). */
 export const MONITORED_COLUMNS = [

@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SkiffError, type Logger, type ModelRegistry, type MonitorRunResult } from '@skiff/core';
-import { computeDrift, writeReport, type RawValue } from '@skiff/monitoring';
+import { computeDrift, type RawValue } from './drift.js';
+import { writeReport } from './report.js';
 import { currentFrame, MONITORED_COLUMNS, popularityBuckets, referenceFrame, type Frame, type ServingRow } from './features.js';
 
 export interface RunMonitorOptions {

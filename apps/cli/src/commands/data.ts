@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { SkiffError } from '@skiff/core';
+import { createDuckDbWarehouse } from '@skiff/ingest';
+import { createContext, type GlobalOptions } from '../context.js';
+
+/** ingest, transform, check: the warehouse commands. */
+export function registerDataCommands(program: Command): void {
+  program
+    .command('ingest')
+    .description('load raw files (or folders) into the warehouse as one load')
+    .argument('<paths...>', 'files or folders')
+    .option('--format <format>', 'auto|ndjson|csv', 'auto')
+    .action(async (paths: string[], opts: { format: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger, onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`) });
+      try {
+        const r = await wh.load(paths, { format: opts.format });
+        for (const f of r.files) ctx.say(`${f.skipped ? 'skipped (already loaded)' : `loaded ${f.loaded}/${f.rows}, quarantined ${f.quarantined}`}  ${f.path}  [${f.format}]`);
+        ctx.say(`load ${r.loadId}: ${r.rows} rows, ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skipped} files skipped → ${ctx.paths.warehouse}`);
+        ctx.result({ loadId: r.loadId, files: r.files, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped });
+      } finally {
+        await wh.close();
+      }
+    });
+
+  program
+    .command('transform')
+    .description('rebuild every derived table from raw_events')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger });
+      try {
+        const r = await wh.transform();
+        for (const m of r.models) ctx.say(`${m.name.padEnd(20)} ${m.rows} rows`);
+        ctx.result(r);
+      } finally {
+        await wh.close();
+      }
+    });
+
+  program
+    .command('check')
+    .description('run the data-quality checks (exit 1 when any fails)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger });
+      try {
+        const r = await wh.check();
+        for (const c of r.checks) ctx.say(`${c.passed ? 'PASS' : 'FAIL'}  ${c.name}  ${c.detail}`);
+        ctx.result(r);
+        if (!r.passed) throw new SkiffError('DATA_QUALITY_FAILED', `${r.checks.filter((c) => !c.passed).length} data-quality checks failed`);
+      } finally {
+        await wh.close();
+      }
+    });
+}

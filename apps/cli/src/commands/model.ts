@@ -1,0 +1,137 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { SkiffError, TrainParamsSchema, type PipelineParams, type TrainParams } from '@skiff/core';
+import { runTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
+import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
+import { buildPipelineDeps, buildRegistry } from '@skiff/worker';
+import { createContext, type Context, type GlobalOptions } from '../context.js';
+import { openTemporal } from '../temporal-session.js';
+
+export const DEFAULT_TRAIN_CONFIG = fileURLToPath(new URL('../../configs/gru4rec.json', import.meta.url));
+
+export async function readTrainParams(file: string | undefined, overrides: Partial<TrainParams> = {}): Promise<TrainParams> {
+  const raw = JSON.parse(await readFile(file ?? DEFAULT_TRAIN_CONFIG, 'utf8')) as unknown;
+  const parsed = TrainParamsSchema.safeParse({ ...(raw as object), ...overrides });
+  if (!parsed.success) throw new SkiffError('CONFIG_INVALID', `invalid training config ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export function printRun(ctx: Context, r: PipelineRunResult): void {
+  const pop = r.baselines['pop'] ?? {};
+  const f = (v: number | undefined) => (v === undefined ? '   -  ' : v.toFixed(4));
+  ctx.say(`model ${r.modelVersion} (${r.backend}), snapshot ${r.snapshotId}, workflow ${r.workflowId}`);
+  ctx.say(`            HR@20    MRR@20   HR@10    NDCG@20`);
+  ctx.say(`  model     ${f(r.metrics['hr@20'])}   ${f(r.metrics['mrr@20'])}   ${f(r.metrics['hr@10'])}   ${f(r.metrics['ndcg@20'])}`);
+  ctx.say(`  POP       ${f(pop['hr@20'])}   ${f(pop['mrr@20'])}   ${f(pop['hr@10'])}   ${f(pop['ndcg@20'])}`);
+  ctx.say(`  ${r.promoted ? 'promoted to production' : 'not promoted'}: ${r.promotionReason}`);
+}
+
+/** Runs the pipeline through Temporal (default) or inline (same sequence, same stage functions). */
+export async function runPipeline(ctx: Context, params: PipelineParams, options: { inline: boolean; workflowId?: string }): Promise<PipelineRunResult> {
+  const workflowId = options.workflowId ?? trainingWorkflowId(new Date());
+  if (options.inline) {
+    const acts = createPipelineActivities(buildPipelineDeps(ctx.config, ctx.logger.child({ runId: workflowId })));
+    return runTrainingPipeline(acts, params, { workflowId, runId: 'inline' });
+  }
+  const t = await openTemporal(ctx, { worker: true });
+  try {
+    if (t.server.uiUrl) ctx.say(`Temporal UI: ${t.server.uiUrl}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
+    return await runTraining(t.client.client, params, { workflowId, taskQueue: ctx.config.taskQueue });
+  } finally {
+    await t.close();
+  }
+}
+
+export function registerModelCommands(program: Command): void {
+  program
+    .command('train')
+    .description('ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline')
+    .option('--model <model>', 'gru4rec|pop', 'gru4rec')
+    .option('--config <file>', 'training config (JSON)')
+    .option('--epochs <n>', 'override epochs', (v) => Number(v))
+    .option('--inline', 'run the stages in this process instead of through Temporal')
+    .action(async (opts: { model: string; config?: string; epochs?: number; inline?: boolean }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const train = await readTrainParams(opts.config, { model: opts.model as TrainParams['model'], ...(opts.epochs ? { epochs: opts.epochs } : {}) });
+      const r = await runPipeline(ctx, { train, promotionMetric: 'hr@20' }, { inline: Boolean(opts.inline) });
+      printRun(ctx, r);
+      ctx.result(r);
+    });
+
+  const pipeline = program.command('pipeline').description('the training workflow on Temporal');
+  pipeline
+    .command('run')
+    .description('start trainingPipeline on Temporal and wait for it')
+    .option('--config <file>', 'training config (JSON)')
+    .option('--workflow-id <id>')
+    .action(async (opts: { config?: string; workflowId?: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const r = await runPipeline(ctx, { train: await readTrainParams(opts.config), promotionMetric: 'hr@20' }, { inline: false, ...(opts.workflowId ? { workflowId: opts.workflowId } : {}) });
+      printRun(ctx, r);
+      ctx.result({ workflowId: r.workflowId, modelVersion: r.modelVersion, promoted: r.promoted, metrics: r.metrics });
+    });
+  pipeline
+    .command('status')
+    .argument('<workflowId>')
+    .action(async (workflowId: string, _opts: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const t = await openTemporal(ctx, { worker: false });
+      try {
+        const s = await trainingStatus(t.client.client, workflowId);
+        ctx.say(`${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}`);
+        ctx.result({ workflowId, ...s });
+      } finally {
+        await t.close({ stopServer: false });
+      }
+    });
+  pipeline
+    .command('cancel')
+    .argument('<workflowId>')
+    .action(async (workflowId: string, _opts: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const t = await openTemporal(ctx, { worker: false });
+      try {
+        await t.client.client.workflow.getHandle(workflowId).cancel();
+        ctx.say(`cancellation requested for ${workflowId}`);
+        ctx.result({ workflowId, cancelRequested: true });
+      } finally {
+        await t.close({ stopServer: false });
+      }
+    });
+
+  const registry = program.command('registry').description('model versions and aliases');
+  registry.command('list').action(async (_o: unknown, cmd: Command) => {
+    const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+    const reg = buildRegistry(ctx.config);
+    const [versions, aliases] = await Promise.all([reg.list(), reg.aliases()]);
+    const by = Object.entries(aliases);
+    for (const m of versions) {
+      const tags = by.filter(([, v]) => v === m.version).map(([a]) => a);
+      ctx.say(`${m.version}  ${m.name.padEnd(8)} hr@20=${(m.metrics['hr@20'] ?? NaN).toFixed(4)} mrr@20=${(m.metrics['mrr@20'] ?? NaN).toFixed(4)}  ${m.createdAt}  ${tags.join(',')}`);
+    }
+    if (versions.length === 0) ctx.say('no model versions yet');
+    ctx.result({ versions, aliases });
+  });
+  registry
+    .command('show')
+    .argument('<version>', 'version id or alias')
+    .action(async (v: string, _o: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const { manifest, dir } = await buildRegistry(ctx.config).get(v);
+      ctx.say(JSON.stringify(manifest, null, 2));
+      ctx.result({ ...manifest, dir });
+    });
+  registry
+    .command('promote')
+    .argument('<version>')
+    .option('--alias <alias>', 'alias to move', 'production')
+    .action(async (v: string, opts: { alias: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const reg = buildRegistry(ctx.config);
+      await reg.get(v);
+      await reg.setAlias(opts.alias, v);
+      ctx.say(`${opts.alias} → ${v}`);
+      ctx.result({ alias: opts.alias, version: v });
+    });
+}

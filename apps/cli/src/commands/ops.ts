@@ -1,0 +1,109 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadRecommender } from '@skiff/model';
+import { runMonitor } from '@skiff/monitoring';
+import { applyMonitorSchedule, MONITOR_SCHEDULE_ID } from '@skiff/orchestrator-temporal';
+import { startServer, type RunningServer } from '@skiff/serve';
+import { buildRegistry } from '@skiff/worker';
+import { createContext, type Context, type GlobalOptions } from '../context.js';
+import { openTemporal } from '../temporal-session.js';
+import { readTrainParams } from './model.js';
+
+export async function serve(ctx: Context, port = ctx.config.servePort, host = ctx.config.serveHost): Promise<RunningServer> {
+  return startServer({
+    registry: buildRegistry(ctx.config),
+    load: (dir) => loadRecommender(dir),
+    servingLogDir: ctx.paths.servingLogs,
+    host,
+    port,
+    logger: ctx.logger.child({ app: 'serve' }),
+  });
+}
+
+/** Resolves on SIGINT/SIGTERM, so long-running commands can clean up. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+export function registerOpsCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the production alias over HTTP (hot-swaps on promotion)')
+    .option('--port <n>', 'port (env SKIFF_SERVE_PORT)', (v) => Number(v))
+    .option('--host <host>', 'bind address', undefined)
+    .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const s = await serve(ctx, opts.port ?? ctx.config.servePort, opts.host ?? ctx.config.serveHost);
+      ctx.say(`serving ${s.models.current()?.manifest.version ?? '(no model yet)'} at ${s.url}  (POST /v1/recommendations, GET /healthz /readyz /metrics)`);
+      await untilSignal();
+      await s.close();
+    });
+
+  program
+    .command('monitor')
+    .description('one monitoring run: training snapshot vs serving log (or two CSVs)')
+    .option('--reference <csv>')
+    .option('--current <csv>')
+    .option('--out <dir>', 'reports folder (default <data-dir>/reports)')
+    .option('--window-hours <n>', 'only serving records from the last N hours', (v) => Number(v))
+    .action(async (opts: { reference?: string; current?: string; out?: string; windowHours?: number }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const r = await runMonitor({
+        registry: buildRegistry(ctx.config),
+        servingLogDir: ctx.paths.servingLogs,
+        snapshotsDir: ctx.paths.snapshots,
+        reportsDir: opts.out ? path.resolve(opts.out) : ctx.paths.reports,
+        logger: ctx.logger.child({ stage: 'monitor' }),
+        ...(opts.reference ? { referenceCsv: opts.reference } : {}),
+        ...(opts.current ? { currentCsv: opts.current } : {}),
+        ...(opts.windowHours ? { windowHours: opts.windowHours } : {}),
+      });
+      for (const c of r.columns) ctx.say(`${c.drifted ? 'DRIFT' : 'ok   '}  ${c.column.padEnd(24)} ${c.method.padEnd(14)} score=${c.score.toPrecision(4)} threshold=${c.threshold}`);
+      ctx.say(`dataset drift: ${r.datasetDrift} (share ${r.share.toFixed(2)}, threshold ${r.driftShare})`);
+      ctx.say(`report: ${r.htmlPath}\nEvidently snapshot: ${r.snapshotPath}`);
+      ctx.result(r);
+    });
+
+  program
+    .command('worker')
+    .description('run a Temporal worker for the pipeline task queue')
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const t = await openTemporal(ctx, { worker: true });
+      ctx.say(`worker polling ${ctx.config.taskQueue} on ${t.server.address}${t.server.uiUrl ? ` (UI ${t.server.uiUrl})` : ''}`);
+      await Promise.race([untilSignal(), t.worker!.done]);
+      await t.close();
+    });
+
+  const schedules = program.command('schedules').description('Temporal schedules');
+  schedules
+    .command('apply')
+    .description('create or update the hourly monitoring schedule (retrains on drift)')
+    .option('--every <interval>', 'interval, e.g. 1h, 30m', '1h')
+    .action(async (opts: { every: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const t = await openTemporal(ctx, { worker: false });
+      try {
+        const r = await applyMonitorSchedule(t.client.client, { retrainOnDrift: true, training: { train: await readTrainParams(undefined), promotionMetric: 'hr@20' } }, { every: opts.every, taskQueue: ctx.config.taskQueue });
+        ctx.say(`${r.created ? 'created' : 'updated'} schedule ${r.scheduleId} (every ${opts.every})`);
+        ctx.result({ schedules: [{ scheduleId: r.scheduleId, every: opts.every, created: r.created }] });
+      } finally {
+        await t.close({ stopServer: false });
+      }
+    });
+  schedules.command('list').action(async (_o: unknown, cmd: Command) => {
+    const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+    const t = await openTemporal(ctx, { worker: false });
+    try {
+      const out: Array<{ scheduleId: string; paused: boolean }> = [];
+      for await (const s of t.client.client.schedule.list()) out.push({ scheduleId: s.scheduleId, paused: s.state.paused });
+      for (const s of out) ctx.say(`${s.scheduleId}${s.scheduleId === MONITOR_SCHEDULE_ID ? ' (monitoring)' : ''}${s.paused ? ' [paused]' : ''}`);
+      ctx.result({ schedules: out });
+    } finally {
+      await t.close({ stopServer: false });
+    }
+  });
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * `skiff` — the command line of DESIGN.md §10. Every command takes --data-dir and --json; with
+ * --json the last line of stdout is one JSON object. Errors: non-zero exit, one line on stderr.
+ */
+import { Command } from 'commander';
+import { toSkiffError } from '@skiff/core';
+import { registerCommands } from './commands/index.js';
+
+const program = new Command();
+program
+  .name('skiff')
+  .description('A reasonable-scale MLOps loop for a session-based recommender')
+  .option('--data-dir <dir>', 'data folder (env SKIFF_DATA_DIR)', undefined)
+  .option('--json', 'print one JSON object as the last line of stdout')
+  .option('--log-level <level>', 'trace|debug|info|warn|error|silent (env SKIFF_LOG_LEVEL)')
+  .showHelpAfterError();
+
+registerCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const e = toSkiffError(err);
+  process.stderr.write(`skiff: ${e.code}: ${e.message.split('\n').join('\n  ')}\n`);
+  process.exit(1);
+});

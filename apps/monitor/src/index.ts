@@ -1,2 +1,0 @@
-export * from './features.js';
-export * from './run-monitor.js';

@@ -1,0 +1,2 @@
+export * from './deps.js';
+export * from './run-worker.js';
