@@ -1,0 +1,3 @@
+export * from './random.js';
+export * from './catalogue.js';
+export * from './sessions.js';
