@@ -1,0 +1,61 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+
+export type BackendName = 'tensorflow' | 'wasm';
+
+interface WasmLikeBackend {
+  readSync(dataId: unknown): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: Float32Array): TensorInfo;
+}
+
+/**
+ * UnsortedSegmentSum for the WASM backend, which lacks it. The gradient of every gather (the
+ * embedding lookups) needs it: rows of `x` are added into the row named by their segment id.
+ */
+export const unsortedSegmentSumWasm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const numSegments = (attrs as { numSegments: number }).numSegments;
+  const b = backend as unknown as WasmLikeBackend;
+  const xv = b.readSync(x.dataId);
+  const ids = b.readSync(segmentIds.dataId);
+  const rest = x.shape.slice(segmentIds.shape.length);
+  const inner = rest.reduce((a, d) => a * d, 1);
+  const out = new Float32Array(numSegments * inner);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    const o = s * inner;
+    const xo = i * inner;
+    for (let j = 0; j < inner; j++) out[o + j]! += xv[xo + j]!;
+  }
+  return b.makeOutput([numSegments, ...rest], x.dtype, undefined, out);
+};
+
+let ready: Promise<BackendName> | undefined;
+
+/**
+ * Picks the training backend once per process: native TensorFlow through @tensorflow/tfjs-node
+ * when it is installed (optional), else WASM with the missing kernel registered. Never the pure-JS
+ * `cpu` backend, which is ~8× slower than WASM for this model.
+ */
+export function initBackend(): Promise<BackendName> {
+  ready ??= (async (): Promise<BackendName> => {
+    try {
+      const name = '@tensorflow/tfjs-node';
+      await import(/* @vite-ignore */ name);
+      if (await tf.setBackend('tensorflow')) return 'tensorflow';
+    } catch {
+      // not installed: fall through to WASM
+    }
+    const dist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    setWasmPaths(dist + path.sep);
+    if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm });
+    if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs WASM backend failed to initialise');
+    await tf.ready();
+    return 'wasm';
+  })();
+  return ready;
+}

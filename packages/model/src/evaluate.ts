@@ -1,0 +1,65 @@
+import type { Metrics, Recommender } from '@skiff/core';
+
+export interface EvaluateOptions {
+  ks?: number[];
+  batchSize?: number;
+  /** Training item counts, for popularity bias (omit to skip popbias@k). */
+  trainItemCounts?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Next-item evaluation at every position (session-rec's convention): test items unknown to the
+ * training data are removed first and sessions left with fewer than two items are dropped; then
+ * for every position i ≥ 1 the prefix [0, i) must rank item i. Repeated clicks are kept.
+ * Ranking is over every training item. Metrics per k: hr@k (recall of the single target),
+ * mrr@k, ndcg@k, coverage@k (share of the vocabulary ever recommended), popbias@k (mean popularity,
+ * normalised by the top item's count, of recommended items).
+ */
+export function evaluate(model: Recommender, test: readonly (readonly string[])[], options: EvaluateOptions = {}): { metrics: Metrics; predictions: number } {
+  const { ks = [10, 20], batchSize = 2048, trainItemCounts } = options;
+  const known = new Set(model.vocabulary);
+  const kmax = Math.max(...ks);
+  const prefixes: string[][] = [];
+  const targets: string[] = [];
+  for (const raw of test) {
+    const s = raw.filter((i) => known.has(i));
+    for (let i = 1; i < s.length; i++) {
+      prefixes.push(s.slice(0, i));
+      targets.push(s[i]!);
+    }
+  }
+  const hr = new Map(ks.map((k) => [k, 0]));
+  const mrr = new Map(ks.map((k) => [k, 0]));
+  const ndcg = new Map(ks.map((k) => [k, 0]));
+  const covered = new Map(ks.map((k) => [k, new Set<string>()]));
+  const pop = new Map(ks.map((k) => [k, 0]));
+  const maxCount = trainItemCounts ? Math.max(1, ...trainItemCounts.values()) : 1;
+  for (let off = 0; off < prefixes.length; off += batchSize) {
+    const recs = model.recommendBatch(prefixes.slice(off, off + batchSize), kmax);
+    recs.forEach((list, j) => {
+      const target = targets[off + j]!;
+      const rank = list.findIndex((r) => r.itemId === target); // 0-based, -1 when absent
+      for (const k of ks) {
+        const top = list.slice(0, k);
+        if (rank >= 0 && rank < k) {
+          hr.set(k, hr.get(k)! + 1);
+          mrr.set(k, mrr.get(k)! + 1 / (rank + 1));
+          ndcg.set(k, ndcg.get(k)! + 1 / Math.log2(rank + 2));
+        }
+        const cov = covered.get(k)!;
+        for (const r of top) cov.add(r.itemId);
+        if (trainItemCounts && top.length) pop.set(k, pop.get(k)! + top.reduce((a, r) => a + (trainItemCounts.get(r.itemId) ?? 0) / maxCount, 0) / top.length);
+      }
+    });
+  }
+  const n = prefixes.length;
+  const metrics: Metrics = {};
+  for (const k of ks) {
+    metrics[`hr@${k}`] = n ? hr.get(k)! / n : 0;
+    metrics[`mrr@${k}`] = n ? mrr.get(k)! / n : 0;
+    metrics[`ndcg@${k}`] = n ? ndcg.get(k)! / n : 0;
+    metrics[`coverage@${k}`] = known.size ? covered.get(k)!.size / known.size : 0;
+    if (trainItemCounts) metrics[`popbias@${k}`] = n ? pop.get(k)! / n : 0;
+  }
+  return { metrics, predictions: n };
+}
