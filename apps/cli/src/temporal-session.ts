@@ -1,4 +1,4 @@
-import { connectClient, type SkiffClient } from '@skiff/orchestrator-temporal';
+import { connectClient, installTemporalLogging, type SkiffClient } from '@skiff/orchestrator-temporal';
 import type { DevServer } from '@skiff/orchestrator-temporal';
 import { startWorker, type RunningWorker } from '@skiff/worker';
 import { ensureTemporal, type Context } from './context.js';
@@ -12,6 +12,7 @@ export interface TemporalSession {
 
 /** Reaches (or starts) Temporal, connects a client, and optionally runs a worker in this process. */
 export async function openTemporal(ctx: Context, options: { worker: boolean }): Promise<TemporalSession> {
+  installTemporalLogging(ctx.logger, ctx.config.logLevel);
   const server = await ensureTemporal(ctx);
   const client = await connectClient(server.address, ctx.config.temporalNamespace);
   const worker = options.worker ? await startWorker(ctx.config, server.address, ctx.logger) : null;

@@ -5,3 +5,4 @@ export * from './activities.js';
 export * from './worker.js';
 export * from './client.js';
 export type { MonitorActivities, MonitoringOutcome, MonitoringParams, TrainingProgress } from './workflows.js';
+export * from './logging.js';

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@skiff/orchestrator-temporal';
+import { createFsRegistry } from '@skiff/registry';
+import { createContext } from './context.js';
+import { runDemo, type DemoHandle } from './commands/demo.js';
+
+const run = promisify(execFile);
+const cliMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
+
+/**
+ * The whole loop on real components: simulator logs → DuckDB file → trainingPipeline on a real
+ * Temporal dev server (started by skiff) → registry → Express over real HTTP → monitoringWorkflow,
+ * with drifted traffic so that drift starts a retraining run.
+ */
+describe('end to end: the demo loop', () => {
+  let dataDir: string;
+  let demo: DemoHandle;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-e2e-'));
+    const ctx = createContext({ dataDir, json: true, logLevel: 'warn' }, {
+      temporalPort: await freePort(),
+      temporalUiPort: await freePort(),
+      cacheDir: path.join(repoRoot, '.cache'),
+    });
+    demo = await runDemo(ctx, { once: true, sessions: 5_000, items: 800, days: 5, seed: 3, epochs: 2, trafficSessions: 150, drift: true });
+  }, 600_000);
+
+  afterAll(async () => {
+    await demo?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('registers a version with metrics, lineage and file hashes, and promotes it', async () => {
+    const r = demo.result;
+    expect(r.modelVersion).toBe('v0001');
+    expect(r.promoted).toBe(true);
+    expect(r.metrics['hr@20']!).toBeGreaterThan(2 * r.baselines['pop']!['hr@20']!);
+    const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
+    const { manifest } = await registry.get('v0001');
+    expect(manifest.lineage.workflowId).toBe(r.workflowId);
+    expect(manifest.lineage.loadIds.length).toBeGreaterThan(0);
+    expect(['wasm', 'tensorflow']).toContain(manifest.lineage.backend);
+    expect(Object.keys(manifest.files).sort()).toEqual(['config.json', 'model.json', 'vocabulary.json', 'weights.bin']);
+    expect(manifest.metrics['mrr@20']).toBeGreaterThan(0);
+  });
+
+  it('serves k items for a known session over HTTP and refuses a malformed body with a JSON 400', async () => {
+    const vocab = JSON.parse(await readFile(path.join(dataDir, 'registry', 'versions', 'v0001', 'vocabulary.json'), 'utf8')) as string[];
+    const ok = await fetch(`${demo.result.servingUrl}/v1/recommendations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ items: vocab.slice(0, 3), k: 7, sessionId: 'e2e' }),
+    });
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as { items: Array<{ itemId: string; score: number }>; model: { version: string } };
+    expect(body.items).toHaveLength(7);
+    expect(body.model.version).toMatch(/^v000[12]$/);
+    const bad = await fetch(`${demo.result.servingUrl}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BAD_INPUT');
+    expect(demo.result.traffic.failed).toBe(0);
+    const logs = await readdir(path.join(dataDir, 'raw', 'serving'));
+    expect(logs.length).toBeGreaterThan(0);
+  });
+
+  it('writes a drift report (HTML + Evidently snapshot), detects the drifted traffic and retrains', async () => {
+    expect(await readFile(demo.result.reportPath, 'utf8')).toContain('<svg');
+    const snapshot = JSON.parse(await readFile(demo.result.snapshotPath, 'utf8')) as Record<string, unknown>;
+    expect(snapshot).toHaveProperty('metric_results');
+    expect(demo.result.datasetDrift).toBe(true);
+    expect(demo.result.retrainWorkflowId).toMatch(/^retrain-/);
+    expect((demo.result.retrain as { modelVersion: string }).modelVersion).toBe('v0002');
+  });
+
+  it('answers `skiff registry list --json` with the versions and aliases', async () => {
+    const { stdout } = await run(process.execPath, [cliMain, 'registry', 'list', '--json', '--data-dir', dataDir]);
+    const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { versions: Array<{ version: string }>; aliases: Record<string, string> };
+    expect(last.versions.map((v) => v.version)).toEqual(['v0001', 'v0002']);
+    expect(last.aliases['production']).toMatch(/^v000[12]$/);
+  });
+});
