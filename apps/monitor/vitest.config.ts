@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { include: ['src/**/*.test.ts'], pool: 'forks', passWithNoTests: true },
+  test: { include: ['src/**/*.test.ts'], pool: 'forks' },
 });
