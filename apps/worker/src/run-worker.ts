@@ -1,27 +1,44 @@
-import type { SkiffConfig } from '@skiff/config';
+import { taskQueues, type SkiffConfig } from '@skiff/config';
 import type { Logger } from '@skiff/core';
-import { createSkiffWorker, temporalActivityHooks, wrapActivities } from '@skiff/orchestrator-temporal';
+import { createSkiffWorkers, temporalActivityHooks, wrapActivities, type WorkerRole } from '@skiff/orchestrator-temporal';
 import { buildActivities } from './deps.js';
 
 export interface RunningWorker {
-  /** Resolves when the worker has stopped. */
+  /** Resolves when every worker has stopped. */
   done: Promise<void>;
+  roles: string[];
   shutdown(): Promise<void>;
 }
 
 /**
- * Step 1: build the real adapters. Step 2: connect to Temporal. Step 3: poll the task queue until
- * shutdown() (or SIGINT/SIGTERM in the worker process).
+ * Step 1: build the real adapters. Step 2: one Temporal worker per role this process serves
+ * (workflows, data, training, monitoring — config `workerRoles`), each on its own task queue.
+ * Step 3: poll until shutdown().
  */
 export async function startWorker(config: SkiffConfig, address: string, logger: Logger): Promise<RunningWorker> {
-  const activities = wrapActivities(buildActivities(config, logger, temporalActivityHooks));
-  const { worker, connection } = await createSkiffWorker({ address, namespace: config.temporalNamespace, taskQueue: config.taskQueue, activities });
-  logger.info('worker polling', { address, taskQueue: config.taskQueue });
-  const done = worker.run().finally(() => connection.close());
+  const a = wrapActivities(buildActivities(config, logger, temporalActivityHooks));
+  const q = taskQueues(config);
+  const all: Record<string, WorkerRole> = {
+    workflows: { taskQueue: config.taskQueue, workflows: true, activities: {} },
+    data: {
+      taskQueue: q.data,
+      workflows: false,
+      activities: { ingest: a.ingest, transform: a.transform, validate: a.validate, snapshot: a.snapshot, register: a.register, promote: a.promote },
+      // DuckDB allows one writer process: data stages run one at a time.
+      maxConcurrentActivities: 1,
+    },
+    training: { taskQueue: q.training, workflows: false, activities: { train: a.train, evaluate: a.evaluate }, maxConcurrentActivities: 1 },
+    monitoring: { taskQueue: q.monitoring, workflows: false, activities: { monitor: a.monitor }, maxConcurrentActivities: 1 },
+  };
+  const roles = config.workerRoles.map((r) => all[r]!);
+  const workers = await createSkiffWorkers({ address, namespace: config.temporalNamespace, roles });
+  logger.info('worker polling', { address, queues: roles.map((r) => r.taskQueue) });
+  const done = workers.run().finally(() => workers.close());
   return {
     done,
+    roles: config.workerRoles,
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      workers.shutdown();
       await done;
     },
   };

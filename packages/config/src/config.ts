@@ -17,9 +17,23 @@ export const SkiffConfigSchema = z.object({
   temporalCliPath: z.string().min(1).optional(),
   temporalUiPort: z.coerce.number().int().min(1).max(65535).default(8233),
   temporalPort: z.coerce.number().int().min(1).max(65535).default(7233),
+  /** Queue of the workflows themselves. */
   taskQueue: z.string().min(1).default('skiff-pipeline'),
+  /** Queues of the activities: split them to run training on other (GPU) machines. */
+  dataQueue: z.string().min(1).default('skiff-data'),
+  trainingQueue: z.string().min(1).default('skiff-training'),
+  monitoringQueue: z.string().min(1).default('skiff-monitoring'),
+  /** What a worker process serves: any of workflows, data, training, monitoring. */
+  workerRoles: z
+    .string()
+    .default('workflows,data,training,monitoring')
+    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['workflows', 'data', 'training', 'monitoring'])).min(1)),
   servePort: z.coerce.number().int().min(0).max(65535).default(8080),
   serveHost: z.string().min(1).default('127.0.0.1'),
+  /** Schedules (`skiff schedules apply`): monitoring interval and nightly retraining time (UTC). */
+  monitorEvery: z.string().regex(/^\d+[smhd]$/, 'like 30m, 1h').default('1h'),
+  retrainAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('02:00'),
   /** PATH, searched for the `temporal` binary. */
   searchPath: z.string().optional(),
 });
@@ -35,8 +49,14 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_TEMPORAL_UI_PORT: 'temporalUiPort',
   SKIFF_TEMPORAL_PORT: 'temporalPort',
   SKIFF_TASK_QUEUE: 'taskQueue',
+  SKIFF_DATA_QUEUE: 'dataQueue',
+  SKIFF_TRAINING_QUEUE: 'trainingQueue',
+  SKIFF_MONITORING_QUEUE: 'monitoringQueue',
+  SKIFF_WORKER_ROLES: 'workerRoles',
   SKIFF_SERVE_PORT: 'servePort',
   SKIFF_SERVE_HOST: 'serveHost',
+  SKIFF_MONITOR_EVERY: 'monitorEvery',
+  SKIFF_RETRAIN_AT: 'retrainAt',
   PATH: 'searchPath',
 };
 
@@ -76,3 +96,8 @@ export function dataPaths(dataDir: string) {
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;
+
+/** The activity queues of this configuration, carried in workflow params. */
+export function taskQueues(config: SkiffConfig): { data: string; training: string; monitoring: string } {
+  return { data: config.dataQueue, training: config.trainingQueue, monitoring: config.monitoringQueue };
+}

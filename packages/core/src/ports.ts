@@ -108,6 +108,20 @@ export interface PipelineParams {
   promotionMetric: string;
   /** Raw files or folders to ingest (default: data/raw). */
   inputs?: string[];
+  /**
+   * Task queues per kind of work, so that training can run on other machines (DESIGN.md §3).
+   * Unset: every activity runs on the workflow's own queue.
+   */
+  queues?: TaskQueues;
+}
+
+export interface TaskQueues {
+  /** ingest, transform, validate, snapshot, register, promote */
+  data: string;
+  /** train, evaluate */
+  training: string;
+  /** monitor */
+  monitoring: string;
 }
 
 /** Progress reported by long stages; the Temporal runner turns it into heartbeats. */

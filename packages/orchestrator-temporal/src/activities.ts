@@ -1,5 +1,5 @@
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { toSkiffError, type Progress } from '@skiff/core';
 import type { ActivityHooks } from '@skiff/pipeline';
 
@@ -19,6 +19,15 @@ export const temporalActivityHooks: ActivityHooks = {
 
 type AnyFn = (...args: never[]) => Promise<unknown>;
 
+function inActivity(): boolean {
+  try {
+    Context.current();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Maps SkiffErrors to Temporal failures at the edge: non-retryable codes become non-retryable
  * ApplicationFailures typed by code; retryable ones keep Temporal's retry policy.
@@ -30,7 +39,9 @@ export function wrapActivities<T extends Record<string, AnyFn>>(acts: T): T {
       try {
         return await fn(...args);
       } catch (err) {
-        if (err instanceof ApplicationFailure) throw err;
+        if (err instanceof ApplicationFailure || err instanceof CancelledFailure) throw err;
+        // A stage that stopped because the activity was cancelled reports a cancellation, not a failure.
+        if (inActivity() && Context.current().cancellationSignal.aborted) throw new CancelledFailure('cancelled', [], err instanceof Error ? err : undefined);
         const e = toSkiffError(err);
         throw ApplicationFailure.create({ message: e.message, type: e.code, nonRetryable: !e.retryable, details: e.details ? [e.details] : [], cause: err instanceof Error ? err : undefined });
       }

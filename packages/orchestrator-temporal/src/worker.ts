@@ -17,14 +17,22 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
+type Activities = Record<string, (...args: never[]) => Promise<unknown>>;
+
 export interface CreateSkiffWorkerOptions {
   address: string;
   namespace?: string;
   taskQueue?: string;
-  activities: Record<string, (...args: never[]) => Promise<unknown>>;
+  activities: Activities;
 }
 
-/** A worker running skiff's workflows and the given activities; the caller owns run/shutdown. */
+const WORKER_DEFAULTS = {
+  // Give a running activity time to checkpoint when the worker stops (the SDK default is 0).
+  shutdownGraceTime: '10s',
+  shutdownForceTime: '30s',
+} as const;
+
+/** One worker serving the workflows and all activities on one queue (tests, single-process runs). */
 export async function createSkiffWorker(options: CreateSkiffWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
@@ -33,11 +41,52 @@ export async function createSkiffWorker(options: CreateSkiffWorkerOptions): Prom
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: options.activities,
-    // Training runs on the worker's main thread: one heavy activity at a time on a 2-core box.
     maxConcurrentActivityTaskExecutions: 2,
-    // Give a running activity time to checkpoint when the worker stops (the default is 0).
-    shutdownGraceTime: '10s',
-    shutdownForceTime: '30s',
+    ...WORKER_DEFAULTS,
   });
   return { worker, connection };
+}
+
+/** What one worker polls: a queue, whether it runs workflows, and which activities. */
+export interface WorkerRole {
+  taskQueue: string;
+  workflows: boolean;
+  activities: Activities;
+  /** Training is CPU-bound on the worker's main thread: one at a time. */
+  maxConcurrentActivities?: number;
+}
+
+export interface SkiffWorkers {
+  workers: Worker[];
+  /** Resolves when every worker has stopped. */
+  run(): Promise<void>;
+  shutdown(): void;
+  close(): Promise<void>;
+}
+
+/** Several workers (one per queue) over one connection: the scale-out layout of issue #9. */
+export async function createSkiffWorkers(options: { address: string; namespace?: string; roles: WorkerRole[] }): Promise<SkiffWorkers> {
+  const connection = await NativeConnection.connect({ address: options.address });
+  const workers: Worker[] = [];
+  for (const role of options.roles) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: options.namespace ?? 'default',
+        taskQueue: role.taskQueue,
+        ...(role.workflows ? { workflowBundle: await workflowBundle() } : {}),
+        ...(Object.keys(role.activities).length ? { activities: role.activities } : {}),
+        maxConcurrentActivityTaskExecutions: role.maxConcurrentActivities ?? 4,
+        ...WORKER_DEFAULTS,
+      }),
+    );
+  }
+  return {
+    workers,
+    run: () => Promise.all(workers.map((w) => w.run())).then(() => undefined),
+    shutdown: () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    close: () => connection.close(),
+  };
 }

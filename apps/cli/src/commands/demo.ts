@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { applyMonitorSchedule, runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
+import { taskQueues } from '@skiff/config';
+import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
 import type { PipelineRunResult } from '@skiff/pipeline';
 import type { RunningServer } from '@skiff/serve';
 import { createCatalogue, generateSessions, writeRawLogs } from '@skiff/simulator';
@@ -9,7 +10,7 @@ import { createContext, type Context, type GlobalOptions } from '../context.js';
 import { openTemporal } from '../temporal-session.js';
 import { sendTraffic } from '../traffic.js';
 import { printRun, readTrainParams } from './model.js';
-import { serve, untilSignal } from './ops.js';
+import { applyScheduleSet, serve, untilSignal } from './ops.js';
 
 export interface DemoOptions {
   once?: boolean;
@@ -77,7 +78,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
   try {
     step(3, 'trainingPipeline: ingest → transform → validate → train → evaluate → register → promote');
     const train = await readTrainParams(undefined, opts.epochs ? { epochs: opts.epochs } : {});
-    const training = { train, promotionMetric: 'hr@20' };
+    const training = { train, promotionMetric: 'hr@20', queues: taskQueues(ctx.config) };
     const workflowId = `demo-train-${Date.now()}`;
     if (temporalUi) ctx.say(`  follow it: ${temporalUi}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
     const run = await runTraining(t.client.client, training, { workflowId, taskQueue: ctx.config.taskQueue });
@@ -110,7 +111,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
       retrain = (await t.client.client.workflow.getHandle(mon.retrainWorkflowId).result()) as PipelineRunResult;
       printRun(ctx, retrain);
     }
-    if (!opts.once) await applyMonitorSchedule(t.client.client, { retrainOnDrift: true, training }, { taskQueue: ctx.config.taskQueue });
+    if (!opts.once) await applyScheduleSet(ctx, t.client.client);
 
     ctx.say(`\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)} vs POP ${run.baselines['pop']?.['hr@20']?.toFixed(4)}`);
     ctx.say(`serving:  ${server.url}/v1/recommendations`);
@@ -160,7 +161,7 @@ export function registerDemo(program: Command): void {
       try {
         ctx.result(demo.result);
         if (!opts.once) {
-          ctx.say('\nEverything is up (hourly monitoring schedule applied). Ctrl-C to stop.');
+          ctx.say('\nEverything is up (monitoring and nightly retraining schedules applied). Ctrl-C to stop.');
           await untilSignal();
         }
       } finally {

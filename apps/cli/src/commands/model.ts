@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { SkiffError, TrainParamsSchema, type PipelineParams, type TrainParams } from '@skiff/core';
-import { runTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
+import path from 'node:path';
+import { taskQueues } from '@skiff/config';
+import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
 import { buildPipelineDeps, buildRegistry } from '@skiff/worker';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
@@ -29,7 +31,7 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
 
 /** Runs the pipeline through Temporal (default) or inline (same sequence, same stage functions). */
 export async function runPipeline(ctx: Context, params: PipelineParams, options: { inline: boolean; workflowId?: string }): Promise<PipelineRunResult> {
-  const workflowId = options.workflowId ?? trainingWorkflowId(new Date());
+  const workflowId = options.workflowId ?? trainingWorkflowId(path.basename(ctx.config.dataDir), new Date());
   if (options.inline) {
     const acts = createPipelineActivities(buildPipelineDeps(ctx.config, ctx.logger.child({ runId: workflowId })));
     return runTrainingPipeline(acts, params, { workflowId, runId: 'inline' });
@@ -37,7 +39,9 @@ export async function runPipeline(ctx: Context, params: PipelineParams, options:
   const t = await openTemporal(ctx, { worker: true });
   try {
     if (t.server.uiUrl) ctx.say(`Temporal UI: ${t.server.uiUrl}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
-    return await runTraining(t.client.client, params, { workflowId, taskQueue: ctx.config.taskQueue });
+    const { handle, joined } = await startTraining(t.client.client, { ...params, queues: taskQueues(ctx.config) }, { workflowId, taskQueue: ctx.config.taskQueue });
+    if (joined) ctx.say(`  ${workflowId} already ran: returning its result instead of starting it again`);
+    return await handle.result();
   } finally {
     await t.close();
   }
@@ -80,6 +84,8 @@ export function registerModelCommands(program: Command): void {
       try {
         const s = await trainingStatus(t.client.client, workflowId);
         ctx.say(`${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}`);
+        for (const a of s.activities) ctx.say(`  running ${a.type} (attempt ${a.attempt}): ${JSON.stringify(a.heartbeat)}`);
+        if (s.result) printRun(ctx, s.result);
         ctx.result({ workflowId, ...s });
       } finally {
         await t.close({ stopServer: false });

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadRecommender } from '@skiff/model';
 import { runMonitor } from '@skiff/monitoring';
-import { applyMonitorSchedule, MONITOR_SCHEDULE_ID } from '@skiff/orchestrator-temporal';
+import { taskQueues } from '@skiff/config';
+import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID } from '@skiff/orchestrator-temporal';
 import { startServer, type RunningServer } from '@skiff/serve';
 import { buildRegistry } from '@skiff/worker';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
@@ -26,6 +27,13 @@ export function untilSignal(): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+}
+
+/** The schedules of the config: monitoring every `monitorEvery`, retraining daily at `retrainAt`. */
+export async function applyScheduleSet(ctx: Context, client: Parameters<typeof applySchedules>[0]) {
+  const [h, m] = ctx.config.retrainAt.split(':').map(Number) as [number, number];
+  const training = { train: await readTrainParams(undefined), promotionMetric: 'hr@20', queues: taskQueues(ctx.config) };
+  return applySchedules(client, { retrainOnDrift: true, training }, { monitorEvery: ctx.config.monitorEvery, retrainHour: h, retrainMinute: m, taskQueue: ctx.config.taskQueue });
 }
 
 export function registerOpsCommands(program: Command): void {
@@ -69,11 +77,12 @@ export function registerOpsCommands(program: Command): void {
 
   program
     .command('worker')
-    .description('run a Temporal worker for the pipeline task queue')
-    .action(async (_o: unknown, cmd: Command) => {
-      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+    .description('run a Temporal worker (workflows + activity queues; --queues picks the roles)')
+    .option('--queues <roles>', 'comma-separated: workflows,data,training,monitoring (env SKIFF_WORKER_ROLES)')
+    .action(async (opts: { queues?: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>(), opts.queues ? { workerRoles: opts.queues as never } : {});
       const t = await openTemporal(ctx, { worker: true });
-      ctx.say(`worker polling ${ctx.config.taskQueue} on ${t.server.address}${t.server.uiUrl ? ` (UI ${t.server.uiUrl})` : ''}`);
+      ctx.say(`worker (${t.worker!.roles.join(', ')}) polling on ${t.server.address}${t.server.uiUrl ? ` (UI ${t.server.uiUrl})` : ''}`);
       await Promise.race([untilSignal(), t.worker!.done]);
       await t.close();
     });
@@ -81,15 +90,14 @@ export function registerOpsCommands(program: Command): void {
   const schedules = program.command('schedules').description('Temporal schedules');
   schedules
     .command('apply')
-    .description('create or update the hourly monitoring schedule (retrains on drift)')
-    .option('--every <interval>', 'interval, e.g. 1h, 30m', '1h')
-    .action(async (opts: { every: string }, cmd: Command) => {
+    .description('create or update the monitoring (retrains on drift) and nightly retraining schedules from config')
+    .action(async (_o: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const t = await openTemporal(ctx, { worker: false });
       try {
-        const r = await applyMonitorSchedule(t.client.client, { retrainOnDrift: true, training: { train: await readTrainParams(undefined), promotionMetric: 'hr@20' } }, { every: opts.every, taskQueue: ctx.config.taskQueue });
-        ctx.say(`${r.created ? 'created' : 'updated'} schedule ${r.scheduleId} (every ${opts.every})`);
-        ctx.result({ schedules: [{ scheduleId: r.scheduleId, every: opts.every, created: r.created }] });
+        const r = await applyScheduleSet(ctx, t.client.client);
+        for (const s of r) ctx.say(`${s.created ? 'created' : 'updated'} ${s.scheduleId}: ${s.describe}`);
+        ctx.result({ schedules: r });
       } finally {
         await t.close({ stopServer: false });
       }
@@ -100,7 +108,8 @@ export function registerOpsCommands(program: Command): void {
     try {
       const out: Array<{ scheduleId: string; paused: boolean }> = [];
       for await (const s of t.client.client.schedule.list()) out.push({ scheduleId: s.scheduleId, paused: s.state.paused });
-      for (const s of out) ctx.say(`${s.scheduleId}${s.scheduleId === MONITOR_SCHEDULE_ID ? ' (monitoring)' : ''}${s.paused ? ' [paused]' : ''}`);
+      const kind = (id: string) => (id === MONITOR_SCHEDULE_ID ? ' (monitoring)' : id === RETRAIN_SCHEDULE_ID ? ' (nightly retraining)' : '');
+      for (const s of out) ctx.say(`${s.scheduleId}${kind(s.scheduleId)}${s.paused ? ' [paused]' : ''}`);
       ctx.result({ schedules: out });
     } finally {
       await t.close({ stopServer: false });
