@@ -3,14 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkiffError, type ModelManifest } from '@skiff/core';
 import type { PipelineSteps } from '@skiff/pipeline/sequence';
 import { findTemporalCli } from './cli-provision.js';
-import { connectClient, runTraining, type SkiffClient } from './client.js';
+import { Worker } from '@temporalio/worker';
+import { writeFile, readdir, readFile, mkdir } from 'node:fs/promises';
+import { connectClient, runMonitoring, runTraining, startTraining, type SkiffClient } from './client.js';
 import { freePort, startDevServer, type DevServer } from './dev-server.js';
 import { wrapActivities } from './activities.js';
-import { createSkiffWorker } from './worker.js';
+import { createSkiffWorker, workflowBundle } from './worker.js';
+
+const historiesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../histories');
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -95,5 +101,70 @@ describe('trainingPipeline on a real Temporal dev server', () => {
     expect(cause?.type).toBe('DATA_QUALITY_FAILED');
     expect(calls.filter((c) => c === 'validate')).toHaveLength(1);
     expect(calls).not.toContain('train');
+    expect(cause?.message).toMatch(/splits\.test_not_empty \(0 sessions\)/);
+  });
+
+  it('joins a second start of the same workflow id instead of running it twice', async () => {
+    const calls: string[] = [];
+    const acts = fakeActivities(calls, false);
+    const slowTrain = acts.train;
+    acts.train = async (...args) => {
+      await new Promise((r) => setTimeout(r, 1_500));
+      return slowTrain(...args);
+    };
+    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-dup', activities: wrapActivities(acts) });
+    const params = { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' };
+    await worker.runUntil(async () => {
+      const a = await startTraining(sc.client, params, { workflowId: 'train-dup-1', taskQueue: 'q-dup' });
+      const b = await startTraining(sc.client, params, { workflowId: 'train-dup-1', taskQueue: 'q-dup' });
+      expect(b.handle.firstExecutionRunId).toBe(a.handle.firstExecutionRunId);
+      await a.handle.result();
+      // After completion a new start is refused and the finished run is returned.
+      const c = await startTraining(sc.client, params, { workflowId: 'train-dup-1', taskQueue: 'q-dup' });
+      expect(c.joined).toBe(true);
+      expect((await c.handle.result()).modelVersion).toBe('v0007');
+    });
+    await connection.close();
+    expect(calls.filter((x) => x === 'ingest')).toHaveLength(1);
+  });
+
+  // Records the histories the replay test uses. Run with RECORD_HISTORIES=1 after a deliberate,
+  // compatible workflow change (and think twice: an incompatible change needs versioning instead).
+  it.runIf(process.env['RECORD_HISTORIES'] === '1')('records workflow histories for the replay test', async () => {
+    const calls: string[] = [];
+    const acts = {
+      ...fakeActivities(calls, false),
+      monitor: async () => ({ datasetDrift: true, driftShare: 0.5, share: 1, columns: [], snapshotPath: '/s', htmlPath: '/h', jsonPath: '/j', referenceRows: 10, currentRows: 10, modelVersion: 'v0007' }),
+    };
+    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-rec', activities: wrapActivities(acts) });
+    await worker.runUntil(async () => {
+      await runTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'hist-training', taskQueue: 'q-rec' });
+      const m = await runMonitoring(sc.client, { retrainOnDrift: true, training: { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' } }, { workflowId: 'hist-monitoring', taskQueue: 'q-rec' });
+      await sc.client.workflow.getHandle(m.retrainWorkflowId!).result();
+    });
+    await connection.close();
+    await mkdir(historiesDir, { recursive: true });
+    for (const id of ['hist-training', 'hist-monitoring', 'retrain-hist-monitoring']) {
+      // The CLI's JSON export is the format Worker.runReplayHistories accepts as is.
+      const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: false });
+      if (cli.kind !== 'binary') throw new Error('recording needs the temporal CLI');
+      const { stdout } = await promisify(execFile)(cli.path, ['workflow', 'show', '--workflow-id', id, '--address', server.address, '--output', 'json'], { maxBuffer: 64 << 20 });
+      await writeFile(path.join(historiesDir, `${id}.json`), stdout);
+    }
+  });
+});
+
+describe('determinism', () => {
+  it('replays the committed workflow histories without non-determinism errors', async () => {
+    const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const histories = await Promise.all(files.map(async (f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(historiesDir, f), 'utf8')) as object })));
+    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories as never);
+    let n = 0;
+    for await (const r of results) {
+      expect(r.error, `${r.workflowId}: ${String(r.error)}`).toBeUndefined();
+      n++;
+    }
+    expect(n).toBe(files.length);
   });
 });
