@@ -56,6 +56,47 @@ describe('serving app', () => {
     expect(typeof res.body.error.message).toBe('string');
   });
 
+  it('answers the batch form per session, and refuses more than 100 sessions', async () => {
+    const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
+    const res = await request(app).post('/v1/recommendations:batch').send({ requests: [{ items: ['a'], k: 1 }, { items: ['q'], k: 2, exclude: ['a'] }] });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      results: [
+        { items: [{ itemId: 'a', score: 1 }], unknownItems: 0 },
+        { items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], unknownItems: 1 },
+      ],
+      model: { name: 'fake', version: 'v0001' },
+    });
+    const tooMany = await request(app).post('/v1/recommendations:batch').send({ requests: Array.from({ length: 101 }, () => ({ items: ['a'] })) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toMatch(/requests/);
+  });
+
+  it('accepts follow-up events in the raw event contract', async () => {
+    const events: unknown[] = [];
+    const eventsLog = { append: (e: unknown) => void events.push(e), depth: () => 0, close: async () => {} };
+    const app = createApp({ models: holder, servingLog: log, eventsLog, logger: silentLogger, now: () => new Date('2026-01-02T03:04:05.000Z') });
+    const res = await request(app).post('/v1/events').send({ events: [{ sessionId: 's1', itemId: 'b' }, { sessionId: 's1', itemId: 'c', eventType: 'purchase', ts: '2026-01-02T03:05:00Z' }] });
+    expect(res.status).toBe(202);
+    expect(events).toEqual([
+      { session_id: 's1', event_type: 'click', item_id: 'b', timestamp: '2026-01-02T03:04:05.000Z' },
+      { session_id: 's1', event_type: 'purchase', item_id: 'c', timestamp: '2026-01-02T03:05:00Z' },
+    ]);
+    expect((await request(app).post('/v1/events').send({ events: [{ sessionId: 's1' }] })).status).toBe(400);
+  });
+
+  it('refuses other content types (415), oversize bodies (413) and unknown routes (404) as JSON', async () => {
+    const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
+    const text = await request(app).post('/v1/recommendations').set('content-type', 'text/plain').send('{"items":["a"]}');
+    expect([text.status, text.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const big = await request(app).post('/v1/recommendations').set('content-type', 'application/json').send(JSON.stringify({ items: ['x'.repeat(300_000)] }));
+    expect([big.status, big.body.error.code]).toEqual([413, 'BAD_INPUT']);
+    const tooManyItems = await request(app).post('/v1/recommendations').send({ items: Array.from({ length: 201 }, (_, i) => `i${i}`) });
+    expect(tooManyItems.status).toBe(400);
+    const nope = await request(app).get('/v2/nothing');
+    expect([nope.status, nope.body.error.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
   it('reports readiness and metrics', async () => {
     current = null;
     const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
@@ -68,5 +109,8 @@ describe('serving app', () => {
     const m = await request(app).get('/metrics');
     expect(m.text).toMatch(/skiff_recommendations_total\{model_version="v0001"\} 1/);
     expect(m.text).toMatch(/skiff_model_info\{name="fake",version="v0001"\} 1/);
+    expect(m.text).toMatch(/skiff_http_requests_total\{route="\/v1\/recommendations",status="503"\} 1/);
+    expect(m.text).toMatch(/skiff_serving_log_queue_depth \d+/);
+    expect(m.text).toMatch(/skiff_http_request_duration_seconds_count\{route="\/readyz",status="200"\} 1/);
   });
 });

@@ -1,52 +1,110 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { RecommendationRequestSchema, SkiffError, toSkiffError, type Logger } from '@skiff/core';
-import type { ModelHolder } from './model-holder.js';
-import type { ServingLog } from './serving-log.js';
+import { z } from 'zod';
+import { RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
+import type { LoadedModel, ModelHolder } from './model-holder.js';
+import type { NdjsonLog, ServingLog } from './serving-log.js';
 
 export interface AppDeps {
   models: ModelHolder;
   servingLog: ServingLog;
+  /** Where the clicks that followed a recommendation go (raw event contract, ingested like any log). */
+  eventsLog?: NdjsonLog<RawEvent>;
   logger: Logger;
   /** A fresh registry per app keeps tests independent. */
   metrics?: Registry;
+  now?: () => Date;
 }
 
-const STATUS: Partial<Record<SkiffError['code'], number>> = {
-  BAD_INPUT: 400,
-  DATA_CONTRACT_VIOLATION: 422,
-  MODEL_NOT_FOUND: 503,
-};
+/** Request limits (DESIGN.md §6); the schemas enforce items ≤ 200 and k ≤ 200. */
+export const LIMITS = { bodyBytes: '256kb', batchSize: 100, eventsPerPost: 1000 } as const;
+
+const BatchSchema = z.object({ requests: z.array(RecommendationRequestSchema).min(1).max(LIMITS.batchSize) }).strict();
+const EventsSchema = z
+  .object({
+    events: z
+      .array(
+        z
+          .object({
+            sessionId: z.string().min(1).max(200),
+            itemId: z.string().min(1).max(200),
+            eventType: z.enum(['view', 'click', 'add_to_cart', 'purchase']).default('click'),
+            ts: z.iso.datetime().optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(LIMITS.eventsPerPost),
+  })
+  .strict();
 
 function sendError(res: Response, status: number, code: string, message: string) {
   res.status(status).json({ error: { code, message } });
 }
 
+function zodMessage(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+    .join('; ');
+}
+
 /** The serving app (DESIGN.md §6), built apart from listen() so tests drive it in-process. */
 export function createApp(deps: AppDeps) {
-  const { models, servingLog, logger } = deps;
+  const { models, servingLog, eventsLog, logger, now = () => new Date() } = deps;
   const metrics = deps.metrics ?? new Registry();
   collectDefaultMetrics({ register: metrics });
   const latency = new Histogram({
     name: 'skiff_http_request_duration_seconds',
-    help: 'HTTP request latency',
+    help: 'HTTP request latency by route and status',
     labelNames: ['route', 'status'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [metrics],
   });
-  const served = new Counter({ name: 'skiff_recommendations_total', help: 'Recommendation responses', labelNames: ['model_version'], registers: [metrics] });
+  const requests = new Counter({ name: 'skiff_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [metrics] });
+  const served = new Counter({ name: 'skiff_recommendations_total', help: 'Recommendation lists served', labelNames: ['model_version'], registers: [metrics] });
   const unknown = new Counter({ name: 'skiff_unknown_items_total', help: 'Input items unknown to the served model', registers: [metrics] });
-  const version = new Gauge({ name: 'skiff_model_info', help: 'Served model (value 1)', labelNames: ['name', 'version'], registers: [metrics] });
+  const events = new Counter({ name: 'skiff_events_total', help: 'Follow-up events accepted on /v1/events', registers: [metrics] });
+  const info = new Gauge({
+    name: 'skiff_model_info',
+    help: 'The served model (value 1)',
+    labelNames: ['name', 'version'],
+    registers: [metrics],
+    collect() {
+      this.reset();
+      const m = models.current();
+      if (m) this.set({ name: m.manifest.name, version: m.manifest.version }, 1);
+    },
+  });
+  void info;
+  new Gauge({
+    name: 'skiff_serving_log_queue_depth',
+    help: 'Serving log records waiting to be written',
+    registers: [metrics],
+    collect() {
+      this.set(servingLog.depth());
+    },
+  });
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('query parser', 'simple');
   app.use((req, res, next) => {
     const end = latency.startTimer();
-    res.on('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () => {
+      const labels = { route: (req.route?.path as string | undefined)?.toString() ?? 'unmatched', status: String(res.statusCode) };
+      end(labels);
+      requests.inc(labels);
+    });
     next();
   });
-  app.use(express.json({ limit: '100kb' }));
+  // Only JSON bodies: anything else is a 415 before parsing.
+  app.use((req, res, next) => {
+    if (req.method === 'POST' && !req.is('application/json')) return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+    next();
+  });
+  app.use(express.json({ limit: LIMITS.bodyBytes, strict: true }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -57,44 +115,63 @@ export function createApp(deps: AppDeps) {
     res.json({ status: 'ready', model: { name: m.manifest.name, version: m.manifest.version } });
   });
   app.get('/metrics', async (_req, res) => {
-    const m = models.current();
-    version.reset();
-    if (m) version.set({ name: m.manifest.name, version: m.manifest.version }, 1);
     res.type(metrics.contentType).send(await metrics.metrics());
   });
+
+  /** Scores one request against one model snapshot (the caller holds `m` for the whole request). */
+  function answer(m: LoadedModel, r: RecommendationRequest, started: number) {
+    const unknownItems = r.items.reduce((n, i) => (m.known.has(i) ? n : n + 1), 0);
+    // Only explicitly excluded items are filtered: the model was evaluated with repeats allowed.
+    const recs = m.recommender.recommend(r.items, r.k, r.exclude ? new Set(r.exclude) : undefined);
+    const items = recs.map((x) => ({ itemId: x.itemId, score: Math.round(x.score * 1e6) / 1e6 }));
+    const model = { name: m.manifest.name, version: m.manifest.version };
+    served.inc({ model_version: model.version });
+    if (unknownItems) unknown.inc(unknownItems);
+    servingLog.append({
+      ts: now().toISOString(),
+      requestId: randomUUID(),
+      sessionId: r.sessionId ?? null,
+      items: r.items,
+      k: r.k,
+      unknownItems,
+      recommended: items,
+      model,
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+    });
+    return { items, model, unknownItems };
+  }
 
   app.post('/v1/recommendations', (req, res) => {
     const started = performance.now();
     const parsed = RecommendationRequestSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const msg = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      return sendError(res, 400, 'BAD_INPUT', msg);
-    }
+    if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
     const m = models.current();
     if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
-    const { items, k, sessionId, exclude } = parsed.data;
-    const unknownItems = items.filter((i) => !m.known.has(i)).length;
-    // Only explicitly excluded items are filtered: the model was evaluated with repeats allowed.
-    const recs = m.recommender.recommend(items, k, exclude ? new Set(exclude) : undefined);
-    const body = {
-      items: recs.map((r) => ({ itemId: r.itemId, score: Number(r.score.toFixed(6)) })),
-      model: { name: m.manifest.name, version: m.manifest.version },
-      unknownItems,
-    };
-    res.json(body);
-    served.inc({ model_version: m.manifest.version });
-    if (unknownItems) unknown.inc(unknownItems);
-    servingLog.append({
-      ts: new Date().toISOString(),
-      requestId: randomUUID(),
-      sessionId: sessionId ?? null,
-      items,
-      k,
-      unknownItems,
-      recommended: body.items,
-      model: body.model,
-      latencyMs: Number((performance.now() - started).toFixed(3)),
+    res.json(answer(m, parsed.data, started));
+  });
+
+  // A regex route: in Express 5 paths a ':' starts a parameter.
+  app.post(/^\/v1\/recommendations:batch$/, (req, res) => {
+    const started = performance.now();
+    const parsed = BatchSchema.safeParse(req.body);
+    if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
+    const m = models.current();
+    if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
+    const results = parsed.data.requests.map((r) => {
+      const a = answer(m, r, started);
+      return { items: a.items, unknownItems: a.unknownItems };
     });
+    res.json({ results, model: { name: m.manifest.name, version: m.manifest.version } });
+  });
+
+  app.post('/v1/events', (req, res) => {
+    const parsed = EventsSchema.safeParse(req.body);
+    if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
+    if (!eventsLog) return sendError(res, 404, 'NOT_FOUND', 'event collection is not enabled');
+    const ts = now().toISOString();
+    for (const e of parsed.data.events) eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: e.ts ?? ts });
+    events.inc(parsed.data.events.length);
+    res.status(202).json({ accepted: parsed.data.events.length });
   });
 
   app.use((_req, res) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
@@ -102,11 +179,12 @@ export function createApp(deps: AppDeps) {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_INPUT', 'request body is not valid JSON');
-    if (e.type === 'entity.too.large') return sendError(res, 413, 'BAD_INPUT', 'request body too large');
+    if (e.type === 'entity.too.large') return sendError(res, 413, 'BAD_INPUT', `request body larger than ${LIMITS.bodyBytes}`);
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported encoding');
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return sendError(res, e.status, 'BAD_INPUT', e.message ?? 'bad request');
     const se = toSkiffError(err);
     logger.error('request failed', { code: se.code, error: se.message });
-    sendError(res, STATUS[se.code] ?? 500, se.code, STATUS[se.code] ? se.message : 'internal error');
+    sendError(res, 500, 'INTERNAL', 'internal error');
   });
   return app;
 }

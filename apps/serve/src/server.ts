@@ -1,36 +1,47 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger, ModelManifest, ModelRegistry, Recommender } from '@skiff/core';
+import path from 'node:path';
+import { Counter, Registry } from 'prom-client';
+import type { Logger, ModelManifest, ModelRegistry, RawEvent, Recommender } from '@skiff/core';
 import { createApp } from './app.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
-import { createNdjsonServingLog } from './serving-log.js';
+import { createNdjsonLog, createNdjsonServingLog } from './serving-log.js';
 
 export interface StartServerOptions {
   registry: ModelRegistry;
   load: (dir: string, manifest: ModelManifest) => Promise<Recommender>;
+  /** data/raw/serving: one line per answered request. */
   servingLogDir: string;
+  /** data/raw/online: follow-up events (raw contract), ingested like any raw log. */
+  eventsDir?: string;
   host: string;
   port: number;
   logger: Logger;
   alias?: string;
   /** How often the alias is checked for a promotion (hot swap). */
   pollMs?: number;
+  /** How long close() waits for in-flight requests before cutting connections. */
+  drainMs?: number;
 }
 
 export interface RunningServer {
   url: string;
   models: ModelHolder;
+  /** Graceful: stop accepting, finish in-flight requests, flush the logs. */
   close(): Promise<void>;
 }
 
 /** Loads the alias, listens, and polls the registry so a promotion swaps the model without downtime. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const { registry, load, servingLogDir, host, port, logger, alias = 'production', pollMs = 5_000 } = options;
-  const models = createModelHolder({ registry, alias, load, logger });
+  const { registry, load, servingLogDir, host, port, logger, alias = 'production', pollMs = 5_000, drainMs = 10_000 } = options;
+  const metrics = new Registry();
+  const loadFailures = new Counter({ name: 'skiff_model_load_failures_total', help: 'Model versions that failed to load, verify or warm up', labelNames: ['version'], registers: [metrics] });
+  const models = createModelHolder({ registry, alias, load, logger, onLoadError: (version) => loadFailures.inc({ version }) });
   const first = await models.refresh();
   if (!first.version) logger.warn('no model under the alias yet; /readyz stays 503 until one is promoted', { alias });
   const servingLog = createNdjsonServingLog(servingLogDir);
-  const app = createApp({ models, servingLog, logger });
+  const eventsLog = createNdjsonLog<RawEvent>({ dir: options.eventsDir ?? path.join(servingLogDir, '..', 'online'), prefix: 'events' });
+  const app = createApp({ models, servingLog, eventsLog, logger, metrics });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(port, host, () => resolve(s));
     s.once('error', reject);
@@ -40,14 +51,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { port: actual } = server.address() as AddressInfo;
   const url = `http://${host}:${actual}`;
   logger.info('serving', { url, alias, modelVersion: models.current()?.manifest.version ?? null });
+  let closing: Promise<void> | null = null;
   return {
     url,
     models,
-    async close() {
-      clearInterval(timer);
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await servingLog.close();
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
+        server.closeIdleConnections();
+        const drained = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);
+        if (!drained) {
+          logger.warn('in-flight requests cut after the drain timeout', { drainMs });
+          server.closeAllConnections();
+          await closed;
+        }
+        await servingLog.close();
+        await eventsLog.close();
+      })();
+      return closing;
     },
   };
 }

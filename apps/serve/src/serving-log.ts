@@ -14,33 +14,74 @@ export interface ServingRecord {
   latencyMs: number;
 }
 
-export interface ServingLog {
-  append(r: ServingRecord): void;
+/** An append-only NDJSON log written off the request path. */
+export interface NdjsonLog<T> {
+  append(record: T): void;
+  /** Records accepted but not yet handed to the file stream. */
+  depth(): number;
+  /** Writes everything queued and closes the file. */
   close(): Promise<void>;
+}
+export type ServingLog = NdjsonLog<ServingRecord>;
+
+export interface CreateNdjsonLogOptions {
+  dir: string;
+  prefix: string;
+  /** Flush at least this often (ms) … */
+  flushMs?: number;
+  /** … or as soon as this many records are queued. */
+  flushRecords?: number;
+  /** Start a new file past this size (bytes); files also roll over every UTC day. */
+  maxBytes?: number;
+  now?: () => Date;
 }
 
 /**
- * Appends serving records to one NDJSON file per UTC day and process. Writes are buffered by
- * the stream (no fsync per request); close() flushes.
+ * Requests only push onto an in-memory queue; a timer serialises the queue in one write, so the
+ * hot path never waits for the disk. Files roll over by day and by size; close() flushes.
  */
-export function createNdjsonServingLog(dir: string, now: () => Date = () => new Date()): ServingLog {
+export function createNdjsonLog<T>(options: CreateNdjsonLogOptions): NdjsonLog<T> {
+  const { dir, prefix, flushMs = 50, flushRecords = 512, maxBytes = 64 * 1024 * 1024, now = () => new Date() } = options;
   mkdirSync(dir, { recursive: true });
-  let day = '';
+  let queue: T[] = [];
   let stream: WriteStream | null = null;
-  const open = () => {
+  let day = '';
+  let bytes = 0;
+  let part = 0;
+  let closed = false;
+
+  const target = () => {
     const d = now().toISOString().slice(0, 10).replace(/-/g, '');
-    if (d !== day || !stream) {
-      stream?.end();
-      day = d;
-      stream = createWriteStream(path.join(dir, `serving-${d}-${process.pid}.ndjson`), { flags: 'a' });
-    }
+    if (stream && d === day && bytes < maxBytes) return stream;
+    stream?.end();
+    if (d !== day) part = 0;
+    day = d;
+    part++;
+    bytes = 0;
+    stream = createWriteStream(path.join(dir, `${prefix}-${d}-${process.pid}-${String(part).padStart(3, '0')}.ndjson`), { flags: 'a' });
     return stream;
   };
+  const flush = () => {
+    if (queue.length === 0) return;
+    const block = queue.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    queue = [];
+    target().write(block);
+    bytes += Buffer.byteLength(block);
+  };
+  const timer = setInterval(flush, flushMs);
+  timer.unref();
+
   return {
-    append(r) {
-      open().write(JSON.stringify(r) + '\n');
+    append(record) {
+      if (closed) throw new Error(`${prefix} log is closed`);
+      queue.push(record);
+      if (queue.length >= flushRecords) flush();
     },
+    depth: () => queue.length,
     close() {
+      closed = true;
+      clearInterval(timer);
+      flush();
       return new Promise((resolve) => {
         if (!stream) return resolve();
         stream.end(() => resolve());
@@ -48,4 +89,9 @@ export function createNdjsonServingLog(dir: string, now: () => Date = () => new 
       });
     },
   };
+}
+
+/** The serving log: one line per answered recommendation request. */
+export function createNdjsonServingLog(dir: string, now?: () => Date): ServingLog {
+  return createNdjsonLog<ServingRecord>({ dir, prefix: 'serving', ...(now ? { now } : {}) });
 }
