@@ -14,7 +14,7 @@ export interface TemporalSession {
 export async function openTemporal(ctx: Context, options: { worker: boolean }): Promise<TemporalSession> {
   installTemporalLogging(ctx.logger, ctx.config.logLevel);
   const server = await ensureTemporal(ctx);
-  const client = await connectClient(server.address, ctx.config.temporalNamespace);
+  const client = await connectClient(server.address, ctx.config.temporalNamespace, server.started ? {} : ctx.config.temporalEnv);
   const worker = options.worker ? await startWorker(ctx.config, server.address, ctx.logger) : null;
   return {
     server,

@@ -31,7 +31,7 @@ export async function startWorker(config: SkiffConfig, address: string, logger: 
     monitoring: { taskQueue: q.monitoring, workflows: false, activities: { monitor: a.monitor }, maxConcurrentActivities: 1 },
   };
   const roles = config.workerRoles.map((r) => all[r]!);
-  const workers = await createSkiffWorkers({ address, namespace: config.temporalNamespace, roles });
+  const workers = await createSkiffWorkers({ address, namespace: config.temporalNamespace, roles, temporalEnv: config.temporalEnv });
   logger.info('worker polling', { address, queues: roles.map((r) => r.taskQueue) });
   const done = workers.run().finally(() => workers.close());
   return {

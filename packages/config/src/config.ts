@@ -34,6 +34,8 @@ export const SkiffConfigSchema = z.object({
   /** Schedules (`skiff schedules apply`): monitoring interval and nightly retraining time (UTC). */
   monitorEvery: z.string().regex(/^\d+[smhd]$/, 'like 30m, 1h').default('1h'),
   retrainAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('02:00'),
+  /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */
+  temporalEnv: z.record(z.string(), z.string()).default({}),
   /** PATH, searched for the `temporal` binary. */
   searchPath: z.string().optional(),
 });
@@ -73,6 +75,7 @@ export function loadConfig(
     const v = env[envKey];
     if (v !== undefined && v !== '') raw[key] = v;
   }
+  raw['temporalEnv'] = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TEMPORAL_') && e[1] !== undefined));
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) raw[k] = v;
   const parsed = SkiffConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -1,4 +1,5 @@
-import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { Client, Connection, type ConnectionOptions, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { PipelineParams } from '@skiff/core';
 import type { PipelineRunResult } from '@skiff/pipeline/sequence';
 import { DEFAULT_TASK_QUEUE, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID } from './shared.js';
@@ -10,8 +11,19 @@ export interface SkiffClient {
   close(): Promise<void>;
 }
 
-export async function connectClient(address: string, namespace = 'default'): Promise<SkiffClient> {
-  const connection = await Connection.connect({ address });
+/**
+ * Connection settings: the address and namespace skiff resolved, plus TLS / API key / gRPC
+ * metadata from Temporal's own environment configuration (TEMPORAL_TLS_*, TEMPORAL_API_KEY,
+ * TEMPORAL_PROFILE, temporal.toml) — the same variables the `temporal` CLI reads.
+ */
+export function connectionConfig(address: string, namespace: string, temporalEnv: Record<string, string> = {}) {
+  const fromEnv = loadClientConnectConfig({ overrideEnvVars: temporalEnv });
+  return { connectionOptions: { ...fromEnv.connectionOptions, address }, namespace };
+}
+
+export async function connectClient(address: string, namespace = 'default', temporalEnv: Record<string, string> = {}): Promise<SkiffClient> {
+  const { connectionOptions } = connectionConfig(address, namespace, temporalEnv);
+  const connection = await Connection.connect(connectionOptions as ConnectionOptions);
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { connectionConfig } from './client.js';
 import { DEFAULT_TASK_QUEUE } from './shared.js';
 
 /**
@@ -65,8 +66,9 @@ export interface SkiffWorkers {
 }
 
 /** Several workers (one per queue) over one connection: the scale-out layout of issue #9. */
-export async function createSkiffWorkers(options: { address: string; namespace?: string; roles: WorkerRole[] }): Promise<SkiffWorkers> {
-  const connection = await NativeConnection.connect({ address: options.address });
+export async function createSkiffWorkers(options: { address: string; namespace?: string; roles: WorkerRole[]; temporalEnv?: Record<string, string> }): Promise<SkiffWorkers> {
+  const { connectionOptions } = connectionConfig(options.address, options.namespace ?? 'default', options.temporalEnv);
+  const connection = await NativeConnection.connect(connectionOptions);
   const workers: Worker[] = [];
   for (const role of options.roles) {
     workers.push(
