@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
+import { Context, heartbeat } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +128,34 @@ describe('trainingPipeline on a real Temporal dev server', () => {
     });
     await connection.close();
     expect(calls.filter((x) => x === 'ingest')).toHaveLength(1);
+  });
+
+  it('cancels a running training cleanly: the activity sees the cancellation and the run ends cancelled', async () => {
+    const calls: string[] = [];
+    const acts = fakeActivities(calls, false);
+    let beats = 0;
+    acts.train = async () => {
+      // Stands in for the tfjs loop: heartbeat per batch, stop when the signal fires.
+      const signal = Context.current().cancellationSignal;
+      while (!signal.aborted) {
+        heartbeat({ stage: 'train', epoch: 0, batch: beats++ });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new SkiffError('TRAINING_FAILED', 'training cancelled', { retryable: false });
+    };
+    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-cancel', activities: wrapActivities(acts) });
+    const outcome = await worker.runUntil(async () => {
+      const { handle } = await startTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'train-cancel-1', taskQueue: 'q-cancel' });
+      while (beats < 5) await new Promise((r) => setTimeout(r, 50));
+      await handle.cancel();
+      return handle.result().then(() => 'completed', (e: unknown) => e);
+    });
+    await connection.close();
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(calls).not.toContain('register');
+    const desc = await sc.client.workflow.getHandle('train-cancel-1').describe();
+    expect(desc.status.name).toBe('CANCELLED');
   });
 
   // Records the histories the replay test uses. Run with RECORD_HISTORIES=1 after a deliberate,

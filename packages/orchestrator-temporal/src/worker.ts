@@ -31,6 +31,8 @@ const WORKER_DEFAULTS = {
   // Give a running activity time to checkpoint when the worker stops (the SDK default is 0).
   shutdownGraceTime: '10s',
   shutdownForceTime: '30s',
+  // Send heartbeat details at least every 2 s, so status and resume points stay fresh.
+  maxHeartbeatThrottleInterval: '2s',
 } as const;
 
 /** One worker serving the workflows and all activities on one queue (tests, single-process runs). */

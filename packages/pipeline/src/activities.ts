@@ -120,6 +120,12 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
     },
 
     async register(input: RegisterInput): Promise<ModelManifest> {
+      // Idempotent: a retry after a crash between "registered" and "reported" finds its version.
+      const existing = (await deps.registry.list()).find((v) => v.lineage.workflowId === input.workflowId && v.lineage.runId === input.runId);
+      if (existing) {
+        log('register').info('already registered by this run', { modelVersion: existing.version });
+        return existing;
+      }
       const m = await deps.registry.register({
         name: input.name,
         sourceDir: input.train.artifactDir,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelManifest } from '@skiff/core';
-import { decidePromotion } from './activities.js';
+import { silentLogger, type ModelManifest } from '@skiff/core';
+import { createPipelineActivities, decidePromotion, type PipelineDeps, type RegisterInput } from './activities.js';
 import { runTrainingPipeline, type PipelineSteps } from './sequence.js';
 
 const snapshot = {
@@ -46,6 +46,26 @@ describe('runTrainingPipeline', () => {
     };
     await expect(runTrainingPipeline(steps, { train: {} as never, promotionMetric: 'hr@20' }, { workflowId: 'w', runId: 'r' })).rejects.toThrow('checks failed');
     expect(calls).toEqual(['ingest', 'transform']);
+  });
+});
+
+describe('register', () => {
+  it('is idempotent per workflow run', async () => {
+    const versions: ModelManifest[] = [];
+    const registry = {
+      list: async () => versions,
+      register: async (i: { lineage: ModelManifest['lineage'] }) => {
+        const m = { version: `v000${versions.length + 1}`, lineage: i.lineage } as ModelManifest;
+        versions.push(m);
+        return m;
+      },
+    };
+    const acts = createPipelineActivities({ registry, logger: silentLogger, codeVersion: 't' } as unknown as PipelineDeps);
+    const input = { name: 'm', train: { artifactDir: '/a', backend: 'wasm', epochs: 1, losses: [] }, evaluation: { metrics: {}, baselines: {} }, params: {}, snapshot, workflowId: 'wf', runId: 'r1' } as unknown as RegisterInput;
+    const a = await acts.register(input);
+    const b = await acts.register(input);
+    const c = await acts.register({ ...input, runId: 'r2' });
+    expect([a.version, b.version, c.version]).toEqual(['v0001', 'v0001', 'v0002']);
   });
 });
 
