@@ -7,6 +7,7 @@ import type { MonitorActivities } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, type ActivityHooks, type PipelineDeps } from '@skiff/pipeline';
 import { createFsRegistry } from '@skiff/registry';
 import { runMonitor } from '@skiff/monitoring';
+import { createWebhookAlerter } from './alerts.js';
 
 /** The code version stored in every manifest's lineage. */
 export function codeVersion(): string {
@@ -49,5 +50,6 @@ export function buildActivities(config: SkiffConfig, logger: Logger, hooks: Acti
         ...(input.windowHours ? { windowHours: input.windowHours } : {}),
       }),
   };
-  return { ...createPipelineActivities(deps, hooks), ...monitor };
+  const alerter = createWebhookAlerter({ url: config.alertWebhookUrl, logger: logger.child({ stage: 'alert' }) });
+  return { ...createPipelineActivities(deps, hooks), ...monitor, ...alerter };
 }

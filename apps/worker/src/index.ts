@@ -1,2 +1,3 @@
 export * from './deps.js';
 export * from './run-worker.js';
+export * from './alerts.js';

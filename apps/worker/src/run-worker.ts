@@ -28,7 +28,7 @@ export async function startWorker(config: SkiffConfig, address: string, logger: 
       maxConcurrentActivities: 1,
     },
     training: { taskQueue: q.training, workflows: false, activities: { train: a.train, evaluate: a.evaluate }, maxConcurrentActivities: 1 },
-    monitoring: { taskQueue: q.monitoring, workflows: false, activities: { monitor: a.monitor }, maxConcurrentActivities: 1 },
+    monitoring: { taskQueue: q.monitoring, workflows: false, activities: { monitor: a.monitor, alert: a.alert }, maxConcurrentActivities: 2 },
   };
   const roles = config.workerRoles.map((r) => all[r]!);
   const workers = await createSkiffWorkers({ address, namespace: config.temporalNamespace, roles, temporalEnv: config.temporalEnv });

@@ -165,11 +165,12 @@ describe('trainingPipeline on a real Temporal dev server', () => {
     const acts = {
       ...fakeActivities(calls, false),
       monitor: async () => ({ datasetDrift: true, driftShare: 0.5, share: 1, columns: [], snapshotPath: '/s', htmlPath: '/h', jsonPath: '/j', referenceRows: 10, currentRows: 10, modelVersion: 'v0007' }),
+      alert: async () => ({ delivered: true }),
     };
     const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-rec', activities: wrapActivities(acts) });
     await worker.runUntil(async () => {
       await runTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'hist-training', taskQueue: 'q-rec' });
-      const m = await runMonitoring(sc.client, { retrainOnDrift: true, training: { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' } }, { workflowId: 'hist-monitoring', taskQueue: 'q-rec' });
+      const m = await runMonitoring(sc.client, { retrainOnDrift: true, retrainWorkflowId: 'retrain-hist-monitoring', training: { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' } }, { workflowId: 'hist-monitoring', taskQueue: 'q-rec' });
       await sc.client.workflow.getHandle(m.retrainWorkflowId!).result();
     });
     await connection.close();

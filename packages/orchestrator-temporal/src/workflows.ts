@@ -2,6 +2,7 @@
  * Temporal workflows. This file is bundled by the Temporal worker (webpack) and runs in its
  * deterministic sandbox: import only @temporalio/workflow, types, and the pure pipeline sequence.
  */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, defineQuery, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { MonitorRunResult, PipelineParams, TaskQueues } from '@skiff/core';
 import { runTrainingPipeline, type PipelineRunResult, type PipelineStage, type PipelineSteps } from '@skiff/pipeline/sequence';
@@ -58,33 +59,87 @@ export interface MonitorActivities {
   monitor(input: { windowHours?: number }): Promise<MonitorRunResult>;
 }
 
+/** A drift alert, as posted to the configured webhook. */
+export interface DriftAlert {
+  kind: 'drift';
+  monitorWorkflowId: string;
+  modelVersion: string | null;
+  share: number;
+  driftShare: number;
+  driftedColumns: string[];
+  reportPath: string;
+  retrainWorkflowId: string | null;
+}
+
+export interface AlertActivities {
+  /** Logs the alert and posts it to the webhook when one is configured. */
+  alert(alert: DriftAlert): Promise<{ delivered: boolean }>;
+}
+
 export interface MonitoringParams {
   /** Retrain when the dataset drifts (closed loop). */
   retrainOnDrift: boolean;
   training: PipelineParams;
   windowHours?: number;
+  /**
+   * Id of the retraining run started on drift. One id per dataset means at most one drift-started
+   * retraining at a time: while it runs, later drift verdicts do not start another.
+   */
+  retrainWorkflowId?: string;
+  /** Send an alert on drift (default true). */
+  alert?: boolean;
 }
 
 export interface MonitoringOutcome {
   report: MonitorRunResult;
   retrainWorkflowId: string | null;
+  /** Why no retraining was started although drift was found (e.g. one is already running). */
+  retrainSkipped: string | null;
+  alerted: boolean;
 }
 
-/** One monitoring run; on dataset drift it starts trainingPipeline as an abandoned child (it outlives this run). */
+/**
+ * One monitoring run. On dataset drift: start trainingPipeline as an abandoned child (it outlives
+ * this run) unless one is already running, then alert. A failed alert never fails the run.
+ */
 export async function monitoringWorkflow(params: MonitoringParams): Promise<MonitoringOutcome> {
-  const monitorActs = proxyActivities<MonitorActivities>({
-    startToCloseTimeout: '30 minutes',
-    retry: { initialInterval: '5s', maximumAttempts: 3 },
-    ...(params.training.queues ? { taskQueue: params.training.queues.monitoring } : {}),
-  });
+  const queue = params.training.queues ? { taskQueue: params.training.queues.monitoring } : {};
+  const monitorActs = proxyActivities<MonitorActivities>({ startToCloseTimeout: '30 minutes', retry: { initialInterval: '5s', maximumAttempts: 3 }, ...queue });
+  const alertActs = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 }, ...queue });
   const report = await monitorActs.monitor({ ...(params.windowHours ? { windowHours: params.windowHours } : {}) });
-  if (!report.datasetDrift || !params.retrainOnDrift) return { report, retrainWorkflowId: null };
+  if (!report.datasetDrift) return { report, retrainWorkflowId: null, retrainSkipped: null, alerted: false };
   if (report.currentRows === 0) throw ApplicationFailure.nonRetryable('drift verdict without current data', 'BAD_INPUT');
-  const childId = `retrain-${workflowInfo().workflowId}`;
-  await startChild(trainingPipeline, {
-    workflowId: childId,
-    args: [params.training],
-    parentClosePolicy: 'ABANDON',
-  });
-  return { report, retrainWorkflowId: childId };
+
+  let retrainWorkflowId: string | null = null;
+  let retrainSkipped: string | null = params.retrainOnDrift ? null : 'retrainOnDrift is off';
+  if (params.retrainOnDrift) {
+    const id = params.retrainWorkflowId ?? 'retrain-on-drift';
+    try {
+      await startChild(trainingPipeline, { workflowId: id, args: [params.training], parentClosePolicy: 'ABANDON' });
+      retrainWorkflowId = id;
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      retrainSkipped = `retraining ${id} is already running`;
+    }
+  }
+  let alerted = false;
+  if (params.alert !== false) {
+    try {
+      alerted = (
+        await alertActs.alert({
+          kind: 'drift',
+          monitorWorkflowId: workflowInfo().workflowId,
+          modelVersion: report.modelVersion,
+          share: report.share,
+          driftShare: report.driftShare,
+          driftedColumns: report.columns.filter((c) => c.drifted).map((c) => c.column),
+          reportPath: report.htmlPath,
+          retrainWorkflowId,
+        })
+      ).delivered;
+    } catch {
+      // Retried by policy, then given up: an unreachable webhook must not stop monitoring.
+    }
+  }
+  return { report, retrainWorkflowId, retrainSkipped, alerted };
 }

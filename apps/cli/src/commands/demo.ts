@@ -10,7 +10,7 @@ import { createContext, type Context, type GlobalOptions } from '../context.js';
 import { openTemporal } from '../temporal-session.js';
 import { sendTraffic } from '../traffic.js';
 import { printRun, readTrainParams } from './model.js';
-import { applyScheduleSet, serve, untilSignal } from './ops.js';
+import { applyScheduleSet, monitoringParams, serve, untilSignal } from './ops.js';
 
 export interface DemoOptions {
   once?: boolean;
@@ -102,7 +102,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     }
 
     step(6, 'monitoringWorkflow: training snapshot vs serving log');
-    const mon = await runMonitoring(t.client.client, { retrainOnDrift: true, training }, { workflowId: `demo-monitor-${Date.now()}`, taskQueue: ctx.config.taskQueue });
+    const mon = await runMonitoring(t.client.client, monitoringParams(ctx, training), { workflowId: `demo-monitor-${Date.now()}`, taskQueue: ctx.config.taskQueue });
+    if (mon.retrainSkipped) ctx.say(`  no retraining started: ${mon.retrainSkipped}`);
     for (const c of mon.report.columns) ctx.say(`  ${c.drifted ? 'DRIFT' : 'ok   '} ${c.column.padEnd(24)} ${c.method.padEnd(14)} score=${c.score.toPrecision(4)} (threshold ${c.threshold})`);
     ctx.say(`  dataset drift: ${mon.report.datasetDrift}; report ${mon.report.htmlPath}`);
     let retrain: PipelineRunResult | null = null;

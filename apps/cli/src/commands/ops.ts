@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { loadRecommender } from '@skiff/model';
 import { runMonitor } from '@skiff/monitoring';
 import { taskQueues } from '@skiff/config';
-import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID } from '@skiff/orchestrator-temporal';
+import type { PipelineParams } from '@skiff/core';
+import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID, type MonitoringParams } from '@skiff/orchestrator-temporal';
 import { startServer, type RunningServer } from '@skiff/serve';
 import { buildRegistry } from '@skiff/worker';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
@@ -29,11 +30,16 @@ export function untilSignal(): Promise<void> {
   });
 }
 
+/** Monitoring params: retrain on drift under one id per dataset (so at most one at a time), alert. */
+export function monitoringParams(ctx: Context, training: PipelineParams): MonitoringParams {
+  return { retrainOnDrift: true, training, retrainWorkflowId: `retrain-on-drift-${path.basename(ctx.config.dataDir)}`, alert: true };
+}
+
 /** The schedules of the config: monitoring every `monitorEvery`, retraining daily at `retrainAt`. */
 export async function applyScheduleSet(ctx: Context, client: Parameters<typeof applySchedules>[0]) {
   const [h, m] = ctx.config.retrainAt.split(':').map(Number) as [number, number];
   const training = { train: await readTrainParams(undefined), promotionMetric: 'hr@20', queues: taskQueues(ctx.config) };
-  return applySchedules(client, { retrainOnDrift: true, training }, { monitorEvery: ctx.config.monitorEvery, retrainHour: h, retrainMinute: m, taskQueue: ctx.config.taskQueue });
+  return applySchedules(client, monitoringParams(ctx, training), { monitorEvery: ctx.config.monitorEvery, retrainHour: h, retrainMinute: m, taskQueue: ctx.config.taskQueue });
 }
 
 export function registerOpsCommands(program: Command): void {
