@@ -1,82 +1,171 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RawEventSchema, type RawEvent } from '@skiff/core';
+import { RawEventSchema } from '@skiff/core';
 import { createCatalogue } from './catalogue.js';
-import { generateSessions, writeRawLogs, type DriftScenario } from './sessions.js';
+import { generateSessions, sessionEvents, type DriftScenario } from './sessions.js';
+import { sessionStats } from './stats.js';
+import { writeRawLogs } from './write.js';
 
 const start = new Date(Date.UTC(2026, 0, 1));
-const cat = createCatalogue({ items: 500, seed: 3 });
+const cat = createCatalogue({ items: 1000, seed: 3 });
 
-function sequences(events: RawEvent[]): string[][] {
-  const by = new Map<string, string[]>();
-  for (const e of events) if (e.item_id && (e.event_type === 'view' || e.event_type === 'click')) (by.get(e.session_id) ?? by.set(e.session_id, []).get(e.session_id)!).push(e.item_id);
-  return [...by.values()];
+function stats(drift?: DriftScenario, seed = 9) {
+  return sessionStats(generateSessions({ catalogue: cat, sessions: 4000, seed, start, days: 7, ...(drift ? { drift } : {}) }), cat);
 }
+const base = stats();
 
-function stats(drift?: DriftScenario) {
-  const seqs = sequences(generateSessions({ catalogue: cat, sessions: 3000, seed: 9, start, days: 7, ...(drift ? { drift } : {}) }));
-  const counts = new Map<string, number>();
-  for (const s of seqs) for (const i of s) counts.set(i, (counts.get(i) ?? 0) + 1);
-  const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([i]) => i);
-  return { seqs, meanLength: seqs.reduce((a, s) => a + s.length, 0) / seqs.length, top };
-}
+describe('catalogue', () => {
+  it('is seeded, well-formed and mostly same-category in its successors', () => {
+    expect(JSON.stringify(createCatalogue({ items: 300, seed: 1 }))).toBe(JSON.stringify(createCatalogue({ items: 300, seed: 1 })));
+    expect(JSON.stringify(createCatalogue({ items: 300, seed: 1 }).successors)).not.toBe(JSON.stringify(createCatalogue({ items: 300, seed: 2 }).successors));
+    expect(cat.items[42]!.id).toBe('i00042');
+    expect(cat.categories).toHaveLength(20);
+    expect(cat.categories[7]).toBe('c07');
+    expect(cat.byCategory.every((m) => m.length > 0)).toBe(true);
+    let same = 0;
+    let all = 0;
+    cat.successors.forEach((succ, i) => {
+      expect(succ).toHaveLength(3);
+      expect(new Set(succ).size).toBe(3);
+      expect(succ).not.toContain(i);
+      for (const j of succ) {
+        all++;
+        if (cat.categoryOf[j] === cat.categoryOf[i]) same++;
+      }
+    });
+    expect(same / all).toBeGreaterThan(0.75);
+    expect(cat.items.every((it) => it.price > 0)).toBe(true);
+    // Zipf-like: the top 1 % of items carry a large share of the popularity mass.
+    const sorted = [...cat.popularity].sort((a, b) => b - a);
+    const total = sorted.reduce((a, b) => a + b, 0);
+    expect(sorted.slice(0, 10).reduce((a, b) => a + b, 0) / total).toBeGreaterThan(0.3);
+  });
+});
 
-describe('simulator', () => {
-  it('is deterministic per seed and differs across seeds', () => {
-    const a = generateSessions({ catalogue: cat, sessions: 200, seed: 1, start, days: 3 });
-    const b = generateSessions({ catalogue: cat, sessions: 200, seed: 1, start, days: 3 });
-    const c = generateSessions({ catalogue: cat, sessions: 200, seed: 2, start, days: 3 });
+describe('sessions', () => {
+  it('is byte-identical per seed and differs across seeds', () => {
+    const a = generateSessions({ catalogue: cat, sessions: 300, seed: 1, start, days: 3 });
+    const b = generateSessions({ catalogue: cat, sessions: 300, seed: 1, start, days: 3 });
+    const c = generateSessions({ catalogue: cat, sessions: 300, seed: 2, start, days: 3 });
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     expect(JSON.stringify(a)).not.toBe(JSON.stringify(c));
   });
 
-  it('writes events that satisfy the raw contract, with realistic lengths and time range', () => {
-    const events = generateSessions({ catalogue: cat, sessions: 2000, seed: 4, start, days: 7 });
-    for (const e of events) expect(RawEventSchema.safeParse(e).success).toBe(true);
-    const { meanLength } = stats();
-    expect(meanLength).toBeGreaterThan(3);
-    expect(meanLength).toBeLessThan(8);
+  it('satisfies the raw contract, with ordered timestamps in the window and an evening peak', () => {
+    const events = generateSessions({ catalogue: cat, sessions: 2000, seed: 4, start, days: 7, sessionIdOffset: 500 });
+    for (const e of events) {
+      expect(RawEventSchema.safeParse(e).success).toBe(true);
+      expect(typeof e.timestamp).toBe('string');
+      expect(new Date(String(e.timestamp)).toISOString()).toBe(e.timestamp);
+      if (e.event_type === 'search') expect(e.item_id === null && typeof e.query === 'string' && e.query.length > 0).toBe(true);
+      else expect(cat.indexOf.has(e.item_id ?? '')).toBe(true);
+    }
+    const ids = [...new Set(events.map((e) => e.session_id))];
+    expect(ids).toHaveLength(2000);
+    expect(ids[0]).toBe('s0000500');
+    expect(ids.every((id) => /^s\d{7,}$/.test(id))).toBe(true);
     const ts = events.map((e) => Date.parse(String(e.timestamp)));
     expect(Math.min(...ts)).toBeGreaterThanOrEqual(start.getTime());
     expect(Math.max(...ts)).toBeLessThan(start.getTime() + 8 * 86_400_000);
-    expect(events.some((e) => e.event_type === 'search' && e.item_id === null)).toBe(true);
+    // Within a session time moves forward; sessions come in order of their start.
+    const firstTs: number[] = [];
+    let prevSession = '';
+    events.forEach((e, k) => {
+      if (e.session_id === prevSession) expect(ts[k]!).toBeGreaterThan(ts[k - 1]!);
+      else firstTs.push(ts[k]!);
+      prevSession = e.session_id;
+    });
+    expect(firstTs.every((t, k) => k === 0 || t >= firstTs[k - 1]!)).toBe(true);
+    const hours = new Array<number>(24).fill(0);
+    for (const t of firstTs) hours[new Date(t).getUTCHours()]!++;
+    expect(hours[20]!).toBeGreaterThan(3 * hours[3]!);
+    const types = new Set(events.map((e) => e.event_type));
+    for (const t of ['view', 'click', 'add_to_cart', 'purchase', 'search']) expect(types.has(t as never)).toBe(true);
+    expect(events.some((e) => e.user_id === null)).toBe(true);
+    expect(events.some((e) => typeof e.user_id === 'string')).toBe(true);
+  });
+
+  it('has plausible session lengths: many short, a long tail, capped', () => {
+    expect(base.meanLength).toBeGreaterThan(3.5);
+    expect(base.meanLength).toBeLessThan(6.5);
+    expect(base.medianLength).toBeLessThanOrEqual(4);
+    expect(base.p95Length).toBeGreaterThanOrEqual(10);
+    expect(base.maxLength).toBeLessThanOrEqual(50);
   });
 
   it('has item-to-item structure a popularity model cannot see', () => {
-    const { seqs, top } = stats();
-    const index = new Map(cat.items.map((it, i) => [it.id, i]));
-    let follows = 0;
-    let inTop = 0;
-    let pairs = 0;
-    for (const s of seqs)
-      for (let i = 1; i < s.length; i++) {
-        pairs++;
-        if (cat.successors[index.get(s[i - 1]!)!]!.includes(index.get(s[i]!)!)) follows++;
-        if (top.includes(s[i]!)) inTop++;
-      }
-    expect(follows / pairs).toBeGreaterThan(0.5);
-    expect(inTop / pairs).toBeLessThan(follows / pairs / 2);
+    expect(base.successorFollowRate).toBeGreaterThan(0.5);
+    expect(base.topItemsHitRate).toBeLessThan(base.successorFollowRate / 2);
+    // A fresh seed from the same catalogue shares the structure (what a model learns transfers).
+    expect(stats(undefined, 10).successorFollowRate).toBeGreaterThan(0.5);
   });
 
   it('drift scenarios change what the monitor measures', () => {
-    const base = stats();
-    expect(stats({ kind: 'longer-sessions' }).meanLength).toBeGreaterThan(base.meanLength * 1.8);
+    const longer = stats({ kind: 'longer-sessions' });
+    expect(longer.meanLength).toBeGreaterThan(base.meanLength * 1.8);
     const shifted = stats({ kind: 'popularity-shift' });
-    expect(shifted.top.filter((i) => base.top.includes(i)).length).toBeLessThan(8);
+    expect(shifted.topItems.filter((i) => base.topItems.includes(i)).length).toBeLessThan(5);
+    expect(Math.abs(shifted.meanLength - base.meanLength)).toBeLessThan(0.5);
+    const category = stats({ kind: 'category-shift', category: 'c05' });
+    expect(category.categoryShares['c05']!).toBeGreaterThan(3 * (base.categoryShares['c05'] ?? 0));
+    // Structure stays: drift changes traffic, not the catalogue.
+    for (const d of [longer, shifted, category]) expect(d.successorFollowRate).toBeGreaterThan(0.5);
+    expect(() => generateSessions({ catalogue: cat, sessions: 1, seed: 1, start, days: 1, drift: { kind: 'category-shift', category: 'nope' } })).toThrow();
   });
 
-  it('writes append-only NDJSON files and reports identical rewrites', async () => {
+  it('generates 20,000 sessions quickly and lazily', () => {
+    const big = createCatalogue({ seed: 11 });
+    const t0 = performance.now();
+    let events = 0;
+    for (const s of sessionEvents({ catalogue: big, sessions: 20_000, seed: 11, start, days: 14 })) events += s.length;
+    const ms = performance.now() - t0;
+    expect(events).toBeGreaterThan(80_000);
+    expect(ms).toBeLessThan(3_000);
+  });
+});
+
+describe('writeRawLogs', () => {
+  it('writes deterministic, append-only NDJSON files', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-sim-'));
     try {
-      const a = await writeRawLogs({ dir, catalogue: cat, sessions: 300, seed: 5, start, days: 2, maxEventsPerFile: 500 });
-      expect(a.files.length).toBeGreaterThan(1);
-      const lines = (await readFile(a.files[0]!, 'utf8')).trim().split('\n');
-      expect(lines).toHaveLength(500);
-      const b = await writeRawLogs({ dir, catalogue: cat, sessions: 300, seed: 5, start, days: 2, maxEventsPerFile: 500 });
+      const opts = { dir: path.join(dir, 'raw'), catalogue: cat, sessions: 400, seed: 5, start, days: 2, maxEventsPerFile: 500 };
+      const a = await writeRawLogs(opts);
+      expect(a.sessions).toBe(400);
+      expect(a.files.length).toBeGreaterThan(2);
+      expect(path.basename(a.files[0]!)).toBe('events-5-0001.ndjson');
+      let lines = 0;
+      const seen = new Set<string>();
+      for (const f of a.files) {
+        const ls = (await readFile(f, 'utf8')).trimEnd().split('\n');
+        expect(ls.length).toBeLessThanOrEqual(500);
+        lines += ls.length;
+        const ids = new Set(ls.map((l) => RawEventSchema.parse(JSON.parse(l)).session_id));
+        for (const id of ids) expect(seen.has(id)).toBe(false); // sessions are never split across files
+        for (const id of ids) seen.add(id);
+      }
+      expect(lines).toBe(a.events);
+      const bytes = await Promise.all(a.files.map((f) => readFile(f)));
+
+      // Same seed again: identical bytes, reported and not rewritten.
+      const b = await writeRawLogs(opts);
+      expect(b.files).toEqual(a.files);
       expect(b.unchanged).toBe(a.files.length);
-      await expect(writeRawLogs({ dir, catalogue: cat, sessions: 301, seed: 5, start, days: 2, maxEventsPerFile: 500 })).rejects.toThrow(/refusing to overwrite/);
+
+      // Another seed and a drifted run add new files next to the old ones.
+      const c = await writeRawLogs({ ...opts, seed: 6 });
+      const d = await writeRawLogs({ ...opts, seed: 6, drift: { kind: 'longer-sessions' } });
+      expect(c.unchanged + d.unchanged).toBe(0);
+      expect(path.basename(d.files[0]!)).toBe('events-6-longer-sessions-0001.ndjson');
+      const all = await readdir(opts.dir);
+      expect(all.filter((f) => f.endsWith('.ndjson'))).toHaveLength(a.files.length + c.files.length + d.files.length);
+      expect(all.every((f) => f.endsWith('.ndjson'))).toBe(true); // no temp files left behind
+
+      // Different content under an existing name is refused, and nothing is changed.
+      await expect(writeRawLogs({ ...opts, sessions: 401 })).rejects.toThrow(/refusing to overwrite/);
+      const after = await Promise.all(a.files.map((f) => readFile(f)));
+      after.forEach((buf, k) => expect(buf.equals(bytes[k]!)).toBe(true));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
