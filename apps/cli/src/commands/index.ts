@@ -3,10 +3,12 @@ import { registerDataCommands } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerModelCommands } from './model.js';
 import { registerOpsCommands } from './ops.js';
+import { registerRegistryCommands } from './registry.js';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
   registerDataCommands(program);
   registerModelCommands(program);
   registerOpsCommands(program);
+  registerRegistryCommands(program);
 }

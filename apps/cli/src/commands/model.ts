@@ -6,7 +6,7 @@ import path from 'node:path';
 import { taskQueues } from '@skiff/config';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
-import { buildPipelineDeps, buildRegistry } from '@skiff/worker';
+import { buildPipelineDeps } from '@skiff/worker';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
 import { openTemporal } from '../temporal-session.js';
 
@@ -104,40 +104,5 @@ export function registerModelCommands(program: Command): void {
       } finally {
         await t.close({ stopServer: false });
       }
-    });
-
-  const registry = program.command('registry').description('model versions and aliases');
-  registry.command('list').action(async (_o: unknown, cmd: Command) => {
-    const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-    const reg = buildRegistry(ctx.config);
-    const [versions, aliases] = await Promise.all([reg.list(), reg.aliases()]);
-    const by = Object.entries(aliases);
-    for (const m of versions) {
-      const tags = by.filter(([, v]) => v === m.version).map(([a]) => a);
-      ctx.say(`${m.version}  ${m.name.padEnd(8)} hr@20=${(m.metrics['hr@20'] ?? NaN).toFixed(4)} mrr@20=${(m.metrics['mrr@20'] ?? NaN).toFixed(4)}  ${m.createdAt}  ${tags.join(',')}`);
-    }
-    if (versions.length === 0) ctx.say('no model versions yet');
-    ctx.result({ versions, aliases });
-  });
-  registry
-    .command('show')
-    .argument('<version>', 'version id or alias')
-    .action(async (v: string, _o: unknown, cmd: Command) => {
-      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const { manifest, dir } = await buildRegistry(ctx.config).get(v);
-      ctx.say(JSON.stringify(manifest, null, 2));
-      ctx.result({ ...manifest, dir });
-    });
-  registry
-    .command('promote')
-    .argument('<version>')
-    .option('--alias <alias>', 'alias to move', 'production')
-    .action(async (v: string, opts: { alias: string }, cmd: Command) => {
-      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const reg = buildRegistry(ctx.config);
-      await reg.get(v);
-      await reg.setAlias(opts.alias, v);
-      ctx.say(`${opts.alias} → ${v}`);
-      ctx.result({ alias: opts.alias, version: v });
     });
 }
