@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { mkdir, readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,10 @@ import { createContext } from './context.js';
 import { runDemo, type DemoHandle } from './commands/demo.js';
 
 const run = promisify(execFile);
+const artifactsDir = fileURLToPath(new URL('../test-artifacts', import.meta.url));
+/** Debian's Chromium (installed by .ci/run); the browser test is skipped, with this reason, without it. */
+const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+if (!chromiumPath) console.warn('SKIPPED dashboard browser test: no Chromium at /usr/bin/chromium (apt-get install chromium)');
 const cliMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
 
@@ -78,6 +84,34 @@ describe('end to end: the demo loop', () => {
     expect(demo.result.datasetDrift).toBe(true);
     expect(demo.result.retrainWorkflowId).toMatch(/^retrain-/);
     expect((demo.result.retrain as { modelVersion: string }).modelVersion).toBe('v0002');
+  });
+
+  it.skipIf(!chromiumPath)('shows the run in the dashboard, in headless Chromium, and answers the "try it" box', async () => {
+    const browser = await chromium.launch({ executablePath: chromiumPath!, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+      await page.goto(demo.result.dashboardUrl);
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
+      // The registry table shows this run's versions with the metrics the pipeline measured.
+      const hr = await page.textContent('#registry-table tr[data-version="v0001"] td.hr20');
+      expect(hr).toBe(demo.result.metrics['hr@20']!.toFixed(4));
+      expect(await page.textContent('#registry-table')).toContain('production');
+      // Charts were drawn (Chart.js sizes the canvas when it renders).
+      expect(await page.$eval('#training-chart', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(0);
+      // The monitoring verdicts of the run.
+      const verdict = await page.textContent('#monitoring-verdict');
+      expect(verdict).toBe(demo.result.datasetDrift ? 'dataset drift' : 'no dataset drift');
+      expect(await page.textContent('#monitoring-table')).toContain('session_length');
+      // "Try it": the box is prefilled with known items; results come back with metadata.
+      await page.fill('#try-k', '5');
+      await page.click('#try-button');
+      await page.waitForSelector('#try-results tr.try-row:nth-child(5)');
+      expect(await page.textContent('#try-results')).toMatch(/c\d\d/);
+      await mkdir(artifactsDir, { recursive: true });
+      await page.screenshot({ path: path.join(artifactsDir, 'dashboard.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('answers `skiff registry list --json` with the versions and aliases', async () => {

@@ -8,7 +8,7 @@ export interface TrafficResult {
   onlineHr: number;
 }
 
-export async function sendTraffic(url: string, sessions: readonly string[][], options: { k?: number; concurrency?: number; idPrefix?: string } = {}): Promise<TrafficResult> {
+export async function sendTraffic(url: string, sessions: readonly string[][], options: { k?: number; concurrency?: number; idPrefix?: string; postEvents?: boolean } = {}): Promise<TrafficResult> {
   const { k = 20, concurrency = 8, idPrefix = 'sim' } = options;
   const jobs: Array<{ sessionId: string; items: string[]; next: string }> = [];
   sessions.forEach((s, si) => {
@@ -34,6 +34,9 @@ export async function sendTraffic(url: string, sessions: readonly string[][], op
         const body = (await res.json()) as { items: Array<{ itemId: string }> };
         ok++;
         if (body.items.some((r) => r.itemId === job.next)) hits++;
+        // The shopper's next click goes back as a follow-up event: online quality is computed from it.
+        if (options.postEvents !== false)
+          await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [{ sessionId: job.sessionId, itemId: job.next }] }) });
       } catch {
         failed++;
       }

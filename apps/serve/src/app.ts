@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import { RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
@@ -15,6 +15,8 @@ export interface AppDeps {
   /** A fresh registry per app keeps tests independent. */
   metrics?: Registry;
   now?: () => Date;
+  /** Mounted at /dashboard when given (see dashboard/router.ts). */
+  dashboard?: Router;
 }
 
 /** Request limits (DESIGN.md §6); the schemas enforce items ≤ 200 and k ≤ 200. */
@@ -173,6 +175,8 @@ export function createApp(deps: AppDeps) {
     events.inc(parsed.data.events.length);
     res.status(202).json({ accepted: parsed.data.events.length });
   });
+
+  if (deps.dashboard) app.use('/dashboard', deps.dashboard);
 
   app.use((_req, res) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
   // Express error middleware: malformed JSON and anything thrown end here as JSON, never a stack trace.

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import type { Logger, ModelManifest, ModelRegistry, RawEvent, Recommender } from '@skiff/core';
 import { createApp } from './app.js';
+import { createDashboardRouter } from './dashboard/router.js';
+import type { DashboardSources } from './dashboard/data.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
 import { createNdjsonLog, createNdjsonServingLog } from './serving-log.js';
 
@@ -22,6 +24,8 @@ export interface StartServerOptions {
   pollMs?: number;
   /** How long close() waits for in-flight requests before cutting connections. */
   drainMs?: number;
+  /** Serve the dashboard at /dashboard, reading these folders. */
+  dashboard?: Omit<DashboardSources, 'registry' | 'servingLogDir' | 'eventsDir'>;
 }
 
 export interface RunningServer {
@@ -40,8 +44,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const first = await models.refresh();
   if (!first.version) logger.warn('no model under the alias yet; /readyz stays 503 until one is promoted', { alias });
   const servingLog = createNdjsonServingLog(servingLogDir);
-  const eventsLog = createNdjsonLog<RawEvent>({ dir: options.eventsDir ?? path.join(servingLogDir, '..', 'online'), prefix: 'events' });
-  const app = createApp({ models, servingLog, eventsLog, logger, metrics });
+  const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
+  const eventsLog = createNdjsonLog<RawEvent>({ dir: eventsDir, prefix: 'events' });
+  const dashboard = options.dashboard ? createDashboardRouter({ ...options.dashboard, registry, servingLogDir, eventsDir }, models) : undefined;
+  const app = createApp({ models, servingLog, eventsLog, logger, metrics, ...(dashboard ? { dashboard } : {}) });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(port, host, () => resolve(s));
     s.once('error', reject);

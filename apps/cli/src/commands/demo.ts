@@ -43,6 +43,7 @@ export interface DemoResult {
   baselines: Record<string, Record<string, number>>;
   promoted: boolean;
   servingUrl: string;
+  dashboardUrl: string;
   traffic: Awaited<ReturnType<typeof sendTraffic>>;
   reportPath: string;
   snapshotPath: string;
@@ -85,8 +86,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     printRun(ctx, run);
 
     step(4, 'serving the production model');
-    server = await serve(ctx, opts.port ?? (opts.once ? 0 : ctx.config.servePort));
-    ctx.say(`  ${server.url} serves ${server.models.current()?.manifest.version}`);
+    server = await serve(ctx, opts.port ?? (opts.once ? 0 : ctx.config.servePort), ctx.config.serveHost, temporalUi);
+    ctx.say(`  ${server.url} serves ${server.models.current()?.manifest.version}; dashboard ${server.url}/dashboard`);
 
     step(5, 'sending traffic through HTTP');
     const test = (JSON.parse(await readFile(path.join(ctx.paths.snapshots, run.snapshotId, 'test.json'), 'utf8')) as { sessions: string[][] }).sessions;
@@ -116,6 +117,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
 
     ctx.say(`\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)} vs POP ${run.baselines['pop']?.['hr@20']?.toFixed(4)}`);
     ctx.say(`serving:  ${server.url}/v1/recommendations`);
+    ctx.say(`dashboard: ${server.url}/dashboard`);
     ctx.say(`report:   ${mon.report.htmlPath}`);
     if (temporalUi) ctx.say(`Temporal: ${temporalUi}`);
     ctx.say(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -126,6 +128,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
         baselines: run.baselines,
         promoted: run.promoted,
         servingUrl: server.url,
+        dashboardUrl: `${server.url}/dashboard`,
         traffic: normal,
         reportPath: mon.report.htmlPath,
         snapshotPath: mon.report.snapshotPath,

@@ -11,8 +11,9 @@ import { createContext, type Context, type GlobalOptions } from '../context.js';
 import { openTemporal } from '../temporal-session.js';
 import { readTrainParams } from './model.js';
 
-export async function serve(ctx: Context, port = ctx.config.servePort, host = ctx.config.serveHost): Promise<RunningServer> {
+export async function serve(ctx: Context, port = ctx.config.servePort, host = ctx.config.serveHost, temporalUiUrl?: string | null): Promise<RunningServer> {
   return startServer({
+    dashboard: { reportsDir: ctx.paths.reports, rawDir: ctx.paths.raw, temporalUiUrl: temporalUiUrl ?? undefined, temporalNamespace: ctx.config.temporalNamespace },
     registry: buildRegistry(ctx.config),
     load: (dir) => loadRecommender(dir),
     servingLogDir: ctx.paths.servingLogs,

@@ -1,0 +1,130 @@
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ModelManifest, ModelRegistry } from '@skiff/core';
+
+/** Where the dashboard reads from; every number on the page comes from these files. */
+export interface DashboardSources {
+  registry: ModelRegistry;
+  reportsDir: string;
+  servingLogDir: string;
+  /** Follow-up events (raw contract) posted to /v1/events. */
+  eventsDir: string;
+  /** Raw logs, scanned once for item metadata (category, price). */
+  rawDir: string;
+  /** Temporal Web UI base URL, for links to runs. */
+  temporalUiUrl?: string | undefined;
+  temporalNamespace?: string;
+}
+
+async function ndjsonFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.ndjson')).sort().map((n) => path.join(dir, n));
+}
+
+async function* lines(file: string): AsyncGenerator<string> {
+  const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for await (const l of rl) if (l.trim()) yield l;
+}
+
+export async function registryView(src: DashboardSources) {
+  const [versions, aliases] = await Promise.all([src.registry.list(), src.registry.aliases()]);
+  const withHistory = src.registry as ModelRegistry & { history?: (alias?: string) => Promise<unknown[]> };
+  const history = typeof withHistory.history === 'function' ? await withHistory.history().catch(() => []) : [];
+  const ui = src.temporalUiUrl ? `${src.temporalUiUrl}/namespaces/${src.temporalNamespace ?? 'default'}/workflows/` : null;
+  return {
+    aliases,
+    history,
+    versions: versions
+      .slice()
+      .reverse()
+      .map((m: ModelManifest) => ({
+        version: m.version,
+        name: m.name,
+        createdAt: m.createdAt,
+        metrics: m.metrics,
+        baselines: m.baselineMetrics,
+        losses: Array.isArray(m.params['losses']) ? (m.params['losses'] as number[]) : [],
+        lineage: m.lineage,
+        workflowUrl: ui && m.lineage.workflowId ? ui + encodeURIComponent(m.lineage.workflowId) : null,
+      })),
+  };
+}
+
+/** The latest monitoring runs: each report folder holds drift.json (the verdict) and report.html. */
+export async function monitoringView(src: DashboardSources, limit = 10) {
+  const dirs = (await readdir(src.reportsDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && /^\d{4}-/.test(d.name)).map((d) => d.name).sort().reverse().slice(0, limit);
+  const runs = [];
+  for (const d of dirs) {
+    const drift = await readFile(path.join(src.reportsDir, d, 'drift.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => null);
+    if (drift) runs.push({ id: d, drift, reportUrl: `/dashboard/reports/${encodeURIComponent(d)}/report.html` });
+  }
+  return { runs };
+}
+
+/**
+ * Online quality per hour: a served list is a hit when the session's next event (posted to
+ * /v1/events after the request) is among the recommended items.
+ */
+export async function onlineView(src: DashboardSources) {
+  const nextBySession = new Map<string, Array<{ t: number; item: string }>>();
+  for (const f of await ndjsonFiles(src.eventsDir))
+    for await (const l of lines(f)) {
+      try {
+        const e = JSON.parse(l) as { session_id: string; item_id: string; timestamp: string };
+        const list = nextBySession.get(e.session_id) ?? [];
+        list.push({ t: Date.parse(e.timestamp), item: e.item_id });
+        nextBySession.set(e.session_id, list);
+      } catch {
+        /* a broken line is skipped */
+      }
+    }
+  for (const l of nextBySession.values()) l.sort((a, b) => a.t - b.t);
+  const hours = new Map<string, { requests: number; judged: number; hits: number; latencyMs: number }>();
+  for (const f of await ndjsonFiles(src.servingLogDir))
+    for await (const l of lines(f)) {
+      try {
+        const r = JSON.parse(l) as { ts: string; sessionId: string | null; recommended: Array<{ itemId: string }>; latencyMs: number };
+        const hour = r.ts.slice(0, 13) + ':00Z';
+        const h = hours.get(hour) ?? { requests: 0, judged: 0, hits: 0, latencyMs: 0 };
+        h.requests++;
+        h.latencyMs += r.latencyMs;
+        const t = Date.parse(r.ts);
+        const next = r.sessionId ? nextBySession.get(r.sessionId)?.find((e) => e.t >= t) : undefined;
+        if (next) {
+          h.judged++;
+          if (r.recommended.some((x) => x.itemId === next.item)) h.hits++;
+        }
+        hours.set(hour, h);
+      } catch {
+        /* skipped */
+      }
+    }
+  return {
+    hours: [...hours.entries()].sort().map(([hour, h]) => ({ hour, requests: h.requests, judged: h.judged, hr: h.judged ? h.hits / h.judged : null, meanLatencyMs: h.latencyMs / h.requests })),
+  };
+}
+
+let itemCache: { key: string; items: Map<string, { category: string | null; price: number | null }> } | null = null;
+
+/** Item metadata from the raw logs (category, price), scanned once per change of the raw folder. */
+export async function itemMetadata(src: DashboardSources, maxLines = 2_000_000) {
+  const files = await ndjsonFiles(src.rawDir);
+  const key = (await Promise.all(files.map(async (f) => `${f}:${(await stat(f)).size}`))).join('|');
+  if (itemCache?.key === key) return itemCache.items;
+  const items = new Map<string, { category: string | null; price: number | null }>();
+  let n = 0;
+  for (const f of files)
+    for await (const l of lines(f)) {
+      if (++n > maxLines) break;
+      try {
+        const e = JSON.parse(l) as { item_id?: string | null; category?: string | null; price?: number | null };
+        if (e.item_id && !items.has(e.item_id)) items.set(e.item_id, { category: e.category ?? null, price: e.price ?? null });
+      } catch {
+        /* skipped */
+      }
+    }
+  itemCache = { key, items };
+  return items;
+}
