@@ -78,12 +78,38 @@ export interface ModelManifest {
   files: Record<string, string>;
 }
 
+/** Who moves an alias and why; both optional so that older callers keep compiling. */
+export interface AliasChangeOptions {
+  /** Why the alias moved (e.g. the promotion decision). Default: a generated description. */
+  reason?: string;
+  /** Who moved it (a user, `pipeline:<workflowId>` …). Default: the adapter's actor (OS user@host). */
+  actor?: string;
+}
+
+/** One alias move, as recorded in the registry's alias history (oldest first). */
+export interface AliasEvent {
+  at: string;
+  alias: string;
+  /** Version the alias pointed to before the move; null when the alias was created. */
+  from: string | null;
+  /** Version the alias points to after the move. */
+  to: string;
+  actor: string;
+  reason: string;
+  /** `set` for setAlias, `rollback` for rollback. */
+  action: 'set' | 'rollback';
+}
+
 /**
  * Model registry: immutable versions plus movable aliases.
+ * Version ids look like `v0001`; alias names match `^[a-z][a-z0-9_-]{0,63}$` and must not look
+ * like a version id (`v12`) or be `latest`. Anything else is refused with BAD_INPUT.
+ * Contract suite: `describeModelRegistryContract` in `@skiff/testing`.
  * @example
  * const reg = createFsRegistry({ root: 'data/registry' });
  * const m = await reg.register({ name: 'gru4rec', sourceDir, metrics, params, lineage });
- * await reg.setAlias('production', m.version);
+ * await reg.setAlias('production', m.version, { reason: 'beats champion', actor: 'ana' });
+ * await reg.rollback('production');
  */
 export interface ModelRegistry {
   register(input: {
@@ -94,11 +120,71 @@ export interface ModelRegistry {
     params: Record<string, unknown>;
     lineage: Lineage;
   }): Promise<ModelManifest>;
+  /** Every version, oldest first. */
   list(): Promise<ModelManifest[]>;
   /** Resolves a version id or an alias; verifies every file hash (throws ARTIFACT_CORRUPTED). */
   get(versionOrAlias: string): Promise<{ manifest: ModelManifest; dir: string }>;
-  setAlias(alias: string, version: string): Promise<void>;
+  /** Points `alias` at `version` atomically (readers see the old or the new target) and records it. */
+  setAlias(alias: string, version: string, options?: AliasChangeOptions): Promise<void>;
   aliases(): Promise<Record<string, string>>;
+  /** Alias moves, oldest first; only those of `alias` when given. */
+  history(alias?: string): Promise<AliasEvent[]>;
+  /**
+   * Moves `alias` back to the target it had before its latest move that is still in effect
+   * (repeated rollbacks walk further back); recorded in history with action `rollback`.
+   * Throws BAD_INPUT when there is nothing to roll back to.
+   */
+  rollback(alias: string, options?: AliasChangeOptions): Promise<AliasEvent>;
+}
+
+/** Lifecycle of an experiment run. */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
+
+/** One recorded value of a metric. */
+export interface MetricPoint {
+  key: string;
+  value: number;
+  step: number;
+  at: string;
+}
+
+/** An experiment run as the tracker reports it. */
+export interface RunInfo {
+  runId: string;
+  experiment: string;
+  name: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt: string | null;
+  /** Params are stored as strings (non-strings JSON-encoded) and, once logged, never change. */
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  /** Latest value (highest step, then latest logged) of each metric. */
+  metrics: Metrics;
+  error?: string;
+}
+
+/**
+ * Experiment tracking: runs with params, stepped metrics and an outcome. Run ids are opaque
+ * strings matching `^[A-Za-z0-9_-]{1,64}$`; unknown ids and writes to an ended run are BAD_INPUT.
+ * Contract suite: `describeExperimentTrackerContract` in `@skiff/testing`.
+ * @example
+ * const tracker = createFsTracker({ root: 'data/runs' });
+ * const run = await tracker.startRun({ experiment: 'gru4rec', params: { epochs: 3 } });
+ * await tracker.logMetrics(run.runId, { loss: 0.7 }, 1);
+ * await tracker.endRun(run.runId, { status: 'finished' });
+ */
+export interface ExperimentTracker {
+  startRun(input?: { experiment?: string; name?: string; tags?: Record<string, string>; params?: Record<string, unknown> }): Promise<RunInfo>;
+  /** Logging the same key again with another value is refused (BAD_INPUT). */
+  logParams(runId: string, params: Record<string, unknown>): Promise<void>;
+  /** Values must be finite numbers; `step` defaults to 0. */
+  logMetrics(runId: string, metrics: Metrics, step?: number): Promise<void>;
+  endRun(runId: string, outcome: { status: Exclude<RunStatus, 'running'>; error?: string }): Promise<RunInfo>;
+  /** Newest first. */
+  listRuns(filter?: { experiment?: string; status?: RunStatus; limit?: number }): Promise<RunInfo[]>;
+  /** The run with every metric point, by step then time. */
+  getRun(runId: string): Promise<RunInfo & { history: MetricPoint[] }>;
 }
 
 /** Training/evaluation params carried through the pipeline. */

@@ -13,7 +13,8 @@ interface WasmLikeBackend {
 
 /**
  * UnsortedSegmentSum for the WASM backend, which lacks it. The gradient of every gather (the
- * embedding lookups) needs it: rows of `x` are added into the row named by their segment id.
+ * embedding lookups) needs it: each row of `x` is added into the output row named by its
+ * segment id; ids outside [0, numSegments) are skipped.
  */
 export const unsortedSegmentSumWasm: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
@@ -31,31 +32,42 @@ export const unsortedSegmentSumWasm: KernelFunc = ({ inputs, backend, attrs }) =
     const xo = i * inner;
     for (let j = 0; j < inner; j++) out[o + j]! += xv[xo + j]!;
   }
-  return b.makeOutput([numSegments, ...rest], x.dtype, undefined, out);
+  return b.makeOutput([numSegments, ...rest], 'float32', undefined, out);
 };
 
-let ready: Promise<BackendName> | undefined;
+let ready: Promise<{ backend: BackendName }> | undefined;
+
+async function pick(): Promise<{ backend: BackendName }> {
+  try {
+    // Optional dependency, normally absent; a variable name keeps bundlers from resolving it.
+    const name = '@tensorflow/tfjs-node';
+    await import(/* @vite-ignore */ name);
+    if (await tf.setBackend('tensorflow')) {
+      await tf.ready();
+      return { backend: 'tensorflow' };
+    }
+  } catch {
+    // not installed (or its native library failed to load): use WASM
+  }
+  const wasmFile = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+  setWasmPaths(path.dirname(wasmFile) + path.sep);
+  if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
+    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm });
+  }
+  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs WASM backend failed to initialise');
+  await tf.ready();
+  return { backend: 'wasm' };
+}
 
 /**
- * Picks the training backend once per process: native TensorFlow through @tensorflow/tfjs-node
- * when it is installed (optional), else WASM with the missing kernel registered. Never the pure-JS
- * `cpu` backend, which is ~8× slower than WASM for this model.
+ * Picks the backend once per process (idempotent): native TensorFlow through the optional
+ * `@tensorflow/tfjs-node` when it is installed, else WASM with the missing `UnsortedSegmentSum`
+ * kernel registered. Never the pure-JS `cpu` backend (~8× slower than WASM for this model).
  */
-export function initBackend(): Promise<BackendName> {
-  ready ??= (async (): Promise<BackendName> => {
-    try {
-      const name = '@tensorflow/tfjs-node';
-      await import(/* @vite-ignore */ name);
-      if (await tf.setBackend('tensorflow')) return 'tensorflow';
-    } catch {
-      // not installed: fall through to WASM
-    }
-    const dist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-    setWasmPaths(dist + path.sep);
-    if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm });
-    if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs WASM backend failed to initialise');
-    await tf.ready();
-    return 'wasm';
-  })();
+export function initBackend(): Promise<{ backend: BackendName }> {
+  ready ??= pick().catch((e: unknown) => {
+    ready = undefined;
+    throw e;
+  });
   return ready;
 }

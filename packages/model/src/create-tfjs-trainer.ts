@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError, silentLogger, type DatasetSnapshot, type Logger, type Recommender, type Trainer } from '@skiff/core';
+import { SkiffError, silentLogger, type DatasetSnapshot, type Logger, type Trainer, type TrainParams } from '@skiff/core';
 import { evaluate } from './evaluate.js';
-import { loadGru4Rec, removeCheckpoint, trainGru4Rec } from './gru4rec.js';
+import { rm } from 'node:fs/promises';
+import { hasSavedModel, trainGru4Rec } from './gru4rec.js';
+import { disposeModel, isBaselineKind, loadModelArtifact, trainBaselineArtifact, type BaselineParams, type LoadedModel } from './model-kinds.js';
 import { createPopModel } from './pop.js';
+import { trainSr } from './sr.js';
 import { itemCounts } from './vocabulary.js';
 
 export interface CreateTfjsTrainerOptions {
@@ -18,52 +21,70 @@ async function readSplit(file: string): Promise<string[][]> {
   }
 }
 
-/** Loads a registered artifact folder as a recommender (used by serving). */
-export async function loadRecommender(dir: string): Promise<Recommender> {
-  return loadGru4Rec(dir);
+/**
+ * Loads a registered artifact folder as a recommender (used by serving), dispatching on the
+ * `kind` of its config.json: gru4rec (also when kind is missing), pop, sr, vsknn.
+ */
+export async function loadRecommender(dir: string): Promise<LoadedModel> {
+  return loadModelArtifact(dir);
 }
 
 /**
- * The Trainer port on TensorFlow.js. Trains on the train split; evaluates on the test split
- * next to POP trained on the same train split.
+ * The Trainer port on TensorFlow.js. Trains on the train split — GRU4Rec, or with `params.model`
+ * 'pop' | 'sr' | 'vsknn' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
+ * on the test split next to POP and SR trained on the same train split.
  */
 export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Trainer {
   const { logger = silentLogger } = options;
   return {
     async train({ snapshot, params, outDir, initialEpoch, onProgress, signal }) {
-      if (params.model !== 'gru4rec') throw new SkiffError('BAD_INPUT', `model "${params.model}" cannot be trained into an artifact yet (only gru4rec); POP is always evaluated as the baseline`);
+      // core's TrainParams enum may not list every kind yet: compare as a string.
+      const kind: string = params.model;
+      if (isBaselineKind(kind)) {
+        const train = await readSplit(snapshot.files.train);
+        await onProgress?.({ stage: 'train', epoch: 0, epochs: 1 });
+        const out = await trainBaselineArtifact(kind, train, params as TrainParams & BaselineParams, outDir);
+        await onProgress?.({ stage: 'train', epoch: 1, epochs: 1 });
+        logger.info('baseline trained', { model: kind, trainSeconds: Number(out.trainSeconds.toFixed(3)) });
+        return out;
+      }
+      if (kind !== 'gru4rec') throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, pop, sr or vsknn)`, { retryable: false });
       const train = await readSplit(snapshot.files.train);
       const started = Date.now();
       const checkpointDir = path.join(outDir, '.checkpoint');
-      const { model, losses, samplesPerSecond } = await trainGru4Rec({
+      // A retry resumes from the last heartbeated epoch, with the weights checkpointed after it.
+      const resume = initialEpoch && initialEpoch > 0 && (await hasSavedModel(checkpointDir));
+      const model = await trainGru4Rec({
         train,
         params,
         checkpointDir,
-        ...(initialEpoch ? { initialEpoch } : {}),
+        ...(resume ? { initialEpoch, initialWeightsDir: checkpointDir } : {}),
         ...(signal ? { signal } : {}),
         onBatchEnd: (b) => onProgress?.({ stage: 'train', epoch: b.epoch, epochs: params.epochs, batch: b.batch, batches: b.batches }),
         onEpochEnd: async (e) => {
-          logger.info('epoch finished', { epoch: e.epoch, epochs: e.epochs, loss: Number(e.loss.toFixed(4)), samplesPerSecond: Math.round(e.samplesPerSecond) });
-          // Heartbeat the completed epoch count: a retry resumes from here with the checkpoint.
-          await onProgress?.({ stage: 'train', epoch: e.epoch, epochs: e.epochs, loss: e.loss });
+          logger.info('epoch finished', { epoch: e.epoch + 1, epochs: params.epochs, loss: Number(e.loss.toFixed(4)), samplesPerSecond: Math.round(e.samplesPerSecond) });
+          // Heartbeat the number of finished epochs: the epoch a retry resumes at.
+          await onProgress?.({ stage: 'train', epoch: e.epoch + 1, epochs: params.epochs, loss: e.loss });
         },
       });
       const files = await model.save(outDir);
-      await removeCheckpoint(checkpointDir);
+      await rm(checkpointDir, { recursive: true, force: true });
       model.dispose();
-      return { artifactDir: outDir, files, backend: model.config.backend, epochs: params.epochs, losses, samplesPerSecond, trainSeconds: (Date.now() - started) / 1000 };
+      const t = model.training!;
+      return { artifactDir: outDir, files, backend: model.config.backend, epochs: params.epochs, losses: t.losses, samplesPerSecond: t.samplesPerSecond, trainSeconds: (Date.now() - started) / 1000 };
     },
 
     async evaluate({ snapshot, artifactDir, ks = [10, 20] }: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }) {
       const [train, test] = await Promise.all([readSplit(snapshot.files.train), readSplit(snapshot.files.test)]);
       const counts = itemCounts(train);
-      const model = await loadGru4Rec(artifactDir);
+      const model = await loadModelArtifact(artifactDir);
       try {
         const ours = evaluate(model, test, { ks, trainItemCounts: counts });
         const pop = evaluate(createPopModel(train), test, { ks, trainItemCounts: counts });
-        return { metrics: ours.metrics, baselines: { pop: pop.metrics }, predictions: ours.predictions };
+        const sr = evaluate(trainSr(train), test, { ks, trainItemCounts: counts });
+        return { metrics: ours.metrics, baselines: { pop: pop.metrics, sr: sr.metrics }, predictions: ours.predictions };
       } finally {
-        model.dispose();
+        disposeModel(model);
       }
     },
   };

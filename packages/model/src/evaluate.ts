@@ -3,13 +3,17 @@ import type { Metrics, Recommender } from '@skiff/core';
 export interface EvaluateOptions {
   ks?: number[];
   batchSize?: number;
-  /** Training item counts, for popularity bias (omit to skip popbias@k). */
+  /**
+   * Training item counts: their keys are the training items (test items not among them are
+   * removed, and coverage is relative to them), their values give popularity bias. Omit to use
+   * the model's vocabulary as the training items and skip popbias@k.
+   */
   trainItemCounts?: ReadonlyMap<string, number>;
 }
 
 /**
  * Next-item evaluation at every position (session-rec's convention): test items unknown to the
- * training data are removed first and sessions left with fewer than two items are dropped; then
+ * training data (`trainItemCounts`, else the model's vocabulary) are removed first and sessions left with fewer than two items are dropped; then
  * for every position i ≥ 1 the prefix [0, i) must rank item i. Repeated clicks are kept.
  * Ranking is over every training item. Metrics per k: hr@k (recall of the single target),
  * mrr@k, ndcg@k, coverage@k (share of the vocabulary ever recommended), popbias@k (mean popularity,
@@ -17,7 +21,9 @@ export interface EvaluateOptions {
  */
 export function evaluate(model: Recommender, test: readonly (readonly string[])[], options: EvaluateOptions = {}): { metrics: Metrics; predictions: number } {
   const { ks = [10, 20], batchSize = 2048, trainItemCounts } = options;
-  const known = new Set(model.vocabulary);
+  // The protocol removes test items unseen in *training*, whatever the model's vocabulary: every
+  // model is then scored on the same prediction points.
+  const known: ReadonlySet<string> = trainItemCounts ? new Set(trainItemCounts.keys()) : new Set(model.vocabulary);
   const kmax = Math.max(...ks);
   const prefixes: string[][] = [];
   const targets: string[] = [];

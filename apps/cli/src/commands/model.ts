@@ -51,7 +51,7 @@ export function registerModelCommands(program: Command): void {
   program
     .command('train')
     .description('ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline')
-    .option('--model <model>', 'gru4rec|pop', 'gru4rec')
+    .option('--model <model>', 'gru4rec|pop|sr|vsknn', 'gru4rec')
     .option('--config <file>', 'training config (JSON)')
     .option('--epochs <n>', 'override epochs', (v) => Number(v))
     .option('--inline', 'run the stages in this process instead of through Temporal')

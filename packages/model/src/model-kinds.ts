@@ -1,0 +1,73 @@
+import { SkiffError, type TrainOutput, type TrainParams } from '@skiff/core';
+import { readModelKind, type ModelKind } from './artifact.js';
+import { Gru4RecModel, loadGru4Rec } from './gru4rec.js';
+import { createPopModel, loadPop, type PopModel } from './pop.js';
+import { loadSr, trainSr, type SrModel, type SrParams } from './sr.js';
+import { loadVsknn, trainVsknn, type VsknnModel, type VsknnParams } from './vsknn.js';
+
+/** The baselines: trained by counting, no tfjs, saved as JSON. */
+export const BASELINE_KINDS = ['pop', 'sr', 'vsknn'] as const;
+export type BaselineKind = (typeof BASELINE_KINDS)[number];
+export type BaselineModel = PopModel | SrModel | VsknnModel;
+/** Whatever an artifact folder loads as; every one is a core `Recommender` with `save(dir)`. */
+export type LoadedModel = Gru4RecModel | BaselineModel;
+
+export function isBaselineKind(v: unknown): v is BaselineKind {
+  return typeof v === 'string' && (BASELINE_KINDS as readonly string[]).includes(v);
+}
+
+/** Optional baseline hyper-parameters next to the core TrainParams (defaults: session-rec's RSC15 settings). */
+export interface BaselineParams {
+  sr?: Partial<SrParams>;
+  vsknn?: Partial<VsknnParams>;
+}
+
+export interface TrainBaselineOptions extends BaselineParams {
+  /** Last-event time of each training session, for V-SKNN's recency sampling (default: array order). */
+  lastTimes?: readonly number[];
+}
+
+export function trainBaseline(kind: BaselineKind, train: readonly (readonly string[])[], options: TrainBaselineOptions = {}): BaselineModel {
+  if (!train.some((s) => s.length > 0)) throw new SkiffError('BAD_INPUT', 'training data has no items');
+  switch (kind) {
+    case 'pop':
+      return createPopModel(train);
+    case 'sr':
+      return trainSr(train, options.sr);
+    case 'vsknn':
+      return trainVsknn(train, options.vsknn, options.lastTimes ? { lastTimes: options.lastTimes } : {});
+  }
+}
+
+/**
+ * Loads any artifact folder by the `kind` of its `config.json` (missing kind = GRU4Rec, the format
+ * before kinds existed). Call `dispose()` on a GRU4Rec model when done (it holds tfjs tensors).
+ */
+export async function loadModelArtifact(dir: string): Promise<LoadedModel> {
+  const kind: ModelKind = await readModelKind(dir);
+  switch (kind) {
+    case 'gru4rec':
+      return loadGru4Rec(dir);
+    case 'pop':
+      return loadPop(dir);
+    case 'sr':
+      return loadSr(dir);
+    case 'vsknn':
+      return loadVsknn(dir);
+  }
+}
+
+/** Frees what a loaded model holds (tfjs tensors for GRU4Rec; nothing for the baselines). */
+export function disposeModel(model: LoadedModel): void {
+  if (model instanceof Gru4RecModel) model.dispose();
+}
+
+/** The Trainer port's `train` for a baseline kind: fit on the train split and save into `outDir`. */
+export async function trainBaselineArtifact(kind: BaselineKind, train: readonly (readonly string[])[], params: TrainParams & BaselineParams, outDir: string): Promise<TrainOutput> {
+  const started = performance.now();
+  const model = trainBaseline(kind, train, { ...(params.sr ? { sr: params.sr } : {}), ...(params.vsknn ? { vsknn: params.vsknn } : {}) });
+  const fitSeconds = (performance.now() - started) / 1000;
+  const files = await model.save(outDir);
+  const events = train.reduce((a, s) => a + s.length, 0);
+  return { artifactDir: outDir, files, backend: 'js', epochs: 1, losses: [], samplesPerSecond: fitSeconds > 0 ? events / fitSeconds : events, trainSeconds: (performance.now() - started) / 1000 };
+}
