@@ -230,6 +230,8 @@ export interface TrainOutput {
   losses: number[];
   samplesPerSecond: number;
   trainSeconds: number;
+  /** Epochs already done by an earlier attempt whose checkpoint this run resumed (0: fresh). */
+  resumedFromEpoch?: number;
 }
 
 export interface EvaluateOutput {

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError, silentLogger, type DatasetSnapshot, type Logger, type Trainer, type TrainParams } from '@skiff/core';
 import { evaluate } from './evaluate.js';
-import { rm } from 'node:fs/promises';
 import { hasSavedModel, trainGru4Rec } from './gru4rec.js';
 import { disposeModel, isBaselineKind, loadModelArtifact, trainBaselineArtifact, type BaselineParams, type LoadedModel } from './model-kinds.js';
 import { createPopModel } from './pop.js';
@@ -52,16 +51,25 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       const train = await readSplit(snapshot.files.train);
       const started = Date.now();
       const checkpointDir = path.join(outDir, '.checkpoint');
-      // A retry resumes from the last heartbeated epoch, with the weights checkpointed after it.
-      const resume = initialEpoch && initialEpoch > 0 && (await hasSavedModel(checkpointDir));
+      const progressFile = path.join(checkpointDir, 'progress.json');
+      // A retry resumes after the last checkpointed epoch. The checkpoint records its own epoch
+      // count, so even a heartbeat lost to throttling redoes at most the interrupted epoch.
+      const checkpointed = (await hasSavedModel(checkpointDir))
+        ? await readFile(progressFile, 'utf8').then((t) => (JSON.parse(t) as { epochsDone: number }).epochsDone, () => 0)
+        : 0;
+      const resumeAt = checkpointed;
+      const resume = resumeAt > 0;
+      if (resume) logger.info('resuming from checkpoint', { epochsDone: resumeAt, heartbeatEpoch: initialEpoch ?? null });
       const model = await trainGru4Rec({
         train,
         params,
         checkpointDir,
-        ...(resume ? { initialEpoch, initialWeightsDir: checkpointDir } : {}),
+        ...(resume ? { initialEpoch: resumeAt, initialWeightsDir: checkpointDir } : {}),
         ...(signal ? { signal } : {}),
         onBatchEnd: (b) => onProgress?.({ stage: 'train', epoch: b.epoch, epochs: params.epochs, batch: b.batch, batches: b.batches }),
         onEpochEnd: async (e) => {
+          // trainGru4Rec saved the checkpoint just before calling this.
+          await writeFile(progressFile, JSON.stringify({ epochsDone: e.epoch + 1 }));
           logger.info('epoch finished', { epoch: e.epoch + 1, epochs: params.epochs, loss: Number(e.loss.toFixed(4)), samplesPerSecond: Math.round(e.samplesPerSecond) });
           // Heartbeat the number of finished epochs: the epoch a retry resumes at.
           await onProgress?.({ stage: 'train', epoch: e.epoch + 1, epochs: params.epochs, loss: e.loss });
@@ -71,7 +79,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       await rm(checkpointDir, { recursive: true, force: true });
       model.dispose();
       const t = model.training!;
-      return { artifactDir: outDir, files, backend: model.config.backend, epochs: params.epochs, losses: t.losses, samplesPerSecond: t.samplesPerSecond, trainSeconds: (Date.now() - started) / 1000 };
+      return { artifactDir: outDir, files, backend: model.config.backend, epochs: params.epochs, losses: t.losses, samplesPerSecond: t.samplesPerSecond, trainSeconds: (Date.now() - started) / 1000, resumedFromEpoch: resumeAt };
     },
 
     async evaluate({ snapshot, artifactDir, ks = [10, 20] }: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }) {

@@ -17,7 +17,7 @@ export const progressQuery = defineQuery<TrainingProgress>('progress');
 const LIGHT = { startToCloseTimeout: '10 minutes', retry: { initialInterval: '2s', maximumAttempts: 3 } } as const;
 // Training heartbeats per batch: a dead worker is noticed after the heartbeat timeout, not after
 // the whole start-to-close timeout, and the retry resumes from the last epoch checkpoint.
-const HEAVY = { startToCloseTimeout: '2 hours', heartbeatTimeout: '1 minute', retry: { initialInterval: '2s', maximumAttempts: 3 } } as const;
+const HEAVY = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { initialInterval: '2s', maximumAttempts: 3 } } as const;
 
 /**
  * The activity proxies for one run. Light stages (data work, register, promote) go to the data

@@ -131,7 +131,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         sourceDir: input.train.artifactDir,
         metrics: input.evaluation.metrics,
         baselineMetrics: input.evaluation.baselines,
-        params: { ...input.params, epochsRun: input.train.epochs, losses: input.train.losses },
+        params: { ...input.params, epochsRun: input.train.epochs, losses: input.train.losses, resumedFromEpoch: input.train.resumedFromEpoch ?? 0, trainSeconds: input.train.trainSeconds },
         lineage: {
           snapshotId: input.snapshot.snapshotId,
           loadIds: input.snapshot.loadIds,
