@@ -4,21 +4,13 @@
  * Step 1: parse config. Step 2: compare the served model's training snapshot with the serving log.
  * Step 3: print the verdict as JSON; exit 0 (drift is a verdict, not a failure).
  */
-import { dataPaths, createLogger, loadConfig } from '@skiff/config';
-import { createFsRegistry } from '@skiff/registry';
-import { runMonitor } from '@skiff/monitoring';
+import { createLogger, loadConfig } from '@skiff/config';
+import { monitorOnce } from '@skiff/worker';
 
 async function main() {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { app: 'monitor' } });
-  const paths = dataPaths(config.dataDir);
-  const result = await runMonitor({
-    registry: createFsRegistry({ root: paths.registry }),
-    servingLogDir: paths.servingLogs,
-    snapshotsDir: paths.snapshots,
-    reportsDir: paths.reports,
-    logger,
-  });
+  const result = await monitorOnce(config, logger);
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

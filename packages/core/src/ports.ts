@@ -275,4 +275,14 @@ export interface MonitorRunResult {
   referenceRows: number;
   currentRows: number;
   modelVersion: string | null;
+  /** The Evidently local workspace holding every run (`evidently ui --workspace <path>`). */
+  workspacePath?: string;
+  workspaceProjectId?: string;
+  workspaceSnapshotPath?: string;
+  /** Online quality from the follow-up events of served sessions (null without events). */
+  online?: { records: number; withNextEvent: number; 'hr@20': number | null; 'mrr@20': number | null; 'hr@k': number | null; 'mrr@k': number | null } | null;
+  /** Prediction drift descriptors of the current window. */
+  prediction?: { coverage: number; top10Share: number; distinctItems: number; vocabularySize: number | null; slots: number } | null;
+  /** Monitored columns left out for lack of data, with the reason. */
+  skippedColumns?: Array<{ column: string; reason: string }>;
 }

@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError, silentLogger, type DatasetSnapshot, type Logger, type Trainer, type TrainParams } from '@skiff/core';
+import { SkiffError, silentLogger, type DatasetSnapshot, type Logger, type ModelRegistry, type Recommender, type Trainer, type TrainParams } from '@skiff/core';
 import { evaluate } from './evaluate.js';
 import { hasSavedModel, trainGru4Rec } from './gru4rec.js';
 import { disposeModel, isBaselineKind, loadModelArtifact, trainBaselineArtifact, type BaselineParams, type LoadedModel } from './model-kinds.js';
@@ -96,4 +96,16 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       }
     },
   };
+}
+
+/**
+ * The model an alias points to, loaded (hash-verified by the registry) for one job such as a
+ * monitoring run; null when the alias is unset. Call dispose() when done.
+ */
+export async function loadAliasRecommender(registry: ModelRegistry, alias = 'production'): Promise<{ recommender: Recommender; version: string; dispose: () => void } | null> {
+  const target = (await registry.aliases())[alias];
+  if (!target) return null;
+  const { dir, manifest } = await registry.get(target);
+  const model = await loadModelArtifact(dir);
+  return { recommender: model, version: manifest.version, dispose: () => disposeModel(model) };
 }

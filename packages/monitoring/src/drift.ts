@@ -1,12 +1,14 @@
 import { SkiffError } from '@skiff/core';
 import { defaultStatTest, isDrifted, STAT_TESTS } from './stattests.js';
-import type { ColumnKind, StatTestDef, Value } from './stattests.js';
+import type { ColumnKind, Sample, StatTestDef, Value } from './stattests.js';
 
 export type RawValue = number | string | null;
+/** One column of a frame: plain values, or a Float64Array for numeric columns (NaN = missing). */
+export type ColumnValues = readonly RawValue[] | Float64Array;
 
 export interface DriftInput {
-  reference: Record<string, RawValue[]>;
-  current: Record<string, RawValue[]>;
+  reference: Record<string, ColumnValues>;
+  current: Record<string, ColumnValues>;
   columns: Array<{ name: string; type: ColumnKind }>;
   /** Dataset drift when share of drifted columns >= driftShare. Default 0.5. */
   driftShare?: number;
@@ -40,24 +42,55 @@ export interface DriftResult {
   columns: ColumnDrift[];
 }
 
-/** Drops null, NaN and ±Infinity (Evidently cleans every column of every dataset on its own). */
-export function cleanColumn(values: readonly RawValue[], kind: ColumnKind, column: string, side: string): Value[] {
-  const out: Value[] = [];
-  for (const v of values) {
-    if (v === null || v === undefined) continue;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) continue;
-      out.push(v);
-    } else if (typeof v === 'string') {
-      if (kind === 'num') {
+/**
+ * Drops null, NaN and ±Infinity (Evidently cleans every column of every dataset on its own).
+ * Numerical columns come back as a Float64Array, categorical ones as an array.
+ */
+export function cleanColumn(values: ColumnValues, kind: ColumnKind, column: string, side: string): Sample {
+  let out: Sample;
+  if (values instanceof Float64Array) {
+    let n = 0;
+    for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) n++;
+    const f = new Float64Array(n);
+    let j = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
+      if (Number.isFinite(v)) f[j++] = v;
+    }
+    out = f;
+  } else if (kind === 'num') {
+    let n = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v === 'number') {
+        if (Number.isFinite(v)) n++;
+      } else if (typeof v === 'string') {
         throw new SkiffError('BAD_INPUT', `Column '${column}' is numerical but ${side} holds a non-numeric value`, {
           details: { column, side, value: v },
         });
+      } else if (v !== null && v !== undefined) {
+        throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, { details: { column, side } });
       }
-      out.push(v);
-    } else {
-      throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, { details: { column, side } });
     }
+    const f = new Float64Array(n);
+    let j = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v === 'number' && Number.isFinite(v)) f[j++] = v;
+    }
+    out = f;
+  } else if (isCleanCategorical(values)) {
+    out = values as readonly Value[]; // nothing to drop: no copy
+  } else {
+    const a: Value[] = [];
+    for (const v of values) {
+      if (v === null || v === undefined) continue;
+      if (typeof v === 'number') {
+        if (Number.isFinite(v)) a.push(v);
+      } else if (typeof v === 'string') a.push(v);
+      else throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, { details: { column, side } });
+    }
+    out = a;
   }
   if (out.length === 0) {
     throw new SkiffError('BAD_INPUT', `An empty column '${column}' was provided for drift calculation in the ${side} dataset.`, {
@@ -65,6 +98,16 @@ export function cleanColumn(values: readonly RawValue[], kind: ColumnKind, colum
     });
   }
   return out;
+}
+
+function isCleanCategorical(values: readonly RawValue[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'string') continue;
+    if (typeof v === 'number' && Number.isFinite(v)) continue;
+    return false;
+  }
+  return true;
 }
 
 export function resolveStatTest(name: string, kind: ColumnKind, column: string): StatTestDef {
@@ -82,8 +125,8 @@ export function resolveStatTest(name: string, kind: ColumnKind, column: string):
 export function computeColumnDrift(
   column: string,
   kind: ColumnKind,
-  reference: readonly RawValue[],
-  current: readonly RawValue[],
+  reference: ColumnValues,
+  current: ColumnValues,
   method?: string,
   threshold?: number,
 ): ColumnDrift {

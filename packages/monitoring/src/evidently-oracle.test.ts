@@ -10,9 +10,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseCsvFrame } from './csv.js';
 import { computeDrift } from './drift.js';
 import type { DriftInput, DriftResult, RawValue } from './drift.js';
 import { writeReport } from './report.js';
+import { runMonitor, type SkiffMonitorRunResult } from './run-monitor.js';
+import { popRecommender, setupMonitorFixture, trainSessions } from './test-helpers/fixtures.js';
+import { silentLogger } from '@skiff/core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgRoot = resolve(here, '..');
@@ -139,6 +143,9 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
       ...(c.methods ? { perColumnMethod: c.methods } : {}),
     };
     const ts: DriftResult = computeDrift(input);
+    // The fast CSV reader (what the CLI and the bench use) gives the very same scores as in-memory frames.
+    const viaCsv = computeDrift({ ...input, reference: parseCsvFrame(toCsv(ref)).frame, current: parseCsvFrame(toCsv(cur)).frame });
+    expect(viaCsv.columns.map((x) => [x.method, x.score])).toEqual(ts.columns.map((x) => [x.method, x.score]));
     const outDir = join(tmp, `out${i}`);
     const { snapshotPath, htmlPath } = await writeReport({ result: ts, data: input, outDir, title: c.name });
     expect(readFileSync(htmlPath, 'utf8')).toContain('<svg');
@@ -174,6 +181,58 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
       expect(m.value).toBe(col.score);
       expect(m.id).toBe(py.columns[col.column]!.id);
     }
+  }, 120_000);
+
+  it('Evidently Workspace loads the runMonitor workspace: one project, every run, same drift share', async () => {
+    const wdir = join(tmp, 'ws-case');
+    const train = trainSessions();
+    const startedAt = train.map((_, s) => new Date(Date.UTC(2026, 0, 1, s % 24)).toISOString());
+    const model = popRecommender(train);
+    const like = train.slice(0, 300).flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
+    const hourly = (items: string[][], hour?: number) =>
+      items.map((it, n) => ({ items: it, ts: new Date(Date.UTC(2026, 0, 2, hour ?? n % 24, n % 60)).toISOString(), recommended: model.recommend(it, 20) }));
+    const f = await setupMonitorFixture(wdir, hourly(like), { train: { startedAt } });
+    const drifted = hourly(Array.from({ length: 400 }, (_, s) => Array.from({ length: 10 + (s % 10) }, (_, i) => `new${s + i}`)), 3);
+    const results: SkiffMonitorRunResult[] = [];
+    for (const [day, serving] of [hourly(like), drifted, hourly(like.slice(0, 200))].entries()) {
+      writeFileSync(join(f.servingDir, 'serving-1.ndjson'), serving.map((r) => JSON.stringify({ ...r, k: 20 })).join('\n'));
+      results.push(
+        await runMonitor({
+          registry: f.registry,
+          servingLogDir: f.servingDir,
+          snapshotsDir: f.snapshotsDir,
+          reportsDir: f.reportsDir,
+          logger: silentLogger,
+          recommender: model,
+          now: new Date(Date.UTC(2026, 1, 1 + day, 6)),
+        }),
+      );
+    }
+    expect(results.map((r) => r.datasetDrift)).toEqual([false, true, false]);
+    const py = JSON.parse(execFileSync(python, [oracleScript, '--workspace', results[0]!.workspacePath], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+      workspace: {
+        projects: Array<{ id: string; name: string; description: null; version: string; dashboard_panels: string[]; runs: Array<{ id: string; share: number; count: number; columns: Record<string, number>; metadata: Record<string, string> }> }>;
+        ui_series: Record<string, { share_series: number[]; sources: string[] }>;
+      };
+    };
+    const ws = py.workspace;
+    expect(ws.projects).toHaveLength(1);
+    const p = ws.projects[0]!;
+    expect(p).toMatchObject({ id: results[0]!.workspaceProjectId, name: 'skiff', description: null, version: '2' });
+    expect(p.dashboard_panels).toEqual(['Share of drifted columns', 'Drift score per column']);
+    expect(p.runs.map((r) => join(results[0]!.workspacePath, p.id, 'snapshots', `${r.id}.json`))).toEqual(results.map((r) => r.workspaceSnapshotPath));
+    p.runs.forEach((run, i) => {
+      const r = results[i]!;
+      expect(run.share).toBe(r.share);
+      expect(run.count).toBe(r.columns.filter((c) => c.drifted).length);
+      expect(run.metadata.model_version).toBe(r.modelVersion);
+      for (const c of r.columns) expect(run.columns[c.column], c.column).toBe(c.score);
+    });
+    expect(Object.keys(p.runs[0]!.columns).sort()).toEqual(['hour_of_day', 'item_popularity_bucket', 'rec_popularity_bucket', 'session_length', 'top_score']);
+    // The UI server's own storage rebuilds the dashboard series from the same files.
+    expect(ws.ui_series[p.id]!.share_series).toEqual(results.map((r) => r.share));
+    expect(ws.ui_series[p.id]!.sources).toEqual(p.runs.map((r) => r.id));
+    console.log(`[evidently-oracle] workspace ${p.id}: ${p.runs.length} runs, drift share ${ws.ui_series[p.id]!.share_series.join(', ')}`);
   }, 120_000);
 
   it('reports the max relative score error', () => {

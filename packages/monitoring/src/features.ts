@@ -1,9 +1,21 @@
+import type { Recommender } from '@skiff/core';
 import type { RawValue } from './drift.js';
+import { parseTimestampMs } from './online.js';
 
 /** Monitored columns (DESIGN.md §7; the thin slice covers the request-side columns). */
 export const MONITORED_COLUMNS = [
   { name: 'session_length', type: 'num' as const },
   { name: 'item_popularity_bucket', type: 'cat' as const },
+];
+
+/**
+ * Columns added when the data allows (issue #8): `hour_of_day` needs times in train.json,
+ * `rec_popularity_bucket` / `top_score` need the served model (`recommender`) for the reference side.
+ */
+export const OPTIONAL_MONITORED_COLUMNS = [
+  { name: 'hour_of_day', type: 'cat' as const },
+  { name: 'rec_popularity_bucket', type: 'cat' as const },
+  { name: 'top_score', type: 'num' as const },
 ];
 
 export type Frame = Record<string, RawValue[]>;
@@ -51,11 +63,124 @@ export function referenceFrame(train: readonly string[][], bucket: (item: string
 export interface ServingRow {
   items: string[];
   recommended: Array<{ itemId: string; score: number }>;
+  ts?: string;
+  sessionId?: string | null;
+  k?: number;
 }
 
+/** Hour of day (UTC, 0–23) of a timestamp in ms, or null. */
+export function hourOfDay(ms: number | null): number | null {
+  return ms === null || !Number.isFinite(ms) ? null : new Date(ms).getUTCHours();
+}
+
+/** Serving scores are logged rounded to 1e-6; reference scores are rounded the same way. */
+export const roundScore = (x: number): number => Math.round(x * 1e6) / 1e6;
+
+/**
+ * Current frame: one row per serving record. `hour_of_day` comes from the record's ts,
+ * `rec_popularity_bucket` / `top_score` from the first recommended item (null for an empty list).
+ */
 export function currentFrame(rows: readonly ServingRow[], bucket: (item: string) => string): Frame {
   return {
     session_length: rows.map((r) => r.items.length),
     item_popularity_bucket: rows.map((r) => (r.items.length ? bucket(r.items[r.items.length - 1]!) : null)),
+    hour_of_day: rows.map((r) => hourOfDay(parseTimestampMs(r.ts))),
+    rec_popularity_bucket: rows.map((r) => (r.recommended[0] ? bucket(r.recommended[0].itemId) : null)),
+    top_score: rows.map((r) => (r.recommended[0] && Number.isFinite(r.recommended[0].score) ? r.recommended[0].score : null)),
+  };
+}
+
+/**
+ * Optional times in train.json: `startedAt` (one per session) or `timestamps` (one per session,
+ * or one array per session parallel to its items). ISO-8601 or epoch s/ms.
+ */
+export interface TrainSnapshotFile {
+  sessions: string[][];
+  startedAt?: Array<string | number | null>;
+  timestamps?: Array<string | number | null | Array<string | number | null>>;
+}
+
+/**
+ * Time (ms) of the request a reference prefix stands for: the time of the prefix's last item when
+ * per-event timestamps exist, else the session start. null when train.json carries no times.
+ */
+export function referenceTimeOf(train: TrainSnapshotFile): ((session: number, prefixLength: number) => number | null) | null {
+  const ts = train.timestamps;
+  if (Array.isArray(ts) && ts.length === train.sessions.length) {
+    return (s, i) => {
+      const t = ts[s];
+      return Array.isArray(t) ? parseTimestampMs(t[i - 1]) : parseTimestampMs(t);
+    };
+  }
+  const st = train.startedAt;
+  if (Array.isArray(st) && st.length === train.sessions.length) return (s) => parseTimestampMs(st[s]);
+  return null;
+}
+
+/** `hour_of_day` for the same (thinned) prefixes as `referenceFrame`. */
+export function referenceHours(train: TrainSnapshotFile, timeOf: (session: number, prefixLength: number) => number | null, maxRows = 200_000): RawValue[] {
+  const out: RawValue[] = [];
+  forEachThinnedPrefix(train.sessions, maxRows, (s, i) => out.push(hourOfDay(timeOf(s, i))));
+  return out;
+}
+
+function forEachThinnedPrefix(train: readonly string[][], maxRows: number, f: (session: number, prefixLength: number) => void): void {
+  const total = train.reduce((a, s) => a + Math.max(0, s.length - 1), 0);
+  const step = Math.max(1, Math.ceil(total / maxRows));
+  let n = 0;
+  train.forEach((s, si) => {
+    for (let i = 1; i < s.length; i++) if (n++ % step === 0) f(si, i);
+  });
+}
+
+/** Seeded PRNG (mulberry32), so samples are the same run after run. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Deterministic sample of at most `size` reference prefixes (every prefix of length ≥ 1 that has a
+ * next item, as in `referenceFrame`), in snapshot order.
+ */
+export function samplePrefixes(train: readonly string[][], size = 5000, seed = 20240801): string[][] {
+  const index: Array<[number, number]> = [];
+  train.forEach((s, si) => {
+    for (let i = 1; i < s.length; i++) index.push([si, i]);
+  });
+  let picked: Array<[number, number]>;
+  if (index.length <= size) picked = index;
+  else {
+    // Partial Fisher–Yates over positions, then back to snapshot order.
+    const rng = mulberry32(seed);
+    const pos = Array.from({ length: index.length }, (_, i) => i);
+    for (let i = 0; i < size; i++) {
+      const j = i + Math.floor(rng() * (pos.length - i));
+      const t = pos[i] as number;
+      pos[i] = pos[j] as number;
+      pos[j] = t;
+    }
+    picked = pos.slice(0, size).sort((a, b) => a - b).map((p) => index[p] as [number, number]);
+  }
+  return picked.map(([si, i]) => (train[si] as string[]).slice(0, i));
+}
+
+/** The recommender's side of the reference: top item's bucket and score for sampled prefixes. */
+export function referenceRecommendationFrame(
+  prefixes: ReadonlyArray<readonly string[]>,
+  recommender: Pick<Recommender, 'recommendBatch'>,
+  bucket: (item: string) => string,
+  k = 20,
+): Frame {
+  const recs = recommender.recommendBatch(prefixes, k);
+  return {
+    rec_popularity_bucket: recs.map((r) => (r[0] ? bucket(r[0].itemId) : null)),
+    top_score: recs.map((r) => (r[0] && Number.isFinite(r[0].score) ? roundScore(r[0].score) : null)),
   };
 }

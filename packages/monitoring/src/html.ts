@@ -1,5 +1,6 @@
 /** Self-contained HTML drift report: summary table + one inline SVG plot per column. No external assets. */
-import type { ColumnDrift, DriftResult } from './drift.js';
+import type { ColumnDrift, ColumnValues, DriftResult } from './drift.js';
+import type { OnlineQuality, PredictionDescriptors } from './online.js';
 import type { DriftData } from './snapshot.js';
 import { compareValues, histogramCounts, sturgesEdges } from './stattests.js';
 import type { Value } from './stattests.js';
@@ -22,8 +23,10 @@ function fmtNum(x: number): string {
   return Number(x.toPrecision(4)).toString();
 }
 
-function clean(values: readonly (number | string | null)[] | undefined): Value[] {
-  return (values ?? []).filter((v): v is Value => v !== null && (typeof v === 'string' || Number.isFinite(v)));
+function clean(values: ColumnValues | undefined): Value[] {
+  const out: Value[] = [];
+  for (const v of values ?? []) if (v !== null && v !== undefined && (typeof v === 'string' || Number.isFinite(v))) out.push(v);
+  return out;
 }
 
 function frame(yMax: number, body: string, xLabels: string): string {
@@ -42,8 +45,7 @@ function frame(yMax: number, body: string, xLabels: string): string {
 
 /** Overlaid histograms of shares (Sturges bins on pooled data, at least 10 bins). */
 export function numericPlotSvg(ref: readonly number[], cur: readonly number[]): string {
-  const pooled = [...ref, ...cur];
-  let edges = sturgesEdges(pooled);
+  let edges = sturgesEdges(ref, cur);
   if (edges.length - 1 < 10) {
     const lo = edges[0] as number;
     const hi = edges[edges.length - 1] as number;
@@ -125,6 +127,51 @@ function columnPlot(col: ColumnDrift, data: DriftData): string {
 
 export interface HtmlReportOptions {
   title: string;
+  /** Online quality from logged next events (a small table; omitted when undefined). */
+  online?: OnlineQuality | null;
+  /** Prediction-drift descriptors of the current window. */
+  prediction?: PredictionDescriptors | null;
+  /** Columns left out for lack of data, with the reason. */
+  skippedColumns?: ReadonlyArray<{ column: string; reason: string }>;
+}
+
+function fmtOpt(x: number | null): string {
+  return x === null ? '—' : fmtNum(x);
+}
+
+function extraSections(options: HtmlReportOptions): string {
+  let out = '';
+  if (options.online !== undefined || options.prediction !== undefined) {
+    const rows: Array<[string, string]> = [];
+    const o = options.online;
+    if (o) {
+      rows.push(['serving records with a session', String(o.records)], ['… with a next event (evaluated)', String(o.withNextEvent)]);
+      rows.push(['hr@20', fmtOpt(o['hr@20'])], ['mrr@20', fmtOpt(o['mrr@20'])], ['hr@k (request k)', fmtOpt(o['hr@k'])], ['mrr@k (request k)', fmtOpt(o['mrr@k'])]);
+    } else if (o === null) rows.push(['online quality', 'no logged follow-up events']);
+    const p = options.prediction;
+    if (p) {
+      rows.push([
+        p.vocabularySize === null ? 'coverage (distinct recommended items)' : `coverage (distinct recommended / vocabulary ${p.vocabularySize})`,
+        fmtNum(p.coverage),
+      ]);
+      rows.push(['distinct recommended items', String(p.distinctItems)], ['top-10 items share of slots', fmtNum(p.top10Share)], ['recommended slots', String(p.slots)]);
+    }
+    out += `<h2>Model quality (online) and predictions</h2>
+<table class="quality">
+<tbody>
+${rows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td class="num">${escapeHtml(v)}</td></tr>`).join('\n')}
+</tbody>
+</table>
+`;
+  }
+  if (options.skippedColumns?.length) {
+    out += `<h2>Columns not compared</h2>
+<ul class="skipped">
+${options.skippedColumns.map((c) => `<li><strong>${escapeHtml(c.column)}</strong>: ${escapeHtml(c.reason)}</li>`).join('\n')}
+</ul>
+`;
+  }
+  return out;
 }
 
 export function renderHtmlReport(result: DriftResult, data: DriftData, options: HtmlReportOptions): string {
@@ -166,7 +213,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr.drift td{background
 ${rows}
 </tbody>
 </table>
-<h2>Distributions</h2>
+${extraSections(options)}<h2>Distributions</h2>
 ${plots}
 </body>
 </html>

@@ -19,6 +19,7 @@ export {
   npSum,
   npStd,
   STAT_TESTS,
+  nUniqueUpTo,
 } from './stattests.js';
 export type { Value, ColumnKind, Direction, StatTestDef } from './stattests.js';
 export { computeDrift, computeColumnDrift, cleanColumn, resolveStatTest } from './drift.js';
@@ -34,9 +35,26 @@ export type { DriftData, SnapshotOptions } from './snapshot.js';
 export { renderHtmlReport, numericPlotSvg, categoricalPlotSvg } from './html.js';
 export type { HtmlReportOptions } from './html.js';
 export { writeReport } from './report.js';
-export type { WriteReportArgs } from './report.js';
+export type { WriteReportArgs, WriteReportResult } from './report.js';
 export { writeFileAtomic } from './io.js';
-export { MONITORED_COLUMNS, popularityBuckets, referenceFrame, currentFrame } from './features.js';
-export type { Frame, ServingRow } from './features.js';
+export {
+  MONITORED_COLUMNS,
+  OPTIONAL_MONITORED_COLUMNS,
+  popularityBuckets,
+  referenceFrame,
+  currentFrame,
+  hourOfDay,
+  referenceTimeOf,
+  referenceHours,
+  samplePrefixes,
+  referenceRecommendationFrame,
+} from './features.js';
+export type { Frame, ServingRow, TrainSnapshotFile } from './features.js';
 export { runMonitor, readServingLogs } from './run-monitor.js';
-export type { RunMonitorOptions } from './run-monitor.js';
+export { readCsvFrame, parseCsvFrame } from './csv.js';
+export type { CsvFrame } from './csv.js';
+export type { RunMonitorOptions, SkiffMonitorRunResult } from './run-monitor.js';
+export { parseTimestampMs, readOnlineEvents, nextEventItem, onlineQuality, predictionDescriptors } from './online.js';
+export type { OnlineQuality, PredictionDescriptors, SessionEvents } from './online.js';
+export { ensureWorkspaceProject, addWorkspaceSnapshot, defaultDashboard, nameUuid, uuidv7, isWorkspaceUuid } from './workspace.js';
+export type { WorkspaceProject, WorkspaceSnapshotRef } from './workspace.js';

@@ -5,6 +5,7 @@
  * two-sample case; Simard & L'Ecuyer 2011 selection of Durbin/MTW, Pomeranz, Pelz-Good and the
  * Birnbaum-Tingey Smirnov sum for kstwo). Own implementation.
  */
+import { sortedFloat64 } from './sort.js';
 
 const MAX_AUTO_N = 10000;
 
@@ -20,32 +21,26 @@ export function roundHalfEven(x: number): number {
   return r;
 }
 
-function upperBound(sorted: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** KS statistic D = max |F1 - F2| evaluated at all pooled points (searchsorted side='right'). */
-export function ksStatistic(a: readonly number[], b: readonly number[]): number {
-  const s1 = Float64Array.from(a).sort();
-  const s2 = Float64Array.from(b).sort();
+export function ksStatistic(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const s1 = sortedFloat64(a);
+  const s2 = sortedFloat64(b);
   const n1 = s1.length;
   const n2 = s2.length;
   let maxS = -Infinity;
   let minS = Infinity;
-  const visit = (v: number): void => {
-    const diff = upperBound(s1, v) / n1 - upperBound(s2, v) / n2;
+  // Merge walk: after consuming every copy of a value v from both samples, the consumed counts are
+  // searchsorted(s, v, 'right'), i.e. exactly what scipy evaluates at each pooled point.
+  let i = 0;
+  let j = 0;
+  while (i < n1 || j < n2) {
+    const v = j >= n2 || (i < n1 && (s1[i] as number) <= (s2[j] as number)) ? (s1[i] as number) : (s2[j] as number);
+    while (i < n1 && s1[i] === v) i++;
+    while (j < n2 && s2[j] === v) j++;
+    const diff = i / n1 - j / n2;
     if (diff > maxS) maxS = diff;
     if (diff < minS) minS = diff;
-  };
-  for (const v of s1) visit(v);
-  for (const v of s2) visit(v);
+  }
   const minAbs = Math.min(Math.max(-minS, 0), 1);
   return minAbs > maxS ? minAbs : maxS;
 }
@@ -105,7 +100,7 @@ export interface Ks2SampResult {
 }
 
 /** scipy.stats.ks_2samp(a, b) (two-sided, method='auto'). */
-export function ks2samp(a: readonly number[], b: readonly number[]): Ks2SampResult {
+export function ks2samp(a: ArrayLike<number>, b: ArrayLike<number>): Ks2SampResult {
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) throw new RangeError('ks2samp: empty sample');

@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@skiff/core';
 import { createFsRegistry } from '@skiff/registry';
 import { runMonitor } from './run-monitor.js';
+import { HAND_EVENTS, HAND_ROWS, popRecommender, setupMonitorFixture, trainSessions } from './test-helpers/fixtures.js';
 
 describe('runMonitor', () => {
   let dir: string;
@@ -55,5 +56,96 @@ describe('runMonitor', () => {
     expect(r.datasetDrift).toBe(true);
     expect(r.columns.every((c) => c.drifted)).toBe(true);
     expect(r.currentRows).toBe(400);
+  });
+
+  it('writes every run into one Evidently workspace project (stable id, lowercase uuids)', async () => {
+    const { registry } = await setup(Array.from({ length: 50 }, () => ['i1', 'i2']));
+    const opts = { registry, servingLogDir: path.join(dir, 'serving'), snapshotsDir: path.join(dir, 'snapshots'), reportsDir: path.join(dir, 'reports'), logger: silentLogger };
+    const a = await runMonitor({ ...opts, now: new Date('2026-02-01T00:00:00Z') });
+    const b = await runMonitor({ ...opts, now: new Date('2026-02-02T00:00:00Z') });
+    expect(a.workspacePath).toBe(path.join(dir, 'reports', 'evidently-workspace'));
+    expect(b.workspaceProjectId).toBe(a.workspaceProjectId);
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    expect(await readdir(a.workspacePath)).toEqual([a.workspaceProjectId]);
+    expect(a.workspaceProjectId).toMatch(uuid);
+    const projectDir = path.join(a.workspacePath, a.workspaceProjectId);
+    expect(JSON.parse(await readFile(path.join(projectDir, 'metadata.json'), 'utf8'))).toEqual({
+      id: a.workspaceProjectId,
+      name: 'skiff',
+      description: null,
+      org_id: null,
+      version: '2',
+    });
+    const snaps = (await readdir(path.join(projectDir, 'snapshots'))).sort();
+    expect(snaps).toHaveLength(2);
+    for (const f of snaps) expect(f.replace(/\.json$/, '')).toMatch(uuid);
+    expect(snaps.map((f) => path.join(projectDir, 'snapshots', f))).toEqual([a.workspaceSnapshotPath, b.workspaceSnapshotPath]);
+    const snap = JSON.parse(await readFile(b.workspaceSnapshotPath, 'utf8')) as { metric_results: object; timestamp: string };
+    expect(Object.keys(snap.metric_results)).toHaveLength(b.columns.length + 1);
+    // A project someone renamed/created elsewhere with the same name is reused, not duplicated.
+    await rm(path.join(dir, 'reports', 'evidently-workspace'), { recursive: true });
+    const other = path.join(dir, 'reports', 'evidently-workspace', '0190a0b0-0000-7000-8000-000000000001');
+    await mkdir(other, { recursive: true });
+    await writeFile(path.join(other, 'metadata.json'), JSON.stringify({ id: path.basename(other), name: 'skiff', description: 'mine', org_id: null, version: '2' }));
+    const c = await runMonitor(opts);
+    expect(c.workspaceProjectId).toBe(path.basename(other));
+  });
+
+  it('measures online quality from logged next events and describes predictions (hand-made logs)', async () => {
+    const f = await setupMonitorFixture(dir, HAND_ROWS.map((r) => ({ ...r, recommended: r.recommended })), { events: HAND_EVENTS });
+    const r = await runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger });
+    // eventsDir defaults to <servingLogDir>/../online, where the serving app writes events-*.ndjson.
+    expect(r.online).toEqual({ records: 5, withNextEvent: 4, 'hr@20': 0.5, 'mrr@20': 0.25, 'hr@k': 0.75, 'mrr@k': (1 / 2 + 1 / 2 + 1 / 25) / 4 });
+    expect(r.prediction).toEqual({ coverage: 36, top10Share: 14 / 40, distinctItems: 36, vocabularySize: null, slots: 40 });
+    const html = await readFile(r.htmlPath, 'utf8');
+    expect(html).toContain('Model quality (online)');
+    expect(html).toMatch(/hr@20<\/td><td class="num">0\.5</);
+    expect(html).toMatch(/top-10 items share of slots<\/td><td class="num">0\.35</);
+    // Explicit eventsDir pointing nowhere: no online figures, but prediction descriptors stay.
+    const none = await runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger, eventsDir: path.join(dir, 'nope') });
+    expect(none.online).toBeNull();
+    expect(none.prediction?.slots).toBe(40);
+  });
+
+  it('skips hour_of_day and the recommendation columns when the data does not allow them', async () => {
+    const { registry } = await setup(Array.from({ length: 50 }, () => ['i1', 'i2']));
+    const r = await run(registry);
+    expect(r.columns.map((c) => c.column)).toEqual(['session_length', 'item_popularity_bucket']);
+    expect(r.skippedColumns.map((c) => c.column)).toEqual(['hour_of_day', 'rec_popularity_bucket', 'top_score']);
+    expect(r.skippedColumns[0]!.reason).toMatch(/timestamps/);
+    expect(await readFile(r.htmlPath, 'utf8')).toContain('Columns not compared');
+  });
+
+  it('monitors hour_of_day, rec_popularity_bucket and top_score when train times and the recommender are given', async () => {
+    const train = trainSessions();
+    // Training sessions spread over every hour; serving traffic only at 03:00 → hour_of_day drifts.
+    const startedAt = train.map((_, s) => new Date(Date.UTC(2026, 0, 1 + (s % 7), s % 24, 5)).toISOString());
+    const served = popRecommender(train, 3); // the live model's scores tripled → top_score drifts
+    const prefixes = train.slice(0, 300).flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
+    const serving = prefixes.map((items, n) => ({ items, ts: new Date(Date.UTC(2026, 0, 9, 3, n % 60)).toISOString(), recommended: served.recommend(items, 20) }));
+    const f = await setupMonitorFixture(dir, serving, { train: { startedAt } });
+    let batchCalls = 0;
+    const model = popRecommender(train, 1);
+    const recommender = { ...model, recommendBatch: (hs: ReadonlyArray<readonly string[]>, k: number) => (batchCalls++, model.recommendBatch(hs, k)) };
+    const r = await runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger, recommender });
+    expect(batchCalls).toBe(1);
+    expect(r.skippedColumns).toEqual([]);
+    const by = Object.fromEntries(r.columns.map((c) => [c.column, c]));
+    expect(Object.keys(by)).toEqual(['session_length', 'item_popularity_bucket', 'hour_of_day', 'rec_popularity_bucket', 'top_score']);
+    expect(by.hour_of_day!.drifted).toBe(true);
+    expect(by.top_score!.drifted).toBe(true);
+    expect(by.rec_popularity_bucket!.drifted).toBe(false);
+    expect(by.session_length!.drifted).toBe(false);
+    expect(r.prediction!.vocabularySize).toBe(model.vocabulary.length);
+    expect(r.prediction!.coverage).toBeCloseTo(20 / model.vocabulary.length, 12);
+  });
+
+  it('samples at most 5000 reference prefixes for the recommender, deterministically', async () => {
+    const { samplePrefixes } = await import('./features.js');
+    const big = Array.from({ length: 3000 }, (_, s) => Array.from({ length: 4 }, (_, i) => `x${(s + i) % 97}`));
+    const a = samplePrefixes(big, 5000);
+    expect(a).toHaveLength(5000);
+    expect(samplePrefixes(big, 5000)).toEqual(a);
+    expect(samplePrefixes(big.slice(0, 10), 5000)).toHaveLength(30);
   });
 });

@@ -3,10 +3,13 @@
  * over already-cleaned samples (no null / NaN / ±Infinity).
  */
 import { ks2samp } from './ks.js';
+import { sortedFloat64 } from './sort.js';
 import { chi2Sf, normCdf } from './special.js';
 
 export type Value = number | string;
 export type ColumnKind = 'num' | 'cat';
+/** A cleaned sample: numeric columns arrive as Float64Array (no boxing, fast sorts), others as arrays. */
+export type Sample = readonly Value[] | Float64Array;
 
 // ------------------------------------------------------------------------------------------ helpers
 
@@ -39,10 +42,14 @@ function pairwise(a: ArrayLike<number>, off: number, n: number): number {
 }
 
 /** Population standard deviation (ddof = 0), computed like numpy. */
-export function npStd(x: readonly number[]): number {
+export function npStd(x: ArrayLike<number>): number {
   const n = x.length;
   const mean = npSum(x) / n;
-  const sq = x.map((v) => (v - mean) * (v - mean));
+  const sq = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = (x[i] as number) - mean;
+    sq[i] = d * d;
+  }
   return Math.sqrt(npSum(sq) / n);
 }
 
@@ -64,43 +71,75 @@ export function compareValues(a: Value, b: Value): number {
   }
 }
 
-export function valueCounts(x: readonly Value[]): Map<Value, number> {
+export function valueCounts(x: Sample): Map<Value, number> {
   const m = new Map<Value, number>();
-  for (const v of x) m.set(v, (m.get(v) ?? 0) + 1);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as Value;
+    m.set(v, (m.get(v) ?? 0) + 1);
+  }
   return m;
 }
 
+/** Value counts of both samples and their union of keys in first-seen order (reference, then current). */
+export function countsAndKeys(r: Sample, c: Sample): { rc: Map<Value, number>; cc: Map<Value, number>; keys: Value[] } {
+  const rc = valueCounts(r);
+  const cc = valueCounts(c);
+  const keys = [...rc.keys()];
+  for (const k of cc.keys()) if (!rc.has(k)) keys.push(k);
+  return { rc, cc, keys };
+}
+
 /** Union of distinct values of reference then current (first-seen order). */
-export function unionKeys(r: readonly Value[], c: readonly Value[]): Value[] {
+export function unionKeys(r: Sample, c: Sample): Value[] {
   const s = new Set<Value>();
   for (const v of r) s.add(v);
   for (const v of c) s.add(v);
   return [...s];
 }
 
-export function nUnique(x: readonly Value[]): number {
+export function nUnique(x: Sample): number {
   return new Set<Value>(x).size;
 }
 
-function asNumbers(x: readonly Value[], what: string): number[] {
-  return x.map((v) => {
+/** Distinct values over several arrays, counting stops once it exceeds `limit` (returns limit + 1). */
+export function nUniqueUpTo(arrays: ReadonlyArray<Sample>, limit: number): number {
+  const s = new Set<Value>();
+  for (const a of arrays)
+    for (let i = 0; i < a.length; i++) {
+      s.add(a[i] as Value);
+      if (s.size > limit) return limit + 1;
+    }
+  return s.size;
+}
+
+function asNumbers(x: Sample, what: string): Float64Array {
+  if (x instanceof Float64Array) return x;
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
     if (typeof v !== 'number') throw new TypeError(`${what}: non-numeric value ${JSON.stringify(v)}`);
-    return v;
-  });
+    out[i] = v;
+  }
+  return out;
 }
 
 /** Sturges histogram bin edges on pooled data, as numpy.histogram_bin_edges(bins='sturges'). */
-export function sturgesEdges(pooled: readonly number[]): number[] {
+export function sturgesEdges(pooled: ArrayLike<number>, ...more: Array<ArrayLike<number>>): number[] {
   let mn = Infinity;
   let mx = -Infinity;
-  for (const v of pooled) {
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
+  let total = 0;
+  for (const arr of [pooled, ...more]) {
+    total += arr.length;
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i] as number;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
   }
   let first = mn;
   let last = mx;
   const ptp = mx - mn;
-  const width = ptp / (Math.log2(pooled.length) + 1);
+  const width = ptp / (Math.log2(total) + 1);
   let nBins = 1;
   if (width !== 0) nBins = Math.ceil((last - first) / width);
   if (first === last) {
@@ -115,12 +154,13 @@ export function sturgesEdges(pooled: readonly number[]): number[] {
 }
 
 /** np.histogram counts with explicit edges: [e_i, e_{i+1}), last bin closed. */
-export function histogramCounts(x: readonly number[], edges: readonly number[]): number[] {
+export function histogramCounts(x: ArrayLike<number>, edges: readonly number[]): number[] {
   const nb = edges.length - 1;
   const counts = new Array<number>(nb).fill(0);
   const first = edges[0] as number;
   const last = edges[nb] as number;
-  for (const v of x) {
+  for (let j = 0; j < x.length; j++) {
+    const v = x[j] as number;
     if (v < first || v > last) continue;
     let lo = 0;
     let hi = nb; // find largest i with edges[i] <= v
@@ -137,23 +177,21 @@ export function histogramCounts(x: readonly number[], edges: readonly number[]):
 
 /** Evidently `get_binned_data`: reference and current percents, optionally with zero fill. */
 export function binnedPercents(
-  r: readonly Value[],
-  c: readonly Value[],
+  r: Sample,
+  c: Sample,
   kind: ColumnKind,
   fillZeroes: boolean,
 ): { ref: number[]; cur: number[] } {
   let ref: number[];
   let cur: number[];
-  if (kind === 'num' && nUnique(r) > 20) {
+  if (kind === 'num' && nUniqueUpTo([r], 20) > 20) {
     const rn = asNumbers(r, 'binning');
     const cn = asNumbers(c, 'binning');
-    const edges = sturgesEdges([...rn, ...cn]);
+    const edges = sturgesEdges(rn, cn);
     ref = histogramCounts(rn, edges).map((k) => k / rn.length);
     cur = histogramCounts(cn, edges).map((k) => k / cn.length);
   } else {
-    const keys = unionKeys(r, c);
-    const rc = valueCounts(r);
-    const cc = valueCounts(c);
+    const { rc, cc, keys } = countsAndKeys(r, c);
     ref = keys.map((k) => (rc.get(k) ?? 0) / r.length);
     cur = keys.map((k) => (cc.get(k) ?? 0) / c.length);
   }
@@ -182,15 +220,13 @@ function relEntr(x: number, y: number): number {
 // --------------------------------------------------------------------------------------- the tests
 
 /** KS p-value (scipy ks_2samp, method='auto'). */
-export function ksTest(r: readonly Value[], c: readonly Value[]): number {
+export function ksTest(r: Sample, c: Sample): number {
   return ks2samp(asNumbers(r, 'ks'), asNumbers(c, 'ks')).pvalue;
 }
 
 /** Chi-square goodness of fit of current counts against reference proportions scaled to n_c. */
-export function chiSquareTest(r: readonly Value[], c: readonly Value[]): number {
-  const keys = unionKeys(r, c);
-  const rc = valueCounts(r);
-  const cc = valueCounts(c);
+export function chiSquareTest(r: Sample, c: Sample): number {
+  const { rc, cc, keys } = countsAndKeys(r, c);
   const kNorm = c.length / r.length;
   const terms = keys.map((k) => {
     const e = (rc.get(k) ?? 0) * kNorm;
@@ -202,13 +238,17 @@ export function chiSquareTest(r: readonly Value[], c: readonly Value[]): number 
 }
 
 /** Two-proportion Z-test p-value (first sorted value encoded as 0, everything else as 1). */
-export function zTest(r: readonly Value[], c: readonly Value[]): number {
+export function zTest(r: Sample, c: Sample): number {
   const ru = new Set<Value>(r);
   const cu = new Set<Value>(c);
   if (ru.size === 1 && cu.size === 1 && [...ru][0] === [...cu][0]) return 1;
   const keys = unionKeys(r, c).sort(compareValues);
   const k0 = keys[0];
-  const ones = (x: readonly Value[]): number => x.reduce<number>((s, v) => s + (v === k0 ? 0 : 1), 0);
+  const ones = (x: Sample): number => {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) if (x[i] !== k0) s++;
+    return s;
+  };
   const n1 = r.length;
   const n2 = c.length;
   const p1 = ones(r) / n1;
@@ -218,32 +258,32 @@ export function zTest(r: readonly Value[], c: readonly Value[]): number {
   return 2 * (1 - normCdf(Math.abs(z)));
 }
 
-/** scipy.stats.wasserstein_distance (1-D, unweighted). */
-export function wassersteinDistance(u: readonly number[], v: readonly number[]): number {
-  const us = Float64Array.from(u).sort();
-  const vs = Float64Array.from(v).sort();
-  const all = Float64Array.from([...u, ...v]).sort();
-  const ub = (s: Float64Array, x: number): number => {
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((s[mid] as number) <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+/**
+ * scipy.stats.wasserstein_distance (1-D, unweighted): ∫|U(x) − V(x)| dx over the pooled sorted
+ * values. One sort per sample, then a merge walk: between consecutive pooled values the CDFs are
+ * the counts consumed so far (scipy's searchsorted 'right' at the left point; a zero-width step
+ * adds nothing, so ties need no special care). Same terms as scipy, summed left to right.
+ */
+export function wassersteinDistance(u: ArrayLike<number>, v: ArrayLike<number>): number {
+  const us = sortedFloat64(u);
+  const vs = sortedFloat64(v);
+  const n = us.length;
+  const m = vs.length;
+  let i = 0;
+  let j = 0;
   let sum = 0;
-  for (let i = 0; i < all.length - 1; i++) {
-    const x = all[i] as number;
-    const delta = (all[i + 1] as number) - x;
-    sum += Math.abs(ub(us, x) / us.length - ub(vs, x) / vs.length) * delta;
+  while (i < n || j < m) {
+    const x = j >= m || (i < n && (us[i] as number) <= (vs[j] as number)) ? (us[i++] as number) : (vs[j++] as number);
+    if (i === n && j === m) break;
+    const next = j >= m || (i < n && (us[i] as number) <= (vs[j] as number)) ? (us[i] as number) : (vs[j] as number);
+    const delta = next - x;
+    if (delta !== 0) sum += Math.abs(i / n - j / m) * delta;
   }
   return sum;
 }
 
 /** Wasserstein distance normed by max(std_pop(reference), 0.001). */
-export function wassersteinNormed(r: readonly Value[], c: readonly Value[]): number {
+export function wassersteinNormed(r: Sample, c: Sample): number {
   const rn = asNumbers(r, 'wasserstein');
   const cn = asNumbers(c, 'wasserstein');
   const norm = Math.max(npStd(rn), 0.001);
@@ -262,18 +302,18 @@ export function jensenShannonDistance(p0: readonly number[], q0: readonly number
   return Math.sqrt((left + right) / 2.0);
 }
 
-export function jensenShannonTest(r: readonly Value[], c: readonly Value[], kind: ColumnKind): number {
+export function jensenShannonTest(r: Sample, c: Sample, kind: ColumnKind): number {
   const { ref, cur } = binnedPercents(r, c, kind, false);
   return jensenShannonDistance(ref, cur);
 }
 
-export function psiTest(r: readonly Value[], c: readonly Value[], kind: ColumnKind): number {
+export function psiTest(r: Sample, c: Sample, kind: ColumnKind): number {
   const { ref, cur } = binnedPercents(r, c, kind, true);
   return npSum(ref.map((a, i) => (a - (cur[i] as number)) * Math.log(a / (cur[i] as number))));
 }
 
 /** scipy.stats.entropy(ref, cur): both renormalised to sum 1, then sum of rel_entr. */
-export function klDivTest(r: readonly Value[], c: readonly Value[], kind: ColumnKind): number {
+export function klDivTest(r: Sample, c: Sample, kind: ColumnKind): number {
   const { ref, cur } = binnedPercents(r, c, kind, true);
   const rs = npSum(ref);
   const cs = npSum(cur);
@@ -293,7 +333,7 @@ export interface StatTestDef {
   /** Drift when score `<=` / `<` / `>=` threshold. */
   direction: Direction;
   allowed: readonly ColumnKind[];
-  compute: (r: readonly Value[], c: readonly Value[], kind: ColumnKind) => number;
+  compute: (r: Sample, c: Sample, kind: ColumnKind) => number;
 }
 
 export const STAT_TESTS: Readonly<Record<string, StatTestDef>> = {
@@ -335,8 +375,9 @@ export const STAT_TESTS: Readonly<Record<string, StatTestDef>> = {
 };
 
 /** Evidently `_get_default_stattest` for numerical / categorical columns (cleaned samples). */
-export function defaultStatTest(r: readonly Value[], c: readonly Value[], kind: ColumnKind): StatTestDef {
-  const nValues = nUnique([...r, ...c]);
+export function defaultStatTest(r: Sample, c: Sample, kind: ColumnKind): StatTestDef {
+  // Only the thresholds 2 and 5 matter, so counting stops at 6 distinct values.
+  const nValues = nUniqueUpTo([r, c], 5);
   if (r.length <= 1000) {
     if (kind === 'num') {
       if (nValues <= 5) return nValues > 2 ? STAT_TESTS.chisquare! : STAT_TESTS.z!;

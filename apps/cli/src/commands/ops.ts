@@ -1,12 +1,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadRecommender } from '@skiff/model';
-import { runMonitor } from '@skiff/monitoring';
 import { taskQueues } from '@skiff/config';
 import type { PipelineParams } from '@skiff/core';
 import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID, type MonitoringParams } from '@skiff/orchestrator-temporal';
 import { startServer, type RunningServer } from '@skiff/serve';
-import { buildRegistry } from '@skiff/worker';
+import { buildRegistry, monitorOnce } from '@skiff/worker';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
 import { openTemporal } from '../temporal-session.js';
 import { readTrainParams } from './model.js';
@@ -66,19 +65,17 @@ export function registerOpsCommands(program: Command): void {
     .option('--window-hours <n>', 'only serving records from the last N hours', (v) => Number(v))
     .action(async (opts: { reference?: string; current?: string; out?: string; windowHours?: number }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const r = await runMonitor({
-        registry: buildRegistry(ctx.config),
-        servingLogDir: ctx.paths.servingLogs,
-        snapshotsDir: ctx.paths.snapshots,
-        reportsDir: opts.out ? path.resolve(opts.out) : ctx.paths.reports,
-        logger: ctx.logger.child({ stage: 'monitor' }),
+      const r = await monitorOnce(ctx.config, ctx.logger, {
+        ...(opts.out ? { reportsDir: path.resolve(opts.out) } : {}),
         ...(opts.reference ? { referenceCsv: opts.reference } : {}),
         ...(opts.current ? { currentCsv: opts.current } : {}),
         ...(opts.windowHours ? { windowHours: opts.windowHours } : {}),
       });
       for (const c of r.columns) ctx.say(`${c.drifted ? 'DRIFT' : 'ok   '}  ${c.column.padEnd(24)} ${c.method.padEnd(14)} score=${c.score.toPrecision(4)} threshold=${c.threshold}`);
       ctx.say(`dataset drift: ${r.datasetDrift} (share ${r.share.toFixed(2)}, threshold ${r.driftShare})`);
-      ctx.say(`report: ${r.htmlPath}\nEvidently snapshot: ${r.snapshotPath}`);
+      if (r.online) ctx.say(`online: HR@20 ${r.online['hr@20']?.toFixed(4) ?? '–'} over ${r.online.withNextEvent} judged requests`);
+      for (const s of r.skippedColumns ?? []) ctx.say(`skipped ${s.column}: ${s.reason}`);
+      ctx.say(`report: ${r.htmlPath}\nEvidently snapshot: ${r.snapshotPath}${r.workspacePath ? `\nEvidently workspace: ${r.workspacePath} (evidently ui --workspace …)` : ''}`);
       ctx.result(r);
     });
 

@@ -1,0 +1,164 @@
+/**
+ * Online quality from logged follow-up events, and prediction-drift descriptors of the served lists.
+ *
+ * Target of a serving record: the first event of the same session (with an item) strictly after
+ * the record's timestamp, taken from the raw event logs the serving app writes on `POST /v1/events`
+ * (`{ session_id, event_type, item_id, timestamp }`, NDJSON under data/raw/online/events-*.ndjson).
+ */
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Logger } from '@skiff/core';
+import type { ServingRow } from './features.js';
+
+export interface OnlineQuality {
+  /** Serving records with a sessionId (in the monitoring window). */
+  records: number;
+  /** Those with a next event of the same session after the record. */
+  withNextEvent: number;
+  /** Hit rate / MRR of the next event in the first 20 served items; null when withNextEvent = 0. */
+  'hr@20': number | null;
+  'mrr@20': number | null;
+  /** Same, within each request's own k (the list actually asked for). */
+  'hr@k': number | null;
+  'mrr@k': number | null;
+}
+
+export interface PredictionDescriptors {
+  /** Distinct recommended items / vocabulary size when known, else the distinct count itself. */
+  coverage: number;
+  /** Share of all recommended slots taken by the 10 most recommended items. */
+  top10Share: number;
+  distinctItems: number;
+  vocabularySize: number | null;
+  /** Recommended slots (sum of list lengths). */
+  slots: number;
+}
+
+/** Per-session events with an item, sorted by time. */
+export type SessionEvents = Map<string, { times: number[]; items: string[] }>;
+
+const EPOCH_RE = /^\d+(\.\d+)?$/;
+const HAS_OFFSET_RE = /(Z|[+-]\d{2}(:?\d{2})?)$/;
+
+/**
+ * Timestamp in ms: ISO-8601 (no offset = UTC, like the warehouse contract) or epoch seconds
+ * (< 1e11) / milliseconds as numbers or digit strings. null when unusable.
+ */
+export function parseTimestampMs(v: unknown): number | null {
+  let ms: number;
+  if (typeof v === 'number' || (typeof v === 'string' && EPOCH_RE.test(v))) {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) return null;
+    ms = n < 1e11 ? n * 1000 : n;
+  } else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v)) {
+    const s = v.length > 10 && !HAS_OFFSET_RE.test(v) ? `${v.replace(' ', 'T')}Z` : v.replace(' ', 'T');
+    ms = Date.parse(s);
+  } else return null;
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** Reads every `*.ndjson` under `dir` (raw event contract); bad lines are counted and logged, never fatal. */
+export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ events: SessionEvents; files: number; lines: number }> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ndjson')).sort();
+  const raw = new Map<string, Array<{ t: number; item: string; n: number }>>();
+  let bad = 0;
+  let n = 0;
+  for (const f of files) {
+    const rl = createInterface({ input: createReadStream(path.join(dir, f), 'utf8'), crlfDelay: Infinity });
+    for await (const line of rl) {
+      if (!line.trim()) continue;
+      try {
+        const e = JSON.parse(line) as { session_id?: unknown; item_id?: unknown; timestamp?: unknown };
+        const t = parseTimestampMs(e.timestamp);
+        if (typeof e.session_id !== 'string' || t === null) throw new Error('shape');
+        if (typeof e.item_id !== 'string' || e.item_id === '') continue; // e.g. search events: no item to hit
+        let list = raw.get(e.session_id);
+        if (!list) raw.set(e.session_id, (list = []));
+        list.push({ t, item: e.item_id, n: n++ });
+      } catch {
+        bad++;
+      }
+    }
+  }
+  if (bad) logger.warn('online event lines skipped', { bad });
+  const events: SessionEvents = new Map();
+  for (const [s, list] of raw) {
+    list.sort((a, b) => a.t - b.t || a.n - b.n);
+    events.set(s, { times: list.map((x) => x.t), items: list.map((x) => x.item) });
+  }
+  return { events, files: files.length, lines: n };
+}
+
+/** Index of the first time strictly greater than t (times sorted ascending). */
+function firstAfter(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[mid] as number) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Next item of the record's session after its ts, or null. */
+export function nextEventItem(row: ServingRow, events: SessionEvents): string | null {
+  if (!row.sessionId) return null;
+  const ev = events.get(row.sessionId);
+  const t = parseTimestampMs(row.ts);
+  if (!ev || t === null) return null;
+  const i = firstAfter(ev.times, t);
+  return i < ev.items.length ? (ev.items[i] as string) : null;
+}
+
+export function onlineQuality(rows: readonly ServingRow[], events: SessionEvents): OnlineQuality {
+  let records = 0;
+  let withNext = 0;
+  let hr20 = 0;
+  let mrr20 = 0;
+  let hrK = 0;
+  let mrrK = 0;
+  for (const r of rows) {
+    if (!r.sessionId) continue;
+    records++;
+    const target = nextEventItem(r, events);
+    if (target === null) continue;
+    withNext++;
+    const idx = r.recommended.findIndex((x) => x.itemId === target);
+    if (idx < 0) continue;
+    const rank = idx + 1;
+    if (rank <= 20) {
+      hr20++;
+      mrr20 += 1 / rank;
+    }
+    const k = typeof r.k === 'number' && r.k > 0 ? r.k : r.recommended.length;
+    if (rank <= k) {
+      hrK++;
+      mrrK += 1 / rank;
+    }
+  }
+  const avg = (x: number): number | null => (withNext ? x / withNext : null);
+  return { records, withNextEvent: withNext, 'hr@20': avg(hr20), 'mrr@20': avg(mrr20), 'hr@k': avg(hrK), 'mrr@k': avg(mrrK) };
+}
+
+export function predictionDescriptors(rows: readonly ServingRow[], vocabularySize?: number | null): PredictionDescriptors {
+  const counts = new Map<string, number>();
+  let slots = 0;
+  for (const r of rows)
+    for (const x of r.recommended) {
+      counts.set(x.itemId, (counts.get(x.itemId) ?? 0) + 1);
+      slots++;
+    }
+  const top = [...counts.values()].sort((a, b) => b - a).slice(0, 10);
+  const topSum = top.reduce((a, b) => a + b, 0);
+  const vocab = vocabularySize && vocabularySize > 0 ? vocabularySize : null;
+  return {
+    coverage: vocab ? counts.size / vocab : counts.size,
+    top10Share: slots ? topSum / slots : 0,
+    distinctItems: counts.size,
+    vocabularySize: vocab,
+    slots,
+  };
+}
