@@ -114,10 +114,24 @@ describe('end to end: the demo loop', () => {
     }
   });
 
+  it('runs every command of docs/tutorial.md', async () => {
+    const tutorial = await readFile(path.join(repoRoot, 'docs', 'tutorial.md'), 'utf8');
+    const commands = [...tutorial.matchAll(/^npx skiff (.+)$/gm)].map((m) => m[1]!);
+    expect(commands.length).toBeGreaterThanOrEqual(8);
+    for (const c of commands) {
+      // Split like a shell would for these simple lines: words, or one double-quoted argument.
+      const args = [...c.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+      const { stdout } = await run(process.execPath, [cliMain, ...args, '--json', '--data-dir', dataDir], { maxBuffer: 32 << 20 }).catch((e: { stderr?: string }) => {
+        throw new Error(`npx skiff ${c} failed: ${e.stderr ?? String(e)}`);
+      });
+      expect(() => JSON.parse(stdout.trim().split('\n').at(-1)!), c).not.toThrow();
+    }
+  });
+
   it('answers `skiff registry list --json` with the versions and aliases', async () => {
     const { stdout } = await run(process.execPath, [cliMain, 'registry', 'list', '--json', '--data-dir', dataDir]);
     const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { versions: Array<{ version: string }>; aliases: Record<string, string> };
-    expect(last.versions.map((v) => v.version)).toEqual(['v0001', 'v0002']);
-    expect(last.aliases['production']).toMatch(/^v000[12]$/);
+    expect(last.versions.map((v) => v.version).slice(0, 2)).toEqual(['v0001', 'v0002']);
+    expect(last.aliases['production']).toMatch(/^v000[123]$/);
   });
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SkiffError } from '@skiff/core';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { createDuckDbWarehouse } from '@skiff/ingest';
 import { createContext, type GlobalOptions } from '../context.js';
 
@@ -51,6 +52,26 @@ export function registerDataCommands(program: Command): void {
         if (!r.passed) throw new SkiffError('DATA_QUALITY_FAILED', `${r.checks.filter((c) => !c.passed).length} data-quality checks failed`);
       } finally {
         await wh.close();
+      }
+    });
+
+  program
+    .command('sql')
+    .description('run a read-only SQL query on the warehouse (tables: raw_events, quarantine, loads, stg_events, sessions, …)')
+    .argument('<query>')
+    .action(async (query: string, _opts: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      // Read-only: safe next to a running pipeline, and a typo cannot damage the warehouse.
+      const db = await DuckDBInstance.create(ctx.paths.warehouse, { access_mode: 'READ_ONLY' });
+      const conn = await db.connect();
+      try {
+        const rows = (await conn.runAndReadAll(query)).getRowObjectsJson();
+        if (!ctx.json) console.table(rows.slice(0, 50));
+        if (rows.length > 50) ctx.say(`… ${rows.length - 50} more rows`);
+        ctx.result({ rows });
+      } finally {
+        conn.closeSync();
+        db.closeSync();
       }
     });
 }

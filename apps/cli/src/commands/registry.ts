@@ -1,41 +1,198 @@
+import path from 'node:path';
 import type { Command } from 'commander';
+import { SkiffError, type ExperimentTracker, type RunStatus } from '@skiff/core';
+import { compareRuns, createFsTracker, diffManifests, type SideBySideRow } from '@skiff/registry';
 import { buildRegistry } from '@skiff/worker';
-import { createContext, type GlobalOptions } from '../context.js';
+import { createContext, type Context, type GlobalOptions } from '../context.js';
 
-/** `skiff registry …`: versions, aliases, promotion by hand. */
+/**
+ * The experiment tracker the CLI reads (`skiff runs …`): the file tracker under <dataDir>/runs.
+ * SWAP POINT (until deps.ts grows a buildTracker): createMlflowTracker({ trackingUri }) from
+ * @skiff/registry-mlflow — docs/swapping.md#registry.
+ */
+export function buildTracker(ctx: Context): ExperimentTracker {
+  return createFsTracker({ root: path.join(ctx.config.dataDir, 'runs') });
+}
+
+const fmt = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
+
+/** Prints rows as `key  a  b  [Δ]`, differing rows marked with `*`. */
+function table(ctx: Context, title: string, heads: [string, string], rows: SideBySideRow[], withDelta = false): void {
+  ctx.say(`${title}:`);
+  if (rows.length === 0) {
+    ctx.say('  (none)');
+    return;
+  }
+  const kw = Math.max(...rows.map((r) => r.key.length), 3);
+  const aw = Math.min(40, Math.max(heads[0].length, ...rows.map((r) => fmt(r.a).length)));
+  const bw = Math.min(40, Math.max(heads[1].length, ...rows.map((r) => fmt(r.b).length)));
+  const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
+  ctx.say(`    ${''.padEnd(kw)}  ${cut(heads[0], aw)}  ${cut(heads[1], bw)}${withDelta ? '  Δ (b−a)' : ''}`);
+  for (const r of rows) {
+    const delta = withDelta && r.delta !== undefined ? `  ${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(4)}` : '';
+    ctx.say(`  ${r.same ? ' ' : '*'} ${r.key.padEnd(kw)}  ${cut(fmt(r.a), aw)}  ${cut(fmt(r.b), bw)}${delta}`);
+  }
+}
+
+const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
+
+/** `skiff registry …`: versions, aliases, promotion and rollback by hand; `skiff runs …`: experiment runs. */
 export function registerRegistryCommands(program: Command): void {
   const registry = program.command('registry').description('model versions and aliases');
-  registry.command('list').action(async (_o: unknown, cmd: Command) => {
-    const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-    const reg = buildRegistry(ctx.config);
-    const [versions, aliases] = await Promise.all([reg.list(), reg.aliases()]);
-    const by = Object.entries(aliases);
-    for (const m of versions) {
-      const tags = by.filter(([, v]) => v === m.version).map(([a]) => a);
-      ctx.say(`${m.version}  ${m.name.padEnd(8)} hr@20=${(m.metrics['hr@20'] ?? NaN).toFixed(4)} mrr@20=${(m.metrics['mrr@20'] ?? NaN).toFixed(4)}  ${m.createdAt}  ${tags.join(',')}`);
-    }
-    if (versions.length === 0) ctx.say('no model versions yet');
-    ctx.result({ versions, aliases });
-  });
+  registry
+    .command('list')
+    .description('every version (oldest first) with its aliases')
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const reg = buildRegistry(ctx.config);
+      const [versions, aliases] = await Promise.all([reg.list(), reg.aliases()]);
+      const by = Object.entries(aliases);
+      for (const m of versions) {
+        const tags = by.filter(([, v]) => v === m.version).map(([a]) => a);
+        ctx.say(`${m.version}  ${m.name.padEnd(8)} hr@20=${(m.metrics['hr@20'] ?? NaN).toFixed(4)} mrr@20=${(m.metrics['mrr@20'] ?? NaN).toFixed(4)}  ${m.createdAt}  ${tags.join(',')}`);
+      }
+      if (versions.length === 0) ctx.say('no model versions yet');
+      ctx.result({ versions, aliases });
+    });
+
   registry
     .command('show')
+    .description('manifest of a version (files re-verified)')
     .argument('<version>', 'version id or alias')
     .action(async (v: string, _o: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const { manifest, dir } = await buildRegistry(ctx.config).get(v);
+      const reg = buildRegistry(ctx.config);
+      const { manifest, dir } = await reg.get(v);
+      const aliases = Object.entries(await reg.aliases())
+        .filter(([, to]) => to === manifest.version)
+        .map(([a]) => a);
       ctx.say(JSON.stringify(manifest, null, 2));
-      ctx.result({ ...manifest, dir });
+      if (aliases.length) ctx.say(`aliases: ${aliases.join(', ')}`);
+      ctx.result({ ...manifest, dir, aliases });
     });
+
   registry
     .command('promote')
-    .argument('<version>')
+    .description('point an alias at a version (recorded in alias history)')
+    .argument('<version>', 'version id (or an alias, to copy its target)')
     .option('--alias <alias>', 'alias to move', 'production')
-    .action(async (v: string, opts: { alias: string }, cmd: Command) => {
+    .option('--reason <text>', 'why (kept in alias history)')
+    .option('--actor <name>', 'who (default: user@host)')
+    .action(async (v: string, opts: { alias: string; reason?: string; actor?: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const reg = buildRegistry(ctx.config);
-      await reg.get(v);
-      await reg.setAlias(opts.alias, v);
-      ctx.say(`${opts.alias} → ${v}`);
-      ctx.result({ alias: opts.alias, version: v });
+      const { manifest } = await reg.get(v); // refuses a corrupted artifact before it can be served
+      const previous = (await reg.aliases())[opts.alias] ?? null;
+      await reg.setAlias(opts.alias, manifest.version, { reason: opts.reason ?? `manual promote of ${manifest.version} (skiff registry promote)`, ...(opts.actor ? { actor: opts.actor } : {}) });
+      const event = (await reg.history(opts.alias)).at(-1) ?? null;
+      ctx.say(`${opts.alias}: ${previous ?? '(unset)'} → ${manifest.version}`);
+      ctx.result({ alias: opts.alias, version: manifest.version, previous, event });
+    });
+
+  registry
+    .command('rollback')
+    .description('move an alias back to its previous target (repeat to go further back)')
+    .option('--alias <alias>', 'alias to move back', 'production')
+    .option('--reason <text>', 'why (kept in alias history)')
+    .option('--actor <name>', 'who (default: user@host)')
+    .action(async (opts: { alias: string; reason?: string; actor?: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const reg = buildRegistry(ctx.config);
+      const event = await reg.rollback(opts.alias, { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.actor ? { actor: opts.actor } : {}) });
+      ctx.say(`${opts.alias}: ${event.from ?? '(unset)'} → ${event.to} (rollback)`);
+      ctx.result({ alias: opts.alias, version: event.to, previous: event.from, event });
+    });
+
+  registry
+    .command('history')
+    .description('alias moves, oldest first: when, who, from → to, why')
+    .option('--alias <alias>', 'only this alias')
+    .action(async (opts: { alias?: string }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const events = await buildRegistry(ctx.config).history(opts.alias);
+      for (const e of events) ctx.say(`${e.at}  ${e.alias.padEnd(10)} ${(e.from ?? '-').padEnd(6)} → ${e.to.padEnd(6)} ${e.action.padEnd(8)} ${e.actor}  ${e.reason}`);
+      if (events.length === 0) ctx.say('no alias moves yet');
+      ctx.result({ events });
+    });
+
+  registry
+    .command('diff')
+    .description('params, metrics, baselines and lineage of two versions side by side')
+    .argument('<a>', 'version id or alias')
+    .argument('<b>', 'version id or alias')
+    .action(async (a: string, b: string, _o: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const reg = buildRegistry(ctx.config);
+      const [ma, mb] = await Promise.all([reg.get(a), reg.get(b)]);
+      const d = diffManifests(ma.manifest, mb.manifest);
+      const heads: [string, string] = [a === d.a ? d.a : `${a} (${d.a})`, b === d.b ? d.b : `${b} (${d.b})`];
+      table(ctx, 'metrics', heads, d.metrics, true);
+      table(ctx, 'baselines', heads, d.baselines, true);
+      table(ctx, 'params', heads, d.params);
+      table(ctx, 'lineage', heads, d.lineage);
+      table(ctx, 'files (sha256)', heads, d.files);
+      ctx.result(d);
+    });
+
+  const runs = program.command('runs').description('experiment runs (params, metrics, outcome)');
+  runs
+    .command('list')
+    .description('runs, newest first')
+    .option('--experiment <name>', 'only this experiment')
+    .option('--status <status>', `only ${RUN_STATUSES.join('|')}`)
+    .option('--limit <n>', 'at most n runs', (v) => Number(v))
+    .action(async (opts: { experiment?: string; status?: string; limit?: number }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status as RunStatus)) throw new SkiffError('BAD_INPUT', `--status must be one of ${RUN_STATUSES.join(', ')}`);
+      if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit > 0)) throw new SkiffError('BAD_INPUT', '--limit must be a positive integer');
+      const list = await buildTracker(ctx).listRuns({
+        ...(opts.experiment ? { experiment: opts.experiment } : {}),
+        ...(opts.status ? { status: opts.status as RunStatus } : {}),
+        ...(opts.limit ? { limit: opts.limit } : {}),
+      });
+      for (const r of list) {
+        const metrics = Object.entries(r.metrics)
+          .slice(0, 4)
+          .map(([k, v]) => `${k}=${fmt(v)}`)
+          .join(' ');
+        ctx.say(`${r.runId}  ${r.experiment.padEnd(10)} ${r.name.padEnd(20)} ${r.status.padEnd(8)} ${r.startedAt}  ${metrics}`);
+      }
+      if (list.length === 0) ctx.say('no runs yet');
+      ctx.result({ runs: list });
+    });
+
+  runs
+    .command('show')
+    .description('one run: params, latest metrics, every metric point')
+    .argument('<run>', 'run id')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const run = await buildTracker(ctx).getRun(id);
+      ctx.say(`${run.runId}  ${run.experiment}/${run.name}  ${run.status}  ${run.startedAt} → ${run.endedAt ?? '…'}${run.error ? `  error: ${run.error}` : ''}`);
+      ctx.say('params:');
+      for (const [k, v] of Object.entries(run.params)) ctx.say(`  ${k} = ${v}`);
+      ctx.say('metrics (latest):');
+      for (const [k, v] of Object.entries(run.metrics)) {
+        const steps = run.history.filter((p) => p.key === k);
+        ctx.say(`  ${k} = ${fmt(v)}  (${steps.length} point${steps.length === 1 ? '' : 's'}: ${steps.map((p) => `${p.step}:${fmt(p.value)}`).slice(-8).join(' ')})`);
+      }
+      ctx.result(run);
+    });
+
+  runs
+    .command('compare')
+    .description('two runs side by side: outcome, params, latest metrics')
+    .argument('<a>', 'run id')
+    .argument('<b>', 'run id')
+    .action(async (a: string, b: string, _o: unknown, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const tracker = buildTracker(ctx);
+      const [ra, rb] = await Promise.all([tracker.getRun(a), tracker.getRun(b)]);
+      const c = compareRuns(ra, rb);
+      const heads: [string, string] = [ra.name || a.slice(0, 8), rb.name || b.slice(0, 8)];
+      table(ctx, 'run', heads, c.run);
+      table(ctx, 'metrics', heads, c.metrics, true);
+      table(ctx, 'params', heads, c.params);
+      ctx.result(c);
     });
 }
