@@ -97,7 +97,7 @@ describe('end to end: the demo loop', () => {
       expect(hr).toBe(demo.result.metrics['hr@20']!.toFixed(4));
       expect(await page.textContent('#registry-table')).toContain('production');
       // Charts were drawn (Chart.js sizes the canvas when it renders).
-      expect(await page.$eval('#training-chart', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(0);
+      expect(await page.$eval('#training-chart', (c) => (c as unknown as { width: number }).width)).toBeGreaterThan(0);
       // The monitoring verdicts of the run.
       const verdict = await page.textContent('#monitoring-verdict');
       expect(verdict).toBe(demo.result.datasetDrift ? 'dataset drift' : 'no dataset drift');

@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { dataPaths, type SkiffConfig } from '@skiff/config';
-import type { Logger, ModelRegistry } from '@skiff/core';
+import path from 'node:path';
+import type { ExperimentTracker, Logger, ModelRegistry } from '@skiff/core';
 import { createDuckDbWarehouse } from '@skiff/ingest';
 import { createTfjsTrainer, loadAliasRecommender } from '@skiff/model';
 import type { MonitorActivities } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, type ActivityHooks, type PipelineDeps } from '@skiff/pipeline';
-import { createFsRegistry } from '@skiff/registry';
+import { createFsRegistry, createFsTracker } from '@skiff/registry';
+import { createMlflowRegistry, createMlflowTracker } from '@skiff/registry-mlflow';
 import { runMonitor, type RunMonitorOptions } from '@skiff/monitoring';
 import { createWebhookAlerter } from './alerts.js';
 
@@ -23,7 +25,8 @@ export function buildPipelineDeps(config: SkiffConfig, logger: Logger): Pipeline
   const paths = dataPaths(config.dataDir);
   return {
     openWarehouse: () => createDuckDbWarehouse({ path: paths.warehouse, logger }),
-    registry: createFsRegistry({ root: paths.registry }),
+    registry: buildRegistry(config),
+    tracker: buildTracker(config),
     trainer: createTfjsTrainer({ logger }),
     paths: { raw: paths.raw, snapshots: paths.snapshots, artifacts: paths.artifacts },
     logger,
@@ -32,8 +35,16 @@ export function buildPipelineDeps(config: SkiffConfig, logger: Logger): Pipeline
 }
 // END SWAP POINT
 
+/** SWAP POINT: registry — the file-system registry, or MLflow when SKIFF_MLFLOW_TRACKING_URI is set (docs/swapping.md#registry). */
 export function buildRegistry(config: SkiffConfig): ModelRegistry {
-  return createFsRegistry({ root: dataPaths(config.dataDir).registry });
+  return config.mlflowTrackingUri
+    ? createMlflowRegistry({ trackingUri: config.mlflowTrackingUri, modelName: 'skiff', cacheDir: path.join(config.dataDir, 'registry-cache') })
+    : createFsRegistry({ root: dataPaths(config.dataDir).registry });
+}
+
+/** SWAP POINT: experiment tracking — files under data/runs, or MLflow runs. */
+export function buildTracker(config: SkiffConfig): ExperimentTracker {
+  return config.mlflowTrackingUri ? createMlflowTracker({ trackingUri: config.mlflowTrackingUri }) : createFsTracker({ root: dataPaths(config.dataDir).runs });
 }
 
 /**

@@ -34,6 +34,8 @@ export const SkiffConfigSchema = z.object({
   /** Schedules (`skiff schedules apply`): monitoring interval and nightly retraining time (UTC). */
   monitorEvery: z.string().regex(/^\d+[smhd]$/, 'like 30m, 1h').default('1h'),
   retrainAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('02:00'),
+  /** Set: the registry and experiment tracking live in this MLflow server instead of data/. */
+  mlflowTrackingUri: z.url().optional(),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),
   /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */
@@ -61,6 +63,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_SERVE_HOST: 'serveHost',
   SKIFF_MONITOR_EVERY: 'monitorEvery',
   SKIFF_ALERT_WEBHOOK_URL: 'alertWebhookUrl',
+  SKIFF_MLFLOW_TRACKING_URI: 'mlflowTrackingUri',
   SKIFF_RETRAIN_AT: 'retrainAt',
   PATH: 'searchPath',
 };
@@ -97,6 +100,7 @@ export function dataPaths(dataDir: string) {
     snapshots: path.join(dataDir, 'snapshots'),
     artifacts: path.join(dataDir, 'artifacts'),
     registry: path.join(dataDir, 'registry'),
+    runs: path.join(dataDir, 'runs'),
     reports: path.join(dataDir, 'reports'),
     temporal: path.join(dataDir, 'temporal'),
   };

@@ -62,7 +62,7 @@ describe('DuckDB warehouse', () => {
   it('builds sessions, sequences and a time split, passes checks and snapshots the splits', async () => {
     await wh.load([await writeDays('days.ndjson', 6)]);
     const t = await wh.transform();
-    expect(t.models.map((m) => m.name)).toEqual(['stg_events', 'sessions', 'session_sequences', 'splits']);
+    expect(t.models.map((m) => m.name)).toEqual(['stg_events', 'sessions', 'session_sequences', 'splits', 'item_stats']);
     expect(t.models.find((m) => m.name === 'session_sequences')?.rows).toBe(30);
     const c = await wh.check();
     expect(c.passed).toBe(true);

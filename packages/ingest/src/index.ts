@@ -1,3 +1,18 @@
 export * from './create-duckdb-warehouse.js';
 export * from './readers.js';
-export { MODELS, MIN_SESSION_LENGTH, MAX_SESSION_LENGTH } from './models/index.js';
+export { MAX_LINE_BYTES, QUARANTINE_CODES, validateRawObject, type QuarantineCode } from './contract.js';
+export { readLines, type RawLine } from './lines.js';
+export {
+  CHECKS_DIR,
+  DEFAULT_VARS,
+  MAX_SESSION_LENGTH,
+  MIN_SESSION_LENGTH,
+  MODELS,
+  MODELS_DIR,
+  SESSION_GAP_MINUTES,
+  loadChecks,
+  loadModels,
+  renderSql,
+  topoSort,
+  type TransformModel,
+} from './sql-models.js';

@@ -1,4 +1,7 @@
-/** DDL of the raw area. Raw tables are append-only: loads add rows, nothing edits them. */
+/**
+ * DDL of the raw area. Raw tables are append-only: loads add rows, nothing edits them.
+ * Accounting: for every load and every file, rows = loaded + quarantined + skipped_rows.
+ */
 export const RAW_DDL = `
 CREATE TABLE IF NOT EXISTS loads (
   load_id      VARCHAR PRIMARY KEY,
@@ -22,7 +25,7 @@ CREATE TABLE IF NOT EXISTS raw_events (
   load_id      VARCHAR NOT NULL,
   source_file  VARCHAR NOT NULL,
   line         BIGINT NOT NULL,
-  session_id   VARCHAR NOT NULL,
+  session_id   VARCHAR,
   event_type   VARCHAR NOT NULL,
   item_id      VARCHAR,
   ts           TIMESTAMP NOT NULL,
@@ -38,4 +41,14 @@ CREATE TABLE IF NOT EXISTS quarantine (
   raw          VARCHAR NOT NULL,
   reason       VARCHAR NOT NULL
 );
+-- Added by issue #3 (older warehouse files get them here): rows skipped by design (blank lines,
+-- headers, page views…), how the format was chosen, and the reason code of each refused row.
+ALTER TABLE loads ADD COLUMN IF NOT EXISTS skipped_rows BIGINT DEFAULT 0;
+ALTER TABLE load_files ADD COLUMN IF NOT EXISTS skipped_rows BIGINT DEFAULT 0;
+ALTER TABLE load_files ADD COLUMN IF NOT EXISTS detected_by VARCHAR;
+ALTER TABLE load_files ADD COLUMN IF NOT EXISTS engine VARCHAR;
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS code VARCHAR;
 `;
+
+/** Warehouse files created before issue #3 had session_id NOT NULL (no sessionization by user). */
+export const RELAX_SESSION_ID = `ALTER TABLE raw_events ALTER COLUMN session_id DROP NOT NULL`;

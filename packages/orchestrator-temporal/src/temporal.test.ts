@@ -119,7 +119,9 @@ describe('trainingPipeline on a real Temporal dev server', () => {
     await worker.runUntil(async () => {
       const a = await startTraining(sc.client, params, { workflowId: 'train-dup-1', taskQueue: 'q-dup' });
       const b = await startTraining(sc.client, params, { workflowId: 'train-dup-1', taskQueue: 'q-dup' });
-      expect(b.handle.firstExecutionRunId).toBe(a.handle.firstExecutionRunId);
+      const runIdOf = (h: object) => (h as { firstExecutionRunId?: string }).firstExecutionRunId;
+      expect(runIdOf(a.handle)).toBeTruthy();
+      expect(runIdOf(b.handle)).toBe(runIdOf(a.handle));
       await a.handle.result();
       // After completion a new start is refused and the finished run is returned.
       const c = await startTraining(sc.client, params, { workflowId: 'train-dup-1', taskQueue: 'q-dup' });

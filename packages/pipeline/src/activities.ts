@@ -5,6 +5,7 @@ import {
   type CheckResult,
   type DatasetSnapshot,
   type EvaluateOutput,
+  type ExperimentTracker,
   type LoadResult,
   type Logger,
   type Metrics,
@@ -24,6 +25,8 @@ export interface PipelineDeps {
   openWarehouse: () => Promise<Warehouse>;
   registry: ModelRegistry;
   trainer: Trainer;
+  /** Experiment tracking: every training run, registered or not (optional). */
+  tracker?: ExperimentTracker;
   paths: { raw: string; snapshots: string; artifacts: string };
   logger: Logger;
   codeVersion: string;
@@ -100,17 +103,33 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const resume = hooks.resumeFrom?.();
       const outDir = path.join(deps.paths.artifacts, input.runId.replace(/[^\w.-]/g, '_'));
       log('train').info('training', { model: params.model, snapshotId: input.snapshot.snapshotId, resumeFromEpoch: resume?.epoch });
-      return deps.trainer.train({
-        snapshot: input.snapshot,
-        params,
-        outDir,
-        ...(resume?.epoch !== undefined ? { initialEpoch: resume.epoch } : {}),
-        onProgress: async (p) => {
-          if (p.epoch !== undefined && p.batch === undefined) log('train').info('epoch', { ...p });
-          await hooks.progress?.(p);
-        },
-        ...(hooks.signal?.() ? { signal: hooks.signal()! } : {}),
-      });
+      // One tracked run per training attempt: params, loss per epoch, timings, outcome.
+      const run = await deps.tracker?.startRun({ experiment: params.model, name: input.runId, tags: { snapshotId: input.snapshot.snapshotId, workflowId: input.runId }, params: { ...params } });
+      try {
+        const out = await deps.trainer.train({
+          snapshot: input.snapshot,
+          params,
+          outDir,
+          ...(resume?.epoch !== undefined ? { initialEpoch: resume.epoch } : {}),
+          onProgress: async (p) => {
+            if (p.epoch !== undefined && p.batch === undefined) {
+              log('train').info('epoch', { ...p });
+              if (run && p.loss !== undefined) await deps.tracker!.logMetrics(run.runId, { loss: p.loss }, p.epoch);
+            }
+            await hooks.progress?.(p);
+          },
+          ...(hooks.signal?.() ? { signal: hooks.signal()! } : {}),
+        });
+        if (run) {
+          await deps.tracker!.logMetrics(run.runId, { trainSeconds: out.trainSeconds, samplesPerSecond: out.samplesPerSecond }, params.epochs);
+          await deps.tracker!.logParams(run.runId, { backend: out.backend, artifactDir: out.artifactDir });
+          await deps.tracker!.endRun(run.runId, { status: 'finished' });
+        }
+        return out;
+      } catch (e) {
+        if (run) await deps.tracker!.endRun(run.runId, { status: 'failed', error: (e as Error).message }).catch(() => undefined);
+        throw e;
+      }
     },
 
     async evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string }): Promise<EvaluateOutput> {
@@ -152,7 +171,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const aliases = await deps.registry.aliases();
       const championVersion = aliases[alias] ?? null;
       const decision = decidePromotion(candidate.metrics, championVersion ? (await deps.registry.get(championVersion)).manifest : null, input.metric);
-      if (decision.promote) await deps.registry.setAlias(alias, candidate.version);
+      if (decision.promote) await deps.registry.setAlias(alias, candidate.version, { reason: decision.reason, actor: `pipeline:${candidate.lineage.workflowId ?? 'unknown'}` });
       log('promote').info(decision.promote ? 'promoted' : 'not promoted', { modelVersion: candidate.version, reason: decision.reason });
       return { promoted: decision.promote, version: candidate.version, previous: championVersion, reason: decision.reason };
     },

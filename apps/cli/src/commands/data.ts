@@ -10,15 +10,16 @@ export function registerDataCommands(program: Command): void {
     .command('ingest')
     .description('load raw files (or folders) into the warehouse as one load')
     .argument('<paths...>', 'files or folders')
-    .option('--format <format>', 'auto|ndjson|csv', 'auto')
+    .option('--format <format>', 'auto|ndjson|csv|yoochoose|diginetica|otto|coveo', 'auto')
     .action(async (paths: string[], opts: { format: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger, onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`) });
       try {
         const r = await wh.load(paths, { format: opts.format });
-        for (const f of r.files) ctx.say(`${f.skipped ? 'skipped (already loaded)' : `loaded ${f.loaded}/${f.rows}, quarantined ${f.quarantined}`}  ${f.path}  [${f.format}]`);
-        ctx.say(`load ${r.loadId}: ${r.rows} rows, ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skipped} files skipped → ${ctx.paths.warehouse}`);
-        ctx.result({ loadId: r.loadId, files: r.files, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped });
+        for (const f of r.files)
+          ctx.say(`${f.skipped ? 'skipped (already loaded)' : `loaded ${f.loaded}/${f.rows}, quarantined ${f.quarantined}, no event ${f.skippedRows ?? 0}`}  ${f.path}  [${f.format}${f.detectedBy ? ` by ${f.detectedBy}` : ''}]`);
+        ctx.say(`load ${r.loadId}: ${r.rows} rows, ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skippedRows ?? 0} without an event, ${r.skipped} files skipped → ${ctx.paths.warehouse}`);
+        ctx.result({ loadId: r.loadId, files: r.files, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped, skippedRows: r.skippedRows ?? 0 });
       } finally {
         await wh.close();
       }

@@ -1,17 +1,12 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { SkiffError, type ExperimentTracker, type RunStatus } from '@skiff/core';
-import { compareRuns, createFsTracker, diffManifests, type SideBySideRow } from '@skiff/registry';
-import { buildRegistry } from '@skiff/worker';
+import { compareRuns, diffManifests, type SideBySideRow } from '@skiff/registry';
+import { buildRegistry, buildTracker as buildWorkerTracker } from '@skiff/worker';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
 
-/**
- * The experiment tracker the CLI reads (`skiff runs …`): the file tracker under <dataDir>/runs.
- * SWAP POINT (until deps.ts grows a buildTracker): createMlflowTracker({ trackingUri }) from
- * @skiff/registry-mlflow — docs/swapping.md#registry.
- */
+/** The experiment tracker the CLI reads (`skiff runs …`): the worker's choice (files or MLflow). */
 export function buildTracker(ctx: Context): ExperimentTracker {
-  return createFsTracker({ root: path.join(ctx.config.dataDir, 'runs') });
+  return buildWorkerTracker(ctx.config);
 }
 
 const fmt = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);

@@ -1,0 +1,147 @@
+// Raw loads at scale: skiff's `createDuckDbWarehouse().load` (format detection, sha256, validation,
+// quarantine, accounting, one transaction) against DuckDB's own `read_json` / `read_csv` into a table
+// of a fresh database file, on the same generated file, in the same run.
+// One JSON line per figure: { bench: 'ingest', format, rows, skiffRowsPerSec, duckdbRowsPerSec, ratio, ... }.
+// Usage: node bench/ingest/run.mjs [--rows 1000000] [--repeat 3] [--engine duckdb|js]
+//   (needs `npx tsc -p tsconfig.build.json` in packages/ingest). Each figure is the best of --repeat runs,
+//   skiff and DuckDB alternating, so that both see the same machine load.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { createDuckDbWarehouse } from '../../packages/ingest/dist/index.js';
+
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '3' }, engine: { type: 'string', default: 'duckdb' } },
+});
+const ROWS = Number(values.rows);
+const REPEAT = Number(values.repeat);
+const ENGINE = values.engine;
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TYPES = ['view', 'view', 'click', 'click', 'click', 'add_to_cart', 'purchase'];
+const T0 = Date.UTC(2026, 0, 1);
+
+/** The same seeded events as NDJSON and CSV (sessions of ~8 events over 30 days, 50k items). */
+async function writeFiles(dir, rows) {
+  const rng = mulberry32(7);
+  const nd = createWriteStream(path.join(dir, 'events.ndjson'));
+  const csv = createWriteStream(path.join(dir, 'events.csv'));
+  csv.write('session_id,event_type,item_id,timestamp,user_id,price\n');
+  let ndBuf = [];
+  let csvBuf = [];
+  let session = 0;
+  let t = T0;
+  for (let i = 0; i < rows; i++) {
+    if (rng() < 0.125) {
+      session++;
+      t = T0 + Math.floor(rng() * 30 * 86_400_000);
+    }
+    t += Math.floor(rng() * 60_000);
+    const ev = {
+      session_id: `s${session}`,
+      event_type: TYPES[Math.floor(rng() * TYPES.length)],
+      item_id: `i${Math.floor(rng() ** 2 * 50_000)}`,
+      timestamp: new Date(t).toISOString(),
+      user_id: `u${session % 20_000}`,
+      price: Math.round(rng() * 10_000) / 100,
+    };
+    ndBuf.push(JSON.stringify(ev));
+    csvBuf.push(`${ev.session_id},${ev.event_type},${ev.item_id},${ev.timestamp},${ev.user_id},${ev.price}`);
+    if (ndBuf.length === 10_000 || i === rows - 1) {
+      if (!nd.write(ndBuf.join('\n') + '\n')) await new Promise((r) => nd.once('drain', r));
+      if (!csv.write(csvBuf.join('\n') + '\n')) await new Promise((r) => csv.once('drain', r));
+      ndBuf = [];
+      csvBuf = [];
+    }
+  }
+  await Promise.all([new Promise((r) => nd.end(r)), new Promise((r) => csv.end(r))]);
+  return { ndjson: path.join(dir, 'events.ndjson'), csv: path.join(dir, 'events.csv') };
+}
+
+const COLUMNS = `{session_id: 'VARCHAR', event_type: 'VARCHAR', item_id: 'VARCHAR', timestamp: 'TIMESTAMP', user_id: 'VARCHAR', price: 'DOUBLE'}`;
+
+/** Collects the per-phase seconds the warehouse logs at debug level. */
+function phaseLogger(into) {
+  const l = { debug: (msg, f) => msg.startsWith('file phases') && Object.assign(into, f), info() {}, warn() {}, error() {}, child: () => l };
+  return l;
+}
+
+async function timeSkiff(dir, file, run) {
+  const phases = {};
+  const wh = await createDuckDbWarehouse({ path: path.join(dir, `skiff-${run}.duckdb`), ndjsonEngine: ENGINE, logger: phaseLogger(phases) });
+  const t0 = performance.now();
+  const r = await wh.load([file]);
+  const seconds = (performance.now() - t0) / 1000;
+  await wh.close();
+  if (r.loaded !== ROWS || r.quarantined !== 0) throw new Error(`skiff loaded ${r.loaded}/${r.rows}, quarantined ${r.quarantined}`);
+  delete phases.file;
+  delete phases.engine;
+  return { seconds, engine: r.files[0]?.engine, phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))])) };
+}
+
+async function timeDuckDb(dir, file, format, run) {
+  const inst = await DuckDBInstance.create(path.join(dir, `duckdb-${run}.duckdb`));
+  const conn = await inst.connect();
+  const reader =
+    format === 'ndjson'
+      ? `read_json('${file}', format = 'newline_delimited', columns = ${COLUMNS})`
+      : `read_csv('${file}', header = true, columns = ${COLUMNS})`;
+  const t0 = performance.now();
+  await conn.run(`CREATE TABLE events AS SELECT * FROM ${reader}`);
+  const seconds = (performance.now() - t0) / 1000;
+  const n = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM events')).getRowObjectsJson()[0].n);
+  conn.closeSync();
+  inst.closeSync();
+  if (n !== ROWS) throw new Error(`duckdb read ${n} rows`);
+  return { seconds };
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-ingest-'));
+try {
+  const files = await writeFiles(dir, ROWS);
+  for (const format of ['ndjson', 'csv']) {
+    let skiff = Infinity;
+    let duck = Infinity;
+    let engine;
+    let phases;
+    for (let run = 0; run < REPEAT; run++) {
+      const s = await timeSkiff(dir, files[format], `${format}-${run}`);
+      engine = s.engine;
+      if (s.seconds < skiff) phases = s.phases;
+      skiff = Math.min(skiff, s.seconds);
+      duck = Math.min(duck, (await timeDuckDb(dir, files[format], format, `${format}-${run}`)).seconds);
+    }
+    const skiffRowsPerSec = Math.round(ROWS / skiff);
+    const duckdbRowsPerSec = Math.round(ROWS / duck);
+    console.log(
+      JSON.stringify({
+        bench: 'ingest',
+        format,
+        rows: ROWS,
+        skiffRowsPerSec,
+        duckdbRowsPerSec,
+        ratio: Number((skiffRowsPerSec / duckdbRowsPerSec).toFixed(3)),
+        skiffSeconds: Number(skiff.toFixed(3)),
+        duckdbSeconds: Number(duck.toFixed(3)),
+        engine,
+        skiffPhases: phases,
+        repeat: REPEAT,
+      }),
+    );
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

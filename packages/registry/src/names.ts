@@ -1,0 +1,129 @@
+import os from 'node:os';
+import { SkiffError, type AliasEvent } from '@skiff/core';
+
+/**
+ * Names shared by every registry / tracker adapter (fs, MLflow …), so that the same ids and the
+ * same refusals hold whatever backs the port.
+ */
+
+/** Version ids: `v` + at least four digits (`v0001`). */
+export const VERSION_RE = /^v\d{4,12}$/;
+/** Alias names (DESIGN.md §6: `production`, `staging` …). */
+export const ALIAS_RE = /^[a-z][a-z0-9_-]{0,63}$/;
+/** Anything that looks like a version (`v1`, `v0001`) is not an alias; nor is `latest` (MLflow reserves it). */
+const RESERVED_ALIAS_RE = /^(v\d+|latest)$/;
+/** Run ids: opaque, but safe as a folder name and in a URL. */
+export const RUN_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Experiment names: printable, no path separators. */
+export const EXPERIMENT_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$/;
+
+export function formatVersion(n: number): string {
+  return `v${String(n).padStart(4, '0')}`;
+}
+
+export function versionNumber(version: string): number {
+  assertVersion(version);
+  return Number(version.slice(1));
+}
+
+export function isVersion(s: string): boolean {
+  return VERSION_RE.test(s);
+}
+
+export function assertVersion(version: string): void {
+  if (typeof version !== 'string' || !VERSION_RE.test(version))
+    throw new SkiffError('BAD_INPUT', `"${String(version).slice(0, 80)}" is not a version id (expected v0001, v0002 …)`);
+}
+
+export function assertAlias(alias: string): void {
+  if (typeof alias !== 'string' || !ALIAS_RE.test(alias))
+    throw new SkiffError('BAD_INPUT', `"${String(alias).slice(0, 80)}" is not a valid alias (expected ${ALIAS_RE.source})`);
+  if (RESERVED_ALIAS_RE.test(alias)) throw new SkiffError('BAD_INPUT', `alias "${alias}" is reserved (looks like a version id or is "latest")`);
+}
+
+/** Classifies a `get()` argument; refuses anything that is neither (e.g. `../etc`). */
+export function parseRef(ref: string): { kind: 'version'; version: string } | { kind: 'alias'; alias: string } {
+  if (typeof ref === 'string' && VERSION_RE.test(ref)) return { kind: 'version', version: ref };
+  try {
+    assertAlias(ref);
+  } catch {
+    throw new SkiffError('BAD_INPUT', `"${String(ref).slice(0, 80)}" is neither a version id (v0001) nor an alias (${ALIAS_RE.source})`);
+  }
+  return { kind: 'alias', alias: ref };
+}
+
+export function assertRunId(runId: string): void {
+  if (typeof runId !== 'string' || !RUN_ID_RE.test(runId)) throw new SkiffError('BAD_INPUT', `"${String(runId).slice(0, 80)}" is not a run id`);
+}
+
+export function assertExperiment(name: string): void {
+  if (typeof name !== 'string' || !EXPERIMENT_RE.test(name)) throw new SkiffError('BAD_INPUT', `"${String(name).slice(0, 80)}" is not a valid experiment name`);
+}
+
+/** The actor recorded when the caller names none: `user@host`. */
+export function defaultActor(): string {
+  try {
+    return `${os.userInfo().username}@${os.hostname()}`;
+  } catch {
+    return `unknown@${os.hostname()}`;
+  }
+}
+
+/** Params are stored as strings (MLflow's model): strings as they are, anything else as JSON. */
+export function paramToString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const s = JSON.stringify(value);
+  return s === undefined ? String(value) : s;
+}
+
+/** Refuses non-finite metric values and bad steps (neither JSON nor MLflow carry them faithfully). */
+export function assertMetrics(metrics: Record<string, number>, step: number): void {
+  if (!Number.isInteger(step) || step < 0) throw new SkiffError('BAD_INPUT', `metric step must be a non-negative integer, got ${step}`);
+  for (const [k, v] of Object.entries(metrics)) {
+    if (!k || k.length > 250) throw new SkiffError('BAD_INPUT', `bad metric name "${k.slice(0, 80)}"`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new SkiffError('BAD_INPUT', `metric ${k} must be a finite number, got ${String(v)}`);
+  }
+}
+
+/**
+ * The version `rollback(alias)` moves to: history is replayed as a stack (a `set` pushes its
+ * target, a `rollback` pops), so repeated rollbacks walk further back. `current` is the alias's
+ * actual target, which wins over history if the two disagree (e.g. a move whose history line was
+ * lost in a crash).
+ */
+export function rollbackTarget(events: readonly AliasEvent[], alias: string, current: string | undefined): string {
+  if (!current) throw new SkiffError('BAD_INPUT', `alias "${alias}" is not set: nothing to roll back`);
+  const stack: string[] = [];
+  for (const e of events) {
+    if (e.alias !== alias) continue;
+    if (e.action === 'rollback') stack.pop();
+    if (stack.at(-1) !== e.to) stack.push(e.to);
+  }
+  if (stack.at(-1) !== current) stack.push(current);
+  const target = stack.at(-2);
+  if (!target) throw new SkiffError('BAD_INPUT', `alias "${alias}" has no earlier target to roll back to`);
+  return target;
+}
+
+/** Accepts both the current history line shape and the first one (`{ at, alias, version, previous }`). */
+export function parseAliasEvent(line: string): AliasEvent | null {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null; // a torn last line after a crash
+  }
+  if (typeof o['alias'] !== 'string' || typeof o['at'] !== 'string') return null;
+  const to = typeof o['to'] === 'string' ? o['to'] : typeof o['version'] === 'string' ? o['version'] : null;
+  if (!to) return null;
+  const fromRaw = 'from' in o ? o['from'] : o['previous'];
+  return {
+    at: o['at'],
+    alias: o['alias'],
+    from: typeof fromRaw === 'string' ? fromRaw : null,
+    to,
+    actor: typeof o['actor'] === 'string' ? o['actor'] : 'unknown',
+    reason: typeof o['reason'] === 'string' ? o['reason'] : '',
+    action: o['action'] === 'rollback' ? 'rollback' : 'set',
+  };
+}

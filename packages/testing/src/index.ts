@@ -1,0 +1,2 @@
+export * from './registry-contract.js';
+export * from './tracker-contract.js';
