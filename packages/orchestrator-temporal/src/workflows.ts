@@ -4,12 +4,15 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, defineQuery, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
-import type { MonitorRunResult, PipelineParams, TaskQueues } from '@skiff/core';
+import type { Metrics, MonitorRunResult, PipelineParams, TaskQueues } from '@skiff/core';
 import { runTrainingPipeline, type PipelineRunResult, type PipelineStage, type PipelineSteps } from '@skiff/pipeline/sequence';
 
 export interface TrainingProgress {
   stage: PipelineStage | 'starting';
   snapshotId?: string;
+  /** Test metrics once evaluation finished (epoch and loss come from the training heartbeats). */
+  metrics?: Metrics;
+  baselines?: Record<string, Metrics>;
 }
 
 export const progressQuery = defineQuery<TrainingProgress>('progress');
@@ -48,9 +51,11 @@ export async function trainingPipeline(params: PipelineParams): Promise<Pipeline
   return runTrainingPipeline(pipelineSteps(params.queues), params, {
     workflowId: info.workflowId,
     runId: info.runId,
-    onStage: (stage, snapshot) => {
+    onStage: (stage, info) => {
       progress.stage = stage;
-      if (snapshot) progress.snapshotId = snapshot.snapshotId;
+      if (info.snapshot) progress.snapshotId = info.snapshot.snapshotId;
+      if (info.metrics) progress.metrics = info.metrics;
+      if (info.baselines) progress.baselines = info.baselines;
     },
   });
 }

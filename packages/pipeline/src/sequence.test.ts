@@ -31,7 +31,10 @@ describe('runTrainingPipeline', () => {
     const calls: string[] = [];
     const stages: string[] = [];
     const r = await runTrainingPipeline(fakeSteps(calls, true), { train: {} as never, promotionMetric: 'hr@20' }, {
-      workflowId: 'wf', runId: 'run', onStage: (s) => stages.push(s),
+      workflowId: 'wf', runId: 'run', onStage: (s, info) => {
+        stages.push(s);
+        if (s === 'register') expect(info.metrics).toEqual({ 'hr@20': 0.5 });
+      },
     });
     expect(calls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
     expect(stages.at(-1)).toBe('done');

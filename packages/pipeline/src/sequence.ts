@@ -18,6 +18,13 @@ export interface PipelineRunResult {
   backend: string;
 }
 
+/** What the sequence knows so far, reported with each stage (for progress queries). */
+export interface StageInfo {
+  snapshot?: DatasetSnapshot;
+  metrics?: Metrics;
+  baselines?: Record<string, Metrics>;
+}
+
 export type PipelineStage = 'ingest' | 'transform' | 'validate' | 'snapshot' | 'train' | 'evaluate' | 'register' | 'promote' | 'done';
 
 /**
@@ -28,9 +35,9 @@ export type PipelineStage = 'ingest' | 'transform' | 'validate' | 'snapshot' | '
 export async function runTrainingPipeline(
   acts: PipelineSteps,
   params: PipelineParams,
-  ctx: { workflowId: string; runId: string; onStage?: (stage: PipelineStage, snapshot?: DatasetSnapshot) => void },
+  ctx: { workflowId: string; runId: string; onStage?: (stage: PipelineStage, info: StageInfo) => void },
 ): Promise<PipelineRunResult> {
-  const stage = (s: PipelineStage, snap?: DatasetSnapshot) => ctx.onStage?.(s, snap);
+  const stage = (s: PipelineStage, info: StageInfo = {}) => ctx.onStage?.(s, info);
   stage('ingest');
   const load = await acts.ingest({ ...(params.inputs ? { inputs: params.inputs } : {}) });
   stage('transform');
@@ -39,11 +46,11 @@ export async function runTrainingPipeline(
   await acts.validate();
   stage('snapshot');
   const snapshot = await acts.snapshot();
-  stage('train', snapshot);
+  stage('train', { snapshot });
   const train = await acts.train({ snapshot, params: params.train, runId: ctx.workflowId });
   stage('evaluate');
   const evaluation = await acts.evaluate({ snapshot, artifactDir: train.artifactDir });
-  stage('register');
+  stage('register', { metrics: evaluation.metrics, baselines: evaluation.baselines });
   const manifest = await acts.register({
     name: params.train.model,
     train,

@@ -83,7 +83,7 @@ export function registerModelCommands(program: Command): void {
       const t = await openTemporal(ctx, { worker: false });
       try {
         const s = await trainingStatus(t.client.client, workflowId);
-        ctx.say(`${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}`);
+        ctx.say(`${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}${s.progress?.metrics ? `, hr@20 ${s.progress.metrics['hr@20']?.toFixed(4)}` : ''}`);
         for (const a of s.activities) ctx.say(`  running ${a.type} (attempt ${a.attempt}): ${JSON.stringify(a.heartbeat)}`);
         if (s.result) printRun(ctx, s.result);
         ctx.result({ workflowId, ...s });
