@@ -3,7 +3,7 @@ import { dataPaths, type SkiffConfig } from '@skiff/config';
 import path from 'node:path';
 import type { ExperimentTracker, Logger, ModelRegistry } from '@skiff/core';
 import { createDuckDbWarehouse } from '@skiff/ingest';
-import { createTfjsTrainer, loadAliasRecommender } from '@skiff/model';
+import { createTfjsTrainer, loadAliasRecommender, setBackendPreference } from '@skiff/model';
 import type { MonitorActivities } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, type ActivityHooks, type PipelineDeps } from '@skiff/pipeline';
 import { createFsRegistry, createFsTracker } from '@skiff/registry';
@@ -23,6 +23,7 @@ export function codeVersion(): string {
  */
 export function buildPipelineDeps(config: SkiffConfig, logger: Logger): PipelineDeps {
   const paths = dataPaths(config.dataDir);
+  setBackendPreference(config.tfBackend);
   return {
     openWarehouse: () => createDuckDbWarehouse({ path: paths.warehouse, logger }),
     registry: buildRegistry(config),

@@ -36,6 +36,8 @@ export const SkiffConfigSchema = z.object({
   retrainAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('02:00'),
   /** Set: the registry and experiment tracking live in this MLflow server instead of data/. */
   mlflowTrackingUri: z.url().optional(),
+  /** tfjs backend: tfjs-node when it loads (auto), or force one. */
+  tfBackend: z.enum(['auto', 'tensorflow', 'wasm']).default('auto'),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),
   /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */
@@ -63,6 +65,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_SERVE_HOST: 'serveHost',
   SKIFF_MONITOR_EVERY: 'monitorEvery',
   SKIFF_ALERT_WEBHOOK_URL: 'alertWebhookUrl',
+  SKIFF_TF_BACKEND: 'tfBackend',
   SKIFF_MLFLOW_TRACKING_URI: 'mlflowTrackingUri',
   SKIFF_RETRAIN_AT: 'retrainAt',
   PATH: 'searchPath',

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { SkiffError } from '@skiff/core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 
@@ -37,17 +38,32 @@ export const unsortedSegmentSumWasm: KernelFunc = ({ inputs, backend, attrs }) =
 
 let ready: Promise<{ backend: BackendName }> | undefined;
 
+/** `auto`: tfjs-node when it loads, else WASM. `tensorflow`: tfjs-node or an error. `wasm`: WASM only. */
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm';
+let preference: BackendPreference = 'auto';
+
+/** Set by composition roots from config (SKIFF_TF_BACKEND) before the first initBackend(). */
+export function setBackendPreference(p: BackendPreference): void {
+  if (ready && p !== preference) throw new SkiffError('CONFIG_INVALID', `the tfjs backend was already chosen (${preference}); set SKIFF_TF_BACKEND before training or loading`);
+  preference = p;
+}
+
 async function pick(): Promise<{ backend: BackendName }> {
-  try {
-    // Optional dependency, normally absent; a variable name keeps bundlers from resolving it.
-    const name = '@tensorflow/tfjs-node';
-    await import(/* @vite-ignore */ name);
-    if (await tf.setBackend('tensorflow')) {
-      await tf.ready();
-      return { backend: 'tensorflow' };
+  if (preference !== 'wasm') {
+    try {
+      // Optional dependency (built by infra/tfjs-node/install.sh); a variable name keeps bundlers off it.
+      const name = '@tensorflow/tfjs-node';
+      await import(/* @vite-ignore */ name);
+      if (await tf.setBackend('tensorflow')) {
+        await tf.ready();
+        return { backend: 'tensorflow' };
+      }
+      throw new Error('setBackend("tensorflow") returned false');
+    } catch (e) {
+      if (preference === 'tensorflow')
+        throw new SkiffError('DEPENDENCY_MISSING', `SKIFF_TF_BACKEND=tensorflow but @tensorflow/tfjs-node does not load (${(e as Error).message.split('\n')[0]}); run: bash infra/tfjs-node/install.sh`);
+      // auto: not installed (or its native library failed to load): use WASM
     }
-  } catch {
-    // not installed (or its native library failed to load): use WASM
   }
   const wasmFile = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
   setWasmPaths(path.dirname(wasmFile) + path.sep);

@@ -40,7 +40,7 @@ describe('backend', () => {
   });
 
   it('UnsortedSegmentSum: the gather gradient equals the dense one-hot gradient', async () => {
-    await initBackend();
+    const { backend } = await initBackend();
     const table = tf.randomNormal([50, 8], 0, 1, 'float32', 1);
     for (const shape of [[40], [6, 9]]) {
       const count = shape.reduce((a, b) => a * b, 1);
@@ -52,10 +52,14 @@ describe('backend', () => {
       expect(diff).toBeLessThan(1e-5);
       tf.dispose([ids, upstream, viaGather, viaDense]);
     }
-    // Direct call, with an out-of-range id that must be skipped.
-    const direct = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([1, 1, 7], 'int32'), 3);
-    expect(Array.from(direct.dataSync())).toEqual([0, 0, 4, 6, 0, 0]);
-    tf.dispose([direct, table]);
+    // Direct call to skiff's WASM kernel, with an out-of-range id that must be skipped (native
+    // TensorFlow refuses such ids instead, so this part is WASM-only).
+    if (backend === 'wasm') {
+      const direct = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([1, 1, 7], 'int32'), 3);
+      expect(Array.from(direct.dataSync())).toEqual([0, 0, 4, 6, 0, 0]);
+      tf.dispose(direct);
+    }
+    tf.dispose(table);
   });
 });
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadRecommender } from '@skiff/model';
+import { loadRecommender, setBackendPreference } from '@skiff/model';
 import { taskQueues } from '@skiff/config';
 import type { PipelineParams } from '@skiff/core';
 import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID, type MonitoringParams } from '@skiff/orchestrator-temporal';
@@ -11,6 +11,7 @@ import { openTemporal } from '../temporal-session.js';
 import { readTrainParams } from './model.js';
 
 export async function serve(ctx: Context, port = ctx.config.servePort, host = ctx.config.serveHost, temporalUiUrl?: string | null): Promise<RunningServer> {
+  setBackendPreference(ctx.config.tfBackend);
   return startServer({
     dashboard: { reportsDir: ctx.paths.reports, rawDir: ctx.paths.raw, temporalUiUrl: temporalUiUrl ?? undefined, temporalNamespace: ctx.config.temporalNamespace },
     registry: buildRegistry(ctx.config),

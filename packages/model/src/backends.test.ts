@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const script = fileURLToPath(new URL('./test-helpers/train-on.mjs', import.meta.url));
+const hasNative = (() => {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!hasNative) console.warn('SKIPPED native backend test: @tensorflow/tfjs-node is not installed (bash infra/tfjs-node/install.sh)');
+
+type Out = { backend: string; recs: Array<Array<{ itemId: string; score: number }>> };
+const trainOn = async (backend: string): Promise<Out> => {
+  const { stdout } = await promisify(execFile)(process.execPath, [script, backend], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' }, timeout: 180_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Out;
+};
+
+describe.skipIf(!hasNative)('native TensorFlow (tfjs-node) next to WASM', () => {
+  it('trains on the tensorflow backend and agrees with WASM on the same seeded model', async () => {
+    const native = await trainOn('tensorflow');
+    const wasm = await trainOn('wasm');
+    expect(native.backend).toBe('tensorflow');
+    expect(wasm.backend).toBe('wasm');
+    // Same seed, same data, same float32 math up to summation order: the same top items, scores close.
+    native.recs.forEach((list, i) => {
+      const other = wasm.recs[i]!;
+      expect(list.map((r) => r.itemId).slice(0, 3)).toEqual(other.map((r) => r.itemId).slice(0, 3));
+      list.forEach((r, j) => expect(Math.abs(r.score - other[j]!.score)).toBeLessThan(0.05 * Math.max(1, Math.abs(other[j]!.score))));
+    });
+  }, 240_000);
+});
