@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, type ModelManifest, type RawEvent } from '@skiff/core';
+import { silentLogger, type RawEvent } from '@skiff/core';
+import { fakePipelineSteps } from '@skiff/testing';
 import { runMonitor } from '@skiff/monitoring';
 import {
   applySchedules,
@@ -94,20 +95,7 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     await writeFile(path.join(dataDir, 'serving', 'serving-1.ndjson'), servingLines(traffic));
 
     const trainingCalls: string[] = [];
-    const fake = <T>(n: string, v: T) => async () => {
-      trainingCalls.push(n);
-      return v;
-    };
-    const steps: PipelineSteps = {
-      ingest: fake('ingest', { loadId: 'l', files: [], rows: 0, loaded: 0, quarantined: 0, skipped: 0 }),
-      transform: fake('transform', { models: [] }),
-      validate: fake('validate', { passed: true, checks: [] }),
-      snapshot: fake('snapshot', { snapshotId: 'snap-b', loadIds: [], createdAt: '', dir: '', files: { train: '', validation: '', test: '' }, counts: { train: 0, validation: 0, test: 0, items: 0 }, splitTime: { validationStart: '', testStart: '' } }),
-      train: fake('train', { artifactDir: '', files: [], backend: 'wasm', epochs: 1, losses: [], samplesPerSecond: 0, trainSeconds: 0 }),
-      evaluate: fake('evaluate', { metrics: { 'hr@20': 0.5 }, baselines: {}, predictions: 1 }),
-      register: fake('register', { version: 'v0002' } as ModelManifest),
-      promote: fake('promote', { promoted: true, version: 'v0002', previous: 'v0001', reason: 'r' }),
-    };
+    const steps: PipelineSteps = fakePipelineSteps(trainingCalls, { modelVersion: 'v0002' });
     const activities = wrapActivities({
       ...steps,
       monitor: () => runMonitor({ registry, servingLogDir: path.join(dataDir, 'serving'), snapshotsDir: path.join(dataDir, 'snapshots'), reportsDir: path.join(dataDir, 'reports'), logger: silentLogger }),

@@ -8,7 +8,8 @@ import { CancelledFailure } from '@temporalio/common';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SkiffError, type ModelManifest } from '@skiff/core';
+import { SkiffError } from '@skiff/core';
+import { fakePipelineSteps } from '@skiff/testing';
 import type { PipelineSteps } from '@skiff/pipeline/sequence';
 import { findTemporalCli } from './cli-provision.js';
 import { Worker } from '@temporalio/worker';
@@ -38,31 +39,16 @@ describe('findTemporalCli', () => {
   });
 });
 
-const snapshot = {
-  snapshotId: 'snap-t', loadIds: ['l1'], createdAt: '', dir: '/s',
-  files: { train: '/s/train.json', validation: '/s/v.json', test: '/s/t.json' },
-  counts: { train: 1, validation: 1, test: 1, items: 1 }, splitTime: { validationStart: '', testStart: '' },
-};
-
-/** Fake stages (the real ones are exercised end to end in apps/cli's e2e test). */
+/** Fake stages (the real ones run in the worker and end-to-end tests). */
 function fakeActivities(calls: string[], failValidate: boolean): PipelineSteps {
-  const rec = <T>(name: string, v: T) => async () => {
-    calls.push(name);
-    return v;
-  };
+  const steps = fakePipelineSteps(calls, { modelVersion: 'v0007', snapshotId: 'snap-t' });
   return {
-    ingest: rec('ingest', { loadId: 'l1', files: [], rows: 3, loaded: 3, quarantined: 0, skipped: 0 }),
-    transform: rec('transform', { models: [] }),
+    ...steps,
     validate: async () => {
       calls.push('validate');
       if (failValidate) throw new SkiffError('DATA_QUALITY_FAILED', 'data-quality checks failed: splits.test_not_empty (0 sessions)');
       return { passed: true, checks: [] };
     },
-    snapshot: rec('snapshot', snapshot),
-    train: rec('train', { artifactDir: '/a', files: [], backend: 'wasm', epochs: 1, losses: [1], samplesPerSecond: 1, trainSeconds: 1 }),
-    evaluate: rec('evaluate', { metrics: { 'hr@20': 0.5 }, baselines: { pop: { 'hr@20': 0.1 } }, predictions: 10 }),
-    register: rec('register', { version: 'v0007' } as ModelManifest),
-    promote: rec('promote', { promoted: true, version: 'v0007', previous: null, reason: 'no champion' }),
   };
 }
 

@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type ModelManifest } from '@skiff/core';
+import { fakePipelineSteps, fakeSnapshot } from '@skiff/testing';
 import { createPipelineActivities, decidePromotion, type PipelineDeps, type RegisterInput } from './activities.js';
 import { runTrainingPipeline, type PipelineSteps } from './sequence.js';
 
-const snapshot = {
-  snapshotId: 'snap-x', loadIds: ['l1'], createdAt: '', dir: '/s',
-  files: { train: '/s/train.json', validation: '/s/v.json', test: '/s/t.json' },
-  counts: { train: 1, validation: 1, test: 1, items: 1 }, splitTime: { validationStart: '', testStart: '' },
-};
+const snapshot = fakeSnapshot('snap-x');
 
 function fakeSteps(calls: string[], promoted: boolean): PipelineSteps {
-  const rec = <T>(name: string, v: T) => async () => {
-    calls.push(name);
-    return v;
-  };
-  return {
-    ingest: rec('ingest', { loadId: 'l1', files: [], rows: 3, loaded: 3, quarantined: 0, skipped: 0 }),
-    transform: rec('transform', { models: [] }),
-    validate: rec('validate', { passed: true, checks: [] }),
-    snapshot: rec('snapshot', snapshot),
-    train: rec('train', { artifactDir: '/a', files: [], backend: 'wasm', epochs: 1, losses: [1], samplesPerSecond: 1, trainSeconds: 1 }),
-    evaluate: rec('evaluate', { metrics: { 'hr@20': 0.5 }, baselines: { pop: { 'hr@20': 0.1 } }, predictions: 10 }),
-    register: rec('register', { version: 'v0001' } as ModelManifest),
-    promote: rec('promote', { promoted, version: 'v0001', previous: null, reason: 'r' }),
-  };
+  return fakePipelineSteps(calls, { snapshotId: 'snap-x', promoted });
 }
 
 describe('runTrainingPipeline', () => {

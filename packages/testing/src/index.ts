@@ -1,2 +1,3 @@
 export * from './registry-contract.js';
 export * from './tracker-contract.js';
+export * from './fake-pipeline.js';

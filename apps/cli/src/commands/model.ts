@@ -20,12 +20,11 @@ export async function readTrainParams(file: string | undefined, overrides: Parti
 }
 
 export function printRun(ctx: Context, r: PipelineRunResult): void {
-  const pop = r.baselines['pop'] ?? {};
   const f = (v: number | undefined) => (v === undefined ? '   -  ' : v.toFixed(4));
   ctx.say(`model ${r.modelVersion} (${r.backend}), snapshot ${r.snapshotId}, workflow ${r.workflowId}`);
   ctx.say(`            HR@20    MRR@20   HR@10    NDCG@20`);
   ctx.say(`  model     ${f(r.metrics['hr@20'])}   ${f(r.metrics['mrr@20'])}   ${f(r.metrics['hr@10'])}   ${f(r.metrics['ndcg@20'])}`);
-  ctx.say(`  POP       ${f(pop['hr@20'])}   ${f(pop['mrr@20'])}   ${f(pop['hr@10'])}   ${f(pop['ndcg@20'])}`);
+  for (const [name, m] of Object.entries(r.baselines)) ctx.say(`  ${name.toUpperCase().padEnd(9)} ${f(m['hr@20'])}   ${f(m['mrr@20'])}   ${f(m['hr@10'])}   ${f(m['ndcg@20'])}`);
   ctx.say(`  ${r.promoted ? 'promoted to production' : 'not promoted'}: ${r.promotionReason}`);
 }
 
