@@ -59,6 +59,8 @@ export interface Warehouse {
   check(): Promise<CheckResult>;
   /** Writes the current splits as files under `dir` and describes them. */
   snapshot(dir: string): Promise<DatasetSnapshot>;
+  /** Appends one monitoring run to the `monitoring_runs` table (a row per run, DESIGN.md §7). */
+  recordMonitoringRun?(run: MonitoringRunRow): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -275,6 +277,20 @@ export interface Trainer {
     signal?: AbortSignal;
   }): Promise<TrainOutput>;
   evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }): Promise<EvaluateOutput>;
+}
+
+/** One row of the warehouse's `monitoring_runs` table. */
+export interface MonitoringRunRow {
+  runAt: string;
+  modelVersion: string | null;
+  datasetDrift: boolean;
+  share: number;
+  driftShare: number;
+  referenceRows: number;
+  currentRows: number;
+  driftedColumns: string[];
+  onlineHr20: number | null;
+  reportPath: string;
 }
 
 /** The outcome of one monitoring run (DESIGN.md §7 and §10 `skiff monitor --json`). */
