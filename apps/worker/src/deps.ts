@@ -59,8 +59,9 @@ export async function monitorOnce(config: SkiffConfig, logger: Logger, extra: Pa
     logger.warn('served model not loadable; recommendation columns skipped', { error: (e as Error).message });
     return null;
   });
+  let result: Awaited<ReturnType<typeof runMonitor>>;
   try {
-    return await runMonitor({
+    result = await runMonitor({
       registry,
       servingLogDir: paths.servingLogs,
       snapshotsDir: paths.snapshots,
@@ -71,6 +72,33 @@ export async function monitorOnce(config: SkiffConfig, logger: Logger, extra: Pa
     });
   } finally {
     served?.dispose();
+  }
+  await recordRun(config, logger, result);
+  return result;
+}
+
+/** A row per monitoring run in the warehouse; best effort (the report files are the record of truth). */
+async function recordRun(config: SkiffConfig, logger: Logger, r: Awaited<ReturnType<typeof runMonitor>>): Promise<void> {
+  try {
+    const wh = await createDuckDbWarehouse({ path: dataPaths(config.dataDir).warehouse, logger });
+    try {
+      await wh.recordMonitoringRun?.({
+        runAt: new Date().toISOString(),
+        modelVersion: r.modelVersion,
+        datasetDrift: r.datasetDrift,
+        share: r.share,
+        driftShare: r.driftShare,
+        referenceRows: r.referenceRows,
+        currentRows: r.currentRows,
+        driftedColumns: r.columns.filter((c) => c.drifted).map((c) => c.column),
+        onlineHr20: r.online?.['hr@20'] ?? null,
+        reportPath: r.htmlPath,
+      });
+    } finally {
+      await wh.close();
+    }
+  } catch (e) {
+    logger.warn('monitoring run not recorded in the warehouse', { error: (e as Error).message });
   }
 }
 

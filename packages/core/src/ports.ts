@@ -236,6 +236,9 @@ export interface Progress {
   batch?: number;
   batches?: number;
   loss?: number;
+  /** Validation HR/MRR@20 after an epoch. */
+  valHr20?: number;
+  valMrr20?: number;
   rows?: number;
 }
 
@@ -246,6 +249,8 @@ export interface TrainOutput {
   backend: string;
   epochs: number;
   losses: number[];
+  /** Validation HR/MRR@20 after each epoch (the validation split, never the test split). */
+  validation?: Array<{ epoch: number; 'hr@20': number; 'mrr@20': number }>;
   samplesPerSecond: number;
   trainSeconds: number;
   /** Epochs already done by an earlier attempt whose checkpoint this run resumed (0: fresh). */

@@ -53,6 +53,8 @@ async function pick(): Promise<{ backend: BackendName }> {
     try {
       // Optional dependency (built by infra/tfjs-node/install.sh); a variable name keeps bundlers off it.
       const name = '@tensorflow/tfjs-node';
+      // Quiet TensorFlow's C++ start-up notes (oneDNN, CPU features) unless the user asked for them.
+      process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
       await import(/* @vite-ignore */ name);
       if (await tf.setBackend('tensorflow')) {
         await tf.ready();

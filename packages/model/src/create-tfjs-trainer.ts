@@ -49,6 +49,11 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       }
       if (kind !== 'gru4rec') throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, pop, sr or vsknn)`, { retryable: false });
       const train = await readSplit(snapshot.files.train);
+      // Validation split (inside the training period): HR/MRR@20 after every epoch, for the
+      // training curves. A sample keeps it cheap; the test split is never looked at here.
+      const validation = (await readSplit(snapshot.files.validation).catch(() => [] as string[][])).slice(0, 2_000);
+      const validationCurve: Array<{ epoch: number; 'hr@20': number; 'mrr@20': number }> = [];
+      const counts = itemCounts(train);
       const started = Date.now();
       const checkpointDir = path.join(outDir, '.checkpoint');
       const progressFile = path.join(checkpointDir, 'progress.json');
@@ -70,6 +75,11 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         onEpochEnd: async (e) => {
           // trainGru4Rec saved the checkpoint just before calling this.
           await writeFile(progressFile, JSON.stringify({ epochsDone: e.epoch + 1 }));
+          if (validation.length) {
+            const v = evaluate(e.model, validation, { ks: [20], trainItemCounts: counts }).metrics;
+            validationCurve.push({ epoch: e.epoch + 1, 'hr@20': v['hr@20'] ?? 0, 'mrr@20': v['mrr@20'] ?? 0 });
+            await onProgress?.({ stage: 'validate', epoch: e.epoch + 1, epochs: params.epochs, valHr20: v['hr@20'] ?? 0, valMrr20: v['mrr@20'] ?? 0 });
+          }
           logger.info('epoch finished', { epoch: e.epoch + 1, epochs: params.epochs, loss: Number(e.loss.toFixed(4)), samplesPerSecond: Math.round(e.samplesPerSecond) });
           // Heartbeat the number of finished epochs: the epoch a retry resumes at.
           await onProgress?.({ stage: 'train', epoch: e.epoch + 1, epochs: params.epochs, loss: e.loss });
@@ -79,7 +89,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       await rm(checkpointDir, { recursive: true, force: true });
       model.dispose();
       const t = model.training!;
-      return { artifactDir: outDir, files, backend: model.config.backend, epochs: params.epochs, losses: t.losses, samplesPerSecond: t.samplesPerSecond, trainSeconds: (Date.now() - started) / 1000, resumedFromEpoch: resumeAt };
+      return { artifactDir: outDir, files, backend: model.config.backend, epochs: params.epochs, losses: t.losses, validation: validationCurve, samplesPerSecond: t.samplesPerSecond, trainSeconds: (Date.now() - started) / 1000, resumedFromEpoch: resumeAt };
     },
 
     async evaluate({ snapshot, artifactDir, ks = [10, 20] }: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }) {

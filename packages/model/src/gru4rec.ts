@@ -277,7 +277,8 @@ export interface TrainGru4RecOptions {
   /** Extra uniformly sampled negatives per batch, on top of the in-batch ones (default 64). */
   sampledNegatives?: number;
   /** `epoch` is the 0-based index of the epoch that just finished. */
-  onEpochEnd?: (e: { epoch: number; loss: number; samplesPerSecond: number }) => void | Promise<void>;
+  /** `model` scores with the current weights (for validation); do not dispose it. */
+  onEpochEnd?: (e: { epoch: number; loss: number; samplesPerSecond: number; model: Gru4RecModel }) => void | Promise<void>;
   /** `epoch` is the 0-based index of the running epoch, `batch` the 0-based batch just done. */
   onBatchEnd?: (b: { epoch: number; batch: number; batches: number; loss: number }) => void | Promise<void>;
   signal?: AbortSignal;
@@ -404,7 +405,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
       const mean = lossSum / batches;
       summary.losses.push(mean);
       if (checkpointDir) await model().save(checkpointDir);
-      await onEpochEnd?.({ epoch, loss: mean, samplesPerSecond: summary.samplesPerSecond });
+      await onEpochEnd?.({ epoch, loss: mean, samplesPerSecond: summary.samplesPerSecond, model: model() });
     }
   } catch (e) {
     tf.dispose(trainable);

@@ -115,6 +115,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
             if (p.epoch !== undefined && p.batch === undefined) {
               log('train').info('epoch', { ...p });
               if (run && p.loss !== undefined) await deps.tracker!.logMetrics(run.runId, { loss: p.loss }, p.epoch);
+              if (run && p.valHr20 !== undefined) await deps.tracker!.logMetrics(run.runId, { 'val_hr@20': p.valHr20, 'val_mrr@20': p.valMrr20 ?? 0 }, p.epoch);
             }
             await hooks.progress?.(p);
           },
@@ -150,7 +151,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         sourceDir: input.train.artifactDir,
         metrics: input.evaluation.metrics,
         baselineMetrics: input.evaluation.baselines,
-        params: { ...input.params, epochsRun: input.train.epochs, losses: input.train.losses, resumedFromEpoch: input.train.resumedFromEpoch ?? 0, trainSeconds: input.train.trainSeconds },
+        params: { ...input.params, epochsRun: input.train.epochs, losses: input.train.losses, validation: input.train.validation ?? [], resumedFromEpoch: input.train.resumedFromEpoch ?? 0, trainSeconds: input.train.trainSeconds },
         lineage: {
           snapshotId: input.snapshot.snapshotId,
           loadIds: input.snapshot.loadIds,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { SkiffError, TrainParamsSchema, type PipelineParams, type TrainParams } from '@skiff/core';
+import { SkiffError, TrainParamsSchema, type DatasetSnapshot, type PipelineParams, type TrainParams } from '@skiff/core';
 import path from 'node:path';
 import { taskQueues } from '@skiff/config';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
@@ -46,6 +46,36 @@ export async function runPipeline(ctx: Context, params: PipelineParams, options:
   }
 }
 
+/**
+ * Retrains a registered version from what its manifest recorded (the dataset snapshot its loads
+ * produced, params, seed) and reports each metric next to the original. Nothing is registered.
+ */
+async function reproduce(ctx: Context, version: string): Promise<void> {
+  const deps = buildPipelineDeps(ctx.config, ctx.logger);
+  const { manifest } = await deps.registry.get(version);
+  const snapshotFile = path.join(ctx.paths.snapshots, manifest.lineage.snapshotId, 'snapshot.json');
+  const snapshot = await readFile(snapshotFile, 'utf8').then(
+    (t) => JSON.parse(t) as DatasetSnapshot,
+    () => {
+      throw new SkiffError('BAD_INPUT', `snapshot ${manifest.lineage.snapshotId} of ${version} is gone (${snapshotFile}); rebuild it from loads ${manifest.lineage.loadIds.join(', ')} with skiff ingest + transform`);
+    },
+  );
+  const params = TrainParamsSchema.parse(manifest.params);
+  ctx.say(`reproducing ${version} (${params.model}, seed ${params.seed}) from ${snapshot.snapshotId}, loads ${manifest.lineage.loadIds.join(', ')}`);
+  const out = await deps.trainer.train({ snapshot, params, outDir: path.join(ctx.paths.artifacts, `reproduce-${version}-${Date.now()}`) });
+  const ev = await deps.trainer.evaluate({ snapshot, artifactDir: out.artifactDir, ks: [10, 20] });
+  const metrics = Object.fromEntries(
+    Object.entries(manifest.metrics).map(([k, original]) => {
+      const reproduced = ev.metrics[k] ?? NaN;
+      return [k, { original, reproduced, diff: reproduced - original }];
+    }),
+  );
+  const maxAbsDiff = Math.max(...Object.values(metrics).map((m) => Math.abs(m.diff)));
+  for (const [k, m] of Object.entries(metrics)) ctx.say(`  ${k.padEnd(14)} ${m.original.toFixed(4)} → ${m.reproduced.toFixed(4)} (${m.diff >= 0 ? '+' : ''}${m.diff.toFixed(4)})`);
+  ctx.say(`backend ${manifest.lineage.backend} → ${out.backend}; largest difference ${maxAbsDiff.toFixed(4)}`);
+  ctx.result({ version, snapshotId: snapshot.snapshotId, backend: { original: manifest.lineage.backend, reproduced: out.backend }, metrics, maxAbsDiff });
+}
+
 export function registerModelCommands(program: Command): void {
   program
     .command('train')
@@ -54,8 +84,10 @@ export function registerModelCommands(program: Command): void {
     .option('--config <file>', 'training config (JSON)')
     .option('--epochs <n>', 'override epochs', (v) => Number(v))
     .option('--inline', 'run the stages in this process instead of through Temporal')
-    .action(async (opts: { model: string; config?: string; epochs?: number; inline?: boolean }, cmd: Command) => {
+    .option('--reproduce <version>', 'retrain a registered version from its snapshot, params and seed, and compare the metrics')
+    .action(async (opts: { model: string; config?: string; epochs?: number; inline?: boolean; reproduce?: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      if (opts.reproduce) return reproduce(ctx, opts.reproduce);
       const train = await readTrainParams(opts.config, { model: opts.model as TrainParams['model'], ...(opts.epochs ? { epochs: opts.epochs } : {}) });
       const r = await runPipeline(ctx, { train, promotionMetric: 'hr@20' }, { inline: Boolean(opts.inline) });
       printRun(ctx, r);

@@ -46,6 +46,7 @@ export async function registryView(src: DashboardSources) {
         metrics: m.metrics,
         baselines: m.baselineMetrics,
         losses: Array.isArray(m.params['losses']) ? (m.params['losses'] as number[]) : [],
+        validation: Array.isArray(m.params['validation']) ? (m.params['validation'] as Array<{ epoch: number; 'hr@20': number }>) : [],
         lineage: m.lineage,
         workflowUrl: ui && m.lineage.workflowId ? ui + encodeURIComponent(m.lineage.workflowId) : null,
       })),

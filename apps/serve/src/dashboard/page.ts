@@ -27,7 +27,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <table id="registry-table"><thead><tr><th>version</th><th>model</th><th>HR@20</th><th>MRR@20</th><th>POP HR@20</th><th>aliases</th><th>snapshot</th><th>run</th><th>created</th></tr></thead><tbody></tbody></table>
   <h2 style="margin-top:14px">Alias history</h2><ul id="alias-history" class="muted"></ul>
  </section>
- <section><h2>Training curves (loss per epoch)</h2><canvas id="training-chart"></canvas></section>
+ <section><h2>Training curves (loss, validation HR@20 per epoch)</h2><canvas id="training-chart"></canvas></section>
  <section><h2>Monitoring — latest run <span id="monitoring-verdict"></span></h2>
   <table id="monitoring-table"><thead><tr><th>column</th><th>test</th><th>score</th><th>threshold</th><th>verdict</th></tr></thead><tbody></tbody></table>
   <p id="monitoring-links" class="muted"></p><canvas id="drift-chart"></canvas>
@@ -56,7 +56,11 @@ async function loadRegistry() {
   $('alias-history').innerHTML = (reg.history ?? []).slice(-8).reverse().map((h) => '<li>' + esc(JSON.stringify(h)) + '</li>').join('') || '<li>no alias moves recorded</li>';
   const curves = reg.versions.filter((v) => v.losses.length).slice(0, 6);
   const epochs = Math.max(0, ...curves.map((v) => v.losses.length));
-  new Chart($('training-chart'), { type: 'line', data: { labels: Array.from({ length: epochs }, (_, i) => 'epoch ' + (i + 1)), datasets: curves.map((v) => ({ label: v.version, data: v.losses })) }, options: { animation: false } });
+  const datasets = curves.flatMap((v) => [
+    { label: v.version + ' loss', data: v.losses, yAxisID: 'y' },
+    ...(v.validation.length ? [{ label: v.version + ' validation HR@20', data: v.validation.map((p) => p['hr@20']), yAxisID: 'y1', borderDash: [4, 3] }] : []),
+  ]);
+  new Chart($('training-chart'), { type: 'line', data: { labels: Array.from({ length: epochs }, (_, i) => 'epoch ' + (i + 1)), datasets }, options: { animation: false, scales: { y: { position: 'left', title: { display: true, text: 'loss' } }, y1: { position: 'right', min: 0, max: 1, title: { display: true, text: 'HR@20' } } } } });
 }
 
 async function loadMonitoring() {
