@@ -15,7 +15,6 @@ import {
   referenceRecommendationFrame,
   referenceTimeOf,
   samplePrefixes,
-  type Frame,
   type ServingRow,
   type TrainSnapshotFile,
 } from './features.js';

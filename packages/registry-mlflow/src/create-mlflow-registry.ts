@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
 import { assertAlias, assertVersion, defaultActor, formatVersion, hashFiles, parseRef, rollbackTarget, sha256, verifyFiles, versionNumber } from '@skiff/registry';
-import { createMlflowClient, encodeKey, ensureExperiment, mlflowErrorCode, proxiedArtifactPath, type MlflowClient, type MlflowClientOptions } from './client.js';
+import { createMlflowClient, encodeKey, ensureExperiment, mlflowErrorCode, proxiedArtifactPath, type MlflowClientOptions } from './client.js';
 
 export interface CreateMlflowRegistryOptions extends MlflowClientOptions {
   /** MLflow registered model holding the versions (default `skiff`). One skiff registry = one registered model. */

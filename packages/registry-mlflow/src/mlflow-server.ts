@@ -53,6 +53,8 @@ export async function startMlflowServer(options: { mlflowBin: string; stateDir: 
     cwd: stateDir,
     detached: true, // own process group: stop() also ends uvicorn/gunicorn workers
     stdio: ['ignore', 'pipe', 'pipe'],
+    // The child inherits this process's environment (PATH, HOME…); nothing here is configuration.
+    // eslint-disable-next-line no-restricted-properties
     env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true', PYTHONUNBUFFERED: '1' },
   });
   let log = '';

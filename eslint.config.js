@@ -1,0 +1,48 @@
+// Lint rules that encode the house style's boundaries (docs/adr/0001): packages never import apps,
+// workflow code imports no Node built-ins or adapters, only config parsing reads process.env, and
+// packages log through the Logger port instead of console.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const APPS = ['@skiff/cli', '@skiff/serve', '@skiff/worker', '@skiff/monitor'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.d.ts', '.cache/**', 'data/**', 'bench/**', 'infra/**', '**/test-artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', performance: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', AbortController: 'readonly', Buffer: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', structuredClone: 'readonly', Response: 'readonly', document: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through @skiff/config (loadConfig), parsed once at the entry point.' }],
+    },
+  },
+  {
+    files: ['packages/**/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/test-helpers/**'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': ['error', { paths: APPS.map((name) => ({ name, message: 'packages must not import apps (apps compose, packages implement)' })) }],
+    },
+  },
+  {
+    files: ['packages/orchestrator-temporal/src/workflows.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'crypto', 'child_process'], message: 'workflow code runs in a deterministic sandbox: no Node built-ins' },
+            { group: ['@skiff/ingest', '@skiff/model', '@skiff/registry*', '@skiff/monitoring', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'], message: 'workflows import only @temporalio/workflow, types and the pure sequence' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The entry points hand process.env to loadConfig; tests and test helpers set up environments.
+    files: ['packages/config/src/config.ts', 'apps/cli/src/context.ts', 'apps/monitor/src/main.ts', '**/*.test.ts', '**/test-helpers/**', 'packages/model/src/backend.ts'],
+    rules: { 'no-restricted-properties': 'off', '@typescript-eslint/consistent-type-imports': 'off' },
+  },
+);
