@@ -18,7 +18,7 @@ export const DASHBOARD_HTML = `<!doctype html>
  .drift{color:#b3261e;font-weight:600} .ok{color:#1e7b34}
  .muted{color:#777} input{font:inherit;padding:4px 6px} button{font:inherit;padding:4px 12px}
  canvas{max-height:260px}
- td a{word-break:break-all}
+ td a{white-space:nowrap}
 </style></head>
 <body>
 <header><h1>skiff</h1><span id="serving">loading…</span><span id="temporal-link"></span></header>
@@ -45,6 +45,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <script>
 const $ = (id) => document.getElementById(id);
 const fmt = (v, d = 4) => (typeof v === 'number' ? v.toFixed(d) : '–');
+const short = (s) => (s.length > 22 ? s.slice(0, 21) + '…' : s);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 async function get(path) { const r = await fetch(path); if (!r.ok) throw new Error(path + ' ' + r.status); return r.json(); }
 
@@ -52,8 +53,8 @@ async function loadRegistry() {
   const reg = await get('/dashboard/api/registry');
   const byVersion = {};
   for (const [alias, v] of Object.entries(reg.aliases)) (byVersion[v] ??= []).push(alias);
-  $('registry-table').tBodies[0].innerHTML = reg.versions.map((v) => '<tr data-version="' + esc(v.version) + '"><td>' + esc(v.version) + '</td><td>' + esc(v.name) + '</td><td class="hr20">' + fmt(v.metrics['hr@20']) + '</td><td>' + fmt(v.metrics['mrr@20']) + '</td><td>' + fmt(v.baselines?.pop?.['hr@20']) + '</td><td>' + (byVersion[v.version] ?? []).map((a) => '<span class="tag">' + esc(a) + '</span>').join('') + '</td><td>' + esc(v.lineage.snapshotId) + '</td><td>' + (v.workflowUrl ? '<a href="' + esc(v.workflowUrl) + '">' + esc(v.lineage.workflowId) + '</a>' : esc(v.lineage.workflowId ?? '')) + '</td><td class="muted">' + esc(v.createdAt.slice(0, 19)) + '</td></tr>').join('') || '<tr><td colspan="9" class="muted">no versions yet</td></tr>';
-  $('alias-history').innerHTML = (reg.history ?? []).slice(-8).reverse().map((h) => '<li>' + esc(JSON.stringify(h)) + '</li>').join('') || '<li>no alias moves recorded</li>';
+  $('registry-table').tBodies[0].innerHTML = reg.versions.map((v) => '<tr data-version="' + esc(v.version) + '"><td>' + esc(v.version) + '</td><td>' + esc(v.name) + '</td><td class="hr20">' + fmt(v.metrics['hr@20']) + '</td><td>' + fmt(v.metrics['mrr@20']) + '</td><td>' + fmt(v.baselines?.pop?.['hr@20']) + '</td><td>' + (byVersion[v.version] ?? []).map((a) => '<span class="tag">' + esc(a) + '</span>').join('') + '</td><td>' + esc(v.lineage.snapshotId) + '</td><td>' + (v.workflowUrl ? '<a title="' + esc(v.lineage.workflowId) + '" href="' + esc(v.workflowUrl) + '">' + esc(short(v.lineage.workflowId)) + '</a>' : esc(short(v.lineage.workflowId ?? ''))) + '</td><td class="muted">' + esc(v.createdAt.slice(0, 19)) + '</td></tr>').join('') || '<tr><td colspan="9" class="muted">no versions yet</td></tr>';
+  $('alias-history').innerHTML = (reg.history ?? []).slice(-8).reverse().map((h) => '<li>' + esc(String(h.at ?? '').slice(0, 19).replace('T', ' ')) + ' <b>' + esc(h.alias ?? '') + '</b> ' + esc(h.from ?? '∅') + ' → ' + esc(h.to ?? '∅') + (h.actor ? ' by ' + esc(h.actor) : '') + (h.reason ? ' — ' + esc(h.reason) : '') + '</li>').join('') || '<li>no alias moves recorded</li>';
   const curves = reg.versions.filter((v) => v.losses.length).slice(0, 6);
   const epochs = Math.max(0, ...curves.map((v) => v.losses.length));
   const datasets = curves.flatMap((v) => [
