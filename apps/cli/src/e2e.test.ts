@@ -102,6 +102,8 @@ describe('end to end: the demo loop', () => {
       const verdict = await page.textContent('#monitoring-verdict');
       expect(verdict).toBe(demo.result.datasetDrift ? 'dataset drift' : 'no dataset drift');
       expect(await page.textContent('#monitoring-table')).toContain('session_length');
+      // Every training attempt is tracked, with its Temporal run.
+      expect(await page.textContent('#runs-table')).toContain('finished');
       // "Try it": the box is prefilled with known items; results come back with metadata.
       await page.fill('#try-k', '5');
       await page.click('#try-button');

@@ -5,7 +5,7 @@ import { taskQueues } from '@skiff/config';
 import type { PipelineParams } from '@skiff/core';
 import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID, type MonitoringParams } from '@skiff/orchestrator-temporal';
 import { startServer, type RunningServer } from '@skiff/serve';
-import { buildRegistry, monitorOnce } from '@skiff/worker';
+import { buildRegistry, buildTracker, monitorOnce } from '@skiff/worker';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
 import { openTemporal } from '../temporal-session.js';
 import { readTrainParams } from './model.js';
@@ -13,7 +13,7 @@ import { readTrainParams } from './model.js';
 export async function serve(ctx: Context, port = ctx.config.servePort, host = ctx.config.serveHost, temporalUiUrl?: string | null): Promise<RunningServer> {
   setBackendPreference(ctx.config.tfBackend);
   return startServer({
-    dashboard: { reportsDir: ctx.paths.reports, rawDir: ctx.paths.raw, temporalUiUrl: temporalUiUrl ?? undefined, temporalNamespace: ctx.config.temporalNamespace },
+    dashboard: { tracker: buildTracker(ctx.config), reportsDir: ctx.paths.reports, rawDir: ctx.paths.raw, temporalUiUrl: temporalUiUrl ?? undefined, temporalNamespace: ctx.config.temporalNamespace },
     registry: buildRegistry(ctx.config),
     load: (dir) => loadRecommender(dir),
     servingLogDir: ctx.paths.servingLogs,

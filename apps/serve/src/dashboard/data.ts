@@ -2,11 +2,13 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ModelManifest, ModelRegistry } from '@skiff/core';
+import type { ExperimentTracker, ModelManifest, ModelRegistry } from '@skiff/core';
 
 /** Where the dashboard reads from; every number on the page comes from these files. */
 export interface DashboardSources {
   registry: ModelRegistry;
+  /** Training runs, registered or not (optional). */
+  tracker?: ExperimentTracker | undefined;
   reportsDir: string;
   servingLogDir: string;
   /** Follow-up events (raw contract) posted to /v1/events. */
@@ -128,4 +130,25 @@ export async function itemMetadata(src: DashboardSources, maxLines = 2_000_000) 
     }
   itemCache = { key, items };
   return items;
+}
+
+/** Recent training runs from the experiment tracker (failed and cancelled ones too), with Temporal links. */
+export async function runsView(src: DashboardSources, limit = 15) {
+  if (!src.tracker) return { runs: [] };
+  const ui = src.temporalUiUrl ? `${src.temporalUiUrl}/namespaces/${src.temporalNamespace ?? 'default'}/workflows/` : null;
+  const runs = await src.tracker.listRuns({ limit });
+  return {
+    runs: runs.map((r) => ({
+      runId: r.runId,
+      name: r.name,
+      experiment: r.experiment,
+      status: r.status,
+      startedAt: r.startedAt,
+      seconds: r.endedAt ? (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 : null,
+      loss: r.metrics['loss'] ?? null,
+      valHr20: r.metrics['val_hr@20'] ?? null,
+      error: r.error ?? null,
+      workflowUrl: ui && r.tags['workflowId'] ? ui + encodeURIComponent(r.tags['workflowId']) : null,
+    })),
+  };
 }

@@ -33,6 +33,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   <p id="monitoring-links" class="muted"></p><canvas id="drift-chart"></canvas>
  </section>
  <section><h2>Online quality (per hour)</h2><canvas id="online-chart"></canvas><p id="online-note" class="muted"></p></section>
+ <section><h2>Recent training runs</h2>
+  <table id="runs-table"><thead><tr><th>run</th><th>model</th><th>status</th><th>started</th><th>seconds</th><th>loss</th><th>val HR@20</th></tr></thead><tbody></tbody></table>
+ </section>
  <section><h2>Try it</h2>
   <p class="muted">Item ids of a session, oldest first, comma-separated.</p>
   <input id="try-items" size="40"> k <input id="try-k" type="number" value="10" min="1" max="200" style="width:4em">
@@ -62,6 +65,11 @@ async function loadRegistry() {
     ...(v.validation.length ? [{ label: v.version + ' validation HR@20', data: v.validation.map((p) => p['hr@20']), yAxisID: 'y1', borderDash: [4, 3] }] : []),
   ]);
   new Chart($('training-chart'), { type: 'line', data: { labels: Array.from({ length: epochs }, (_, i) => 'epoch ' + (i + 1)), datasets }, options: { animation: false, scales: { y: { position: 'left', title: { display: true, text: 'loss' } }, y1: { position: 'right', min: 0, max: 1, title: { display: true, text: 'HR@20' } } } } });
+}
+
+async function loadRuns() {
+  const { runs } = await get('/dashboard/api/runs');
+  $('runs-table').tBodies[0].innerHTML = runs.map((r) => '<tr><td>' + (r.workflowUrl ? '<a title="' + esc(r.name) + '" href="' + esc(r.workflowUrl) + '">' + esc(short(r.name)) + '</a>' : esc(short(r.name))) + '</td><td>' + esc(r.experiment) + '</td><td class="' + (r.status === 'finished' ? 'ok' : r.status === 'running' ? '' : 'drift') + '" title="' + esc(r.error ?? '') + '">' + esc(r.status) + '</td><td class="muted">' + esc(r.startedAt.slice(0, 19).replace('T', ' ')) + '</td><td>' + fmt(r.seconds, 1) + '</td><td>' + fmt(r.loss) + '</td><td>' + fmt(r.valHr20) + '</td></tr>').join('') || '<tr><td colspan="7" class="muted">no training runs tracked yet</td></tr>';
 }
 
 async function loadMonitoring() {
@@ -103,6 +111,6 @@ $('try-button').addEventListener('click', async () => {
   $('try-note').textContent = 'model ' + body.model.version + (body.unknownItems ? ' · ' + body.unknownItems + ' unknown item(s) ignored' : '');
 });
 
-Promise.all([loadServing(), loadRegistry(), loadMonitoring(), loadOnline()]).then(() => document.body.dataset.loaded = 'true', (e) => { document.body.dataset.loaded = 'error'; console.error(e); });
+Promise.all([loadServing(), loadRegistry(), loadRuns(), loadMonitoring(), loadOnline()]).then(() => document.body.dataset.loaded = 'true', (e) => { document.body.dataset.loaded = 'error'; console.error(e); });
 </script>
 </body></html>`;

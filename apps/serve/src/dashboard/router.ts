@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import type { ModelHolder } from '../model-holder.js';
-import { itemMetadata, monitoringView, onlineView, registryView, type DashboardSources } from './data.js';
+import { itemMetadata, monitoringView, onlineView, registryView, runsView, type DashboardSources } from './data.js';
 import { DASHBOARD_HTML } from './page.js';
 
 /** The dashboard (issue #10): one page plus the JSON endpoints it reads. Mounted at /dashboard. */
@@ -22,6 +22,13 @@ export function createDashboardRouter(src: DashboardSources, models: ModelHolder
   router.get('/api/registry', async (_req, res, next) => {
     try {
       res.json(await registryView(src));
+    } catch (e) {
+      next(e);
+    }
+  });
+  router.get('/api/runs', async (_req, res, next) => {
+    try {
+      res.json(await runsView(src));
     } catch (e) {
       next(e);
     }
