@@ -13,7 +13,7 @@ const fake: Recommender = {
   name: 'fake',
   vocabulary: ['a', 'b', 'c', 'd'],
   recommend: (_h, k, exclude) => ['a', 'b', 'c', 'd'].filter((i) => !exclude?.has(i)).slice(0, k).map((itemId, r) => ({ itemId, score: 1 / (r + 1) })),
-  recommendBatch: () => [],
+  recommendBatch: (hs, k) => hs.map((h) => fake.recommend(h, k)),
 };
 const loaded: LoadedModel = { recommender: fake, manifest: { name: 'fake', version: 'v0001' } as ModelManifest, known: new Set(fake.vocabulary) };
 

@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import { RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
+import { createMicroBatcher } from './batcher.js';
 import type { LoadedModel, ModelHolder } from './model-holder.js';
 import type { NdjsonLog, ServingLog } from './serving-log.js';
 
@@ -89,6 +90,16 @@ export function createApp(deps: AppDeps) {
     },
   });
 
+  const batcher = createMicroBatcher();
+  new Gauge({
+    name: 'skiff_model_batch_size_mean',
+    help: 'Mean requests scored per model call (micro-batching)',
+    registers: [metrics],
+    collect() {
+      this.set(batcher.meanBatchSize());
+    },
+  });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -121,10 +132,11 @@ export function createApp(deps: AppDeps) {
   });
 
   /** Scores one request against one model snapshot (the caller holds `m` for the whole request). */
-  function answer(m: LoadedModel, r: RecommendationRequest, started: number) {
+  async function answer(m: LoadedModel, r: RecommendationRequest, started: number) {
     const unknownItems = r.items.reduce((n, i) => (m.known.has(i) ? n : n + 1), 0);
     // Only explicitly excluded items are filtered: the model was evaluated with repeats allowed.
-    const recs = m.recommender.recommend(r.items, r.k, r.exclude ? new Set(r.exclude) : undefined);
+    // Requests without exclusions share model calls with their neighbours (micro-batching).
+    const recs = r.exclude ? m.recommender.recommend(r.items, r.k, new Set(r.exclude)) : await batcher.recommend(m, r.items, r.k);
     const items = recs.map((x) => ({ itemId: x.itemId, score: Math.round(x.score * 1e6) / 1e6 }));
     const model = { name: m.manifest.name, version: m.manifest.version };
     served.inc({ model_version: model.version });
@@ -143,26 +155,28 @@ export function createApp(deps: AppDeps) {
     return { items, model, unknownItems };
   }
 
-  app.post('/v1/recommendations', (req, res) => {
+  app.post('/v1/recommendations', async (req, res) => {
     const started = performance.now();
     const parsed = RecommendationRequestSchema.safeParse(req.body);
     if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
     const m = models.current();
     if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
-    res.json(answer(m, parsed.data, started));
+    res.json(await answer(m, parsed.data, started));
   });
 
   // A regex route: in Express 5 paths a ':' starts a parameter.
-  app.post(/^\/v1\/recommendations:batch$/, (req, res) => {
+  app.post(/^\/v1\/recommendations:batch$/, async (req, res) => {
     const started = performance.now();
     const parsed = BatchSchema.safeParse(req.body);
     if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
     const m = models.current();
     if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
-    const results = parsed.data.requests.map((r) => {
-      const a = answer(m, r, started);
-      return { items: a.items, unknownItems: a.unknownItems };
-    });
+    const results = await Promise.all(
+      parsed.data.requests.map(async (r) => {
+        const a = await answer(m, r, started);
+        return { items: a.items, unknownItems: a.unknownItems };
+      }),
+    );
     res.json({ results, model: { name: m.manifest.name, version: m.manifest.version } });
   });
 

@@ -1,0 +1,52 @@
+import type { ScoredItem } from '@skiff/core';
+import type { LoadedModel } from './model-holder.js';
+
+/**
+ * Micro-batching: requests that arrive in the same turn of the event loop are scored in one
+ * recommendBatch call. Under load this amortises the per-call cost of the model (for tfjs, one
+ * kernel launch per op instead of one per op per request); alone, a request waits one
+ * setImmediate. Each request keeps the model snapshot it started with.
+ */
+export function createMicroBatcher(options: { maxBatch?: number } = {}) {
+  const { maxBatch = 64 } = options;
+  type Job = { m: LoadedModel; items: string[]; k: number; resolve: (r: ScoredItem[]) => void; reject: (e: unknown) => void };
+  let queue: Job[] = [];
+  let scheduled = false;
+  let batches = 0;
+  let batched = 0;
+
+  const flush = () => {
+    scheduled = false;
+    const jobs = queue;
+    queue = [];
+    // Group by model: a swap between two requests of one turn must not mix versions.
+    const groups = new Map<LoadedModel, Job[]>();
+    for (const j of jobs) (groups.get(j.m) ?? groups.set(j.m, []).get(j.m)!).push(j);
+    for (const [m, group] of groups) {
+      const k = Math.max(...group.map((j) => j.k));
+      try {
+        const out = m.recommender.recommendBatch(group.map((j) => j.items), k);
+        batches++;
+        batched += group.length;
+        group.forEach((j, i) => j.resolve((out[i] ?? []).slice(0, j.k)));
+      } catch (e) {
+        for (const j of group) j.reject(e);
+      }
+    }
+  };
+
+  return {
+    recommend(m: LoadedModel, items: string[], k: number): Promise<ScoredItem[]> {
+      return new Promise((resolve, reject) => {
+        queue.push({ m, items, k, resolve, reject });
+        if (queue.length >= maxBatch) flush();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+    /** Mean requests per model call so far (for /metrics). */
+    meanBatchSize: () => (batches ? batched / batches : 0),
+  };
+}
