@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Warehouse } from '@skiff/core';
-import { createDuckDbWarehouse } from './create-duckdb-warehouse.js';
+import type { MonitoringRunRow, Warehouse } from '@skiff/core';
+import { createDuckDbWarehouse, type DuckDbWarehouse } from './create-duckdb-warehouse.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -14,7 +14,7 @@ function ev(session: string, item: string | null, t: number, type = 'click') {
 
 describe('DuckDB warehouse', () => {
   let dir: string;
-  let wh: Warehouse;
+  let wh: DuckDbWarehouse;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-ingest-'));
     wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb') });
@@ -72,6 +72,93 @@ describe('DuckDB warehouse', () => {
     expect(test.sessions[0]).toEqual(['i0', 'i1', 'i2']);
     // Same data → same content-addressed snapshot id.
     expect((await wh.snapshot(path.join(dir, 'snapshots'))).snapshotId).toBe(snap.snapshotId);
+  });
+
+  it('snapshots carry each session\'s start time (aligned with sessions) and an items.json of the latest category and price', async () => {
+    const e = (session: string, item: string, t: number, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ session_id: session, event_type: 'click', item_id: item, timestamp: new Date(t).toISOString(), ...extra });
+    const lines: string[] = [];
+    // Six days, two sessions a day at 09:15 and 21:40 UTC, so every split has sessions.
+    for (let d = 0; d < 6; d++)
+      for (const [k, minute] of [[0, 9 * 60 + 15], [1, 21 * 60 + 40]] as const) {
+        const start = T0 + d * DAY + minute * 60_000;
+        lines.push(e(`d${d}-${k}`, `i${k}`, start), e(`d${d}-${k}`, `i${k + 2}`, start + 5_000));
+      }
+    // Catalog: i0 changes category later on, its price stays from the earlier event when the later one has none;
+    // i1 only ever has a price; i2 and i3 nothing.
+    const at = (d: number) => T0 + d * DAY + (9 * 60 + 15) * 60_000;
+    lines.push(
+      e('x', 'i0', at(1), { event_type: 'view', category: 'shoes', price: 10 }),
+      e('x', 'i0', at(2), { event_type: 'view', category: 'boots' }),
+      e('x', 'i0', at(3), { event_type: 'view', category: null, price: null }),
+      e('y', 'i1', at(4), { event_type: 'purchase', price: 12.5 }),
+      e('y', 'i1', at(3), { event_type: 'purchase', price: 99 }), // older: not the latest
+    );
+    const f = path.join(dir, 'catalog.ndjson');
+    await writeFile(f, lines.join('\n') + '\n');
+    await wh.load([f]);
+    await wh.transform();
+    const snap = await wh.snapshot(path.join(dir, 'snapshots'));
+    type Split = { sessions: string[][]; startedAt: string[] };
+    const read = async (p: string) => JSON.parse(await readFile(p, 'utf8')) as Split;
+    const splits = await Promise.all([snap.files.train, snap.files.validation, snap.files.test].map(read));
+    for (const s of splits) {
+      expect(s.startedAt).toHaveLength(s.sessions.length);
+      for (const t of s.startedAt) expect(t).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      // Sessions are ordered by start.
+      expect([...s.startedAt].sort()).toEqual(s.startedAt);
+    }
+    const train = splits[0]!;
+    expect(train.sessions[0]).toEqual(['i0', 'i2']);
+    expect(train.startedAt[0]).toBe('2026-01-01T09:15:00.000Z');
+    expect(train.sessions[1]).toEqual(['i1', 'i3']);
+    expect(train.startedAt[1]).toBe('2026-01-01T21:40:00.000Z');
+    // Every start time is one of the two hours of day written above (what the monitor's hour_of_day reads).
+    expect(new Set(splits.flatMap((s) => s.startedAt.map((t) => new Date(t).getUTCHours())))).toEqual(new Set([9, 21]));
+    const items = JSON.parse(await readFile(path.join(snap.dir, 'items.json'), 'utf8')) as Record<string, unknown>;
+    expect(items).toEqual({
+      i0: { category: 'boots', price: 10 },
+      i1: { category: null, price: 12.5 },
+      i2: { category: null, price: null },
+      i3: { category: null, price: null },
+    });
+  });
+
+  it('records monitoring runs in monitoring_runs, one row per run, creating the table when missing', async () => {
+    const before = await wh.query<{ n: string }>(`SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'monitoring_runs'`);
+    expect(Number(before[0]?.n)).toBe(0);
+    const first: MonitoringRunRow = {
+      runAt: '2026-03-01T10:15:30.250Z',
+      modelVersion: 'v0003',
+      datasetDrift: true,
+      share: 0.6,
+      driftShare: 0.5,
+      referenceRows: 12_000,
+      currentRows: 345,
+      driftedColumns: ['prefix_length', 'hour_of_day', 'it\'s "quoted"'],
+      onlineHr20: 0.42,
+      reportPath: '/data/reports/2026-03-01T10-15-30-250Z/report.html',
+    };
+    const second: MonitoringRunRow = { ...first, runAt: '2026-03-01T12:00:00+01:00', modelVersion: null, datasetDrift: false, share: 0, driftedColumns: [], onlineHr20: null, reportPath: 'r2.html' };
+    // Through the port type, where the method is optional.
+    const port: Warehouse = wh;
+    await port.recordMonitoringRun!(first);
+    await port.recordMonitoringRun!(second);
+    const runs = await wh.query(
+      `SELECT strftime(run_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS run_at, model_version, dataset_drift, share, drift_share, reference_rows::INTEGER AS reference_rows,
+              current_rows::INTEGER AS current_rows, drifted_columns, online_hr20, report_path FROM monitoring_runs ORDER BY run_at`,
+    );
+    expect(runs).toEqual([
+      { run_at: '2026-03-01T10:15:30.250Z', model_version: 'v0003', dataset_drift: true, share: 0.6, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: ['prefix_length', 'hour_of_day', 'it\'s "quoted"'], online_hr20: 0.42, report_path: first.reportPath },
+      { run_at: '2026-03-01T11:00:00.000Z', model_version: null, dataset_drift: false, share: 0, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: [], online_hr20: null, report_path: 'r2.html' },
+    ]);
+    const types = await wh.query<{ column_name: string; data_type: string }>(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'monitoring_runs' ORDER BY column_index`);
+    expect(types.find((c) => c.column_name === 'drifted_columns')?.data_type).toBe('VARCHAR[]');
+    // Runs survive reopening the file, and a bad time is refused before anything is written.
+    await wh.close();
+    wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb') });
+    await expect(wh.recordMonitoringRun({ ...first, runAt: 'yesterday' })).rejects.toThrow(/runAt "yesterday"/);
+    expect(await wh.query(`SELECT count(*)::INTEGER AS n FROM monitoring_runs`)).toEqual([{ n: 2 }]);
   });
 
   it('fails checks loudly when there is no test data', async () => {

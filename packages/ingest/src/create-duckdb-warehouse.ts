@@ -3,8 +3,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
   DuckDBInstance,
   DuckDBTimestampValue,
+  LIST,
+  listValue,
+  VARCHAR,
   type DuckDBConnection,
 } from '@duckdb/node-api';
 import {
@@ -14,12 +20,14 @@ import {
   type DatasetSnapshot,
   type LoadResult,
   type Logger,
+  type MonitoringRunRow,
   type TransformResult,
   type Warehouse,
 } from '@skiff/core';
 import { dropStage, loadNdjsonWithDuckDb, stageLines } from './fast-load.js';
+import { loadParquetWithDuckDb } from './parquet-load.js';
 import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord } from './readers.js';
-import { RAW_DDL, RELAX_SESSION_ID } from './schema.sql.js';
+import { MONITORING_RUNS_DDL, RAW_DDL, RELAX_SESSION_ID } from './schema.sql.js';
 import { DEFAULT_VARS, loadChecks, loadModels, type ModelVars } from './sql-models.js';
 
 export interface CreateDuckDbWarehouseOptions {
@@ -67,9 +75,25 @@ export interface DuckDbLoadResult extends LoadResult {
 export interface DuckDbWarehouse extends Warehouse {
   load(paths: string[], options?: { format?: string }): Promise<DuckDbLoadResult>;
   transform(): Promise<TransformResult & { models: Array<{ name: string; rows: number; checksum: string }> }>;
+  /** Appends one row to `monitoring_runs` (created when missing). */
+  recordMonitoringRun(run: MonitoringRunRow): Promise<void>;
   /** Runs a read query and returns its rows as JSON values (big integers as strings). */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
 }
+
+/** One split file of a snapshot (`train.json`, `validation.json`, `test.json`). */
+export interface SnapshotSplitFile {
+  /** Item sequences, one per session, ordered by session start. */
+  sessions: string[][];
+  /** ISO-8601 UTC start time of each session, aligned with `sessions`. */
+  startedAt: string[];
+}
+
+/** `items.json` of a snapshot: the latest known category and price of every item of the typed events. */
+export type ItemCatalog = Record<string, { category: string | null; price: number | null }>;
+
+const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
+const sqlString = (v: string) => `'${v.replaceAll("'", "''")}'`;
 
 /** sha256 of a file, with what the DuckDB load path needs to know about its lines. */
 export async function scanFile(file: string): Promise<{ sha256: string; lines: number; hasCr: boolean; hasNul: boolean }> {
@@ -220,7 +244,17 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     }
     let engine: 'duckdb' | 'js' = 'js';
     let counts: { rows: number; loaded: number; quarantined: number; skipped: number } | undefined;
-    if (staged && (scan.hasCr || scan.hasNul)) await dropStage(conn);
+    if (fmt === 'parquet') {
+      // DuckDB reads Parquet; the rows its SQL does not take go through the JS validator.
+      counts = await loadParquetWithDuckDb(conn, {
+        loadId,
+        file,
+        sink: (records) => appendRecords(loadId, file, records),
+        onStaged: (n) => onProgress?.({ file, rows: n }),
+        timings: phases,
+      });
+      engine = 'duckdb';
+    } else if (staged && (scan.hasCr || scan.hasNul)) await dropStage(conn);
     else if (staged) {
       counts = await loadNdjsonWithDuckDb(conn, {
         loadId,
@@ -257,6 +291,22 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       detectedBy,
       engine,
     };
+  }
+
+  /**
+   * `{ itemId: { category, price } }` over the typed item events (`stg_events`): the latest non-null
+   * value of each (by time, then file and line); null when an item never had one. Sorted by item id.
+   */
+  async function itemCatalog(): Promise<ItemCatalog> {
+    const list = await rows<{ item_id: string; category: string | null; price: number | null }>(
+      conn,
+      `SELECT item_id,
+              arg_max(category, (ts, source_file, line)) FILTER (WHERE category IS NOT NULL) AS category,
+              arg_max(price, (ts, source_file, line)) FILTER (WHERE price IS NOT NULL) AS price
+       FROM stg_events GROUP BY item_id ORDER BY item_id`,
+    );
+    // fromEntries defines own properties, so an item called `__proto__` is kept like any other.
+    return Object.fromEntries(list.map((r) => [r.item_id, { category: r.category ?? null, price: r.price === null || r.price === undefined ? null : Number(r.price) }]));
   }
 
   const warehouse: DuckDbWarehouse = {
@@ -330,22 +380,39 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     async snapshot(dir: string): Promise<DatasetSnapshot> {
       const loads = await rows<{ load_id: string }>(conn, `SELECT load_id FROM loads ORDER BY started_at, load_id`);
       const loadIds = loads.map((l) => l.load_id);
-      const [bounds] = await rows<{ v: string; t: string }>(conn, `SELECT strftime(min(validation_start), '%Y-%m-%dT%H:%M:%S.%gZ') v, strftime(min(test_start), '%Y-%m-%dT%H:%M:%S.%gZ') t FROM splits`);
-      const seqs: Record<'train' | 'validation' | 'test', string[][]> = { train: [], validation: [], test: [] };
-      const all = await rows<{ split: 'train' | 'validation' | 'test'; items: string[] }>(
+      const [bounds] = await rows<{ v: string; t: string }>(conn, `SELECT strftime(min(validation_start), '${ISO_FORMAT}') v, strftime(min(test_start), '${ISO_FORMAT}') t FROM splits`);
+      type Split = 'train' | 'validation' | 'test';
+      const seqs: Record<Split, string[][]> = { train: [], validation: [], test: [] };
+      // Aligned with `sessions`: the ISO start time of each session (the monitor's hour_of_day reference).
+      const starts: Record<Split, string[]> = { train: [], validation: [], test: [] };
+      const all = await rows<{ split: Split; items: string[]; started_at: string }>(
         conn,
-        `SELECT p.split, q.items FROM session_sequences q JOIN splits p USING (session_id) ORDER BY q.started_at, q.session_id`,
+        `SELECT p.split, q.items, strftime(q.started_at, '${ISO_FORMAT}') AS started_at
+         FROM session_sequences q JOIN splits p USING (session_id) ORDER BY q.started_at, q.session_id`,
       );
-      for (const r of all) seqs[r.split].push(r.items);
-      // Content-addressed: the same loads and splits give the same id.
+      for (const r of all) {
+        seqs[r.split].push(r.items);
+        starts[r.split].push(r.started_at);
+      }
+      const catalogJson = JSON.stringify(await itemCatalog());
+      // Content-addressed: the same loads and splits give the same id (everything written is hashed,
+      // so a snapshot written by an older version, without startedAt/items.json, is never reused).
       const body = JSON.stringify(loadIds);
-      const snapshotId = `snap-${createHash('sha256').update(body).update(JSON.stringify(seqs)).digest('hex').slice(0, 12)}`;
+      const snapshotId = `snap-${createHash('sha256')
+        .update(body)
+        .update(JSON.stringify(seqs))
+        .update(JSON.stringify(starts))
+        .update(catalogJson)
+        .digest('hex')
+        .slice(0, 12)}`;
       const target = path.join(dir, snapshotId);
       const tmp = `${target}.tmp-${process.pid}`;
       await mkdir(tmp, { recursive: true });
       for (const s of ['train', 'validation', 'test'] as const) {
-        await writeFile(path.join(tmp, `${s}.json`), JSON.stringify({ sessions: seqs[s] }));
+        const file: SnapshotSplitFile = { sessions: seqs[s], startedAt: starts[s] };
+        await writeFile(path.join(tmp, `${s}.json`), JSON.stringify(file));
       }
+      await writeFile(path.join(tmp, 'items.json'), catalogJson);
       const items = new Set(seqs.train.flat());
       const snap: DatasetSnapshot = {
         snapshotId,
@@ -362,6 +429,44 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       if (exists) await rm(tmp, { recursive: true, force: true });
       else await rename(tmp, target);
       return snap;
+    },
+
+    async recordMonitoringRun(run: MonitoringRunRow) {
+      if (Number.isNaN(Date.parse(run.runAt))) throw new SkiffError('BAD_INPUT', `monitoring run: runAt "${run.runAt}" is not an ISO-8601 time`);
+      for (const k of ['referenceRows', 'currentRows'] as const)
+        if (!Number.isSafeInteger(run[k]) || run[k] < 0) throw new SkiffError('BAD_INPUT', `monitoring run: ${k} must be a non-negative integer, got ${run[k]}`);
+      await conn.run(MONITORING_RUNS_DDL);
+      const [valid] = await rows<{ ok: boolean }>(conn, `SELECT TRY_CAST(${sqlString(run.runAt)} AS TIMESTAMPTZ) IS NOT NULL AS ok`);
+      if (!valid?.ok) throw new SkiffError('BAD_INPUT', `monitoring run: runAt "${run.runAt}" is not an ISO-8601 time`);
+      await conn.run(
+        `INSERT INTO monitoring_runs (run_at, model_version, dataset_drift, share, drift_share, reference_rows, current_rows, drifted_columns, online_hr20, report_path)
+         VALUES (CAST(CAST($run_at AS TIMESTAMPTZ) AS TIMESTAMP), $model_version, $dataset_drift, $share, $drift_share, $reference_rows, $current_rows, $drifted_columns, $online_hr20, $report_path)`,
+        {
+          run_at: run.runAt,
+          model_version: run.modelVersion,
+          dataset_drift: run.datasetDrift,
+          share: run.share,
+          drift_share: run.driftShare,
+          reference_rows: BigInt(run.referenceRows),
+          current_rows: BigInt(run.currentRows),
+          drifted_columns: listValue(run.driftedColumns),
+          online_hr20: run.onlineHr20,
+          report_path: run.reportPath,
+        },
+        {
+          run_at: VARCHAR,
+          model_version: VARCHAR,
+          dataset_drift: BOOLEAN,
+          share: DOUBLE,
+          drift_share: DOUBLE,
+          reference_rows: BIGINT,
+          current_rows: BIGINT,
+          drifted_columns: LIST(VARCHAR),
+          online_hr20: DOUBLE,
+          report_path: VARCHAR,
+        },
+      );
+      logger.info('monitoring run recorded', { runAt: run.runAt, modelVersion: run.modelVersion, datasetDrift: run.datasetDrift });
     },
 
     async query<T = Record<string, unknown>>(sql: string) {

@@ -75,10 +75,29 @@ const STRUCTURE = `{${FIELDS.map((f) => `"${f}":"JSON"`).join(',')}}`;
 const LENIENT_JSON = `(regexp_matches(raw, ',\\s*[\\]}]') OR ${['nan', 'NaN', 'NAN', 'Nan', 'inf', 'Inf', 'INF'].map((w) => `contains(raw, '${w}')`).join(' OR ')})`;
 
 /** Epoch s (< 1e11) or ms as in `parseTimestamp`; 8.64e15 ms is Date's limit. */
-const fromEpoch = (n: string) => {
+export const fromEpoch = (n: string) => {
   const ms = `round(CASE WHEN ${n} < 1e11 THEN ${n} * 1000 ELSE ${n} END)`;
   return `CASE WHEN ${n} > 0 AND ${ms} < 8.64e15 THEN make_timestamp(CAST(${ms} AS BIGINT) * 1000) END`;
 };
+
+/**
+ * The timestamp `parseTimestamp` gives for a text value (`text`, a VARCHAR expression), as a
+ * TIMESTAMP truncated to ms; NULL when it would refuse it (or for NULL).
+ */
+export function textTimestampSql(text: string): string {
+  // TIMESTAMP casts ignore an offset, TIMESTAMPTZ casts (ICU) are slower: the latter only when there is one.
+  const hasOffset = `(contains(${text}, '+') OR contains(${text}[11:], '-'))`;
+  const iso = `CASE WHEN ${hasOffset} THEN CAST(TRY_CAST(${text} AS TIMESTAMPTZ) AS TIMESTAMP) ELSE TRY_CAST(${text} AS TIMESTAMP) END`;
+  return `CASE
+        WHEN ${text} IS NULL THEN NULL
+        -- Date.toISOString()'s shape, the common case: a plain cast (the pattern below would only add hour <= 23).
+        WHEN ${text} LIKE '____-__-__T__:__:__.___Z' AND NOT contains(${text}, 'T24') THEN
+          CASE WHEN TRY_CAST(${text} AS TIMESTAMP) > TIMESTAMP '1970-01-01' THEN TRY_CAST(${text} AS TIMESTAMP) END
+        WHEN regexp_full_match(${text}, '\\d+(\\.\\d+)?') THEN ${fromEpoch(`TRY_CAST(${text} AS DOUBLE)`)}
+        WHEN regexp_full_match(${text}, '${ISO_TIMESTAMP_PATTERN}') AND ${iso} > TIMESTAMP '1970-01-01'
+          THEN date_trunc('millisecond', ${iso})
+      END`;
+}
 
 /**
  * Every row of `from` (columns `raw`, and the line number as `lineExpr`) with its values and `ok`: true
@@ -88,9 +107,6 @@ const fromEpoch = (n: string) => {
  */
 export function acceptedRowsSql(lineExpr: string, from = 'skiff_stage'): string {
   const types = EVENT_TYPES.map((t) => `'${t}'`).join(', ');
-  // TIMESTAMP casts ignore an offset, TIMESTAMPTZ casts (ICU) are slower: the latter only when there is one.
-  const hasOffset = `(contains(ts_text, '+') OR contains(ts_text[11:], '-'))`;
-  const iso = `CASE WHEN ${hasOffset} THEN CAST(TRY_CAST(ts_text AS TIMESTAMPTZ) AS TIMESTAMP) ELSE TRY_CAST(ts_text AS TIMESTAMP) END`;
   return `
   -- No WHERE before the end: filtering first makes DuckDB 1.5 run json_transform on sliced vectors,
   -- about twice as slow as on all rows.
@@ -107,13 +123,7 @@ export function acceptedRowsSql(lineExpr: string, from = 'skiff_stage'): string 
   t AS (
     SELECT *, CASE
         WHEN ${isNum('timestamp')} THEN ${fromEpoch('TRY_CAST(j_timestamp AS DOUBLE)')}
-        WHEN v_timestamp IS NULL THEN NULL
-        -- Date.toISOString()'s shape, the common case: a plain cast (the pattern below would only add hour <= 23).
-        WHEN v_timestamp LIKE '____-__-__T__:__:__.___Z' AND NOT contains(v_timestamp, 'T24') THEN
-          CASE WHEN TRY_CAST(v_timestamp AS TIMESTAMP) > TIMESTAMP '1970-01-01' THEN TRY_CAST(v_timestamp AS TIMESTAMP) END
-        WHEN regexp_full_match(v_timestamp, '\\d+(\\.\\d+)?') THEN ${fromEpoch('TRY_CAST(v_timestamp AS DOUBLE)')}
-        WHEN regexp_full_match(v_timestamp, '${ISO_TIMESTAMP_PATTERN}') AND ${iso.replaceAll('ts_text', 'v_timestamp')} > TIMESTAMP '1970-01-01'
-          THEN date_trunc('millisecond', ${iso.replaceAll('ts_text', 'v_timestamp')})
+        ELSE ${textTimestampSql('v_timestamp')}
       END AS ts
     FROM v)
   SELECT line, v_session_id AS session_id, v_event_type AS event_type, v_item_id AS item_id, ts, v_user_id AS user_id,

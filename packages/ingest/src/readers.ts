@@ -6,8 +6,11 @@ import { readLines } from './lines.js';
 
 export { parseTimestamp, type NormalisedEvent } from './contract.js';
 
-/** The readers, one per raw format (DESIGN.md §4). */
-export const RAW_FORMATS = ['ndjson', 'csv', 'yoochoose', 'diginetica', 'otto', 'coveo'] as const;
+/** The line readers, one per text format (DESIGN.md §4). */
+export const LINE_FORMATS = ['ndjson', 'csv', 'yoochoose', 'diginetica', 'otto', 'coveo'] as const;
+export type LineFormat = (typeof LINE_FORMATS)[number];
+/** Every raw format: the line formats, and Parquet (read by DuckDB, `parquet-load.ts`). */
+export const RAW_FORMATS = [...LINE_FORMATS, 'parquet'] as const;
 export type RawFormat = (typeof RAW_FORMATS)[number];
 
 /** Why a row was neither loaded nor quarantined: it carries no event by design. */
@@ -30,7 +33,9 @@ export interface FormatDetection {
 
 const JSON_EXT = new Set(['.ndjson', '.jsonl', '.json']);
 /** Extensions a folder is searched for; `.txt`, `.tsv` and `.dat` files are taken only when their header is recognised. */
-export const RAW_EXTENSIONS = ['.ndjson', '.jsonl', '.csv', '.tsv', '.txt', '.dat'];
+export const RAW_EXTENSIONS = ['.ndjson', '.jsonl', '.csv', '.tsv', '.txt', '.dat', '.parquet'];
+/** The first bytes of every Parquet file. */
+const PARQUET_MAGIC = 'PAR1';
 
 async function firstLine(file: string): Promise<string> {
   const fh = await open(file, 'r');
@@ -81,7 +86,9 @@ export async function detectFormat(file: string, requested = 'auto'): Promise<Fo
     throw new SkiffError('BAD_INPUT', `format "${requested}" is not supported (supported: auto, ${RAW_FORMATS.join(', ')})`);
   }
   const ext = path.extname(file).toLowerCase();
+  if (ext === '.parquet') return { format: 'parquet', detectedBy: 'extension .parquet' };
   const head = await firstLine(file);
+  if (head.startsWith(PARQUET_MAGIC)) return { format: 'parquet', detectedBy: 'Parquet magic bytes PAR1' };
   const d = detectFromHeader(head, ext);
   if (d) return d;
   throw new SkiffError(
@@ -288,7 +295,7 @@ const coveo: () => LineParser = () =>
     });
   });
 
-const PARSERS: Record<RawFormat, () => LineParser> = { ndjson, csv, yoochoose, diginetica, otto, coveo };
+const PARSERS: Record<LineFormat, () => LineParser> = { ndjson, csv, yoochoose, diginetica, otto, coveo };
 const BLANK_RE = /^[ \t]*$/;
 
 /** Streams a raw file as records; never throws on a bad row (it becomes a quarantine record). */
@@ -301,6 +308,7 @@ const isBlank = (text: string) => {
 
 /** Streams a raw file as records; never throws on a bad row (it becomes a quarantine record). */
 export async function* readRawFile(file: string, format: RawFormat): AsyncGenerator<ParsedRecord> {
+  if (format === 'parquet') throw new SkiffError('BAD_INPUT', `${file}: Parquet files are read by DuckDB (warehouse.load), not line by line`);
   const parse = PARSERS[format]();
   for await (const l of readLines(file)) {
     if ('bad' in l) {

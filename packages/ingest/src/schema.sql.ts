@@ -52,3 +52,22 @@ ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS code VARCHAR;
 
 /** Warehouse files created before issue #3 had session_id NOT NULL (no sessionization by user). */
 export const RELAX_SESSION_ID = `ALTER TABLE raw_events ALTER COLUMN session_id DROP NOT NULL`;
+
+/**
+ * One row per monitoring run (`Warehouse.recordMonitoringRun`, DESIGN.md §7), mirroring core's
+ * `MonitoringRunRow`; created on the first run recorded. Times are UTC wall time like the raw tables.
+ */
+export const MONITORING_RUNS_DDL = `
+CREATE TABLE IF NOT EXISTS monitoring_runs (
+  run_at           TIMESTAMP NOT NULL,
+  model_version    VARCHAR,
+  dataset_drift    BOOLEAN NOT NULL,
+  share            DOUBLE NOT NULL,
+  drift_share      DOUBLE NOT NULL,
+  reference_rows   BIGINT NOT NULL,
+  current_rows     BIGINT NOT NULL,
+  drifted_columns  VARCHAR[] NOT NULL,
+  online_hr20      DOUBLE,
+  report_path      VARCHAR NOT NULL
+);
+`;

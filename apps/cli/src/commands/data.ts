@@ -10,7 +10,7 @@ export function registerDataCommands(program: Command): void {
     .command('ingest')
     .description('load raw files (or folders) into the warehouse as one load')
     .argument('<paths...>', 'files or folders')
-    .option('--format <format>', 'auto|ndjson|csv|yoochoose|diginetica|otto|coveo', 'auto')
+    .option('--format <format>', 'auto|ndjson|csv|parquet|yoochoose|diginetica|otto|coveo', 'auto')
     .action(async (paths: string[], opts: { format: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger, onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`) });
