@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from './features.js';
 import { parseCsvFrame } from './csv.js';
 import { computeDrift } from './drift.js';
 import type { DriftInput, DriftResult, RawValue } from './drift.js';
@@ -39,16 +40,6 @@ if (!available) {
 }
 
 // --- seeded data -----------------------------------------------------------------------------------
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function normal(rng: () => number, mu: number, sd: number): number {
   const u = 1 - rng();
   const v = rng();

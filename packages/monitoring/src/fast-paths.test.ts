@@ -5,17 +5,8 @@ import { cleanColumn, computeDrift } from './drift.js';
 import { ksStatistic } from './ks.js';
 import { sortedFloat64 } from './sort.js';
 import { wassersteinDistance } from './stattests.js';
+import { mulberry32 as rng } from './features.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function upper(s: Float64Array, x: number): number {
   let lo = 0;

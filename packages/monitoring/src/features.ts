@@ -133,8 +133,8 @@ function forEachThinnedPrefix(train: readonly string[][], maxRows: number, f: (s
   });
 }
 
-/** Seeded PRNG (mulberry32), so samples are the same run after run. */
-function mulberry32(seed: number): () => number {
+/** Seeded PRNG (mulberry32), so samples are the same run after run (also used by the tests). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
