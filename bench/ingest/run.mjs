@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createDuckDbWarehouse } from '../../packages/ingest/dist/index.js';
+import { mulberry32 } from '../../packages/core/dist/index.js';
 
 const { values } = parseArgs({
   options: { rows: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '3' }, engine: { type: 'string', default: 'duckdb' } },
@@ -20,16 +21,6 @@ const ROWS = Number(values.rows);
 const REPEAT = Number(values.repeat);
 const ENGINE = values.engine;
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TYPES = ['view', 'view', 'click', 'click', 'click', 'add_to_cart', 'purchase'];
 const T0 = Date.UTC(2026, 0, 1);

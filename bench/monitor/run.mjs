@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeDrift, readCsvFrame } from '../../packages/monitoring/dist/index.js';
+import { mulberry32 } from '../../packages/core/dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -22,16 +23,6 @@ const CAT = ['city', 'device', 'flag'];
 const CITIES = ['berlin', 'paris', 'rome', 'madrid', 'vienna', 'lisbon', 'oslo', 'dublin'];
 const DEVICES = ['mobile', 'desktop', 'tablet'];
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded CSV: shift = 0 for the reference; the current drifts in amount, items_in_cart and city. */
 async function writeCsv(file, rows, seed, shift) {

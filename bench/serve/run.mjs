@@ -9,15 +9,12 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createFsRegistry } from '../../packages/registry/dist/index.js';
 import { trainGru4Rec } from '../../packages/model/dist/index.js';
+import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seconds = Number(process.argv[2] ?? 8);
 const ITEMS = 50_000;
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => ((a = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
-}
 
 async function startProcess(args, env = {}) {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });

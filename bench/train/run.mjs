@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = process.env.SKIFF_ROOT ?? path.resolve(here, '../..');
@@ -21,16 +22,6 @@ const ITEMS = 2_000;
 const SEQ_LEN = 10;
 const SEED = 42;
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sessions with structure: Zipf-like popularity plus 3 preferred successors per item. */
 function generate(file) {

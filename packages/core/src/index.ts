@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './logger.js';
 export * from './schemas.js';
 export * from './ports.js';
+export * from './random.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from './features.js';
+import { mulberry32 } from '@skiff/core';
 import { parseCsvFrame } from './csv.js';
 import { computeDrift } from './drift.js';
 import type { DriftInput, DriftResult, RawValue } from './drift.js';

@@ -5,7 +5,7 @@ import { cleanColumn, computeDrift } from './drift.js';
 import { ksStatistic } from './ks.js';
 import { sortedFloat64 } from './sort.js';
 import { wassersteinDistance } from './stattests.js';
-import { mulberry32 as rng } from './features.js';
+import { mulberry32 as rng } from '@skiff/core';
 
 
 function upper(s: Float64Array, x: number): number {

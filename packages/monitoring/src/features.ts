@@ -1,4 +1,4 @@
-import type { Recommender } from '@skiff/core';
+import { mulberry32, type Recommender } from '@skiff/core';
 import type { RawValue } from './drift.js';
 import { parseTimestampMs } from './online.js';
 
@@ -133,17 +133,6 @@ function forEachThinnedPrefix(train: readonly string[][], maxRows: number, f: (s
   });
 }
 
-/** Seeded PRNG (mulberry32), so samples are the same run after run (also used by the tests). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Deterministic sample of at most `size` reference prefixes (every prefix of length ≥ 1 that has a

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
-import { assertAlias, assertVersion, defaultActor, formatVersion, hashFiles, parseRef, rollbackTarget, sha256, verifyFiles, versionNumber } from '@skiff/registry';
+import { assertAlias, assertVersion, defaultActor, formatVersion, hashFiles, parseRef, rollbackTarget, sha256, verifyFiles, versionNumber, aliasHistory } from '@skiff/registry';
 import { createMlflowClient, encodeKey, ensureExperiment, mlflowErrorCode, proxiedArtifactPath, type MlflowClientOptions } from './client.js';
 
 export interface CreateMlflowRegistryOptions extends MlflowClientOptions {
@@ -309,9 +309,7 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
     },
 
     async history(alias) {
-      if (alias !== undefined) assertAlias(alias);
-      const events = await readHistory();
-      return alias === undefined ? events : events.filter((e) => e.alias === alias);
+      return aliasHistory(await readHistory(), alias);
     },
 
     async rollback(alias, opts = {}) {

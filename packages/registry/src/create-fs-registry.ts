@@ -3,7 +3,7 @@ import { appendFile, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 
 import path from 'node:path';
 import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
 import { atomicWrite, hashFiles, verifyFiles, withFileLock } from './files.js';
-import { assertAlias, assertVersion, defaultActor, formatVersion, isVersion, parseAliasEvent, parseRef, rollbackTarget } from './names.js';
+import { assertAlias, assertVersion, defaultActor, formatVersion, isVersion, parseAliasEvent, parseRef, rollbackTarget, aliasHistory } from './names.js';
 
 export interface CreateFsRegistryOptions {
   /** Folder holding `versions/`, `aliases.json` and `alias-history.ndjson`. */
@@ -158,9 +158,7 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
     },
 
     async history(alias) {
-      if (alias !== undefined) assertAlias(alias);
-      const events = await readHistory();
-      return alias === undefined ? events : events.filter((e) => e.alias === alias);
+      return aliasHistory(await readHistory(), alias);
     },
 
     async rollback(alias, opts = {}) {

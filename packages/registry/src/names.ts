@@ -127,3 +127,10 @@ export function parseAliasEvent(line: string): AliasEvent | null {
     action: o['action'] === 'rollback' ? 'rollback' : 'set',
   };
 }
+
+/** The alias history of every adapter: all moves, or those of one (validated) alias. */
+export function aliasHistory(events: AliasEvent[], alias?: string): AliasEvent[] {
+  if (alias === undefined) return events;
+  assertAlias(alias);
+  return events.filter((e) => e.alias === alias);
+}
