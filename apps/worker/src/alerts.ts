@@ -2,7 +2,7 @@ import { SkiffError, type Logger } from '@skiff/core';
 import type { AlertActivities, DriftAlert } from '@skiff/orchestrator-temporal';
 
 /**
- * Drift alerts: always a structured log line; a JSON POST to the webhook when one is configured.
+ * Drift and quality-drop alerts: always a structured log line; a JSON POST to the webhook when one is configured.
  * A non-2xx answer or a network error throws a retryable error, so Temporal retries the activity
  * with backoff (the workflow gives up after its retry policy, never blocking monitoring).
  */
@@ -10,7 +10,7 @@ export function createWebhookAlerter(options: { url?: string | undefined; logger
   const { url, logger, timeoutMs = 5_000 } = options;
   return {
     async alert(alert: DriftAlert) {
-      logger.warn('drift alert', { ...alert });
+      logger.warn(`${alert.kind} alert`, { ...alert });
       if (!url) return { delivered: false };
       let res: Response;
       try {

@@ -68,6 +68,7 @@ export async function monitorOnce(config: SkiffConfig, logger: Logger, extra: Pa
       reportsDir: paths.reports,
       logger: logger.child({ stage: 'monitor' }),
       ...(served ? { recommender: served.recommender } : {}),
+      qualityGate: { metric: config.qualityMetric, maxRelativeDrop: config.qualityMaxDrop, minEvents: config.qualityMinEvents },
       ...extra,
     });
   } finally {

@@ -80,7 +80,15 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  async function scenario(name: string, drift: DriftScenario | undefined): Promise<{ outcome: MonitoringOutcome; trainingCalls: string[]; alertsBefore: number }> {
+  /**
+   * `brokenModel`: traffic like training (no data drift), but what visitors clicked next is never
+   * what was served — online hr@20 is 0 against the registered offline 0.6 (a quality drop).
+   */
+  async function scenario(
+    name: string,
+    drift: DriftScenario | undefined,
+    options: { brokenModel?: boolean } = {},
+  ): Promise<{ outcome: MonitoringOutcome; trainingCalls: string[]; alertsBefore: number }> {
     const dataDir = path.join(stateDir, name);
     const train = sequences(generateSessions({ catalogue, sessions: 2_000, seed: 1, start, days: 5 }));
     await mkdir(path.join(dataDir, 'snapshots', 'snap-a'), { recursive: true });
@@ -88,17 +96,33 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     await mkdir(path.join(dataDir, 'art'), { recursive: true });
     await writeFile(path.join(dataDir, 'art', 'model.json'), '{}');
     const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
-    const v = await registry.register({ name: 'm', sourceDir: path.join(dataDir, 'art'), metrics: {}, params: {}, lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' } });
+    const v = await registry.register({ name: 'm', sourceDir: path.join(dataDir, 'art'), metrics: { 'hr@20': 0.6 }, params: {}, lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' } });
     await registry.setAlias('production', v.version);
     const traffic = sequences(generateSessions({ catalogue, sessions: 400, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }));
     await mkdir(path.join(dataDir, 'serving'), { recursive: true });
     await writeFile(path.join(dataDir, 'serving', 'serving-1.ndjson'), servingLines(traffic));
+    // Follow-up clicks, as the serving app logs them: the true next item of every served prefix
+    // (served lists hold only the session's first item, so hits are rare) — or, for the broken
+    // model, an item never served.
+    await mkdir(path.join(dataDir, 'online'), { recursive: true });
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const events = traffic.flatMap((s, si) => s.slice(1).map((item) => ({ session_id: `s${si}`, event_type: 'click', item_id: options.brokenModel ? 'never-served' : item, timestamp: later })));
+    await writeFile(path.join(dataDir, 'online', 'events-1.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
 
     const trainingCalls: string[] = [];
     const steps: PipelineSteps = fakePipelineSteps(trainingCalls, { modelVersion: 'v0002' });
     const activities = wrapActivities({
       ...steps,
-      monitor: () => runMonitor({ registry, servingLogDir: path.join(dataDir, 'serving'), snapshotsDir: path.join(dataDir, 'snapshots'), reportsDir: path.join(dataDir, 'reports'), logger: silentLogger }),
+      monitor: () =>
+        runMonitor({
+          registry,
+          servingLogDir: path.join(dataDir, 'serving'),
+          snapshotsDir: path.join(dataDir, 'snapshots'),
+          reportsDir: path.join(dataDir, 'reports'),
+          logger: silentLogger,
+          // The calm scenario's online hr@20 is far below 0.6 too: only the broken model is judged here.
+          qualityGate: { minEvents: options.brokenModel ? 100 : 1_000_000 },
+        }),
       ...createWebhookAlerter({ url: webhook, logger: silentLogger }),
     });
     const taskQueue = `loop-${name}`;
@@ -127,9 +151,23 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
   it('no drift: neither retrains nor alerts', async () => {
     const { outcome, trainingCalls, alertsBefore } = await scenario('calm', undefined);
     expect(outcome.report.datasetDrift).toBe(false);
+    expect(outcome.report.quality?.dropped).toBe(false);
+    expect(outcome.trigger).toBeNull();
     expect(outcome.retrainWorkflowId).toBeNull();
     expect(trainingCalls).toEqual([]);
     expect(alerts.length).toBe(alertsBefore);
+  });
+
+  it('quality drop without data drift: starts one training run and posts a quality-drop alert', async () => {
+    const { outcome, trainingCalls, alertsBefore } = await scenario('broken', undefined, { brokenModel: true });
+    expect(outcome.report.datasetDrift).toBe(false);
+    expect(outcome.report.quality).toMatchObject({ metric: 'hr@20', online: 0, offline: 0.6, dropped: true });
+    expect(outcome.trigger).toBe('quality-drop');
+    expect(outcome.retrainWorkflowId).toBe('retrain-broken');
+    expect(trainingCalls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
+    expect(alerts.slice(alertsBefore)).toEqual([
+      expect.objectContaining({ kind: 'quality-drop', retrainWorkflowId: 'retrain-broken', driftedColumns: [], qualityDrop: expect.objectContaining({ metric: 'hr@20', online: 0, offline: 0.6, relativeDrop: 1 }) }),
+    ]);
   });
 
   it('drift: starts one training run and posts the alert', async () => {

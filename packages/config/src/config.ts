@@ -38,6 +38,14 @@ export const SkiffConfigSchema = z.object({
   mlflowTrackingUri: z.url().optional(),
   /** tfjs backend: tfjs-node when it loads (auto), or force one. */
   tfBackend: z.enum(['auto', 'tensorflow', 'wasm']).default('auto'),
+  /**
+   * Quality-drop rule of the monitor: retrain and alert when the online metric (from logged next
+   * events) is lower than the served version's offline test value by more than this share,
+   * judged once at least qualityMinEvents served requests have a next event.
+   */
+  qualityMetric: z.enum(['hr@20', 'mrr@20']).default('hr@20'),
+  qualityMaxDrop: z.coerce.number().min(0).max(1).default(0.2),
+  qualityMinEvents: z.coerce.number().int().min(1).default(200),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),
   /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */
@@ -68,6 +76,9 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_TF_BACKEND: 'tfBackend',
   SKIFF_MLFLOW_TRACKING_URI: 'mlflowTrackingUri',
   SKIFF_RETRAIN_AT: 'retrainAt',
+  SKIFF_QUALITY_METRIC: 'qualityMetric',
+  SKIFF_QUALITY_MAX_DROP: 'qualityMaxDrop',
+  SKIFF_QUALITY_MIN_EVENTS: 'qualityMinEvents',
   PATH: 'searchPath',
 };
 

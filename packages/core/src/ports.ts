@@ -322,4 +322,19 @@ export interface MonitorRunResult {
   prediction?: { coverage: number; top10Share: number; distinctItems: number; vocabularySize: number | null; slots: number } | null;
   /** Monitored columns left out for lack of data, with the reason. */
   skippedColumns?: Array<{ column: string; reason: string }>;
+  /**
+   * The quality-drop verdict: online `metric` vs the served version's offline value; `dropped`
+   * when it is lower by more than `maxRelativeDrop` with at least `minEvents` judged requests.
+   */
+  quality?: {
+    metric: string;
+    online: number | null;
+    offline: number | null;
+    relativeDrop: number | null;
+    maxRelativeDrop: number;
+    minEvents: number;
+    events: number;
+    dropped: boolean;
+    reason: string;
+  } | null;
 }

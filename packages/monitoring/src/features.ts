@@ -9,10 +9,12 @@ export const MONITORED_COLUMNS = [
 ];
 
 /**
- * Columns added when the data allows (issue #8): `hour_of_day` needs times in train.json,
+ * Columns added when the data allows (issue #8): `category` needs the snapshot's items.json,
+ * `hour_of_day` needs times in train.json and a current window of at least a day,
  * `rec_popularity_bucket` / `top_score` need the served model (`recommender`) for the reference side.
  */
 export const OPTIONAL_MONITORED_COLUMNS = [
+  { name: 'category', type: 'cat' as const },
   { name: 'hour_of_day', type: 'cat' as const },
   { name: 'rec_popularity_bucket', type: 'cat' as const },
   { name: 'top_score', type: 'num' as const },
@@ -66,6 +68,46 @@ export interface ServingRow {
   ts?: string;
   sessionId?: string | null;
   k?: number;
+}
+
+/** `items.json` of a snapshot: item id → latest known category (and price). */
+export type ItemCatalog = Record<string, { category?: string | null } | undefined>;
+
+/** The category of an item in the snapshot's catalogue; null for unknown items or unknown categories. */
+export function categoryLookup(items: ItemCatalog): (item: string) => string | null {
+  return (item) => {
+    const c = Object.hasOwn(items, item) ? items[item]?.category : undefined;
+    return typeof c === 'string' && c !== '' ? c : null;
+  };
+}
+
+/** `category` of the last item of the same (thinned) prefixes as `referenceFrame`. */
+export function referenceCategories(train: readonly string[][], categoryOf: (item: string) => string | null, maxRows = 200_000): RawValue[] {
+  const out: RawValue[] = [];
+  forEachThinnedPrefix(train, maxRows, (s, i) => out.push(categoryOf(train[s]![i - 1]!)));
+  return out;
+}
+
+/** `category` of the last item of each serving request (what the visitor was looking at). */
+export function currentCategories(rows: readonly ServingRow[], categoryOf: (item: string) => string | null): RawValue[] {
+  return rows.map((r) => (r.items.length ? categoryOf(r.items[r.items.length - 1]!) : null));
+}
+
+/**
+ * Hours between the first and the last timestamped serving record. hour_of_day is only compared
+ * when this covers a full day: a one-hour window against a reference spread over every hour would
+ * always "drift" — that is the clock, not the traffic.
+ */
+export function currentSpanHours(rows: readonly ServingRow[]): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    const t = parseTimestampMs(r.ts);
+    if (t === null) continue;
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  return hi >= lo ? (hi - lo) / 3_600_000 : 0;
 }
 
 /** Hour of day (UTC, 0–23) of a timestamp in ms, or null. */

@@ -133,6 +133,8 @@ export interface HtmlReportOptions {
   prediction?: PredictionDescriptors | null;
   /** Columns left out for lack of data, with the reason. */
   skippedColumns?: ReadonlyArray<{ column: string; reason: string }>;
+  /** The quality-drop verdict (online vs the served version's offline metric). */
+  quality?: { dropped: boolean; reason: string } | null;
 }
 
 function fmtOpt(x: number | null): string {
@@ -148,6 +150,8 @@ function extraSections(options: HtmlReportOptions): string {
       rows.push(['serving records with a session', String(o.records)], ['… with a next event (evaluated)', String(o.withNextEvent)]);
       rows.push(['hr@20', fmtOpt(o['hr@20'])], ['mrr@20', fmtOpt(o['mrr@20'])], ['hr@k (request k)', fmtOpt(o['hr@k'])], ['mrr@k (request k)', fmtOpt(o['mrr@k'])]);
     } else if (o === null) rows.push(['online quality', 'no logged follow-up events']);
+    const q = options.quality;
+    if (q) rows.push([q.dropped ? 'QUALITY DROP' : 'quality verdict', q.reason]);
     const p = options.prediction;
     if (p) {
       rows.push([

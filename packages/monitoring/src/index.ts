@@ -48,12 +48,16 @@ export {
   referenceHours,
   samplePrefixes,
   referenceRecommendationFrame,
+  categoryLookup,
+  referenceCategories,
+  currentCategories,
+  currentSpanHours,
 } from './features.js';
-export type { Frame, ServingRow, TrainSnapshotFile } from './features.js';
-export { runMonitor, readServingLogs } from './run-monitor.js';
+export type { Frame, ServingRow, TrainSnapshotFile, ItemCatalog } from './features.js';
+export { runMonitor, readServingLogs, qualityVerdict, DEFAULT_QUALITY_GATE } from './run-monitor.js';
 export { readCsvFrame, parseCsvFrame } from './csv.js';
 export type { CsvFrame } from './csv.js';
-export type { RunMonitorOptions, SkiffMonitorRunResult } from './run-monitor.js';
+export type { RunMonitorOptions, SkiffMonitorRunResult, QualityGate, QualityVerdict } from './run-monitor.js';
 export { parseTimestampMs, readOnlineEvents, nextEventItem, onlineQuality, predictionDescriptors } from './online.js';
 export type { OnlineQuality, PredictionDescriptors, SessionEvents } from './online.js';
 export { ensureWorkspaceProject, addWorkspaceSnapshot, defaultDashboard, nameUuid, uuidv7, isWorkspaceUuid } from './workspace.js';

@@ -111,8 +111,8 @@ describe('runMonitor', () => {
     const { registry } = await setup(Array.from({ length: 50 }, () => ['i1', 'i2']));
     const r = await run(registry);
     expect(r.columns.map((c) => c.column)).toEqual(['session_length', 'item_popularity_bucket']);
-    expect(r.skippedColumns.map((c) => c.column)).toEqual(['hour_of_day', 'rec_popularity_bucket', 'top_score']);
-    expect(r.skippedColumns[0]!.reason).toMatch(/timestamps/);
+    expect(r.skippedColumns.map((c) => c.column)).toEqual(['category', 'hour_of_day', 'rec_popularity_bucket', 'top_score']);
+    expect(r.skippedColumns[1]!.reason).toMatch(/timestamps/);
     expect(await readFile(r.htmlPath, 'utf8')).toContain('Columns not compared');
   });
 
@@ -122,8 +122,10 @@ describe('runMonitor', () => {
     const startedAt = train.map((_, s) => new Date(Date.UTC(2026, 0, 1 + (s % 7), s % 24, 5)).toISOString());
     const served = popRecommender(train, 3); // the live model's scores tripled → top_score drifts
     const prefixes = train.slice(0, 300).flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
-    const serving = prefixes.map((items, n) => ({ items, ts: new Date(Date.UTC(2026, 0, 9, 3, n % 60)).toISOString(), recommended: served.recommend(items, 20) }));
-    const f = await setupMonitorFixture(dir, serving, { train: { startedAt } });
+    // Two days of traffic (hour_of_day needs a window of ≥ 24 h), always at 03:xx.
+    const serving = prefixes.map((items, n) => ({ items, ts: new Date(Date.UTC(2026, 0, 9 + (n % 2), 3, n % 60)).toISOString(), recommended: served.recommend(items, 20) }));
+    const items = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`i${i}`, { category: `c${i % 3}` }]));
+    const f = await setupMonitorFixture(dir, serving, { train: { startedAt }, items });
     let batchCalls = 0;
     const model = popRecommender(train, 1);
     const recommender = { ...model, recommendBatch: (hs: ReadonlyArray<readonly string[]>, k: number) => (batchCalls++, model.recommendBatch(hs, k)) };
@@ -131,13 +133,88 @@ describe('runMonitor', () => {
     expect(batchCalls).toBe(1);
     expect(r.skippedColumns).toEqual([]);
     const by = Object.fromEntries(r.columns.map((c) => [c.column, c]));
-    expect(Object.keys(by)).toEqual(['session_length', 'item_popularity_bucket', 'hour_of_day', 'rec_popularity_bucket', 'top_score']);
+    expect(Object.keys(by)).toEqual(['session_length', 'item_popularity_bucket', 'category', 'hour_of_day', 'rec_popularity_bucket', 'top_score']);
+    expect(by.category!.drifted).toBe(false);
     expect(by.hour_of_day!.drifted).toBe(true);
     expect(by.top_score!.drifted).toBe(true);
     expect(by.rec_popularity_bucket!.drifted).toBe(false);
     expect(by.session_length!.drifted).toBe(false);
     expect(r.prediction!.vocabularySize).toBe(model.vocabulary.length);
     expect(r.prediction!.coverage).toBeCloseTo(20 / model.vocabulary.length, 12);
+  });
+
+  it('skips hour_of_day when the current window is shorter than a day (the clock is not drift)', async () => {
+    const train = trainSessions();
+    const startedAt = train.map((_, s) => new Date(Date.UTC(2026, 0, 1 + (s % 7), s % 24, 5)).toISOString());
+    const serving = Array.from({ length: 100 }, (_, n) => ({ items: train[n]!.slice(0, 1), ts: new Date(Date.UTC(2026, 0, 9, 3, 0, n * 30)).toISOString() }));
+    const f = await setupMonitorFixture(dir, serving, { train: { startedAt } });
+    const r = await runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger });
+    expect(r.columns.map((c) => c.column)).not.toContain('hour_of_day');
+    expect(r.skippedColumns.find((c) => c.column === 'hour_of_day')?.reason).toBe('the current window covers 0.8 h; hour of day is compared over 24 h or more');
+  });
+
+  describe('category (the last item\'s category, from the snapshot\'s items.json)', () => {
+    // Four categories by item index; i38/i39 have none, `zz` is not in the catalogue.
+    const items = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`i${i}`, { category: i >= 38 ? null : `c${i % 4}` }]));
+    const prefixesOf = (sessions: string[][]) => sessions.flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
+
+    it('does not drift when requests look like training, (an item outside the catalogue counts as missing)', async () => {
+      const train = trainSessions();
+      const f = await setupMonitorFixture(dir, [...prefixesOf(train.slice(0, 300)).map((p) => ({ items: p })), { items: ['zz'] }], { items });
+      const r = await runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger });
+      const cat = r.columns.find((c) => c.column === 'category');
+      // > 1000 reference rows and categorical: Evidently's default is Jensen–Shannon.
+      expect(cat).toMatchObject({ method: 'jensenshannon', drifted: false });
+      expect(r.currentRows).toBe(prefixesOf(train.slice(0, 300)).length + 1);
+    });
+
+    it('drifts when the traffic shifts to one category', async () => {
+      const train = trainSessions();
+      // Only prefixes that end on a c1 item: same lengths and buckets roughly, one category.
+      const shifted = prefixesOf(train).filter((p) => Number(p.at(-1)!.slice(1)) % 4 === 1 && Number(p.at(-1)!.slice(1)) < 38).slice(0, 400);
+      const f = await setupMonitorFixture(dir, shifted.map((p) => ({ items: p })), { items });
+      const r = await runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger });
+      expect(r.columns.find((c) => c.column === 'category')).toMatchObject({ drifted: true });
+    });
+
+    it('is skipped with a reason when the snapshot has no items.json', async () => {
+      const f = await setupMonitorFixture(dir, [{ items: ['i1'] }]);
+      const r = await runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger });
+      expect(r.skippedColumns.find((c) => c.column === 'category')?.reason).toBe('the snapshot has no items.json');
+    });
+  });
+
+  describe('quality drop (online metric vs the served version\'s offline one)', () => {
+    // HAND_ROWS/HAND_EVENTS: 4 judged requests, online hr@20 = 0.5.
+    const monitor = async (metrics: Record<string, number>, gate: Record<string, number>) => {
+      const f = await setupMonitorFixture(dir, HAND_ROWS, { events: HAND_EVENTS, metrics });
+      return runMonitor({ registry: f.registry, servingLogDir: f.servingDir, snapshotsDir: f.snapshotsDir, reportsDir: f.reportsDir, logger: silentLogger, qualityGate: gate });
+    };
+
+    it('flags a drop larger than the limit, with both numbers and the reason, in the result and the HTML', async () => {
+      const r = await monitor({ 'hr@20': 0.8 }, { minEvents: 4 });
+      expect(r.quality).toEqual({
+        metric: 'hr@20',
+        maxRelativeDrop: 0.2,
+        minEvents: 4,
+        online: 0.5,
+        offline: 0.8,
+        relativeDrop: 1 - 0.5 / 0.8,
+        events: 4,
+        dropped: true,
+        reason: 'online hr@20 0.5000 vs offline 0.8000: 37.5 % lower (limit 20.0 %)',
+      });
+      expect(await readFile(r.htmlPath, 'utf8')).toContain('QUALITY DROP');
+    });
+
+    it('does not flag a drop within the limit, nor judge too few events or a version without the metric', async () => {
+      expect((await monitor({ 'hr@20': 0.55 }, { minEvents: 4 })).quality).toMatchObject({ dropped: false, reason: 'online hr@20 0.5000 vs offline 0.5500: 9.1 % lower (limit 20.0 %)' });
+      expect((await monitor({ 'hr@20': 0.8 }, { minEvents: 5 })).quality).toMatchObject({ dropped: false, relativeDrop: null, reason: '4 served requests with a next event (< 5): not judged' });
+      expect((await monitor({}, { minEvents: 1 })).quality).toMatchObject({ dropped: false, offline: null, reason: 'the served version has no offline hr@20: not judged' });
+      // mrr@20: online 0.25 vs 0.3 is 16.7 % lower — within a 20 % limit, over a 10 % one.
+      expect((await monitor({ 'mrr@20': 0.3 }, { minEvents: 1, metric: 'mrr@20' as never })).quality?.dropped).toBe(false);
+      expect((await monitor({ 'mrr@20': 0.3 }, { minEvents: 1, maxRelativeDrop: 0.1, metric: 'mrr@20' as never })).quality?.dropped).toBe(true);
+    });
   });
 
   it('samples at most 5000 reference prefixes for the recommender, deterministically', async () => {

@@ -7,14 +7,19 @@ import { computeDrift, type ColumnValues } from './drift.js';
 import { readCsvFrame } from './csv.js';
 import { writeReport } from './report.js';
 import {
+  categoryLookup,
+  currentCategories,
   currentFrame,
+  currentSpanHours,
   MONITORED_COLUMNS,
   popularityBuckets,
+  referenceCategories,
   referenceFrame,
   referenceHours,
   referenceRecommendationFrame,
   referenceTimeOf,
   samplePrefixes,
+  type ItemCatalog,
   type ServingRow,
   type TrainSnapshotFile,
 } from './features.js';
@@ -52,6 +57,34 @@ export interface RunMonitorOptions {
   workspaceDir?: string;
   /** Evidently project name in the workspace (default 'skiff'). */
   projectName?: string;
+  /**
+   * Quality-drop rule: online `metric` (from logged next events) below the served version's
+   * offline test value by more than `maxRelativeDrop` (0.2 = 20 %), once at least `minEvents`
+   * served requests have a next event. Default: hr@20, 0.2, 200.
+   */
+  qualityGate?: Partial<QualityGate>;
+}
+
+export interface QualityGate {
+  metric: 'hr@20' | 'mrr@20';
+  maxRelativeDrop: number;
+  minEvents: number;
+}
+
+export const DEFAULT_QUALITY_GATE: QualityGate = { metric: 'hr@20', maxRelativeDrop: 0.2, minEvents: 200 };
+
+/** The quality-drop verdict of a run: both numbers and the rule, so an alert can say why. */
+export interface QualityVerdict extends QualityGate {
+  /** Online value in this window (null without enough events). */
+  online: number | null;
+  /** The served version's offline test value (its registered metric; null when it has none). */
+  offline: number | null;
+  /** 1 − online/offline (null when either is missing). */
+  relativeDrop: number | null;
+  /** Served requests with a next event in the window. */
+  events: number;
+  dropped: boolean;
+  reason: string;
 }
 
 /**
@@ -70,6 +103,8 @@ export interface SkiffMonitorRunResult extends MonitorRunResult {
   prediction: PredictionDescriptors | null;
   /** Monitored columns left out for lack of data. */
   skippedColumns: Array<{ column: string; reason: string }>;
+  /** Online quality against the served version's offline metric; null in CSV mode. */
+  quality: QualityVerdict | null;
 }
 
 const MAX_RECOMMENDER_SAMPLE = 5000;
@@ -109,6 +144,7 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
   let modelVersion: string | null = null;
   let online: OnlineQuality | null = null;
   let prediction: PredictionDescriptors | null = null;
+  let quality: QualityVerdict | null = null;
   const skippedColumns: Array<{ column: string; reason: string }> = [];
 
   if (options.referenceCsv || options.currentCsv) {
@@ -138,9 +174,21 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     current = cur;
     columns = [...MONITORED_COLUMNS];
 
-    // hour_of_day: needs request times on both sides.
+    // category: the last item's category, from the snapshot's catalogue (items.json).
+    const itemsFile = path.join(options.snapshotsDir, manifest.lineage.snapshotId, 'items.json');
+    const catalog = await readFile(itemsFile, 'utf8').then((t) => JSON.parse(t) as ItemCatalog, () => null);
+    if (!catalog) skippedColumns.push({ column: 'category', reason: 'the snapshot has no items.json' });
+    else {
+      const categoryOf = categoryLookup(catalog);
+      reference.category = referenceCategories(train, categoryOf);
+      current.category = currentCategories(rows, categoryOf);
+      columns.push({ name: 'category', type: 'cat' });
+    }
+    // hour_of_day: needs request times on both sides, and a current window covering a whole day.
     const timeOf = referenceTimeOf(trainSnap);
+    const span = currentSpanHours(rows);
     if (!timeOf) skippedColumns.push({ column: 'hour_of_day', reason: 'train.json carries no timestamps/startedAt' });
+    else if (span < 24) skippedColumns.push({ column: 'hour_of_day', reason: `the current window covers ${span.toFixed(1)} h; hour of day is compared over 24 h or more` });
     else {
       reference.hour_of_day = referenceHours(trainSnap, timeOf);
       columns.push({ name: 'hour_of_day', type: 'cat' });
@@ -165,6 +213,7 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
     const ev = await readOnlineEvents(eventsDir, logger);
     online = ev.files > 0 ? onlineQuality(rows, ev.events) : null;
+    quality = qualityVerdict({ ...DEFAULT_QUALITY_GATE, ...options.qualityGate }, online, manifest.metrics);
     prediction = predictionDescriptors(rows, options.recommender?.vocabulary.length ?? null);
   }
 
@@ -183,12 +232,12 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
       metadata: { model_version: modelVersion ?? 'none', alias, mode: options.referenceCsv ? 'csv' : 'serving' },
       tags: ['skiff', 'monitoring'],
     },
-    html: options.referenceCsv ? { skippedColumns } : { online, prediction, skippedColumns },
+    html: options.referenceCsv ? { skippedColumns } : { online, prediction, skippedColumns, quality },
     workspace: { path: workspacePath, projectName: options.projectName ?? 'skiff', now },
   });
   const referenceRows = Object.values(reference)[0]?.length ?? 0;
   const currentRows = Object.values(current)[0]?.length ?? 0;
-  logger.info('monitoring run finished', { datasetDrift: result.datasetDrift, share: result.share, modelVersion, report: paths.htmlPath, online, skipped: skippedColumns.map((c) => c.column) });
+  logger.info('monitoring run finished', { datasetDrift: result.datasetDrift, share: result.share, modelVersion, report: paths.htmlPath, online, qualityDrop: quality?.dropped ?? false, skipped: skippedColumns.map((c) => c.column) });
   return {
     datasetDrift: result.datasetDrift,
     driftShare: result.driftShare,
@@ -206,6 +255,29 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     online,
     prediction,
     skippedColumns,
+    quality,
+  };
+}
+
+/** Applies the quality-drop rule (see `RunMonitorOptions.qualityGate`). */
+export function qualityVerdict(gate: QualityGate, online: OnlineQuality | null, offlineMetrics: Record<string, number>): QualityVerdict {
+  const events = online?.withNextEvent ?? 0;
+  const offlineValue = offlineMetrics[gate.metric];
+  const offline = typeof offlineValue === 'number' && Number.isFinite(offlineValue) ? offlineValue : null;
+  const onlineValue = online?.[gate.metric] ?? null;
+  const base = { ...gate, offline, events };
+  if (onlineValue === null || events < gate.minEvents)
+    return { ...base, online: onlineValue, relativeDrop: null, dropped: false, reason: `${events} served requests with a next event (< ${gate.minEvents}): not judged` };
+  if (offline === null || offline <= 0) return { ...base, online: onlineValue, relativeDrop: null, dropped: false, reason: `the served version has no offline ${gate.metric}: not judged` };
+  const relativeDrop = 1 - onlineValue / offline;
+  const dropped = relativeDrop > gate.maxRelativeDrop;
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  return {
+    ...base,
+    online: onlineValue,
+    relativeDrop,
+    dropped,
+    reason: `online ${gate.metric} ${onlineValue.toFixed(4)} vs offline ${offline.toFixed(4)}: ${relativeDrop > 0 ? `${pct(relativeDrop)} lower` : 'not lower'} (limit ${pct(gate.maxRelativeDrop)})`,
   };
 }
 

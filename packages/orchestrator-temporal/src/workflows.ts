@@ -66,7 +66,8 @@ export interface MonitorActivities {
 
 /** A drift alert, as posted to the configured webhook. */
 export interface DriftAlert {
-  kind: 'drift';
+  /** 'drift' when the dataset drifted (with or without a quality drop), else 'quality-drop'. */
+  kind: 'drift' | 'quality-drop';
   monitorWorkflowId: string;
   modelVersion: string | null;
   share: number;
@@ -74,6 +75,8 @@ export interface DriftAlert {
   driftedColumns: string[];
   reportPath: string;
   retrainWorkflowId: string | null;
+  /** Set when online quality fell below the served version's offline metric by more than the limit. */
+  qualityDrop?: { metric: string; online: number | null; offline: number | null; relativeDrop: number | null; reason: string } | null;
 }
 
 export interface AlertActivities {
@@ -82,7 +85,7 @@ export interface AlertActivities {
 }
 
 export interface MonitoringParams {
-  /** Retrain when the dataset drifts (closed loop). */
+  /** Retrain when the dataset drifts or online quality drops (closed loop). */
   retrainOnDrift: boolean;
   training: PipelineParams;
   windowHours?: number;
@@ -91,7 +94,7 @@ export interface MonitoringParams {
    * retraining at a time: while it runs, later drift verdicts do not start another.
    */
   retrainWorkflowId?: string;
-  /** Send an alert on drift (default true). */
+  /** Send an alert on drift or a quality drop (default true). */
   alert?: boolean;
 }
 
@@ -101,10 +104,13 @@ export interface MonitoringOutcome {
   /** Why no retraining was started although drift was found (e.g. one is already running). */
   retrainSkipped: string | null;
   alerted: boolean;
+  /** What started the retraining/alert: dataset drift, a quality drop, both, or nothing. */
+  trigger?: 'drift' | 'quality-drop' | 'drift+quality-drop' | null;
 }
 
 /**
- * One monitoring run. On dataset drift: start trainingPipeline as an abandoned child (it outlives
+ * One monitoring run. On dataset drift or a quality drop (online metric below the served
+ * version's offline one by more than the configured share): start trainingPipeline as an abandoned child (it outlives
  * this run) unless one is already running, then alert. A failed alert never fails the run.
  */
 export async function monitoringWorkflow(params: MonitoringParams): Promise<MonitoringOutcome> {
@@ -112,8 +118,10 @@ export async function monitoringWorkflow(params: MonitoringParams): Promise<Moni
   const monitorActs = proxyActivities<MonitorActivities>({ startToCloseTimeout: '30 minutes', retry: { initialInterval: '5s', maximumAttempts: 3 }, ...queue });
   const alertActs = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 }, ...queue });
   const report = await monitorActs.monitor({ ...(params.windowHours ? { windowHours: params.windowHours } : {}) });
-  if (!report.datasetDrift) return { report, retrainWorkflowId: null, retrainSkipped: null, alerted: false };
+  const qualityDrop = report.quality?.dropped === true;
+  if (!report.datasetDrift && !qualityDrop) return { report, retrainWorkflowId: null, retrainSkipped: null, alerted: false, trigger: null };
   if (report.currentRows === 0) throw ApplicationFailure.nonRetryable('drift verdict without current data', 'BAD_INPUT');
+  const trigger = report.datasetDrift && qualityDrop ? 'drift+quality-drop' : report.datasetDrift ? 'drift' : 'quality-drop';
 
   let retrainWorkflowId: string | null = null;
   let retrainSkipped: string | null = params.retrainOnDrift ? null : 'retrainOnDrift is off';
@@ -132,7 +140,7 @@ export async function monitoringWorkflow(params: MonitoringParams): Promise<Moni
     try {
       alerted = (
         await alertActs.alert({
-          kind: 'drift',
+          kind: report.datasetDrift ? 'drift' : 'quality-drop',
           monitorWorkflowId: workflowInfo().workflowId,
           modelVersion: report.modelVersion,
           share: report.share,
@@ -140,11 +148,14 @@ export async function monitoringWorkflow(params: MonitoringParams): Promise<Moni
           driftedColumns: report.columns.filter((c) => c.drifted).map((c) => c.column),
           reportPath: report.htmlPath,
           retrainWorkflowId,
+          qualityDrop: qualityDrop && report.quality
+            ? { metric: report.quality.metric, online: report.quality.online, offline: report.quality.offline, relativeDrop: report.quality.relativeDrop, reason: report.quality.reason }
+            : null,
         })
       ).delivered;
     } catch {
       // Retried by policy, then given up: an unreachable webhook must not stop monitoring.
     }
   }
-  return { report, retrainWorkflowId, retrainSkipped, alerted };
+  return { report, retrainWorkflowId, retrainSkipped, alerted, trigger };
 }

@@ -23,16 +23,24 @@ export interface ServingRecord {
 export async function setupMonitorFixture(
   dir: string,
   serving: ServingRecord[],
-  options: { train?: Record<string, unknown>; events?: Array<Record<string, unknown>> | null } = {},
+  options: {
+    train?: Record<string, unknown>;
+    events?: Array<Record<string, unknown>> | null;
+    /** Written as the snapshot's items.json (the catalogue the `category` column reads). */
+    items?: Record<string, { category: string | null; price?: number | null }>;
+    /** The registered version's offline metrics (the quality-drop rule compares against them). */
+    metrics?: Record<string, number>;
+  } = {},
 ) {
   const train = trainSessions();
   await mkdir(path.join(dir, 'snapshots', 'snap-a'), { recursive: true });
   await writeFile(path.join(dir, 'snapshots', 'snap-a', 'train.json'), JSON.stringify({ sessions: train, ...options.train }));
+  if (options.items) await writeFile(path.join(dir, 'snapshots', 'snap-a', 'items.json'), JSON.stringify(options.items));
   const art = path.join(dir, 'art');
   await mkdir(art, { recursive: true });
   await writeFile(path.join(art, 'model.json'), '{}');
   const registry = createFsRegistry({ root: path.join(dir, 'registry') });
-  const m = await registry.register({ name: 'm', sourceDir: art, metrics: {}, params: {}, lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' } });
+  const m = await registry.register({ name: 'm', sourceDir: art, metrics: options.metrics ?? {}, params: {}, lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' } });
   await registry.setAlias('production', m.version);
   const servingDir = path.join(dir, 'raw', 'serving');
   await mkdir(servingDir, { recursive: true });
