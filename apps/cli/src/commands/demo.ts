@@ -5,12 +5,16 @@ import { taskQueues } from '@skiff/config';
 import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
 import type { PipelineRunResult } from '@skiff/pipeline';
 import type { RunningServer } from '@skiff/serve';
-import { createCatalogue, generateSessions, writeRawLogs } from '@skiff/simulator';
+import { SkiffError } from '@skiff/core';
+import { createCatalogue, generateSessions, writeRawLogs, type DriftScenario } from '@skiff/simulator';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
 import { openTemporal } from '../temporal-session.js';
 import { sendTraffic } from '../traffic.js';
 import { printRun, readTrainParams } from './model.js';
 import { applyScheduleSet, monitoringParams, serve, untilSignal } from './ops.js';
+
+/** The simulator's drift scenarios (`--drift <kind>`). */
+const DRIFT_KINDS: ReadonlyArray<DriftScenario['kind']> = ['popularity-shift', 'category-shift', 'longer-sessions'];
 
 export interface DemoOptions {
   once?: boolean;
@@ -20,7 +24,8 @@ export interface DemoOptions {
   seed: number;
   epochs?: number;
   trafficSessions: number;
-  drift?: boolean;
+  /** true = popularity-shift; or a simulator scenario kind. */
+  drift?: boolean | string;
   port?: number;
 }
 
@@ -96,20 +101,24 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     if (opts.drift) {
       // A day of drifted shop traffic: it lands in the raw area (so retraining learns from it)
       // and goes through the serving API (so the monitor sees it).
-      const driftOpts = { catalogue, sessions: opts.trafficSessions * 2, seed: opts.seed + 1000, start: new Date(start.getTime() + opts.days * 86_400_000), days: 1, drift: { kind: 'popularity-shift' as const }, sessionIdOffset: 10_000_000 };
+      const kind = opts.drift === true ? 'popularity-shift' : opts.drift;
+      if (!DRIFT_KINDS.includes(kind as DriftScenario['kind'])) throw new SkiffError('BAD_INPUT', `--drift: unknown scenario ${kind} (one of ${DRIFT_KINDS.join(', ')})`);
+      const driftOpts = { catalogue, sessions: opts.trafficSessions * 2, seed: opts.seed + 1000, start: new Date(start.getTime() + opts.days * 86_400_000), days: 1, drift: { kind } as DriftScenario, sessionIdOffset: 10_000_000 };
       await writeRawLogs({ dir: ctx.paths.raw, ...driftOpts });
       const d = await sendTraffic(server.url, sequences(generateSessions(driftOpts)), { idPrefix: 'drift' });
-      ctx.say(`  drifted traffic: ${d.ok}/${d.requests} requests ok, online HR@20 ${d.onlineHr.toFixed(4)}`);
+      ctx.say(`  drifted traffic (${kind}): ${d.ok}/${d.requests} requests ok, online HR@20 ${d.onlineHr.toFixed(4)}`);
     }
 
     step(6, 'monitoringWorkflow: training snapshot vs serving log');
     const mon = await runMonitoring(t.client.client, monitoringParams(ctx, training), { workflowId: `demo-monitor-${Date.now()}`, taskQueue: ctx.config.taskQueue });
     if (mon.retrainSkipped) ctx.say(`  no retraining started: ${mon.retrainSkipped}`);
     for (const c of mon.report.columns) ctx.say(`  ${c.drifted ? 'DRIFT' : 'ok   '} ${c.column.padEnd(24)} ${c.method.padEnd(14)} score=${c.score.toPrecision(4)} (threshold ${c.threshold})`);
+    for (const c of mon.report.skippedColumns ?? []) ctx.say(`  skip  ${c.column.padEnd(24)} ${c.reason}`);
+    if (mon.report.quality) ctx.say(`  ${mon.report.quality.dropped ? 'QUALITY DROP' : 'quality ok'}: ${mon.report.quality.reason}`);
     ctx.say(`  dataset drift: ${mon.report.datasetDrift}; report ${mon.report.htmlPath}`);
     let retrain: PipelineRunResult | null = null;
     if (mon.retrainWorkflowId) {
-      ctx.say(`  drift → retraining started as ${mon.retrainWorkflowId}; waiting for it`);
+      ctx.say(`  ${mon.trigger ?? 'drift'} → retraining started as ${mon.retrainWorkflowId}; waiting for it`);
       retrain = (await t.client.client.workflow.getHandle(mon.retrainWorkflowId).result()) as PipelineRunResult;
       printRun(ctx, retrain);
     }
@@ -157,7 +166,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'simulator seed', (v) => Number(v), DEMO_DEFAULTS.seed)
     .option('--epochs <n>', 'override training epochs', (v) => Number(v))
     .option('--traffic-sessions <n>', 'test sessions replayed through HTTP', (v) => Number(v), DEMO_DEFAULTS.trafficSessions)
-    .option('--drift', 'also send a day of drifted traffic, so the monitor detects drift and retrains')
+    .option('--drift [scenario]', `also send a day of drifted traffic (${DRIFT_KINDS.join(' | ')}; default popularity-shift), so the monitor detects drift and retrains`)
     .option('--port <n>', 'serving port (default: config; --once uses a free port)', (v) => Number(v))
     .action(async (opts: DemoOptions, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
