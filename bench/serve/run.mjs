@@ -1,6 +1,9 @@
-// Serving latency and throughput: the real `skiff serve` in its own process with a 50k-item
-// GRU4Rec model, loaded by autocannon from this process at 1, 16 and 64 connections, next to a
-// bare Express endpoint (the ceiling). One JSON line per figure. Usage: node bench/serve/run.mjs [seconds]
+// Serving latency and throughput: the real `skiff serve` in its own process, loaded by autocannon
+// from this process at 1, 16 and 64 connections, next to a bare Express endpoint (the ceiling), for
+//   - a 50k-item GRU4Rec model (random sessions of 1–6 catalogue items), and
+//   - V-SKNN trained on ../shared/data/yoochoose-rsc15-100k train_full (requests = test-session
+//     prefixes), when that folder is present next to the repository.
+// One JSON line per figure. Usage: node bench/serve/run.mjs [seconds] [models=gru4rec,vsknn]
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,12 +11,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createFsRegistry } from '../../packages/registry/dist/index.js';
-import { trainGru4Rec } from '../../packages/model/dist/index.js';
+import { existsSync } from 'node:fs';
+import { readSessionTable, trainBaseline, trainGru4Rec } from '../../packages/model/dist/index.js';
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seconds = Number(process.argv[2] ?? 8);
+const models = (process.argv[3] ?? 'gru4rec,vsknn').split(',');
 const ITEMS = 50_000;
+const YOOCHOOSE = path.resolve(root, '../shared/data/yoochoose-rsc15-100k');
 
 
 async function startProcess(args, env = {}) {
@@ -44,35 +50,69 @@ async function load(url, connections, bodies) {
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-serve-'));
-try {
-  // A model over 50k items: one epoch over pairs that cover the whole catalogue (latency does not
-  // depend on how well it is trained).
+
+/** Registers the artifact in `dataDir`'s registry as production (what `skiff serve` follows). */
+async function publish(dataDir, art, name) {
+  const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
+  const v = await registry.register({ name, sourceDir: art, metrics: {}, params: {}, lineage: { snapshotId: 'bench', loadIds: [], codeVersion: 'bench', backend: 'bench' } });
+  await registry.setAlias('production', v.version);
+}
+
+/** A model over 50k items: one epoch over pairs that cover the whole catalogue (latency does not depend on how well it is trained). */
+async function gru4rec() {
   const r = rng(7);
   const sessions = [];
   for (let i = 0; i < ITEMS; i++) sessions.push([`i${i}`, `i${Math.floor(r() * ITEMS)}`, `i${(i + 1) % ITEMS}`]);
   const trained = await trainGru4Rec({ train: sessions, params: { model: 'gru4rec', embeddingDim: 64, hiddenUnits: 64, maxLen: 10, epochs: 1, batchSize: 256, learningRate: 0.005, seed: 1 } });
   const model = trained.model ?? trained;
-  const art = path.join(dir, 'artifact');
+  const art = path.join(dir, 'gru4rec-artifact');
   await model.save(art);
-  const registry = createFsRegistry({ root: path.join(dir, 'data', 'registry') });
-  const v = await registry.register({ name: 'gru4rec', sourceDir: art, metrics: {}, params: {}, lineage: { snapshotId: 'bench', loadIds: [], codeVersion: 'bench', backend: 'wasm' } });
-  await registry.setAlias('production', v.version);
-
+  const dataDir = path.join(dir, 'gru4rec-data');
+  await publish(dataDir, art, 'gru4rec');
   const bodies = Array.from({ length: 1000 }, () => {
     const n = 1 + Math.floor(r() * 6);
     return JSON.stringify({ items: Array.from({ length: n }, () => `i${Math.floor(r() * ITEMS)}`), k: 20 });
   });
-  const skiff = await startProcess([path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', path.join(dir, 'data')], { SKIFF_LOG_LEVEL: 'warn' });
+  return { name: `gru4rec-${ITEMS}-items`, dataDir, bodies };
+}
+
+/** session-rec's V-SKNN on the YooChoose sample; requests are every prefix of the test sessions. */
+async function vsknn() {
+  if (!existsSync(YOOCHOOSE)) return null;
+  const train = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_train_full.txt'));
+  const test = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_test.txt'));
+  const model = trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes });
+  const art = path.join(dir, 'vsknn-artifact');
+  await model.save(art);
+  const dataDir = path.join(dir, 'vsknn-data');
+  await publish(dataDir, art, 'vsknn');
+  const bodies = test.sessions.flatMap((s) => s.slice(1).map((_, i) => JSON.stringify({ items: s.slice(0, i + 1), k: 20 })));
+  return { name: `vsknn-yoochoose-${train.sessions.length}-sessions`, dataDir, bodies };
+}
+
+try {
   const hello = await startProcess([path.join(root, 'bench/serve/hello.mjs')]);
   try {
-    for (const connections of [1, 16, 64]) {
-      const ceiling = await load(hello.url, connections, bodies);
-      const ours = await load(skiff.url, connections, bodies);
-      console.log(JSON.stringify({ bench: 'serve', target: 'express-hello', model: null, connections, ...ceiling }));
-      console.log(JSON.stringify({ bench: 'serve', target: 'skiff', model: `gru4rec-${ITEMS}-items`, connections, ...ours, throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)) }));
+    for (const make of models.map((m) => ({ gru4rec, vsknn })[m])) {
+      if (!make) throw new Error(`unknown model in ${models.join(',')} (gru4rec, vsknn)`);
+      const target = await make();
+      if (!target) {
+        console.log(JSON.stringify({ bench: 'serve', skipped: 'vsknn', reason: `${YOOCHOOSE} not found` }));
+        continue;
+      }
+      const skiff = await startProcess([path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir], { SKIFF_LOG_LEVEL: 'warn' });
+      try {
+        for (const connections of [1, 16, 64]) {
+          const ceiling = await load(hello.url, connections, target.bodies);
+          const ours = await load(skiff.url, connections, target.bodies);
+          console.log(JSON.stringify({ bench: 'serve', target: 'express-hello', model: null, connections, ...ceiling }));
+          console.log(JSON.stringify({ bench: 'serve', target: 'skiff', model: target.name, connections, ...ours, throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)) }));
+        }
+      } finally {
+        skiff.child.kill('SIGTERM');
+      }
     }
   } finally {
-    skiff.child.kill('SIGTERM');
     hello.child.kill('SIGTERM');
   }
 } finally {
