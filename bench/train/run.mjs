@@ -6,7 +6,9 @@
 // seq len 10, ~20k synthetic examples written once to a shared file by a seeded generator.
 // Each backend trains in its own process, one after another (2-core box). One JSON line per
 // backend, then one line of ratios. samplesPerSec is measured on the last epoch (steady state).
-// usage: node bench/train/run.mjs [epochs=2] [examples=20000] [backends=tensorflow,wasm,keras]
+// tfjs runs twice per backend: with the Layers API (model.fit, tfjs_gru.mjs) and written with ops and an
+// optimizer loop (tfjs_gru_ops.mjs, how skiff's GRU4Rec is written): `tensorflow-ops`, `wasm-ops`.
+// usage: node bench/train/run.mjs [epochs=2] [examples=20000] [backends=tensorflow,tensorflow-ops,wasm,wasm-ops,keras]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +19,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = process.env.SKIFF_ROOT ?? path.resolve(here, '../..');
 const epochs = Number(process.argv[2] ?? 2);
 const examples = Number(process.argv[3] ?? 20_000);
-const backends = (process.argv[4] ?? 'tensorflow,wasm,keras').split(',');
+const backends = (process.argv[4] ?? 'tensorflow,tensorflow-ops,wasm,wasm-ops,keras').split(',');
 const ITEMS = 2_000;
 const SEQ_LEN = 10;
 const SEED = 42;
@@ -74,10 +76,12 @@ for (const b of backends) {
     res = existsSync(py)
       ? await runJson(py, [path.join(here, 'keras_gru.py'), dataFile, String(epochs)])
       : { error: `no ${py}; run: bash infra/tfjs-node/install.sh --venv` };
+  } else if (b.endsWith('-ops')) {
+    res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_ops.mjs'), b.slice(0, -'-ops'.length), dataFile, String(epochs)]);
   } else {
     res = await runJson(process.execPath, [path.join(here, 'tfjs_gru.mjs'), b, dataFile, String(epochs)]);
   }
-  const name = { tensorflow: 'tfjs-node', wasm: 'tfjs-wasm', keras: 'keras-tf' }[b] ?? b;
+  const name = { tensorflow: 'tfjs-node', 'tensorflow-ops': 'tfjs-node-ops', wasm: 'tfjs-wasm', 'wasm-ops': 'tfjs-wasm-ops', keras: 'keras-tf' }[b] ?? b;
   if (res.error) res = { bench: 'train', backend: name, skipped: true, error: res.error };
   results[name] = res;
   console.log(JSON.stringify(res));
@@ -91,6 +95,9 @@ console.log(
     ratios: {
       'tfjs-node/tfjs-wasm': ratio('tfjs-node', 'tfjs-wasm'),
       'keras-tf/tfjs-node': ratio('keras-tf', 'tfjs-node'),
+      'tfjs-node-ops/keras-tf': ratio('tfjs-node-ops', 'keras-tf'),
+      'tfjs-node/keras-tf': ratio('tfjs-node', 'keras-tf'),
+      'tfjs-node-ops/tfjs-node': ratio('tfjs-node-ops', 'tfjs-node'),
       'keras-tf/tfjs-wasm': ratio('keras-tf', 'tfjs-wasm'),
     },
   }),
