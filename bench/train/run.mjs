@@ -7,8 +7,9 @@
 // Each backend trains in its own process, one after another (2-core box). One JSON line per
 // backend, then one line of ratios. samplesPerSec is measured on the last epoch (steady state).
 // tfjs runs twice per backend: with the Layers API (model.fit, tfjs_gru.mjs) and written with ops and an
-// optimizer loop (tfjs_gru_ops.mjs, how skiff's GRU4Rec is written): `tensorflow-ops`, `wasm-ops`.
-// usage: node bench/train/run.mjs [epochs=2] [examples=20000] [backends=tensorflow,tensorflow-ops,wasm,wasm-ops,keras]
+// optimizer loop (tfjs_gru_ops.mjs, how skiff's GRU4Rec is written): `tensorflow-ops`, `wasm-ops`; and on
+// tfjs-node with TensorFlow's fused GRU cell and cross-entropy kernels (tfjs_gru_block.mjs): `tensorflow-fused`.
+// usage: node bench/train/run.mjs [epochs=3] [examples=20000] [backends=tensorflow,tensorflow-ops,tensorflow-fused,wasm,wasm-ops,keras]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,9 +18,9 @@ import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = process.env.SKIFF_ROOT ?? path.resolve(here, '../..');
-const epochs = Number(process.argv[2] ?? 2);
+const epochs = Number(process.argv[2] ?? 3);
 const examples = Number(process.argv[3] ?? 20_000);
-const backends = (process.argv[4] ?? 'tensorflow,tensorflow-ops,wasm,wasm-ops,keras').split(',');
+const backends = (process.argv[4] ?? 'tensorflow,tensorflow-ops,tensorflow-fused,wasm,wasm-ops,keras').split(',');
 const ITEMS = 2_000;
 const SEQ_LEN = 10;
 const SEED = 42;
@@ -76,12 +77,14 @@ for (const b of backends) {
     res = existsSync(py)
       ? await runJson(py, [path.join(here, 'keras_gru.py'), dataFile, String(epochs)])
       : { error: `no ${py}; run: bash infra/tfjs-node/install.sh --venv` };
+  } else if (b === 'tensorflow-fused') {
+    res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_block.mjs'), dataFile, String(epochs)]);
   } else if (b.endsWith('-ops')) {
     res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_ops.mjs'), b.slice(0, -'-ops'.length), dataFile, String(epochs)]);
   } else {
     res = await runJson(process.execPath, [path.join(here, 'tfjs_gru.mjs'), b, dataFile, String(epochs)]);
   }
-  const name = { tensorflow: 'tfjs-node', 'tensorflow-ops': 'tfjs-node-ops', wasm: 'tfjs-wasm', 'wasm-ops': 'tfjs-wasm-ops', keras: 'keras-tf' }[b] ?? b;
+  const name = { tensorflow: 'tfjs-node', 'tensorflow-ops': 'tfjs-node-ops', 'tensorflow-fused': 'tfjs-node-fused', wasm: 'tfjs-wasm', 'wasm-ops': 'tfjs-wasm-ops', keras: 'keras-tf' }[b] ?? b;
   if (res.error) res = { bench: 'train', backend: name, skipped: true, error: res.error };
   results[name] = res;
   console.log(JSON.stringify(res));
@@ -95,6 +98,7 @@ console.log(
     ratios: {
       'tfjs-node/tfjs-wasm': ratio('tfjs-node', 'tfjs-wasm'),
       'keras-tf/tfjs-node': ratio('keras-tf', 'tfjs-node'),
+      'tfjs-node-fused/keras-tf': ratio('tfjs-node-fused', 'keras-tf'),
       'tfjs-node-ops/keras-tf': ratio('tfjs-node-ops', 'keras-tf'),
       'tfjs-node/keras-tf': ratio('tfjs-node', 'keras-tf'),
       'tfjs-node-ops/tfjs-node': ratio('tfjs-node-ops', 'tfjs-node'),
