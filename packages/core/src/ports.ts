@@ -49,6 +49,8 @@ export interface CheckResult {
  * await wh.load(['data/raw/events-0001.ndjson']);
  * await wh.transform();
  * const { passed } = await wh.check();
+ *
+ * Contract suite: `describeWarehouseContract` in `@skiff/testing`.
  */
 export interface Warehouse {
   /** Loads files into `raw_events` in one transaction; bad rows go to `quarantine`. */
@@ -64,7 +66,13 @@ export interface Warehouse {
   close(): Promise<void>;
 }
 
-/** Anything that ranks items given a session prefix. */
+/**
+ * Anything that ranks items given a session prefix. Every skiff model kind returns at most k distinct
+ * vocabulary items by descending score, ignores unknown history items, and fills short lists (and
+ * answers an empty or all-unknown history) with the most popular training items.
+ *
+ * Contract suite: `describeRecommenderContract` in `@skiff/testing`.
+ */
 export interface Recommender {
   readonly name: string;
   /** Items known to the model. */
@@ -270,6 +278,8 @@ export interface EvaluateOutput {
  * const trainer = createTfjsTrainer();
  * const out = await trainer.train({ snapshot, params, outDir: 'data/artifacts/run-1' });
  * const ev = await trainer.evaluate({ snapshot, artifactDir: out.artifactDir });
+ *
+ * Contract suite: `describeTrainerContract` in `@skiff/testing`.
  */
 export interface Trainer {
   train(input: {

@@ -1,0 +1,27 @@
+/**
+ * The Trainer contract suite (@skiff/testing) against the tfjs trainer: GRU4Rec with a small
+ * config, and the baselines it trains (JSON artifacts, no tfjs). A replacement trainer (SageMaker,
+ * Vertex AI…) runs the same suite: docs/swapping.md.
+ */
+import { TrainParamsSchema } from '@skiff/core';
+import { describeTrainerContract } from '@skiff/testing';
+import { createTfjsTrainer, loadRecommender } from './create-tfjs-trainer.js';
+
+// What serving loads an artifact with (GRU4Rec models have dispose(), the baselines hold no tensors).
+const load = (dir: string) => loadRecommender(dir);
+
+// Only the core fields (parse fills the defaults), so new optional GRU4Rec params keep their defaults.
+describeTrainerContract('tfjs gru4rec', async () => ({
+  trainer: createTfjsTrainer(),
+  params: TrainParamsSchema.parse({ model: 'gru4rec', epochs: 2, embeddingDim: 16, hiddenUnits: 16, maxLen: 5, batchSize: 64, learningRate: 0.01, seed: 7 }),
+  load,
+}));
+
+// The baselines train in one pass and never look at the signal (training takes milliseconds).
+const BASELINES_IGNORE_SIGNAL = 'createTfjsTrainer trains pop/sr/vsknn without checking `signal` (create-tfjs-trainer.ts, isBaselineKind branch)';
+for (const model of ['sr', 'pop', 'vsknn'] as const)
+  describeTrainerContract(
+    `tfjs ${model}`,
+    async () => ({ trainer: createTfjsTrainer(), params: TrainParamsSchema.parse({ model, seed: 7 }), load }),
+    { knownFailures: { abort: BASELINES_IGNORE_SIGNAL, abortedBefore: BASELINES_IGNORE_SIGNAL } },
+  );
