@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   BIGINT,
@@ -79,6 +79,14 @@ export interface DuckDbWarehouse extends Warehouse {
   recordMonitoringRun(run: MonitoringRunRow): Promise<void>;
   /** Runs a read query and returns its rows as JSON values (big integers as strings). */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /**
+   * The snapshot `snapshot(dir)` would have written when the warehouse held only these loads: the
+   * same SQL models and split run over the raw rows of `loadIds` alone (in temporary tables of a
+   * second connection; the derived tables of `transform()` are left alone). Loads added since do
+   * not change it, so a model's recorded `lineage.loadIds` rebuild its `lineage.snapshotId`.
+   * Unknown load ids are BAD_INPUT.
+   */
+  snapshotFromLoads(loadIds: string[], dir: string): Promise<DatasetSnapshot>;
 }
 
 /** One split file of a snapshot (`train.json`, `validation.json`, `test.json`). */
@@ -94,6 +102,64 @@ export type ItemCatalog = Record<string, { category: string | null; price: numbe
 
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
 const sqlString = (v: string) => `'${v.replaceAll("'", "''")}'`;
+
+type Split = 'train' | 'validation' | 'test';
+const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
+
+/**
+ * The content address of a snapshot: sha256 over its load ids, the item sequences and start times
+ * of each split (train, validation, test) and the exact text of items.json, first 12 hex digits.
+ */
+export function computeSnapshotId(loadIds: readonly string[], sessions: Record<Split, string[][]>, startedAt: Record<Split, string[]>, itemsJson: string): string {
+  const seqs = { train: sessions.train, validation: sessions.validation, test: sessions.test };
+  const starts = { train: startedAt.train, validation: startedAt.validation, test: startedAt.test };
+  return `snap-${createHash('sha256')
+    .update(JSON.stringify(loadIds))
+    .update(JSON.stringify(seqs))
+    .update(JSON.stringify(starts))
+    .update(itemsJson)
+    .digest('hex')
+    .slice(0, 12)}`;
+}
+
+/** What `verifySnapshotDir` found: the recorded description and the id its files hash to. */
+export interface SnapshotVerification {
+  snapshot: DatasetSnapshot;
+  /** The id recomputed from the split files and items.json. */
+  computedId: string;
+  /** `computedId` equals the recorded `snapshotId` (and the folder's name, when it is named by id). */
+  ok: boolean;
+}
+
+/**
+ * Re-reads a snapshot folder (snapshot.json, train/validation/test.json, items.json) and recomputes
+ * its id the way `snapshot()` derives it. Missing or unreadable files are BAD_INPUT.
+ */
+export async function verifySnapshotDir(dir: string): Promise<SnapshotVerification> {
+  const read = (f: string) =>
+    readFile(path.join(dir, f), 'utf8').catch((e: unknown) => {
+      throw new SkiffError('BAD_INPUT', `snapshot ${dir}: cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    });
+  const parse = <T>(f: string, text: string): T => {
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new SkiffError('BAD_INPUT', `snapshot ${dir}: ${f} is not valid JSON`);
+    }
+  };
+  const snapshot = parse<DatasetSnapshot>('snapshot.json', await read('snapshot.json'));
+  const sessions = {} as Record<Split, string[][]>;
+  const startedAt = {} as Record<Split, string[]>;
+  for (const s of SPLITS) {
+    const f = parse<Partial<SnapshotSplitFile>>(`${s}.json`, await read(`${s}.json`));
+    sessions[s] = f.sessions ?? [];
+    startedAt[s] = f.startedAt ?? [];
+  }
+  const computedId = computeSnapshotId(snapshot.loadIds ?? [], sessions, startedAt, await read('items.json'));
+  const base = path.basename(path.resolve(dir));
+  const ok = computedId === snapshot.snapshotId && (!base.startsWith('snap-') || base === computedId);
+  return { snapshot, computedId, ok };
+}
 
 /** sha256 of a file, with what the DuckDB load path needs to know about its lines. */
 export async function scanFile(file: string): Promise<{ sha256: string; lines: number; hasCr: boolean; hasNul: boolean }> {
@@ -297,9 +363,9 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
    * `{ itemId: { category, price } }` over the typed item events (`stg_events`): the latest non-null
    * value of each (by time, then file and line); null when an item never had one. Sorted by item id.
    */
-  async function itemCatalog(): Promise<ItemCatalog> {
+  async function itemCatalog(c: DuckDBConnection): Promise<ItemCatalog> {
     const list = await rows<{ item_id: string; category: string | null; price: number | null }>(
-      conn,
+      c,
       `SELECT item_id,
               arg_max(category, (ts, source_file, line)) FILTER (WHERE category IS NOT NULL) AS category,
               arg_max(price, (ts, source_file, line)) FILTER (WHERE price IS NOT NULL) AS price
@@ -307,6 +373,53 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     );
     // fromEntries defines own properties, so an item called `__proto__` is kept like any other.
     return Object.fromEntries(list.map((r) => [r.item_id, { category: r.category ?? null, price: r.price === null || r.price === undefined ? null : Number(r.price) }]));
+  }
+
+  /** Writes the splits of the derived tables `c` sees as a content-addressed snapshot under `dir`. */
+  async function writeSnapshot(c: DuckDBConnection, dir: string): Promise<DatasetSnapshot> {
+    const loads = await rows<{ load_id: string }>(c, `SELECT load_id FROM loads ORDER BY started_at, load_id`);
+    const loadIds = loads.map((l) => l.load_id);
+    const [bounds] = await rows<{ v: string; t: string }>(c, `SELECT strftime(min(validation_start), '${ISO_FORMAT}') v, strftime(min(test_start), '${ISO_FORMAT}') t FROM splits`);
+    const seqs: Record<Split, string[][]> = { train: [], validation: [], test: [] };
+    // Aligned with `sessions`: the ISO start time of each session (the monitor's hour_of_day reference).
+    const starts: Record<Split, string[]> = { train: [], validation: [], test: [] };
+    const all = await rows<{ split: Split; items: string[]; started_at: string }>(
+      c,
+      `SELECT p.split, q.items, strftime(q.started_at, '${ISO_FORMAT}') AS started_at
+       FROM session_sequences q JOIN splits p USING (session_id) ORDER BY q.started_at, q.session_id`,
+    );
+    for (const r of all) {
+      seqs[r.split].push(r.items);
+      starts[r.split].push(r.started_at);
+    }
+    const catalogJson = JSON.stringify(await itemCatalog(c));
+    // Content-addressed: the same loads and splits give the same id (everything written is hashed,
+    // so a snapshot written by an older version, without startedAt/items.json, is never reused).
+    const snapshotId = computeSnapshotId(loadIds, seqs, starts, catalogJson);
+    const target = path.join(dir, snapshotId);
+    const tmp = `${target}.tmp-${process.pid}`;
+    await mkdir(tmp, { recursive: true });
+    for (const s of SPLITS) {
+      const file: SnapshotSplitFile = { sessions: seqs[s], startedAt: starts[s] };
+      await writeFile(path.join(tmp, `${s}.json`), JSON.stringify(file));
+    }
+    await writeFile(path.join(tmp, 'items.json'), catalogJson);
+    const items = new Set(seqs.train.flat());
+    const snap: DatasetSnapshot = {
+      snapshotId,
+      loadIds,
+      createdAt: new Date().toISOString(),
+      dir: target,
+      files: { train: path.join(target, 'train.json'), validation: path.join(target, 'validation.json'), test: path.join(target, 'test.json') },
+      counts: { train: seqs.train.length, validation: seqs.validation.length, test: seqs.test.length, items: items.size },
+      splitTime: { validationStart: bounds?.v ?? '', testStart: bounds?.t ?? '' },
+    };
+    await writeFile(path.join(tmp, 'snapshot.json'), JSON.stringify(snap, null, 2));
+    // Snapshots are immutable: if the same id exists already, keep the old one.
+    const exists = await stat(target).catch(() => undefined);
+    if (exists) await rm(tmp, { recursive: true, force: true });
+    else await rename(tmp, target);
+    return snap;
   }
 
   const warehouse: DuckDbWarehouse = {
@@ -378,57 +491,32 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     },
 
     async snapshot(dir: string): Promise<DatasetSnapshot> {
-      const loads = await rows<{ load_id: string }>(conn, `SELECT load_id FROM loads ORDER BY started_at, load_id`);
-      const loadIds = loads.map((l) => l.load_id);
-      const [bounds] = await rows<{ v: string; t: string }>(conn, `SELECT strftime(min(validation_start), '${ISO_FORMAT}') v, strftime(min(test_start), '${ISO_FORMAT}') t FROM splits`);
-      type Split = 'train' | 'validation' | 'test';
-      const seqs: Record<Split, string[][]> = { train: [], validation: [], test: [] };
-      // Aligned with `sessions`: the ISO start time of each session (the monitor's hour_of_day reference).
-      const starts: Record<Split, string[]> = { train: [], validation: [], test: [] };
-      const all = await rows<{ split: Split; items: string[]; started_at: string }>(
-        conn,
-        `SELECT p.split, q.items, strftime(q.started_at, '${ISO_FORMAT}') AS started_at
-         FROM session_sequences q JOIN splits p USING (session_id) ORDER BY q.started_at, q.session_id`,
-      );
-      for (const r of all) {
-        seqs[r.split].push(r.items);
-        starts[r.split].push(r.started_at);
+      return writeSnapshot(conn, dir);
+    },
+
+    async snapshotFromLoads(loadIds: string[], dir: string): Promise<DatasetSnapshot> {
+      const wanted = [...new Set(loadIds)];
+      if (wanted.length === 0) throw new SkiffError('BAD_INPUT', 'snapshotFromLoads: no load ids given');
+      const list = wanted.map(sqlString).join(', ');
+      const known = new Set((await rows<{ load_id: string }>(conn, `SELECT load_id FROM loads WHERE load_id IN (${list})`)).map((r) => r.load_id));
+      const missing = wanted.filter((id) => !known.has(id));
+      if (missing.length > 0) throw new SkiffError('BAD_INPUT', `load${missing.length === 1 ? '' : 's'} not in the warehouse: ${missing.join(', ')}`);
+      // A second connection whose temporary views and tables shadow the raw and derived tables:
+      // the models' unqualified names resolve to them, and the main connection sees none of it.
+      const c = await instance.connect();
+      try {
+        await c.run(`SET TimeZone = 'UTC'`);
+        const [{ db } = { db: '' }] = await rows<{ db: string }>(c, `SELECT current_database() AS db`);
+        const main = `"${db.replaceAll('"', '""')}".main`;
+        await c.run(`CREATE TEMP VIEW raw_events AS SELECT * FROM ${main}.raw_events WHERE load_id IN (${list})`);
+        await c.run(`CREATE TEMP VIEW loads AS SELECT * FROM ${main}.loads WHERE load_id IN (${list})`);
+        for (const m of models) await c.run(`CREATE TEMP TABLE ${m.name} AS ${m.sql}`);
+        const snap = await writeSnapshot(c, dir);
+        logger.info('snapshot rebuilt from loads', { loadIds: snap.loadIds, snapshotId: snap.snapshotId });
+        return snap;
+      } finally {
+        c.closeSync();
       }
-      const catalogJson = JSON.stringify(await itemCatalog());
-      // Content-addressed: the same loads and splits give the same id (everything written is hashed,
-      // so a snapshot written by an older version, without startedAt/items.json, is never reused).
-      const body = JSON.stringify(loadIds);
-      const snapshotId = `snap-${createHash('sha256')
-        .update(body)
-        .update(JSON.stringify(seqs))
-        .update(JSON.stringify(starts))
-        .update(catalogJson)
-        .digest('hex')
-        .slice(0, 12)}`;
-      const target = path.join(dir, snapshotId);
-      const tmp = `${target}.tmp-${process.pid}`;
-      await mkdir(tmp, { recursive: true });
-      for (const s of ['train', 'validation', 'test'] as const) {
-        const file: SnapshotSplitFile = { sessions: seqs[s], startedAt: starts[s] };
-        await writeFile(path.join(tmp, `${s}.json`), JSON.stringify(file));
-      }
-      await writeFile(path.join(tmp, 'items.json'), catalogJson);
-      const items = new Set(seqs.train.flat());
-      const snap: DatasetSnapshot = {
-        snapshotId,
-        loadIds,
-        createdAt: new Date().toISOString(),
-        dir: target,
-        files: { train: path.join(target, 'train.json'), validation: path.join(target, 'validation.json'), test: path.join(target, 'test.json') },
-        counts: { train: seqs.train.length, validation: seqs.validation.length, test: seqs.test.length, items: items.size },
-        splitTime: { validationStart: bounds?.v ?? '', testStart: bounds?.t ?? '' },
-      };
-      await writeFile(path.join(tmp, 'snapshot.json'), JSON.stringify(snap, null, 2));
-      // Snapshots are immutable: if the same id exists already, keep the old one.
-      const exists = await stat(target).catch(() => undefined);
-      if (exists) await rm(tmp, { recursive: true, force: true });
-      else await rename(tmp, target);
-      return snap;
     },
 
     async recordMonitoringRun(run: MonitoringRunRow) {

@@ -9,24 +9,35 @@ export function buildTracker(ctx: Context): ExperimentTracker {
   return buildWorkerTracker(ctx.config);
 }
 
+/** A metric: `-` when missing, integers as they are, other numbers to 4 decimals. */
 const fmt = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
+/** A param or fact: numbers in full (a learning rate of 1e-5 is not 0.0000). */
+const raw = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : String(v));
 
 /** Prints rows as `key  a  b  [Δ]`, differing rows marked with `*`. */
-function table(ctx: Context, title: string, heads: [string, string], rows: SideBySideRow[], withDelta = false): void {
+function table(ctx: Context, title: string, heads: [string, string], rows: SideBySideRow[], options: { delta?: boolean; format?: typeof fmt } = {}): void {
+  const { delta: withDelta = false, format = fmt } = options;
   ctx.say(`${title}:`);
   if (rows.length === 0) {
     ctx.say('  (none)');
     return;
   }
   const kw = Math.max(...rows.map((r) => r.key.length), 3);
-  const aw = Math.min(40, Math.max(heads[0].length, ...rows.map((r) => fmt(r.a).length)));
-  const bw = Math.min(40, Math.max(heads[1].length, ...rows.map((r) => fmt(r.b).length)));
+  const aw = Math.min(40, Math.max(heads[0].length, ...rows.map((r) => format(r.a).length)));
+  const bw = Math.min(40, Math.max(heads[1].length, ...rows.map((r) => format(r.b).length)));
   const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
-  ctx.say(`    ${''.padEnd(kw)}  ${cut(heads[0], aw)}  ${cut(heads[1], bw)}${withDelta ? '  Δ (b−a)' : ''}`);
+  ctx.say(`    ${''.padEnd(kw)}  ${cut(heads[0], aw)}  ${cut(heads[1], bw)}${withDelta ? '  Δ (b−a)' : ''}`.trimEnd());
   for (const r of rows) {
     const delta = withDelta && r.delta !== undefined ? `  ${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(4)}` : '';
-    ctx.say(`  ${r.same ? ' ' : '*'} ${r.key.padEnd(kw)}  ${cut(fmt(r.a), aw)}  ${cut(fmt(r.b), bw)}${delta}`);
+    ctx.say(`  ${r.same ? ' ' : '*'} ${r.key.padEnd(kw)}  ${cut(format(r.a), aw)}  ${cut(format(r.b), bw)}${delta}`.trimEnd());
   }
+}
+
+/** Column heads for two things that may share a name: `name`, or `name (id…)` when they do. */
+function heads(a: { name: string; id: string }, b: { name: string; id: string }): [string, string] {
+  const short = (x: { name: string; id: string }) => x.name || x.id.slice(0, 8);
+  if (short(a) !== short(b)) return [short(a), short(b)];
+  return [`${short(a)} (${a.id.slice(0, 8)})`, `${short(b)} (${b.id.slice(0, 8)})`];
 }
 
 const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'killed'];
@@ -44,7 +55,7 @@ export function registerRegistryCommands(program: Command): void {
       const by = Object.entries(aliases);
       for (const m of versions) {
         const tags = by.filter(([, v]) => v === m.version).map(([a]) => a);
-        ctx.say(`${m.version}  ${m.name.padEnd(8)} hr@20=${(m.metrics['hr@20'] ?? NaN).toFixed(4)} mrr@20=${(m.metrics['mrr@20'] ?? NaN).toFixed(4)}  ${m.createdAt}  ${tags.join(',')}`);
+        ctx.say(`${m.version}  ${m.name.padEnd(8)} hr@20=${fmt(m.metrics['hr@20'])} mrr@20=${fmt(m.metrics['mrr@20'])}  ${m.createdAt}  ${tags.join(',')}`.trimEnd());
       }
       if (versions.length === 0) ctx.say('no model versions yet');
       ctx.result({ versions, aliases });
@@ -120,12 +131,12 @@ export function registerRegistryCommands(program: Command): void {
       const reg = buildRegistry(ctx.config);
       const [ma, mb] = await Promise.all([reg.get(a), reg.get(b)]);
       const d = diffManifests(ma.manifest, mb.manifest);
-      const heads: [string, string] = [a === d.a ? d.a : `${a} (${d.a})`, b === d.b ? d.b : `${b} (${d.b})`];
-      table(ctx, 'metrics', heads, d.metrics, true);
-      table(ctx, 'baselines', heads, d.baselines, true);
-      table(ctx, 'params', heads, d.params);
-      table(ctx, 'lineage', heads, d.lineage);
-      table(ctx, 'files (sha256)', heads, d.files);
+      const cols: [string, string] = [a === d.a ? d.a : `${a} (${d.a})`, b === d.b ? d.b : `${b} (${d.b})`];
+      table(ctx, 'metrics', cols, d.metrics, { delta: true });
+      table(ctx, 'baselines', cols, d.baselines, { delta: true });
+      table(ctx, 'params', cols, d.params, { format: raw });
+      table(ctx, 'lineage', cols, d.lineage, { format: raw });
+      table(ctx, 'files (sha256)', cols, d.files, { format: raw });
       ctx.result(d);
     });
 
@@ -184,10 +195,11 @@ export function registerRegistryCommands(program: Command): void {
       const tracker = buildTracker(ctx);
       const [ra, rb] = await Promise.all([tracker.getRun(a), tracker.getRun(b)]);
       const c = compareRuns(ra, rb);
-      const heads: [string, string] = [ra.name || a.slice(0, 8), rb.name || b.slice(0, 8)];
-      table(ctx, 'run', heads, c.run);
-      table(ctx, 'metrics', heads, c.metrics, true);
-      table(ctx, 'params', heads, c.params);
+      // Attempts of one workflow share a name: the heads then carry the run ids too.
+      const cols = heads({ name: ra.name, id: ra.runId }, { name: rb.name, id: rb.runId });
+      table(ctx, 'run', cols, c.run, { format: (v) => (typeof v === 'number' ? fmt(v) : raw(v)) });
+      table(ctx, 'metrics', cols, c.metrics, { delta: true });
+      table(ctx, 'params', cols, c.params, { format: raw });
       ctx.result(c);
     });
 }
