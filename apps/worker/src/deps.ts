@@ -94,6 +94,7 @@ async function recordRun(config: SkiffConfig, logger: Logger, r: Awaited<ReturnT
         driftedColumns: r.columns.filter((c) => c.drifted).map((c) => c.column),
         onlineHr20: r.online?.['hr@20'] ?? null,
         reportPath: r.htmlPath,
+        qualityDrop: r.quality && r.quality.relativeDrop !== null ? r.quality.dropped : null,
       });
     } finally {
       await wh.close();

@@ -306,6 +306,8 @@ export interface MonitoringRunRow {
   driftedColumns: string[];
   onlineHr20: number | null;
   reportPath: string;
+  /** The quality-drop verdict; null (or absent) when it was not judged. */
+  qualityDrop?: boolean | null;
 }
 
 /** The outcome of one monitoring run (DESIGN.md §7 and §10 `skiff monitor --json`). */

@@ -138,22 +138,36 @@ describe('DuckDB warehouse', () => {
       driftedColumns: ['prefix_length', 'hour_of_day', 'it\'s "quoted"'],
       onlineHr20: 0.42,
       reportPath: '/data/reports/2026-03-01T10-15-30-250Z/report.html',
+      qualityDrop: true,
     };
-    const second: MonitoringRunRow = { ...first, runAt: '2026-03-01T12:00:00+01:00', modelVersion: null, datasetDrift: false, share: 0, driftedColumns: [], onlineHr20: null, reportPath: 'r2.html' };
+    const second: MonitoringRunRow = { ...first, runAt: '2026-03-01T12:00:00+01:00', modelVersion: null, datasetDrift: false, share: 0, driftedColumns: [], onlineHr20: null, reportPath: 'r2.html', qualityDrop: null };
     // Through the port type, where the method is optional.
     const port: Warehouse = wh;
     await port.recordMonitoringRun!(first);
     await port.recordMonitoringRun!(second);
     const runs = await wh.query(
       `SELECT strftime(run_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS run_at, model_version, dataset_drift, share, drift_share, reference_rows::INTEGER AS reference_rows,
-              current_rows::INTEGER AS current_rows, drifted_columns, online_hr20, report_path FROM monitoring_runs ORDER BY run_at`,
+              current_rows::INTEGER AS current_rows, drifted_columns, online_hr20, report_path, quality_drop FROM monitoring_runs ORDER BY run_at`,
     );
     expect(runs).toEqual([
-      { run_at: '2026-03-01T10:15:30.250Z', model_version: 'v0003', dataset_drift: true, share: 0.6, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: ['prefix_length', 'hour_of_day', 'it\'s "quoted"'], online_hr20: 0.42, report_path: first.reportPath },
-      { run_at: '2026-03-01T11:00:00.000Z', model_version: null, dataset_drift: false, share: 0, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: [], online_hr20: null, report_path: 'r2.html' },
+      { run_at: '2026-03-01T10:15:30.250Z', model_version: 'v0003', dataset_drift: true, share: 0.6, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: ['prefix_length', 'hour_of_day', 'it\'s "quoted"'], online_hr20: 0.42, report_path: first.reportPath, quality_drop: true },
+      { run_at: '2026-03-01T11:00:00.000Z', model_version: null, dataset_drift: false, share: 0, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: [], online_hr20: null, report_path: 'r2.html', quality_drop: null },
     ]);
     const types = await wh.query<{ column_name: string; data_type: string }>(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'monitoring_runs' ORDER BY column_index`);
     expect(types.find((c) => c.column_name === 'drifted_columns')?.data_type).toBe('VARCHAR[]');
+    // A table created before quality_drop existed gets the column on the next run (old rows: NULL).
+    const old = await createDuckDbWarehouse({ path: path.join(dir, 'old.duckdb') });
+    await old.query(
+      `CREATE TABLE monitoring_runs (run_at TIMESTAMP NOT NULL, model_version VARCHAR, dataset_drift BOOLEAN NOT NULL, share DOUBLE NOT NULL, drift_share DOUBLE NOT NULL,
+         reference_rows BIGINT NOT NULL, current_rows BIGINT NOT NULL, drifted_columns VARCHAR[] NOT NULL, online_hr20 DOUBLE, report_path VARCHAR NOT NULL);
+       INSERT INTO monitoring_runs VALUES ('2026-01-01', 'v0001', false, 0, 0.5, 1, 1, [], NULL, 'old.html')`,
+    );
+    await old.recordMonitoringRun(first);
+    expect(await old.query(`SELECT report_path, quality_drop FROM monitoring_runs ORDER BY run_at`)).toEqual([
+      { report_path: 'old.html', quality_drop: null },
+      { report_path: first.reportPath, quality_drop: true },
+    ]);
+    await old.close();
     // Runs survive reopening the file, and a bad time is refused before anything is written.
     await wh.close();
     wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb') });

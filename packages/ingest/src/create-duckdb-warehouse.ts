@@ -527,8 +527,8 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       const [valid] = await rows<{ ok: boolean }>(conn, `SELECT TRY_CAST(${sqlString(run.runAt)} AS TIMESTAMPTZ) IS NOT NULL AS ok`);
       if (!valid?.ok) throw new SkiffError('BAD_INPUT', `monitoring run: runAt "${run.runAt}" is not an ISO-8601 time`);
       await conn.run(
-        `INSERT INTO monitoring_runs (run_at, model_version, dataset_drift, share, drift_share, reference_rows, current_rows, drifted_columns, online_hr20, report_path)
-         VALUES (CAST(CAST($run_at AS TIMESTAMPTZ) AS TIMESTAMP), $model_version, $dataset_drift, $share, $drift_share, $reference_rows, $current_rows, $drifted_columns, $online_hr20, $report_path)`,
+        `INSERT INTO monitoring_runs (run_at, model_version, dataset_drift, share, drift_share, reference_rows, current_rows, drifted_columns, online_hr20, report_path, quality_drop)
+         VALUES (CAST(CAST($run_at AS TIMESTAMPTZ) AS TIMESTAMP), $model_version, $dataset_drift, $share, $drift_share, $reference_rows, $current_rows, $drifted_columns, $online_hr20, $report_path, $quality_drop)`,
         {
           run_at: run.runAt,
           model_version: run.modelVersion,
@@ -540,6 +540,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
           drifted_columns: listValue(run.driftedColumns),
           online_hr20: run.onlineHr20,
           report_path: run.reportPath,
+          quality_drop: run.qualityDrop ?? null,
         },
         {
           run_at: VARCHAR,
@@ -552,6 +553,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
           drifted_columns: LIST(VARCHAR),
           online_hr20: DOUBLE,
           report_path: VARCHAR,
+          quality_drop: BOOLEAN,
         },
       );
       logger.info('monitoring run recorded', { runAt: run.runAt, modelVersion: run.modelVersion, datasetDrift: run.datasetDrift });

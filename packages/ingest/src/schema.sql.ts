@@ -70,4 +70,8 @@ CREATE TABLE IF NOT EXISTS monitoring_runs (
   online_hr20      DOUBLE,
   report_path      VARCHAR NOT NULL
 );
+-- Added after the first release: tables created before get the column here (NULL for old rows).
+-- TRUE when online quality fell below the served version's offline metric by more than the limit;
+-- NULL when it was not judged.
+ALTER TABLE monitoring_runs ADD COLUMN IF NOT EXISTS quality_drop BOOLEAN;
 `;
