@@ -3,16 +3,22 @@
 // next-item evaluation at every position of every test session. Prints one JSON line per model and
 // writes docs/evaluation.md (protocol + the measured table + these JSON lines).
 //
-//   npm run build -w @skiff/model            # the bench imports the built package
-//   taskset -c 0 node bench/eval-yoochoose.mjs [--gru-epochs 5] [--no-gru4rec] [--no-docs]
+// GRU4Rec is trained on train_full with the configuration chosen on train_tr → train_valid by
+// bench/tune-yoochoose.mjs (apps/cli/configs/gru4rec-yoochoose.v1.json; `epochs` there is the
+// early-stopping epoch found on train_valid — there is no early stopping on the test split).
+//
+//   npm run build -w @skiff/core -w @skiff/model     # the bench imports the built packages
+//   taskset -c 0 node bench/eval-yoochoose.mjs [--gru-config apps/cli/configs/gru4rec-yoochoose.v1.json]
+//        [--gru-epochs N] [--no-gru4rec] [--no-docs]
 //
 // `taskset -c 0` pins the process to one core, so predictions/s are single-core numbers.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TrainParamsSchema } from '../packages/core/dist/index.js';
 import * as m from '../packages/model/dist/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,13 +32,18 @@ const option = (name, fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
-const GRU_EPOCHS = Number(option('--gru-epochs', '5'));
+const GRU_CONFIG = path.resolve(repoRoot, option('--gru-config', 'apps/cli/configs/gru4rec-yoochoose.v1.json'));
 /** Time budget of the one-request-at-a-time serving loop, per model. */
 const SERVE_BUDGET_MS = Number(option('--serve-budget-ms', '20000'));
 
 /** From the data folder's README (independent implementation of the session-rec algorithms). */
 const REFERENCE = { pop: { hr: 0.089, mrr: 0.026 }, sr: { hr: 0.619, mrr: 0.347 }, vsknn: { hr: 0.679, mrr: 0.37 } };
-const GRU_PARAMS = { model: 'gru4rec', embeddingDim: 100, hiddenUnits: 100, maxLen: 10, epochs: GRU_EPOCHS, batchSize: 128, learningRate: 0.005, seed: 42 };
+/** The chosen configuration ($comment / $meta document how; TrainParamsSchema drops them). */
+const gruConfigRaw = JSON.parse(await readFile(GRU_CONFIG, 'utf8'));
+const GRU_META = gruConfigRaw.$meta ?? {};
+const gruEpochs = option('--gru-epochs', undefined);
+const GRU_PARAMS = TrainParamsSchema.parse({ ...gruConfigRaw, ...(gruEpochs ? { epochs: Number(gruEpochs) } : {}) });
+const gruResolved = m.resolveGru4RecParams(GRU_PARAMS);
 
 if (!existsSync(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt'))) {
   console.error(`eval-yoochoose: ${dataDir} not found; nothing to do`);
@@ -108,9 +119,9 @@ await bench('vsknn', async () => ({ model: m.trainBaseline('vsknn', train.sessio
 if (!flag('--no-gru4rec')) {
   await bench('gru4rec', async () => {
     const losses = [];
-    const out = await m.trainGru4Rec({ train: train.sessions, params: GRU_PARAMS, onEpochEnd: (e) => void losses.push(round(e.loss)) });
-    const model = out.model ?? out; // trainGru4Rec returns the model (or { model, … } in older versions)
-    return { model, extra: { params: GRU_PARAMS, backend: model.config?.backend, losses } };
+    // No validate callback: train_full has no held-out part here, so exactly GRU_PARAMS.epochs run.
+    const model = await m.trainGru4Rec({ train: train.sessions, params: GRU_PARAMS, onEpochEnd: (e) => void losses.push(round(e.loss)) });
+    return { model, extra: { params: GRU_PARAMS, config: path.relative(repoRoot, GRU_CONFIG), backend: model.config.backend, losses, samplesPerSecond: Math.round(model.training.samplesPerSecond), ...(GRU_META.validation ? { tuning: GRU_META } : {}) } };
   });
 }
 
@@ -126,6 +137,37 @@ function pinned() {
   } catch {
     return 'unknown';
   }
+}
+
+function gruModelText(gru) {
+  const p = gruResolved;
+  const t = GRU_META;
+  const tuned = t.validation
+    ? `  Configuration \`${path.relative(repoRoot, GRU_CONFIG)}\`, **chosen on the inner split only** by \`bench/tune-yoochoose.mjs\` (${t.date}): seeded random search, ${t.trials} trials, each trained on \`train_tr\` with early stopping on \`train_valid\` (score HR@20 + MRR@20, patience ${t.patience}, best epoch's weights kept); the best trial reached validation HR@20 ${t.validation['hr@20']} / MRR@20 ${t.validation['mrr@20']} (SR on the same split: ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}; V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']}). **Early-stopping epoch: ${t.earlyStoppingEpoch}** — the final model is trained on \`train_full\` for exactly that many epochs (the test split plays no part in choosing anything). The trials are listed in \`bench/tune-yoochoose.mjs\`'s output; see also the trial table below.`
+    : '  Configuration not from the tuning script (no `$meta.validation` in the config file).';
+  return `- **GRU4Rec** (skiff's tfjs model, backend \`${gru.backend}\`): embedding ${p.embeddingDim}, hidden ${p.hiddenUnits}, maxLen ${p.maxLen}, ${p.epochs} epochs, batch ${p.batchSize}, Adam lr ${p.learningRate}, ${p.negatives} uniformly sampled negatives per batch (plus in-batch targets${p.repeatWindow > 0 ? ' and input items' : ''}), repeat/recency term over the last ${p.repeatWindow} positions${p.repeatWindow > 0 ? ' (score += h·repeatVec[r] + repeatBias[r] for an item last seen r steps back)' : ' (off)'}, dropout ${p.dropout}, seed ${p.seed}; ${gru.samplesPerSecond.toLocaleString('en-US')} training examples/s; epoch losses ${JSON.stringify(gru.losses)}. No GRU4Rec reference number exists on this split.
+${tuned}`;
+}
+
+function tuningSection() {
+  const t = GRU_META;
+  const f = (x) => (typeof x === 'number' ? String(x) : '–');
+  const rows = t.trialsTable
+    .map((r) => `| ${r.trial}${r.trial === t.trial ? ' **(chosen)**' : ''} | ${f(r.hiddenUnits)} | ${f(r.embeddingDim)} | ${f(r.batchSize)} | ${f(r.learningRate)} | ${f(r.negatives)} | ${f(r.repeatWindow)} | ${f(r.dropout)} | ${r.bestEpoch} / ${r.epochsRun} | ${r['hr@20'].toFixed(4)} | ${r['mrr@20'].toFixed(4)} | ${r.seconds.toFixed(0)} |`)
+    .join('\n');
+  return `## GRU4Rec tuning (train_tr → train_valid; the test split is not used)
+
+\`bench/tune-yoochoose.mjs\` (${t.date}, backend \`${t.backend}\`, ${t.searchSeconds} s in total): trial 0 is the previous untuned
+configuration (with early stopping) as an anchor, the others a seeded random draw (search seed ${t.searchSeed}) from the grid in
+the script. Every trial: at most ${t.maxEpochs} epochs, early stopping on \`train_valid\` with patience ${t.patience} (score HR@20 + MRR@20,
+the best epoch's weights kept). "epoch" = best epoch / epochs run. Validation baselines on the same split: SR
+${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}, V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']} (HR@20 / MRR@20).
+
+| trial | hidden | emb | batch | lr | negatives | repeat window | dropout | epoch | val HR@20 | val MRR@20 | s |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows}
+
+`;
 }
 
 function renderDoc(rows) {
@@ -176,9 +218,9 @@ data without a stated licence — not shipped with skiff).
 - **POP** — training counts (session-rec \`pop.py\`).
 - **SR** — sequential rules (session-rec \`sr.py\`): steps ${m.DEFAULT_SR_PARAMS.steps}, weighting \`${m.DEFAULT_SR_PARAMS.weighting}\` (1/i), pruning ${m.DEFAULT_SR_PARAMS.pruning}; rules of the last item only.
 - **V-SKNN** — session-rec \`VMContextKNN\`: k ${m.DEFAULT_VSKNN_PARAMS.k}, sample ${m.DEFAULT_VSKNN_PARAMS.sampleSize} most recent candidate sessions (by last event time), similarity \`${m.DEFAULT_VSKNN_PARAMS.similarity}\`, weighting \`${m.DEFAULT_VSKNN_PARAMS.weighting}\`, weighting_score \`${m.DEFAULT_VSKNN_PARAMS.weightingScore}\`, no IDF, remind on (session-rec's RSC15 tuning).
-${gru ? `- **GRU4Rec** (skiff's tfjs model, backend \`${gru.backend}\`): embedding ${GRU_PARAMS.embeddingDim}, hidden ${GRU_PARAMS.hiddenUnits}, maxLen ${GRU_PARAMS.maxLen}, ${GRU_PARAMS.epochs} epochs, batch ${GRU_PARAMS.batchSize}, Adam lr ${GRU_PARAMS.learningRate}, seed ${GRU_PARAMS.seed}; epoch losses ${JSON.stringify(gru.losses)}. Not tuned; no GRU4Rec reference number exists on this split.` : '- GRU4Rec: not run (`--no-gru4rec`).'}
+${gru ? gruModelText(gru) : '- GRU4Rec: not run (`--no-gru4rec`).'}
 
-## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
+${gru && GRU_META.trialsTable ? tuningSection() : ''}## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
 
 | model | HR@20 | MRR@20 | ref HR@20 | ref MRR@20 | NDCG@20 | Cov@20 | Pop@20 | train s | predictions/s |
 |---|---|---|---|---|---|---|---|---|---|

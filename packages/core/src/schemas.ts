@@ -66,5 +66,15 @@ export const TrainParamsSchema = z.object({
   batchSize: z.number().int().positive().default(128),
   learningRate: z.number().positive().default(0.005),
   seed: z.number().int().default(42),
+  // GRU4Rec options added later: optional without a schema default, so configs and artifacts
+  // written before them parse unchanged; the model resolves the defaults (gru4rec.ts resolveGru4RecParams).
+  /** Extra uniformly sampled negatives per batch, on top of the in-batch ones (model default 64). */
+  negatives: z.number().int().min(0).optional(),
+  /** Learned repeat/recency term over the last N positions of the prefix (model default 0 = off). */
+  repeatWindow: z.number().int().min(0).max(100).optional(),
+  /** Dropout rate on the input embeddings and the session state while training (model default 0). */
+  dropout: z.number().min(0).max(0.9).optional(),
+  /** Early stopping: epochs without a better validation score before stopping (model default 0 = off). */
+  patience: z.number().int().min(0).optional(),
 });
 export type TrainParams = z.infer<typeof TrainParamsSchema>;

@@ -2,11 +2,18 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError, silentLogger, type DatasetSnapshot, type Logger, type ModelRegistry, type Recommender, type Trainer, type TrainParams } from '@skiff/core';
 import { evaluate } from './evaluate.js';
-import { hasSavedModel, trainGru4Rec } from './gru4rec.js';
+import { hasSavedModel, trainGru4Rec, type Gru4RecModel } from './gru4rec.js';
 import { disposeModel, isBaselineKind, loadModelArtifact, trainBaselineArtifact, type BaselineParams, type LoadedModel } from './model-kinds.js';
 import { createPopModel } from './pop.js';
 import { trainSr } from './sr.js';
 import { itemCounts } from './vocabulary.js';
+
+/** `.checkpoint/progress.json`: finished epochs and, with early stopping, the best epoch so far (0-based) and its score. */
+interface Progress {
+  epochsDone: number;
+  bestEpoch?: number;
+  bestScore?: number;
+}
 
 export interface CreateTfjsTrainerOptions {
   logger?: Logger;
@@ -50,19 +57,20 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       if (kind !== 'gru4rec') throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, pop, sr or vsknn)`, { retryable: false });
       const train = await readSplit(snapshot.files.train);
       // Validation split (inside the training period): HR/MRR@20 after every epoch, for the
-      // training curves. A sample keeps it cheap; the test split is never looked at here.
+      // training curves and early stopping (params.patience > 0: stop once HR@20 + MRR@20 has not
+      // improved for `patience` epochs, keep the best epoch's weights). A sample keeps it cheap;
+      // the test split is never looked at here.
       const validation = (await readSplit(snapshot.files.validation).catch(() => [] as string[][])).slice(0, 2_000);
       const validationCurve: Array<{ epoch: number; 'hr@20': number; 'mrr@20': number }> = [];
       const counts = itemCounts(train);
       const started = Date.now();
       const checkpointDir = path.join(outDir, '.checkpoint');
+      const bestCheckpointDir = path.join(checkpointDir, 'best');
       const progressFile = path.join(checkpointDir, 'progress.json');
       // A retry resumes after the last checkpointed epoch. The checkpoint records its own epoch
       // count, so even a heartbeat lost to throttling redoes at most the interrupted epoch.
-      const checkpointed = (await hasSavedModel(checkpointDir))
-        ? await readFile(progressFile, 'utf8').then((t) => (JSON.parse(t) as { epochsDone: number }).epochsDone, () => 0)
-        : 0;
-      const resumeAt = checkpointed;
+      const progress: Progress = (await hasSavedModel(checkpointDir)) ? await readFile(progressFile, 'utf8').then((t) => JSON.parse(t) as Progress, () => ({ epochsDone: 0 })) : { epochsDone: 0 };
+      const resumeAt = progress.epochsDone;
       const resume = resumeAt > 0;
       if (resume) logger.info('resuming from checkpoint', { epochsDone: resumeAt, heartbeatEpoch: initialEpoch ?? null });
       const model = await trainGru4Rec({
@@ -70,17 +78,27 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         params,
         checkpointDir,
         ...(resume ? { initialEpoch: resumeAt, initialWeightsDir: checkpointDir } : {}),
+        ...(resume && progress.bestEpoch !== undefined && progress.bestScore !== undefined ? { resumeEarlyStopping: { bestEpoch: progress.bestEpoch, bestScore: progress.bestScore } } : {}),
         ...(signal ? { signal } : {}),
+        ...(validation.length
+          ? {
+              bestCheckpointDir,
+              validate: async (m: Gru4RecModel, epoch: number) => {
+                const v = evaluate(m, validation, { ks: [20], trainItemCounts: counts }).metrics;
+                const hr = v['hr@20'] ?? 0;
+                const mrr = v['mrr@20'] ?? 0;
+                validationCurve.push({ epoch: epoch + 1, 'hr@20': hr, 'mrr@20': mrr });
+                await onProgress?.({ stage: 'validate', epoch: epoch + 1, epochs: params.epochs, valHr20: hr, valMrr20: mrr });
+                return hr + mrr;
+              },
+            }
+          : {}),
         onBatchEnd: (b) => onProgress?.({ stage: 'train', epoch: b.epoch, epochs: params.epochs, batch: b.batch, batches: b.batches }),
         onEpochEnd: async (e) => {
-          // trainGru4Rec saved the checkpoint just before calling this.
-          await writeFile(progressFile, JSON.stringify({ epochsDone: e.epoch + 1 }));
-          if (validation.length) {
-            const v = evaluate(e.model, validation, { ks: [20], trainItemCounts: counts }).metrics;
-            validationCurve.push({ epoch: e.epoch + 1, 'hr@20': v['hr@20'] ?? 0, 'mrr@20': v['mrr@20'] ?? 0 });
-            await onProgress?.({ stage: 'validate', epoch: e.epoch + 1, epochs: params.epochs, valHr20: v['hr@20'] ?? 0, valMrr20: v['mrr@20'] ?? 0 });
-          }
-          logger.info('epoch finished', { epoch: e.epoch + 1, epochs: params.epochs, loss: Number(e.loss.toFixed(4)), samplesPerSecond: Math.round(e.samplesPerSecond) });
+          // trainGru4Rec saved the checkpoint (and the best weights) just before calling this.
+          const next: Progress = { epochsDone: e.epoch + 1, ...(e.bestEpoch !== undefined && e.bestScore !== undefined ? { bestEpoch: e.bestEpoch, bestScore: e.bestScore } : {}) };
+          await writeFile(progressFile, JSON.stringify(next));
+          logger.info('epoch finished', { epoch: e.epoch + 1, epochs: params.epochs, loss: Number(e.loss.toFixed(4)), samplesPerSecond: Math.round(e.samplesPerSecond), ...(e.stop ? { earlyStop: true, bestEpoch: (e.bestEpoch ?? 0) + 1 } : {}) });
           // Heartbeat the number of finished epochs: the epoch a retry resumes at.
           await onProgress?.({ stage: 'train', epoch: e.epoch + 1, epochs: params.epochs, loss: e.loss });
         },
@@ -89,7 +107,9 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       await rm(checkpointDir, { recursive: true, force: true });
       model.dispose();
       const t = model.training!;
-      return { artifactDir: outDir, files, backend: model.config.backend, epochs: params.epochs, losses: t.losses, validation: validationCurve, samplesPerSecond: t.samplesPerSecond, trainSeconds: (Date.now() - started) / 1000, resumedFromEpoch: resumeAt };
+      if (t.bestEpoch !== undefined) logger.info('early stopping', { bestEpoch: t.bestEpoch + 1, stoppedEarly: Boolean(t.stoppedEarly), bestScore: Number(t.bestScore!.toFixed(4)) });
+      // epochs = epochs trained (fewer than params.epochs when early stopping ended training).
+      return { artifactDir: outDir, files, backend: model.config.backend, epochs: resumeAt + t.losses.length, losses: t.losses, validation: validationCurve, samplesPerSecond: t.samplesPerSecond, trainSeconds: (Date.now() - started) / 1000, resumedFromEpoch: resumeAt };
     },
 
     async evaluate({ snapshot, artifactDir, ks = [10, 20] }: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }) {

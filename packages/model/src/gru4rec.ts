@@ -8,15 +8,49 @@ import { itemCounts, Vocabulary } from './vocabulary.js';
 
 /**
  * A GRU4Rec-style next-item model written with tfjs ops: item embedding → GRU → session state h;
- * score(item) = h · outputEmbedding(item) + bias(item). Trained on (prefix → next item) pairs with
- * in-batch negatives (the other targets of the mini-batch, plus optional uniformly sampled extra
- * items) and softmax cross-entropy over that candidate set — never a full softmax over all items.
+ * score(item) = h · outputEmbedding(item) + bias(item) [+ repeat(h, recency(item))]. Trained on
+ * (prefix → next item) pairs with in-batch negatives (the other targets of the mini-batch, plus
+ * uniformly sampled extra items) and softmax cross-entropy over that candidate set — never a full
+ * softmax over all items.
+ *
+ * Repeat/recency term (`repeatWindow` R > 0): an item that last occurred r steps back in the
+ * (maxLen-truncated) prefix, 1 ≤ r ≤ R, gets `h · repeatVec[r] + repeatBias[r]` added to its
+ * score; items not among the last R positions get nothing. It lets the model say "the item just
+ * clicked comes again" (a quarter of the YooChoose targets), depending on the session state.
  */
 
 const FORMAT = 'skiff-gru4rec';
 const WEIGHT_NAMES = ['itemEmb', 'W', 'U', 'b', 'outEmb', 'outBias'] as const;
-type WeightName = (typeof WEIGHT_NAMES)[number];
-type Weights = Record<WeightName, tf.Variable>;
+/** Saved only when `repeatWindow` > 0 (artifacts without them are the original format). */
+const REPEAT_WEIGHT_NAMES = ['repeatVec', 'repeatBias'] as const;
+type BaseWeightName = (typeof WEIGHT_NAMES)[number];
+type WeightName = BaseWeightName | (typeof REPEAT_WEIGHT_NAMES)[number];
+type Weights = Record<BaseWeightName, tf.Variable> & { repeatVec?: tf.Variable; repeatBias?: tf.Variable };
+
+/** The GRU4Rec options that TrainParams leaves optional, with their defaults filled in. */
+export interface Gru4RecOptions {
+  negatives: number;
+  repeatWindow: number;
+  dropout: number;
+  patience: number;
+}
+
+/**
+ * TrainParams with the later-added GRU4Rec options defaulted: 64 sampled negatives, no repeat
+ * term, no dropout, no early stopping — exactly the model before those options existed (so
+ * artifacts and configs without them train, load and serve as before).
+ */
+export function resolveGru4RecParams(p: TrainParams): TrainParams & Gru4RecOptions {
+  return { ...p, negatives: p.negatives ?? 64, repeatWindow: p.repeatWindow ?? 0, dropout: p.dropout ?? 0, patience: p.patience ?? 0 };
+}
+
+function weightNames(w: Weights): WeightName[] {
+  return w.repeatVec ? [...WEIGHT_NAMES, ...REPEAT_WEIGHT_NAMES] : [...WEIGHT_NAMES];
+}
+
+function weightList(w: Weights): tf.Variable[] {
+  return weightNames(w).map((n) => w[n]!);
+}
 
 /** How many popular items the artifact keeps for sessions without a known item. */
 const POPULAR_KEPT = 1000;
@@ -38,6 +72,13 @@ export interface TrainingSummary {
   trainSeconds: number;
   /** Examples (prefix → next item pairs) per epoch. */
   examples: number;
+  /** `validate`'s score after each epoch run in this call (when given). */
+  validationScores?: number[];
+  /** Early stopping: the 0-based epoch whose weights the model holds, and its score. */
+  bestEpoch?: number;
+  bestScore?: number;
+  /** True when early stopping ended training before `params.epochs`. */
+  stoppedEarly?: boolean;
 }
 
 let variableCounter = 0;
@@ -47,6 +88,7 @@ function variable(name: WeightName, t: tf.Tensor, trainable: boolean): tf.Variab
 
 function initWeights(items: number, p: TrainParams): Weights {
   const { embeddingDim: d, hiddenUnits: h, seed } = p;
+  const r = resolveGru4RecParams(p).repeatWindow;
   return tf.tidy(() => ({
     itemEmb: variable('itemEmb', tf.randomNormal([items + 1, d], 0, 0.1, 'float32', seed), true),
     W: variable('W', tf.randomUniform([d, 3 * h], -Math.sqrt(6 / (d + h)), Math.sqrt(6 / (d + h)), 'float32', seed + 1), true),
@@ -54,7 +96,41 @@ function initWeights(items: number, p: TrainParams): Weights {
     b: variable('b', tf.zeros([3 * h]), true),
     outEmb: variable('outEmb', tf.randomNormal([items + 1, h], 0, 0.1, 'float32', seed + 3), true),
     outBias: variable('outBias', tf.zeros([items + 1]), true),
+    ...(r > 0
+      ? {
+          repeatVec: variable('repeatVec', tf.randomNormal([r, h], 0, 0.01, 'float32', seed + 4), true),
+          repeatBias: variable('repeatBias', tf.zeros([r]), true),
+        }
+      : {}),
   }));
+}
+
+/**
+ * Repeat scores [B, R + 1] for session states h [B, H]: column 0 (item not among the last R
+ * positions) is 0, column r is h · repeatVec[r] + repeatBias[r].
+ */
+function repeatScores(w: Weights, h: tf.Tensor2D): tf.Tensor2D {
+  const rep = tf.add(tf.matMul(h, w.repeatVec!, false, true), w.repeatBias!);
+  return tf.concat([tf.zeros([h.shape[0], 1]), rep], 1) as tf.Tensor2D;
+}
+
+/**
+ * Fills `out` (row-major [rows, cols]) with indices into the flattened repeat scores [rows, R + 1]:
+ * row b, column c gets b·(R + 1) + r where r (1 … R) is how many steps back the item `colOf`
+ * maps to column c last occurred in seqs[b], else b·(R + 1). `colOf` returns −1 for items that
+ * have no column.
+ */
+function recencyIndex(out: Int32Array, seqs: ReadonlyArray<ArrayLike<number>>, cols: number, window: number, colOf: (item: number) => number): void {
+  const stride = window + 1;
+  for (let b = 0; b < seqs.length; b++) {
+    const s = seqs[b]!;
+    const row = b * cols;
+    out.fill(b * stride, row, row + cols);
+    for (let r = 1; r <= window && r <= s.length; r++) {
+      const c = colOf(s[s.length - r]!);
+      if (c >= 0 && out[row + c] === b * stride) out[row + c] = b * stride + r;
+    }
+  }
 }
 
 /**
@@ -62,9 +138,10 @@ function initWeights(items: number, p: TrainParams): Weights {
  * state [B, H]. Padding steps keep the state unchanged, so left padding equals no padding.
  * Cell: z, r = σ(x·W + h·U + b); n = tanh(x·W_n + b_n + r ⊙ (h·U_n)); h' = (1 − z) ⊙ n + z ⊙ h.
  */
-function gruFinalState(w: Weights, ids: tf.Tensor2D, mask: tf.Tensor2D, hidden: number): tf.Tensor2D {
+function gruFinalState(w: Weights, ids: tf.Tensor2D, mask: tf.Tensor2D, hidden: number, dropout?: { rate: number; seed: number }): tf.Tensor2D {
   const [batch, steps] = ids.shape;
-  const emb = tf.gather(w.itemEmb, ids); // [B, L, D]
+  let emb: tf.Tensor = tf.gather(w.itemEmb, ids); // [B, L, D]
+  if (dropout) emb = tf.dropout(emb, dropout.rate, undefined, dropout.seed);
   const gx = tf.add(tf.matMul(tf.reshape(emb, [batch * steps, -1]), w.W), w.b).reshape([batch, steps, 3 * hidden]);
   const gxs = tf.unstack(gx, 1) as tf.Tensor2D[];
   const ms = tf.unstack(tf.expandDims(mask, 2), 1) as tf.Tensor2D[];
@@ -78,7 +155,7 @@ function gruFinalState(w: Weights, ids: tf.Tensor2D, mask: tf.Tensor2D, hidden: 
     const hNew = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
     h = tf.add(h, tf.mul(ms[t]!, tf.sub(hNew, h)));
   }
-  return h;
+  return dropout ? (tf.dropout(h, dropout.rate, undefined, dropout.seed + 1) as tf.Tensor2D) : h;
 }
 
 /** Left-pads id sequences to `len`. */
@@ -104,6 +181,10 @@ async function writeAtomic(dir: string, name: string, body: string | Uint8Array)
 export class Gru4RecModel implements Recommender {
   readonly name = 'gru4rec';
   readonly vocabulary: readonly string[];
+  /** Recency positions of the repeat term (0: no repeat term, e.g. an artifact from before it). */
+  private readonly repeatWindow: number;
+  /** Recency-index scratch buffer, grown on demand and reused across requests. */
+  private recScratch = new Int32Array(0);
 
   constructor(
     readonly vocab: Vocabulary,
@@ -113,6 +194,7 @@ export class Gru4RecModel implements Recommender {
     readonly training?: TrainingSummary,
   ) {
     this.vocabulary = vocab.items;
+    this.repeatWindow = weights.repeatVec ? weights.repeatVec.shape[0] : 0;
   }
 
   /** Known item ids of each history (unknown items dropped), truncated to the last maxLen. */
@@ -131,21 +213,41 @@ export class Gru4RecModel implements Recommender {
   /** Top-k item ids (1-based vocabulary ids) and scores per non-empty sequence, one forward pass. */
   private topIds(seqs: number[][], k: number): Array<{ ids: Int32Array; scores: Float32Array }> {
     const len = Math.max(1, ...seqs.map((s) => s.length));
-    const kk = Math.max(0, Math.min(k, this.vocab.size));
+    const V = this.vocab.size;
+    const kk = Math.max(0, Math.min(k, V));
     if (kk === 0) return seqs.map(() => ({ ids: new Int32Array(0), scores: new Float32Array(0) }));
     const { ids, mask } = pad(seqs, len);
+    const B = seqs.length;
+    const cols = V + 1;
+    let rec: Int32Array | undefined;
+    if (this.repeatWindow > 0) {
+      if (this.recScratch.length < B * cols) this.recScratch = new Int32Array(B * cols);
+      rec = this.recScratch.subarray(0, B * cols);
+      recencyIndex(rec, seqs, cols, this.repeatWindow, (item) => item);
+    }
+    // Scores over every row of the tables (no copy of the output table); row 0 is padding and is
+    // dropped below, so ask for one more.
+    const kq = Math.min(kk + 1, cols);
     const [values, indices] = tf.tidy(() => {
-      const h = gruFinalState(this.weights, tf.tensor2d(ids, [seqs.length, len], 'int32'), tf.tensor2d(mask, [seqs.length, len]), this.config.params.hiddenUnits);
-      // Row 0 of the tables is padding: score items 1..V only.
-      const out = tf.slice(this.weights.outEmb, [1, 0], [-1, -1]);
-      const bias = tf.slice(this.weights.outBias, [1], [-1]);
-      const t = tf.topk(tf.add(tf.matMul(h, out, false, true), bias), kk);
+      const h = gruFinalState(this.weights, tf.tensor2d(ids, [B, len], 'int32'), tf.tensor2d(mask, [B, len]), this.config.params.hiddenUnits);
+      let logits: tf.Tensor2D = tf.add(tf.matMul(h, this.weights.outEmb, false, true), this.weights.outBias);
+      if (rec) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(this.weights, h), [-1]), tf.tensor2d(rec, [B, cols], 'int32')));
+      const t = tf.topk(logits, kq);
       return [t.values, t.indices];
     });
     const v = values.dataSync() as Float32Array;
     const ix = indices.dataSync() as Int32Array;
     tf.dispose([values, indices]);
-    return seqs.map((_, b) => ({ ids: ix.subarray(b * kk, (b + 1) * kk).map((i) => i + 1), scores: v.subarray(b * kk, (b + 1) * kk) }));
+    return seqs.map((_, b) => {
+      const outIds = new Int32Array(kk);
+      const outScores = new Float32Array(kk);
+      for (let j = b * kq, n = 0; j < (b + 1) * kq && n < kk; j++) {
+        if (ix[j] === 0) continue;
+        outIds[n] = ix[j]!;
+        outScores[n++] = v[j]!;
+      }
+      return { ids: outIds, scores: outScores };
+    });
   }
 
   private popularList(k: number, exclude?: ReadonlySet<string>): ScoredItem[] {
@@ -198,7 +300,7 @@ export class Gru4RecModel implements Recommender {
    */
   async save(dir: string): Promise<string[]> {
     await mkdir(dir, { recursive: true });
-    const { data, specs } = await tf.io.encodeWeights(WEIGHT_NAMES.map((name) => ({ name, tensor: this.weights[name] })));
+    const { data, specs } = await tf.io.encodeWeights(weightNames(this.weights).map((name) => ({ name, tensor: this.weights[name]! })));
     const p = this.config.params;
     const files = ['model.json', 'weights.bin', 'vocabulary.json', 'config.json'];
     const handler = tf.io.withSaveHandler(async (artifacts) => {
@@ -219,7 +321,7 @@ export class Gru4RecModel implements Recommender {
     await handler.save!({
       format: FORMAT,
       generatedBy: `@tensorflow/tfjs ${tf.version.tfjs}`,
-      modelTopology: { type: 'gru4rec', items: this.vocab.size, embeddingDim: p.embeddingDim, hiddenUnits: p.hiddenUnits, maxLen: p.maxLen },
+      modelTopology: { type: 'gru4rec', items: this.vocab.size, embeddingDim: p.embeddingDim, hiddenUnits: p.hiddenUnits, maxLen: p.maxLen, ...(this.repeatWindow > 0 ? { repeatWindow: this.repeatWindow } : {}) },
       weightSpecs: specs,
       weightData: data,
     });
@@ -227,7 +329,7 @@ export class Gru4RecModel implements Recommender {
   }
 
   dispose(): void {
-    tf.dispose(Object.values(this.weights));
+    tf.dispose(weightList(this.weights));
   }
 }
 
@@ -242,17 +344,22 @@ async function loadParts(dir: string, trainable: boolean): Promise<{ vocab: Voca
   if (modelJson.format !== FORMAT) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir} is not a skiff GRU4Rec model (format ${String(modelJson.format)})`);
   const bin = await read('weights.bin');
   const named = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), modelJson.weightsManifest[0]?.weights ?? []);
+  const weights = {} as Weights;
   try {
-    const weights = {} as Weights;
-    for (const n of WEIGHT_NAMES) {
+    const vocab = new Vocabulary(JSON.parse((await read('vocabulary.json')).toString('utf8')) as string[]);
+    const config = JSON.parse((await read('config.json')).toString('utf8')) as Gru4RecConfig;
+    // The repeat weights exist only in artifacts trained with repeatWindow > 0.
+    const names: WeightName[] = resolveGru4RecParams(config.params).repeatWindow > 0 ? [...WEIGHT_NAMES, ...REPEAT_WEIGHT_NAMES] : [...WEIGHT_NAMES];
+    for (const n of names) {
       const t = named[n];
       if (!t) throw new SkiffError('ARTIFACT_CORRUPTED', `weight ${n} missing in ${dir}`);
       weights[n] = variable(n, t, trainable);
     }
-    const vocab = new Vocabulary(JSON.parse((await read('vocabulary.json')).toString('utf8')) as string[]);
-    const config = JSON.parse((await read('config.json')).toString('utf8')) as Gru4RecConfig;
     if (weights.outEmb.shape[0] !== vocab.size + 1) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: weights do not match vocabulary.json`);
     return { vocab, weights, config };
+  } catch (e) {
+    tf.dispose(Object.values(weights));
+    throw e;
   } finally {
     tf.dispose(Object.values(named));
   }
@@ -274,11 +381,27 @@ export interface TrainGru4RecOptions {
   initialWeightsDir?: string;
   /** If set, the model is saved here after every epoch (a checkpoint to resume from). */
   checkpointDir?: string;
-  /** Extra uniformly sampled negatives per batch, on top of the in-batch ones (default 64). */
+  /** Extra uniformly sampled negatives per batch, on top of the in-batch ones (default: params.negatives, else 64). */
   sampledNegatives?: number;
-  /** `epoch` is the 0-based index of the epoch that just finished. */
-  /** `model` scores with the current weights (for validation); do not dispose it. */
-  onEpochEnd?: (e: { epoch: number; loss: number; samplesPerSecond: number; model: Gru4RecModel }) => void | Promise<void>;
+  /**
+   * Validation score of the current weights, higher is better (e.g. HR@20 + MRR@20 on a
+   * validation split — never the test split). Called after every epoch, before the checkpoint and
+   * `onEpochEnd`. With `params.patience` > 0 this is early stopping: training ends once `patience`
+   * epochs in a row did not beat the best score, and the best epoch's weights are restored (also
+   * when all epochs ran). `model` scores with the current weights; do not dispose it.
+   */
+  validate?: (model: Gru4RecModel, epoch: number) => number | Promise<number>;
+  /** With `validate` and patience: the best weights so far are saved here on every improvement (resume). */
+  bestCheckpointDir?: string;
+  /** Early-stopping state of the interrupted run being resumed; its best weights are read from `bestCheckpointDir`. */
+  resumeEarlyStopping?: { bestEpoch: number; bestScore: number };
+  /**
+   * `epoch` is the 0-based index of the epoch that just finished; `model` scores with the current
+   * weights (for validation); do not dispose it. `score` is validate's result; `bestEpoch` /
+   * `bestScore` the early-stopping state after this epoch; `stop` is true when early stopping
+   * ends training after this epoch.
+   */
+  onEpochEnd?: (e: { epoch: number; loss: number; samplesPerSecond: number; model: Gru4RecModel; score?: number; bestEpoch?: number; bestScore?: number; stop?: boolean }) => void | Promise<void>;
   /** `epoch` is the 0-based index of the running epoch, `batch` the 0-based batch just done. */
   onBatchEnd?: (b: { epoch: number; batch: number; batches: number; loss: number }) => void | Promise<void>;
   signal?: AbortSignal;
@@ -317,11 +440,15 @@ function cancelled(): SkiffError {
 
 /**
  * Trains the GRU4Rec-style model on `train` (each session an ordered list of item ids). Seeded
- * (initialisers, shuffling, negative sampling). Yields to the event loop after every batch and
- * awaits the callbacks, so heartbeats and cancellation (`signal`) get through.
+ * (initialisers, shuffling, negative sampling, dropout). Yields to the event loop after every
+ * batch and awaits the callbacks, so heartbeats and cancellation (`signal`) get through.
  */
 export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4RecModel> {
-  const { train, params, initialEpoch = 0, initialWeightsDir, checkpointDir, sampledNegatives = 64, onEpochEnd, onBatchEnd, signal } = options;
+  const { train, initialEpoch = 0, initialWeightsDir, checkpointDir, onEpochEnd, onBatchEnd, validate, bestCheckpointDir, resumeEarlyStopping, signal } = options;
+  const params = options.params;
+  const rp = resolveGru4RecParams(params);
+  const sampledNegatives = options.sampledNegatives ?? rp.negatives;
+  const R = rp.repeatWindow;
   const { backend } = await initBackend();
   const started = performance.now();
   const vocab = Vocabulary.fromSessions(train);
@@ -334,9 +461,9 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   if (initialWeightsDir) {
     const loaded = await loadParts(initialWeightsDir, true);
     const same = loaded.vocab.size === vocab.size && loaded.vocab.items.every((it, i) => it === vocab.items[i]);
-    const shapeOk = loaded.weights.W.shape[0] === params.embeddingDim && loaded.weights.U.shape[0] === params.hiddenUnits;
+    const shapeOk = loaded.weights.W.shape[0] === params.embeddingDim && loaded.weights.U.shape[0] === params.hiddenUnits && (loaded.weights.repeatVec?.shape[0] ?? 0) === R;
     if (!same || !shapeOk) {
-      tf.dispose(Object.values(loaded.weights));
+      tf.dispose(weightList(loaded.weights));
       throw new SkiffError('BAD_INPUT', `initial weights in ${initialWeightsDir} do not match this training data / params`, { retryable: false });
     }
     weights = loaded.weights;
@@ -350,9 +477,20 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   const B = params.batchSize;
   const batches = Math.ceil(n / B);
   const optimizer = tf.train.adam(params.learningRate);
-  const trainable = WEIGHT_NAMES.map((k) => weights[k]);
+  const trainable = weightList(weights);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const V = vocab.size;
+  const cand = new Map<number, number>();
+  let recIdx = new Int32Array(0);
+
+  // Early stopping: best score / epoch and a copy of the best weights (in memory).
+  const early = validate !== undefined && rp.patience > 0;
+  let best: { epoch: number; score: number; weights?: tf.Tensor[] } | undefined;
+  if (early && resumeEarlyStopping && bestCheckpointDir && (await hasSavedModel(bestCheckpointDir))) {
+    const saved = await loadParts(bestCheckpointDir, false);
+    best = { epoch: resumeEarlyStopping.bestEpoch, score: resumeEarlyStopping.bestScore, weights: weightList(saved.weights) };
+  }
+  const disposeBest = () => best?.weights && tf.dispose(best.weights);
 
   try {
     for (let epoch = initialEpoch; epoch < params.epochs; epoch++) {
@@ -369,27 +507,38 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
         for (const r of rows) len = Math.max(len, ex.length[r]!);
         const seqs = Array.from(rows, (r) => ex.flat.subarray(ex.start[r]!, ex.start[r]! + ex.length[r]!));
         const { ids, mask } = pad(seqs, len);
-        // Candidates: the distinct targets of the batch plus uniformly sampled extra items.
-        const cand = new Map<number, number>();
+        // Candidates: the distinct targets of the batch, with the repeat term also the batch's
+        // input items (so that repeating is trained against not repeating), plus uniformly
+        // sampled extra items.
+        cand.clear();
         const labels = new Int32Array(size);
         rows.forEach((r, j) => {
           const t = ex.target[r]!;
           if (!cand.has(t)) cand.set(t, cand.size);
           labels[j] = cand.get(t)!;
         });
+        if (R > 0) for (const s of seqs) for (let j = Math.max(0, s.length - R); j < s.length; j++) if (!cand.has(s[j]!)) cand.set(s[j]!, cand.size);
         for (let s = 0; s < sampledNegatives && cand.size < V; s++) {
           const t = 1 + Math.floor(rnd() * V);
           if (!cand.has(t)) cand.set(t, cand.size);
         }
         const candIds = Int32Array.from(cand.keys());
+        const C = candIds.length;
+        if (R > 0) {
+          if (recIdx.length < size * C) recIdx = new Int32Array(size * C);
+          recencyIndex(recIdx, seqs, C, R, (item) => cand.get(item) ?? -1);
+        }
+        const dropout = rp.dropout > 0 ? { rate: rp.dropout, seed: params.seed * 100_003 + epoch * 10_007 + bi * 2 } : undefined;
         const loss = tf.tidy(() => {
           const idsT = tf.tensor2d(ids, [size, len], 'int32');
           const maskT = tf.tensor2d(mask, [size, len]);
           const candT = tf.tensor1d(candIds, 'int32');
-          const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), candIds.length);
+          const recT = R > 0 ? tf.tensor2d(recIdx.subarray(0, size * C), [size, C], 'int32') : undefined;
+          const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), C);
           return optimizer.minimize(() => {
-            const h = gruFinalState(weights, idsT, maskT, params.hiddenUnits);
-            const logits = tf.add(tf.matMul(h, tf.gather(weights.outEmb, candT), false, true), tf.gather(weights.outBias, candT));
+            const h = gruFinalState(weights, idsT, maskT, params.hiddenUnits, dropout);
+            let logits: tf.Tensor2D = tf.add(tf.matMul(h, tf.gather(weights.outEmb, candT), false, true), tf.gather(weights.outBias, candT));
+            if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
             return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
           }, true, trainable)!;
         });
@@ -404,13 +553,37 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
       summary.samplesPerSecond = n / ((performance.now() - t0) / 1000);
       const mean = lossSum / batches;
       summary.losses.push(mean);
+      let score: number | undefined;
+      let stop = false;
+      if (validate) {
+        score = await validate(model(), epoch);
+        (summary.validationScores ??= []).push(score);
+        if (early) {
+          if (!best || score > best.score) {
+            disposeBest();
+            best = { epoch, score, weights: trainable.map((v) => tf.clone(v)) };
+            if (bestCheckpointDir) await model().save(bestCheckpointDir);
+          } else if (epoch - best.epoch >= rp.patience) stop = true;
+        }
+      }
       if (checkpointDir) await model().save(checkpointDir);
-      await onEpochEnd?.({ epoch, loss: mean, samplesPerSecond: summary.samplesPerSecond, model: model() });
+      await onEpochEnd?.({ epoch, loss: mean, samplesPerSecond: summary.samplesPerSecond, model: model(), ...(score !== undefined ? { score } : {}), ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}), stop });
+      if (stop) {
+        summary.stoppedEarly = true;
+        break;
+      }
+    }
+    if (early && best?.weights) {
+      // Keep the best epoch's weights (a no-op copy when the last epoch was the best).
+      trainable.forEach((v, i) => v.assign(best!.weights![i]!));
+      summary.bestEpoch = best.epoch;
+      summary.bestScore = best.score;
     }
   } catch (e) {
     tf.dispose(trainable);
     throw e;
   } finally {
+    disposeBest();
     optimizer.dispose();
   }
   summary.trainSeconds = (performance.now() - started) / 1000;

@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// Hyper-parameter search for skiff's tfjs GRU4Rec on the YooChoose rsc15-100k sample, on the
+// *inner* split only: trains on train_tr, scores on train_valid (both inside train_full; the test
+// split is never read here). Every trial uses early stopping on train_valid (score = HR@20 +
+// MRR@20, `patience` epochs, best epoch's weights kept). A seeded random search over a small grid;
+// one JSON line per trial on stdout. The best trial (highest validation HR@20 + MRR@20) is written
+// to apps/cli/configs/gru4rec-yoochoose.v1.json with `epochs` = its early-stopping epoch, which
+// bench/eval-yoochoose.mjs then trains on train_full and scores on test.
+//
+//   npm run build -w @skiff/core -w @skiff/model
+//   node bench/tune-yoochoose.mjs [--backend tensorflow] [--trials 12] [--seed 1] [--budget-s 1200]
+//        [--max-epochs 15] [--out apps/cli/configs/gru4rec-yoochoose.v1.json] [--no-write]
+//        [--trial '{"repeatWindow":10,...}']   # run just these params (no config written)
+//        [--from-log tune.jsonl]                # re-select from a saved stdout of this script (no training)
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../packages/core/dist/index.js';
+import * as m from '../packages/model/dist/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..');
+const dataDir = path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k');
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+};
+const TRIALS = Number(option('--trials', '12'));
+const SEARCH_SEED = Number(option('--seed', '1'));
+const BUDGET_S = Number(option('--budget-s', '1200'));
+const MAX_EPOCHS = Number(option('--max-epochs', '15'));
+const PATIENCE = Number(option('--patience', '2'));
+const OUT = path.resolve(repoRoot, option('--out', 'apps/cli/configs/gru4rec-yoochoose.v1.json'));
+const SINGLE = option('--trial', undefined);
+const FROM_LOG = option('--from-log', undefined);
+
+const backendPref = option('--backend', 'auto'); // auto: native TensorFlow (tfjs-node) when installed, else WASM
+if (backendPref === 'tensorflow' || backendPref === 'wasm') m.setBackendPreference(backendPref);
+const { backend } = FROM_LOG ? { backend: undefined } : await m.initBackend();
+
+const trainTr = await m.readSessionTable(path.join(dataDir, 'yoochoose-clicks-100k_train_tr.txt'));
+const valid = await m.readSessionFile(path.join(dataDir, 'yoochoose-clicks-100k_train_valid.txt'));
+const counts = m.itemCounts(trainTr.sessions);
+const round = (x, d = 4) => Number(x.toFixed(d));
+const validMetrics = (model) => m.evaluate(model, valid, { ks: [20], trainItemCounts: counts }).metrics;
+
+// The baselines on the same inner split: the bar a configuration has to clear on validation.
+const baselines = {};
+const logged = FROM_LOG ? (await readFile(path.resolve(FROM_LOG), 'utf8')).split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l)) : undefined;
+for (const kind of logged ? [] : ['sr', 'vsknn']) {
+  const mt = validMetrics(m.trainBaseline(kind, trainTr.sessions, { lastTimes: trainTr.lastTimes }));
+  baselines[kind] = { 'hr@20': round(mt['hr@20']), 'mrr@20': round(mt['mrr@20']) };
+  console.log(JSON.stringify({ bench: 'tune-yoochoose', baseline: kind, split: 'train_tr→train_valid', ...baselines[kind] }));
+}
+
+/** Fixed part of every trial. */
+const BASE = { model: 'gru4rec', maxLen: 10, epochs: MAX_EPOCHS, patience: PATIENCE, seed: 42 };
+/** The search space (values per parameter); a trial draws one value of each. */
+const SPACE = {
+  hiddenUnits: [100, 200],
+  embeddingDim: [64, 100],
+  batchSize: [128, 256],
+  learningRate: [0.003, 0.005, 0.01],
+  negatives: [1024, 2048],
+  repeatWindow: [5, 10],
+  dropout: [0.3, 0.5],
+};
+/** The first trial: the previous (untuned) configuration plus early stopping, as an anchor. */
+const ANCHOR = { hiddenUnits: 100, embeddingDim: 100, batchSize: 128, learningRate: 0.005, negatives: 64, repeatWindow: 0, dropout: 0 };
+
+function drawTrials() {
+  const rnd = mulberry32(SEARCH_SEED);
+  const seen = new Set([JSON.stringify(ANCHOR)]);
+  const out = [ANCHOR];
+  for (let guard = 0; out.length < TRIALS && guard < 10_000; guard++) {
+    const t = Object.fromEntries(Object.entries(SPACE).map(([k, vs]) => [k, vs[Math.floor(rnd() * vs.length)]]));
+    const key = JSON.stringify(t);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(t);
+    }
+  }
+  return out.slice(0, TRIALS);
+}
+
+async function runTrial(index, overrides) {
+  const params = { ...BASE, ...overrides };
+  const curve = [];
+  const t0 = performance.now();
+  const model = await m.trainGru4Rec({
+    train: trainTr.sessions,
+    params,
+    validate: (mdl, epoch) => {
+      const mt = validMetrics(mdl);
+      curve.push({ epoch: epoch + 1, 'hr@20': round(mt['hr@20']), 'mrr@20': round(mt['mrr@20']) });
+      return mt['hr@20'] + mt['mrr@20'];
+    },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const t = model.training;
+  model.dispose();
+  const best = curve[t.bestEpoch];
+  const line = {
+    bench: 'tune-yoochoose',
+    trial: index,
+    params,
+    bestEpoch: t.bestEpoch + 1,
+    epochsRun: curve.length,
+    stoppedEarly: Boolean(t.stoppedEarly),
+    'val hr@20': best['hr@20'],
+    'val mrr@20': best['mrr@20'],
+    beatsSrOnValid: best['hr@20'] > baselines.sr['hr@20'] && best['mrr@20'] > baselines.sr['mrr@20'],
+    seconds: round(seconds, 1),
+    secondsPerEpoch: round(seconds / curve.length, 1),
+    curve,
+    losses: t.losses.map((l) => round(l)),
+    backend,
+  };
+  console.log(JSON.stringify(line));
+  return line;
+}
+
+if (SINGLE) {
+  await runTrial(0, JSON.parse(SINGLE));
+  process.exit(0);
+}
+
+const started = performance.now();
+const results = [];
+const trials = logged ? [] : drawTrials();
+let searchSeconds;
+if (logged) {
+  for (const l of logged) {
+    if (l.baseline) baselines[l.baseline] = { 'hr@20': l['hr@20'], 'mrr@20': l['mrr@20'] };
+    if (l.trial !== undefined && l.params) results.push(l);
+  }
+  searchSeconds = round(results.reduce((a, r) => a + r.seconds, 0), 1);
+}
+for (let i = 0; i < trials.length; i++) {
+  const elapsed = (performance.now() - started) / 1000;
+  if (elapsed > BUDGET_S) {
+    console.log(JSON.stringify({ bench: 'tune-yoochoose', skipped: trials.length - i, reason: `time budget ${BUDGET_S} s used` }));
+    break;
+  }
+  results.push(await runTrial(i, trials[i]));
+}
+
+// Selection: highest validation HR@20 + MRR@20 (the early-stopping score).
+const score = (r) => r['val hr@20'] + r['val mrr@20'];
+const chosen = results.reduce((a, r) => (score(r) > score(a) ? r : a));
+const { patience: _p, epochs: _e, ...fixed } = chosen.params;
+const config = {
+  $comment: `Chosen by bench/tune-yoochoose.mjs (seeded random search, ${results.length} trials) on the YooChoose rsc15-100k inner split: trained on train_tr, early stopping and selection on train_valid by HR@20 + MRR@20; the test split was not used. epochs = the early-stopping epoch of the chosen trial.`,
+  $meta: {
+    chosenBy: 'bench/tune-yoochoose.mjs',
+    date: new Date().toISOString().slice(0, 10),
+    split: 'train_tr → train_valid',
+    trials: results.length,
+    searchSeed: SEARCH_SEED,
+    trial: chosen.trial,
+    earlyStoppingEpoch: chosen.bestEpoch,
+    patience: chosen.params.patience,
+    maxEpochs: chosen.params.epochs,
+    validation: { 'hr@20': chosen['val hr@20'], 'mrr@20': chosen['val mrr@20'] },
+    validationBaselines: baselines,
+    backend: results[0]?.backend ?? backend,
+    cpu: os.cpus()[0]?.model?.trim(),
+    searchSeconds: searchSeconds ?? round((performance.now() - started) / 1000, 1),
+    trialsTable: results.map((r) => ({
+      trial: r.trial,
+      ...Object.fromEntries(Object.keys(SPACE).map((k) => [k, r.params[k]])),
+      bestEpoch: r.bestEpoch,
+      epochsRun: r.epochsRun,
+      'hr@20': r['val hr@20'],
+      'mrr@20': r['val mrr@20'],
+      seconds: r.seconds,
+    })),
+  },
+  ...fixed,
+  epochs: chosen.bestEpoch,
+  patience: chosen.params.patience,
+};
+console.log(JSON.stringify({ bench: 'tune-yoochoose', chosen: chosen.trial, config }));
+if (!flag('--no-write')) {
+  await mkdir(path.dirname(OUT), { recursive: true });
+  await writeFile(OUT, JSON.stringify(config, null, 2) + '\n');
+  console.error(`wrote ${path.relative(repoRoot, OUT)}`);
+}

@@ -1,0 +1,169 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { TrainParamsSchema, type DatasetSnapshot, type TrainParams } from '@skiff/core';
+import { initBackend } from './backend.js';
+import { createTfjsTrainer } from './create-tfjs-trainer.js';
+import { evaluate } from './evaluate.js';
+import { loadGru4Rec, resolveGru4RecParams, trainGru4Rec } from './gru4rec.js';
+import { mulberry32 } from './random.js';
+
+const small: TrainParams = { model: 'gru4rec', embeddingDim: 16, hiddenUnits: 16, maxLen: 6, epochs: 2, batchSize: 64, learningRate: 0.01, seed: 11 };
+
+/** Sessions that start at a random item and then click it again and again: the next item is always the last one. */
+function repeats(sessions: number, items: number, seed: number): string[][] {
+  const rnd = mulberry32(seed);
+  return Array.from({ length: sessions }, () => {
+    const x = `i${Math.floor(rnd() * items)}`;
+    return Array.from({ length: 2 + Math.floor(rnd() * 4) }, () => x);
+  });
+}
+
+/** Next item mostly (7i + 3) mod 120, sometimes random. */
+function chains(sessions: number, seed: number): string[][] {
+  const rnd = mulberry32(seed);
+  return Array.from({ length: sessions }, () => {
+    let cur = Math.floor(rnd() * 120);
+    return Array.from({ length: 3 + Math.floor(rnd() * 4) }, () => `i${(cur = rnd() < 0.8 ? (cur * 7 + 3) % 120 : Math.floor(rnd() * 120))}`);
+  });
+}
+
+describe('GRU4Rec options', () => {
+  it('resolves the later-added options to the original model when absent (old configs parse unchanged)', () => {
+    const old = TrainParamsSchema.parse({ model: 'gru4rec', embeddingDim: 64, hiddenUnits: 64, maxLen: 10, epochs: 3, batchSize: 128, learningRate: 0.005, seed: 42 });
+    expect(old).not.toHaveProperty('repeatWindow');
+    expect(resolveGru4RecParams(old)).toMatchObject({ negatives: 64, repeatWindow: 0, dropout: 0, patience: 0 });
+    // Extra documentation keys in a config file ($comment, $meta) are dropped, not rejected.
+    const withMeta = TrainParamsSchema.parse({ $comment: 'chosen on validation', $meta: { date: 'x' }, repeatWindow: 10, dropout: 0.5, negatives: 2048, patience: 2 });
+    expect(withMeta).toMatchObject({ repeatWindow: 10, dropout: 0.5, negatives: 2048, patience: 2 });
+    expect(withMeta).not.toHaveProperty('$comment');
+    expect(TrainParamsSchema.safeParse({ dropout: 1.5 }).success).toBe(false);
+  });
+
+  it('the repeat term learns "the last item comes again": top-1 on unseen sessions', async () => {
+    await initBackend();
+    const before = tf.memory().numTensors;
+    const train = repeats(1500, 400, 1);
+    const test = repeats(300, 400, 2);
+    const withRepeat = await trainGru4Rec({ train, params: { ...small, repeatWindow: 3, negatives: 256 } });
+    const without = await trainGru4Rec({ train, params: { ...small, negatives: 256 } });
+    const hr1 = evaluate(withRepeat, test, { ks: [1] }).metrics['hr@1']!;
+    const hr1Without = evaluate(without, test, { ks: [1] }).metrics['hr@1']!;
+    console.log(`[repeat term] hr@1 with ${hr1.toFixed(3)}, without ${hr1Without.toFixed(3)}`);
+    expect(hr1).toBeGreaterThan(0.95);
+    expect(hr1).toBeGreaterThan(hr1Without);
+    // Exclusions and batch/single parity hold with the repeat term too.
+    const h = ['i3', 'i3'];
+    expect(withRepeat.recommend(h, 5)[0]!.itemId).toBe('i3');
+    expect(withRepeat.recommend(h, 5).map((r) => r.itemId)).toEqual(withRepeat.recommendBatch([h], 5)[0]!.map((r) => r.itemId));
+    expect(withRepeat.recommend(h, 5, new Set(['i3'])).map((r) => r.itemId)).not.toContain('i3');
+
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-repeat-'));
+    try {
+      await withRepeat.save(dir);
+      const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual(['itemEmb', 'W', 'U', 'b', 'outEmb', 'outBias', 'repeatVec', 'repeatBias']);
+      const loaded = await loadGru4Rec(dir);
+      const hs = [h, ['i1', 'i2', 'i1'], ['i9']];
+      expect(loaded.recommendBatch(hs, 10)).toEqual(withRepeat.recommendBatch(hs, 10));
+      loaded.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    withRepeat.dispose();
+    without.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('early stopping stops after `patience` epochs without improvement and restores the best weights', async () => {
+    await initBackend();
+    const before = tf.memory().numTensors;
+    const train = chains(800, 3);
+    const probe = [['i1'], ['i10', 'i73'], ['i5', 'i38', 'i5']];
+    const scripted = [0.1, 0.5, 0.4, 0.45, 0.9, 0.9];
+    const snapshots: Array<ReturnType<typeof JSON.stringify>> = [];
+    const epochs: number[] = [];
+    const model = await trainGru4Rec({
+      train,
+      params: { ...small, epochs: 6, patience: 2, repeatWindow: 2, dropout: 0.2 },
+      validate: (m, epoch) => {
+        snapshots.push(JSON.stringify(m.recommendBatch(probe, 10)));
+        return scripted[epoch]!;
+      },
+      onEpochEnd: (e) => void epochs.push(e.epoch),
+    });
+    // Best after epoch 1 (0.5); epochs 2 and 3 do not beat it → stop after epoch 3.
+    expect(epochs).toEqual([0, 1, 2, 3]);
+    expect(model.training!.losses).toHaveLength(4);
+    expect(model.training!.validationScores).toEqual([0.1, 0.5, 0.4, 0.45]);
+    expect(model.training!.bestEpoch).toBe(1);
+    expect(model.training!.stoppedEarly).toBe(true);
+    expect(snapshots[3]).not.toEqual(snapshots[1]);
+    expect(JSON.stringify(model.recommendBatch(probe, 10))).toEqual(snapshots[1]);
+    model.dispose();
+
+    // Without patience, validate only reports: every epoch runs and the last weights are kept.
+    const all = await trainGru4Rec({ train, params: { ...small, epochs: 3 }, validate: (_m, e) => [0.5, 0.1, 0.1][e]! });
+    expect(all.training!.losses).toHaveLength(3);
+    expect(all.training!.bestEpoch).toBeUndefined();
+    all.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('loads an artifact in the format from before the new options (no kind, no repeat weights) and serves it identically', async () => {
+    await initBackend();
+    const train = chains(600, 4);
+    const model = await trainGru4Rec({ train, params: small });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-old-'));
+    try {
+      await model.save(dir);
+      // Rewrite config.json the way the first releases wrote it: no kind, params without the new fields.
+      const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { kind?: string; params: Record<string, unknown> };
+      delete config.kind;
+      expect(Object.keys(config.params).sort()).toEqual(['batchSize', 'embeddingDim', 'epochs', 'hiddenUnits', 'learningRate', 'maxLen', 'model', 'seed']);
+      await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
+      const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual(['itemEmb', 'W', 'U', 'b', 'outEmb', 'outBias']);
+      const loaded = await loadGru4Rec(dir);
+      const hs = [['i1'], ['i10', 'i73'], ['i5', 'i38', 'i5'], ['nope']];
+      expect(loaded.recommendBatch(hs, 20)).toEqual(model.recommendBatch(hs, 20));
+      expect(loaded.recommend(hs[1]!, 20)).toEqual(model.recommend(hs[1]!, 20));
+      loaded.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      model.dispose();
+    }
+  });
+
+  it('Trainer: with patience the run reports the epochs it trained and one validation point per epoch', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-es-trainer-'));
+    try {
+      const write = async (name: string, sessions: string[][]) => {
+        const f = path.join(dir, `${name}.json`);
+        await writeFile(f, JSON.stringify({ sessions }));
+        return f;
+      };
+      const snapshot: DatasetSnapshot = {
+        snapshotId: 's',
+        loadIds: [],
+        createdAt: new Date(0).toISOString(),
+        dir,
+        files: { train: await write('train', chains(600, 5)), validation: await write('validation', chains(150, 6)), test: await write('test', chains(150, 7)) },
+        counts: { train: 600, validation: 150, test: 150, items: 120 },
+        splitTime: { validationStart: new Date(0).toISOString(), testStart: new Date(0).toISOString() },
+      };
+      const out = await createTfjsTrainer().train({ snapshot, params: { ...small, epochs: 8, learningRate: 0.05, patience: 1, repeatWindow: 3 }, outDir: path.join(dir, 'model') });
+      expect(out.epochs).toBeGreaterThanOrEqual(2);
+      expect(out.epochs).toBeLessThanOrEqual(8);
+      expect(out.losses).toHaveLength(out.epochs);
+      expect(out.validation!.map((v) => v.epoch)).toEqual(Array.from({ length: out.epochs }, (_, i) => i + 1));
+      const loaded = await loadGru4Rec(path.join(dir, 'model'));
+      expect(loaded.recommend(['i1'], 5)).toHaveLength(5);
+      loaded.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
