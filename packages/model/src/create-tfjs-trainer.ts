@@ -47,8 +47,15 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       // core's TrainParams enum may not list every kind yet: compare as a string.
       const kind: string = params.model;
       if (isBaselineKind(kind)) {
+        // One pass of milliseconds to seconds: the signal is checked before it and after the first
+        // progress callback (where a Temporal cancellation arrives), not inside it.
+        const stopIfCancelled = () => {
+          if (signal?.aborted) throw new SkiffError('TRAINING_FAILED', 'training cancelled', { retryable: false });
+        };
+        stopIfCancelled();
         const train = await readSplit(snapshot.files.train);
         await onProgress?.({ stage: 'train', epoch: 0, epochs: 1 });
+        stopIfCancelled();
         const out = await trainBaselineArtifact(kind, train, params as TrainParams & BaselineParams, outDir);
         await onProgress?.({ stage: 'train', epoch: 1, epochs: 1 });
         logger.info('baseline trained', { model: kind, trainSeconds: Number(out.trainSeconds.toFixed(3)) });

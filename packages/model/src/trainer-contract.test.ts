@@ -17,11 +17,5 @@ describeTrainerContract('tfjs gru4rec', async () => ({
   load,
 }));
 
-// The baselines train in one pass and never look at the signal (training takes milliseconds).
-const BASELINES_IGNORE_SIGNAL = 'createTfjsTrainer trains pop/sr/vsknn without checking `signal` (create-tfjs-trainer.ts, isBaselineKind branch)';
 for (const model of ['sr', 'pop', 'vsknn'] as const)
-  describeTrainerContract(
-    `tfjs ${model}`,
-    async () => ({ trainer: createTfjsTrainer(), params: TrainParamsSchema.parse({ model, seed: 7 }), load }),
-    { knownFailures: { abort: BASELINES_IGNORE_SIGNAL, abortedBefore: BASELINES_IGNORE_SIGNAL } },
-  );
+  describeTrainerContract(`tfjs ${model}`, async () => ({ trainer: createTfjsTrainer(), params: TrainParamsSchema.parse({ model, seed: 7 }), load }));
