@@ -17,6 +17,8 @@ const fake: Recommender = {
 };
 const loaded: LoadedModel = { recommender: fake, manifest: { name: 'fake', version: 'v0001' } as ModelManifest, known: new Set(fake.vocabulary) };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 describe('serving app', () => {
   let dir: string;
   let log: ServingLog;
@@ -36,11 +38,12 @@ describe('serving app', () => {
     const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
     const res = await request(app).post('/v1/recommendations').send({ items: ['a', 'zzz'], k: 2, sessionId: 's1', exclude: ['a'] });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], model: { name: 'fake', version: 'v0001' }, unknownItems: 1 });
+    expect(res.body).toEqual({ items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], model: { name: 'fake', version: 'v0001' }, unknownItems: 1, requestId: expect.stringMatching(UUID) });
     await log.close();
     const [file] = await readdir(dir);
     const rec = JSON.parse((await readFile(path.join(dir, file!), 'utf8')).trim()) as Record<string, unknown>;
-    expect(rec).toMatchObject({ sessionId: 's1', items: ['a', 'zzz'], k: 2, unknownItems: 1, model: { version: 'v0001' } });
+    // The logged record carries the requestId the client got: follow-up clicks can name it.
+    expect(rec).toMatchObject({ sessionId: 's1', items: ['a', 'zzz'], k: 2, unknownItems: 1, model: { version: 'v0001' }, requestId: res.body.requestId });
   });
 
   it.each([
@@ -62,8 +65,8 @@ describe('serving app', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       results: [
-        { items: [{ itemId: 'a', score: 1 }], unknownItems: 0 },
-        { items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], unknownItems: 1 },
+        { items: [{ itemId: 'a', score: 1 }], unknownItems: 0, requestId: expect.stringMatching(UUID) },
+        { items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], unknownItems: 1, requestId: expect.stringMatching(UUID) },
       ],
       model: { name: 'fake', version: 'v0001' },
     });
@@ -76,10 +79,12 @@ describe('serving app', () => {
     const events: unknown[] = [];
     const eventsLog = { append: (e: unknown) => void events.push(e), depth: () => 0, close: async () => {} };
     const app = createApp({ models: holder, servingLog: log, eventsLog, logger: silentLogger, now: () => new Date('2026-01-02T03:04:05.000Z') });
-    const res = await request(app).post('/v1/events').send({ events: [{ sessionId: 's1', itemId: 'b' }, { sessionId: 's1', itemId: 'c', eventType: 'purchase', ts: '2026-01-02T03:05:00Z' }] });
+    const res = await request(app)
+      .post('/v1/events')
+      .send({ events: [{ sessionId: 's1', itemId: 'b', requestId: 'r-1' }, { sessionId: 's1', itemId: 'c', eventType: 'purchase', ts: '2026-01-02T03:05:00Z' }] });
     expect(res.status).toBe(202);
     expect(events).toEqual([
-      { session_id: 's1', event_type: 'click', item_id: 'b', timestamp: '2026-01-02T03:04:05.000Z' },
+      { session_id: 's1', event_type: 'click', item_id: 'b', timestamp: '2026-01-02T03:04:05.000Z', request_id: 'r-1' },
       { session_id: 's1', event_type: 'purchase', item_id: 'c', timestamp: '2026-01-02T03:05:00Z' },
     ]);
     expect((await request(app).post('/v1/events').send({ events: [{ sessionId: 's1' }] })).status).toBe(400);

@@ -34,6 +34,8 @@ const EventsSchema = z
             itemId: z.string().min(1).max(200),
             eventType: z.enum(['view', 'click', 'add_to_cart', 'purchase']).default('click'),
             ts: z.iso.datetime().optional(),
+            /** The `requestId` of the recommendation this click followed: exact attribution for online quality. */
+            requestId: z.string().min(1).max(100).optional(),
           })
           .strict(),
       )
@@ -141,9 +143,10 @@ export function createApp(deps: AppDeps) {
     const model = { name: m.manifest.name, version: m.manifest.version };
     served.inc({ model_version: model.version });
     if (unknownItems) unknown.inc(unknownItems);
+    const requestId = randomUUID();
     servingLog.append({
       ts: now().toISOString(),
-      requestId: randomUUID(),
+      requestId,
       sessionId: r.sessionId ?? null,
       items: r.items,
       k: r.k,
@@ -152,7 +155,7 @@ export function createApp(deps: AppDeps) {
       model,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
     });
-    return { items, model, unknownItems };
+    return { items, model, unknownItems, requestId };
   }
 
   app.post('/v1/recommendations', async (req, res) => {
@@ -174,7 +177,7 @@ export function createApp(deps: AppDeps) {
     const results = await Promise.all(
       parsed.data.requests.map(async (r) => {
         const a = await answer(m, r, started);
-        return { items: a.items, unknownItems: a.unknownItems };
+        return { items: a.items, unknownItems: a.unknownItems, requestId: a.requestId };
       }),
     );
     res.json({ results, model: { name: m.manifest.name, version: m.manifest.version } });
@@ -185,7 +188,8 @@ export function createApp(deps: AppDeps) {
     if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
     if (!eventsLog) return sendError(res, 404, 'NOT_FOUND', 'event collection is not enabled');
     const ts = now().toISOString();
-    for (const e of parsed.data.events) eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: e.ts ?? ts });
+    for (const e of parsed.data.events)
+      eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: e.ts ?? ts, ...(e.requestId ? { request_id: e.requestId } : {}) });
     events.inc(parsed.data.events.length);
     res.status(202).json({ accepted: parsed.data.events.length });
   });

@@ -66,6 +66,8 @@ export interface ServingRow {
   items: string[];
   recommended: Array<{ itemId: string; score: number }>;
   ts?: string;
+  /** Set by the serving app; follow-up events may name it (exact attribution for online quality). */
+  requestId?: string;
   sessionId?: string | null;
   k?: number;
 }

@@ -1,6 +1,10 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { silentLogger } from '@skiff/core';
 import { HAND_EVENTS, HAND_ROWS } from './test-helpers/fixtures.js';
-import { nextEventItem, onlineQuality, parseTimestampMs, predictionDescriptors, type SessionEvents } from './online.js';
+import { nextEventItem, onlineQuality, parseTimestampMs, predictionDescriptors, readOnlineEvents, type SessionEvents } from './online.js';
 
 function indexEvents(events: typeof HAND_EVENTS): SessionEvents {
   const m: SessionEvents = new Map();
@@ -33,6 +37,34 @@ describe('online quality', () => {
   it('takes the first item event of the session strictly after the record', () => {
     const ev = indexEvents(HAND_EVENTS);
     expect(HAND_ROWS.map((r) => nextEventItem(r, ev))).toEqual(['b', 'z', null, null, 'q', 't24']);
+  });
+
+  it('attributes a click to the recommendation it names (request_id), even in the same millisecond', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-online-'));
+    try {
+      const T = '2026-03-01T10:00:00.000Z';
+      // A fast server: request 1, its click, request 2 and its click all logged in one millisecond.
+      const rows = [
+        { ts: T, requestId: 'r1', sessionId: 's', items: ['a'], recommended: [{ itemId: 'b', score: 1 }] },
+        { ts: T, requestId: 'r2', sessionId: 's', items: ['a', 'b'], recommended: [{ itemId: 'c', score: 1 }] },
+        { ts: T, sessionId: 's', items: ['a', 'b', 'c'], recommended: [{ itemId: 'd', score: 1 }] }, // no requestId: time rule
+      ];
+      const events = [
+        { session_id: 's', event_type: 'click', item_id: 'b', timestamp: T, request_id: 'r1' },
+        { session_id: 's', event_type: 'click', item_id: 'c', timestamp: T, request_id: 'r2' },
+        { session_id: 's', event_type: 'click', item_id: 'c', timestamp: T, request_id: 'r2' }, // a repeat: the first one counts
+      ];
+      await writeFile(path.join(dir, 'events-1.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const { events: ev } = await readOnlineEvents(dir, silentLogger);
+      expect(rows.map((r) => nextEventItem(r, ev))).toEqual(['b', 'c', null]);
+      expect(onlineQuality(rows, ev)).toMatchObject({ records: 3, withNextEvent: 2, 'hr@20': 1 });
+      // Without request ids the time rule (strictly after) finds nothing in the same millisecond.
+      await writeFile(path.join(dir, 'events-1.ndjson'), events.map(({ request_id: _r, ...e }) => JSON.stringify(e)).join('\n') + '\n');
+      const { events: untagged } = await readOnlineEvents(dir, silentLogger);
+      expect(rows.map((r) => nextEventItem(r, untagged))).toEqual([null, null, null]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('computes hr/mrr@20 and @k over records with a next event', () => {

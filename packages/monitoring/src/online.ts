@@ -36,8 +36,11 @@ export interface PredictionDescriptors {
   slots: number;
 }
 
-/** Per-session events with an item, sorted by time. */
-export type SessionEvents = Map<string, { times: number[]; items: string[] }>;
+/**
+ * Per-session events with an item, sorted by time. `byRequest`: the item of the first event that
+ * names the recommendation it followed (`request_id`), for exact attribution.
+ */
+export type SessionEvents = Map<string, { times: number[]; items: string[]; byRequest?: Map<string, string> }>;
 
 const EPOCH_RE = /^\d+(\.\d+)?$/;
 const HAS_OFFSET_RE = /(Z|[+-]\d{2}(:?\d{2})?)$/;
@@ -62,7 +65,7 @@ export function parseTimestampMs(v: unknown): number | null {
 /** Reads every `*.ndjson` under `dir` (raw event contract); bad lines are counted and logged, never fatal. */
 export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ events: SessionEvents; files: number; lines: number }> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ndjson')).sort();
-  const raw = new Map<string, Array<{ t: number; item: string; n: number }>>();
+  const raw = new Map<string, Array<{ t: number; item: string; n: number; requestId: string | null }>>();
   let bad = 0;
   let n = 0;
   for (const f of files) {
@@ -70,13 +73,13 @@ export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ e
     for await (const line of rl) {
       if (!line.trim()) continue;
       try {
-        const e = JSON.parse(line) as { session_id?: unknown; item_id?: unknown; timestamp?: unknown };
+        const e = JSON.parse(line) as { session_id?: unknown; item_id?: unknown; timestamp?: unknown; request_id?: unknown };
         const t = parseTimestampMs(e.timestamp);
         if (typeof e.session_id !== 'string' || t === null) throw new Error('shape');
         if (typeof e.item_id !== 'string' || e.item_id === '') continue; // e.g. search events: no item to hit
         let list = raw.get(e.session_id);
         if (!list) raw.set(e.session_id, (list = []));
-        list.push({ t, item: e.item_id, n: n++ });
+        list.push({ t, item: e.item_id, n: n++, requestId: typeof e.request_id === 'string' && e.request_id !== '' ? e.request_id : null });
       } catch {
         bad++;
       }
@@ -86,7 +89,9 @@ export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ e
   const events: SessionEvents = new Map();
   for (const [s, list] of raw) {
     list.sort((a, b) => a.t - b.t || a.n - b.n);
-    events.set(s, { times: list.map((x) => x.t), items: list.map((x) => x.item) });
+    const byRequest = new Map<string, string>();
+    for (const x of list) if (x.requestId && !byRequest.has(x.requestId)) byRequest.set(x.requestId, x.item);
+    events.set(s, { times: list.map((x) => x.t), items: list.map((x) => x.item), ...(byRequest.size ? { byRequest } : {}) });
   }
   return { events, files: files.length, lines: n };
 }
@@ -103,10 +108,17 @@ function firstAfter(times: readonly number[], t: number): number {
   return lo;
 }
 
-/** Next item of the record's session after its ts, or null. */
+/**
+ * What the visitor clicked after this recommendation: the event that names the record's requestId
+ * when there is one; else the next item event of the session strictly after the record's ts
+ * (millisecond clocks make that rule miss a click logged in the same millisecond as the request,
+ * which is why clients should send the requestId back). null when there is none.
+ */
 export function nextEventItem(row: ServingRow, events: SessionEvents): string | null {
   if (!row.sessionId) return null;
   const ev = events.get(row.sessionId);
+  const attributed = row.requestId ? ev?.byRequest?.get(row.requestId) : undefined;
+  if (attributed !== undefined) return attributed;
   const t = parseTimestampMs(row.ts);
   if (!ev || t === null) return null;
   const i = firstAfter(ev.times, t);
