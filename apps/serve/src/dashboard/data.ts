@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ExperimentTracker, ModelManifest, ModelRegistry } from '@skiff/core';
+import { silentLogger, type ExperimentTracker, type ModelManifest, type ModelRegistry } from '@skiff/core';
+import { nextEventItem, readOnlineEvents, type ServingRow } from '@skiff/monitoring';
 
 /** Where the dashboard reads from; every number on the page comes from these files. */
 export interface DashboardSources {
@@ -71,33 +72,22 @@ export async function monitoringView(src: DashboardSources, limit = 10) {
  * /v1/events after the request) is among the recommended items.
  */
 export async function onlineView(src: DashboardSources) {
-  const nextBySession = new Map<string, Array<{ t: number; item: string }>>();
-  for (const f of await ndjsonFiles(src.eventsDir))
-    for await (const l of lines(f)) {
-      try {
-        const e = JSON.parse(l) as { session_id: string; item_id: string; timestamp: string };
-        const list = nextBySession.get(e.session_id) ?? [];
-        list.push({ t: Date.parse(e.timestamp), item: e.item_id });
-        nextBySession.set(e.session_id, list);
-      } catch {
-        /* a broken line is skipped */
-      }
-    }
-  for (const l of nextBySession.values()) l.sort((a, b) => a.t - b.t);
+  // The monitor's own attribution (request id, else the next event strictly after the request),
+  // so that the dashboard and the monitoring report agree.
+  const { events } = await readOnlineEvents(src.eventsDir, silentLogger);
   const hours = new Map<string, { requests: number; judged: number; hits: number; latencyMs: number }>();
   for (const f of await ndjsonFiles(src.servingLogDir))
     for await (const l of lines(f)) {
       try {
-        const r = JSON.parse(l) as { ts: string; sessionId: string | null; recommended: Array<{ itemId: string }>; latencyMs: number };
+        const r = JSON.parse(l) as ServingRow & { ts: string; latencyMs: number };
         const hour = r.ts.slice(0, 13) + ':00Z';
         const h = hours.get(hour) ?? { requests: 0, judged: 0, hits: 0, latencyMs: 0 };
         h.requests++;
         h.latencyMs += r.latencyMs;
-        const t = Date.parse(r.ts);
-        const next = r.sessionId ? nextBySession.get(r.sessionId)?.find((e) => e.t >= t) : undefined;
-        if (next) {
+        const next = nextEventItem(r, events);
+        if (next !== null) {
           h.judged++;
-          if (r.recommended.some((x) => x.itemId === next.item)) h.hits++;
+          if (r.recommended.some((x) => x.itemId === next)) h.hits++;
         }
         hours.set(hour, h);
       } catch {
