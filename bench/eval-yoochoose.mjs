@@ -78,6 +78,18 @@ function servingRate(model) {
 }
 
 const round = (x, d = 4) => Number(x.toFixed(d));
+
+/** One generated sentence: how the tfjs model compares with SR on both metrics (the issue's bar). */
+function verdict() {
+  const by = Object.fromEntries(results.map((r) => [r.model, r]));
+  const g = by.gru4rec;
+  const sr = by.sr;
+  if (!g || !sr) return '';
+  const d = (k) => g[k] - sr[k];
+  const part = (k, name) => `${d(k) > 0 ? 'beats' : 'does not beat'} SR on ${name} (${g[k].toFixed(4)} vs ${sr[k].toFixed(4)}, ${d(k) >= 0 ? '+' : ''}${d(k).toFixed(4)})`;
+  return `\n**GRU4Rec vs SR on test:** it ${part('hr@20', 'HR@20')} and ${part('mrr@20', 'MRR@20')}.\n`;
+}
+
 const results = [];
 
 async function bench(name, fit) {
@@ -225,7 +237,7 @@ ${gru && GRU_META.trialsTable ? tuningSection() : ''}## Results (test split, ${r
 | model | HR@20 | MRR@20 | ref HR@20 | ref MRR@20 | NDCG@20 | Cov@20 | Pop@20 | train s | predictions/s |
 |---|---|---|---|---|---|---|---|---|---|
 ${table}
-
+${verdict()}
 "ref" = the data folder's README (independent implementation of the session-rec algorithms on this
 exact split). \`packages/model/src/real-data.test.ts\` asserts POP, SR and V-SKNN within ±0.01 of it.
 For context, session-rec's published RSC15 sliding-window averages (a larger dataset, 5 slices) are
