@@ -12,6 +12,9 @@
 //        [--max-epochs 15] [--out apps/cli/configs/gru4rec-yoochoose.v1.json] [--no-write]
 //        [--trial '{"repeatWindow":10,...}']   # run just these params (no config written)
 //        [--from-log tune.jsonl]                # re-select from a saved stdout of this script (no training)
+//        [--space '{"hiddenUnits":[200,300],…}'] [--anchor '{…}'] [--first-trial 12]
+//                                               # a further stage: its own grid and anchor (first trial),
+//                                               # numbered after the earlier stage; select over both with --from-log
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +63,7 @@ for (const kind of logged ? [] : ['sr', 'vsknn']) {
 /** Fixed part of every trial. */
 const BASE = { model: 'gru4rec', maxLen: 10, epochs: MAX_EPOCHS, patience: PATIENCE, seed: 42 };
 /** The search space (values per parameter); a trial draws one value of each. */
-const SPACE = {
+const DEFAULT_SPACE = {
   hiddenUnits: [100, 200],
   embeddingDim: [64, 100],
   batchSize: [128, 256],
@@ -69,8 +72,12 @@ const SPACE = {
   repeatWindow: [5, 10],
   dropout: [0.3, 0.5],
 };
+const SPACE = option('--space', undefined) ? JSON.parse(option('--space')) : DEFAULT_SPACE;
 /** The first trial: the previous (untuned) configuration plus early stopping, as an anchor. */
-const ANCHOR = { hiddenUnits: 100, embeddingDim: 100, batchSize: 128, learningRate: 0.005, negatives: 64, repeatWindow: 0, dropout: 0 };
+const ANCHOR = option('--anchor', undefined)
+  ? JSON.parse(option('--anchor'))
+  : { hiddenUnits: 100, embeddingDim: 100, batchSize: 128, learningRate: 0.005, negatives: 64, repeatWindow: 0, dropout: 0 };
+const FIRST_TRIAL = Number(option('--first-trial', '0'));
 
 function drawTrials() {
   const rnd = mulberry32(SEARCH_SEED);
@@ -146,7 +153,7 @@ for (let i = 0; i < trials.length; i++) {
     console.log(JSON.stringify({ bench: 'tune-yoochoose', skipped: trials.length - i, reason: `time budget ${BUDGET_S} s used` }));
     break;
   }
-  results.push(await runTrial(i, trials[i]));
+  results.push(await runTrial(FIRST_TRIAL + i, trials[i]));
 }
 
 // Selection: highest validation HR@20 + MRR@20 (the early-stopping score).
