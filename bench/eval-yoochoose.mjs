@@ -169,9 +169,11 @@ function tuningSection() {
     .join('\n');
   return `## GRU4Rec tuning (train_tr → train_valid; the test split is not used)
 
-\`bench/tune-yoochoose.mjs\` (${t.date}, backend \`${t.backend}\`, ${t.searchSeconds} s in total): trial 0 is the previous untuned
-configuration (with early stopping) as an anchor, the others a seeded random draw (search seed ${t.searchSeed}) from the grid in
-the script. Every trial: at most ${t.maxEpochs} epochs, early stopping on \`train_valid\` with patience ${t.patience} (score HR@20 + MRR@20,
+\`bench/tune-yoochoose.mjs\` (${t.date}, backend \`${t.backend}\`, ${t.searchSeconds} s in total): ${
+    t.stages
+      ? `${t.stages}.`
+      : `trial 0 is the previous untuned configuration (with early stopping) as an anchor, the others a seeded random draw (search seed ${t.searchSeed}) from the grid in the script.`
+  } Every trial: at most ${t.maxEpochs} epochs, early stopping on \`train_valid\` with patience ${t.patience} (score HR@20 + MRR@20,
 the best epoch's weights kept). "epoch" = best epoch / epochs run. Validation baselines on the same split: SR
 ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}, V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']} (HR@20 / MRR@20).
 

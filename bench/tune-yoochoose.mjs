@@ -14,7 +14,8 @@
 //        [--from-log tune.jsonl]                # re-select from a saved stdout of this script (no training)
 //        [--space '{"hiddenUnits":[200,300],…}'] [--anchor '{…}'] [--first-trial 12]
 //                                               # a further stage: its own grid and anchor (first trial),
-//                                               # numbered after the earlier stage; select over both with --from-log
+//                                               # numbered after the earlier stage; select over both with
+//                                               # --from-log (and --stages '<how they were run>')
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +79,8 @@ const ANCHOR = option('--anchor', undefined)
   ? JSON.parse(option('--anchor'))
   : { hiddenUnits: 100, embeddingDim: 100, batchSize: 128, learningRate: 0.005, negatives: 64, repeatWindow: 0, dropout: 0 };
 const FIRST_TRIAL = Number(option('--first-trial', '0'));
+/** With --from-log over several stages: how they were run (recorded in the config). */
+const STAGES = option('--stages', undefined);
 
 function drawTrials() {
   const rnd = mulberry32(SEARCH_SEED);
@@ -161,13 +164,13 @@ const score = (r) => r['val hr@20'] + r['val mrr@20'];
 const chosen = results.reduce((a, r) => (score(r) > score(a) ? r : a));
 const { patience: _p, epochs: _e, ...fixed } = chosen.params;
 const config = {
-  $comment: `Chosen by bench/tune-yoochoose.mjs (seeded random search, ${results.length} trials) on the YooChoose rsc15-100k inner split: trained on train_tr, early stopping and selection on train_valid by HR@20 + MRR@20; the test split was not used. epochs = the early-stopping epoch of the chosen trial.`,
+  $comment: `Chosen by bench/tune-yoochoose.mjs (seeded random search, ${results.length} trials) on the YooChoose rsc15-100k inner split: trained on train_tr, early stopping and selection on train_valid by HR@20 + MRR@20; the test split was not used. epochs = the early-stopping epoch of the chosen trial.${STAGES ? ` Stages: ${STAGES}.` : ''}`,
   $meta: {
     chosenBy: 'bench/tune-yoochoose.mjs',
     date: new Date().toISOString().slice(0, 10),
     split: 'train_tr → train_valid',
     trials: results.length,
-    searchSeed: SEARCH_SEED,
+    ...(STAGES ? { stages: STAGES } : { searchSeed: SEARCH_SEED }),
     trial: chosen.trial,
     earlyStoppingEpoch: chosen.bestEpoch,
     patience: chosen.params.patience,
