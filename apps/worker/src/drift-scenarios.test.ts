@@ -2,10 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, type RawEvent } from '@skiff/core';
+import { silentLogger } from '@skiff/core';
 import { runMonitor } from '@skiff/monitoring';
 import { createFsRegistry } from '@skiff/registry';
 import { createCatalogue, generateSessions, type DriftScenario } from '@skiff/simulator';
+import { sequences } from './test-helpers/sessions.js';
 
 /**
  * Each simulator scenario through the real monitor (DESIGN.md §7): the column the scenario is
@@ -15,11 +16,6 @@ import { createCatalogue, generateSessions, type DriftScenario } from '@skiff/si
 const catalogue = createCatalogue({ items: 500, seed: 11 });
 const start = new Date(Date.UTC(2026, 0, 1));
 
-function sequences(events: RawEvent[]): string[][] {
-  const by = new Map<string, string[]>();
-  for (const e of events) if (e.item_id) (by.get(e.session_id) ?? by.set(e.session_id, []).get(e.session_id)!).push(e.item_id);
-  return [...by.values()].filter((s) => s.length > 1);
-}
 
 describe('simulator drift scenarios through runMonitor', () => {
   let dir: string;

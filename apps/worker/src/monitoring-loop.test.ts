@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, type RawEvent } from '@skiff/core';
+import { silentLogger } from '@skiff/core';
 import { fakePipelineSteps } from '@skiff/testing';
 import { runMonitor } from '@skiff/monitoring';
 import {
@@ -25,16 +25,12 @@ import type { PipelineSteps } from '@skiff/pipeline';
 import { createFsRegistry } from '@skiff/registry';
 import { createCatalogue, generateSessions, type DriftScenario } from '@skiff/simulator';
 import { createWebhookAlerter } from './alerts.js';
+import { sequences } from './test-helpers/sessions.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const catalogue = createCatalogue({ items: 500, seed: 11 });
 const start = new Date(Date.UTC(2026, 0, 1));
 
-function sequences(events: RawEvent[]): string[][] {
-  const by = new Map<string, string[]>();
-  for (const e of events) if (e.item_id) (by.get(e.session_id) ?? by.set(e.session_id, []).get(e.session_id)!).push(e.item_id);
-  return [...by.values()].filter((s) => s.length > 1);
-}
 
 /** Serving records as the app writes them: one per prefix of each session. */
 function servingLines(sessions: string[][]): string {

@@ -1,4 +1,5 @@
 import { it, type TestContext } from 'vitest';
+import { mulberry32 } from '@skiff/core';
 
 /**
  * Cases of a contract suite that an adapter is known to fail, by case key, each with the reason
@@ -27,14 +28,5 @@ export function contractCase<K extends string>(known: KnownFailures<K> | undefin
   };
 }
 
-/** A small seeded generator (mulberry32): contract data is the same on every run and machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (core's mulberry32): contract data is the same on every run and machine. */
+export const seededRandom: (seed: number) => () => number = mulberry32;
