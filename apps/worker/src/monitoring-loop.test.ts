@@ -32,11 +32,15 @@ const catalogue = createCatalogue({ items: 500, seed: 11 });
 const start = new Date(Date.UTC(2026, 0, 1));
 
 
-/** Serving records as the app writes them: one per prefix of each session. */
+/**
+ * Serving records as the app writes them: one per prefix of each session, with its requestId.
+ * The served list holds the true next item (a model that is always right: online hr@20 = 1).
+ */
 function servingLines(sessions: string[][]): string {
   const lines: string[] = [];
   sessions.forEach((s, si) => {
-    for (let i = 1; i < s.length; i++) lines.push(JSON.stringify({ ts: new Date().toISOString(), sessionId: `s${si}`, items: s.slice(0, i), k: 20, recommended: [{ itemId: s[0], score: 0.5 }], model: { name: 'm', version: 'v0001' } }));
+    for (let i = 1; i < s.length; i++)
+      lines.push(JSON.stringify({ ts: new Date().toISOString(), requestId: `s${si}-${i}`, sessionId: `s${si}`, items: s.slice(0, i), k: 20, recommended: [{ itemId: s[i], score: 0.5 }], model: { name: 'm', version: 'v0001' } }));
   });
   return lines.join('\n') + '\n';
 }
@@ -97,12 +101,13 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     const traffic = sequences(generateSessions({ catalogue, sessions: 400, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }));
     await mkdir(path.join(dataDir, 'serving'), { recursive: true });
     await writeFile(path.join(dataDir, 'serving', 'serving-1.ndjson'), servingLines(traffic));
-    // Follow-up clicks, as the serving app logs them: the true next item of every served prefix
-    // (served lists hold only the session's first item, so hits are rare) — or, for the broken
-    // model, an item never served.
+    // Follow-up clicks, as the serving app logs them, each naming the recommendation it followed:
+    // the true next item of every served prefix — or, for the broken model, an item never served.
     await mkdir(path.join(dataDir, 'online'), { recursive: true });
     const later = new Date(Date.now() + 60_000).toISOString();
-    const events = traffic.flatMap((s, si) => s.slice(1).map((item) => ({ session_id: `s${si}`, event_type: 'click', item_id: options.brokenModel ? 'never-served' : item, timestamp: later })));
+    const events = traffic.flatMap((s, si) =>
+      s.slice(1).map((item, i) => ({ session_id: `s${si}`, event_type: 'click', item_id: options.brokenModel ? 'never-served' : item, timestamp: later, request_id: `s${si}-${i + 1}` })),
+    );
     await writeFile(path.join(dataDir, 'online', 'events-1.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
 
     const trainingCalls: string[] = [];
@@ -116,8 +121,6 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
           snapshotsDir: path.join(dataDir, 'snapshots'),
           reportsDir: path.join(dataDir, 'reports'),
           logger: silentLogger,
-          // The calm scenario's online hr@20 is far below 0.6 too: only the broken model is judged here.
-          qualityGate: { minEvents: options.brokenModel ? 100 : 1_000_000 },
         }),
       ...createWebhookAlerter({ url: webhook, logger: silentLogger }),
     });
@@ -147,7 +150,8 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
   it('no drift: neither retrains nor alerts', async () => {
     const { outcome, trainingCalls, alertsBefore } = await scenario('calm', undefined);
     expect(outcome.report.datasetDrift).toBe(false);
-    expect(outcome.report.quality?.dropped).toBe(false);
+    // Judged (enough events) and fine: online 1 against the registered 0.6.
+    expect(outcome.report.quality).toMatchObject({ online: 1, offline: 0.6, dropped: false });
     expect(outcome.trigger).toBeNull();
     expect(outcome.retrainWorkflowId).toBeNull();
     expect(trainingCalls).toEqual([]);
@@ -169,6 +173,8 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
   it('drift: starts one training run and posts the alert', async () => {
     const { outcome, trainingCalls, alertsBefore } = await scenario('drifted', { kind: 'longer-sessions' });
     expect(outcome.report.datasetDrift).toBe(true);
+    expect(outcome.report.quality).toMatchObject({ online: 1, dropped: false });
+    expect(outcome.trigger).toBe('drift');
     expect(outcome.retrainWorkflowId).toBe('retrain-drifted');
     expect(outcome.alerted).toBe(true);
     expect(trainingCalls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
