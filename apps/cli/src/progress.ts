@@ -19,15 +19,8 @@ export interface ProgressStream {
   columns?: number;
 }
 
-/** What the bar knows; `formatTrainingLine` renders it. */
-export interface TrainingViewState {
-  stage: string;
-  epoch?: number;
-  epochs?: number;
-  batch?: number;
-  batches?: number;
-  loss?: number;
-  valHr20?: number;
+/** What the bar knows (core's training `Progress`, plus rate and ETA); `formatTrainingLine` renders it. */
+export interface TrainingViewState extends Pick<Progress, 'stage' | 'epoch' | 'epochs' | 'batch' | 'batches' | 'loss' | 'valHr20'> {
   samplesPerSecond?: number;
   /** Share of the training done, 0…1. */
   fraction: number;

@@ -6,25 +6,28 @@ import type { DatasetSnapshot, Metrics, ScoredItem, TrainParams } from './schema
  * port is JSON-serialisable, because the same values travel as Temporal activity payloads.
  */
 
+/** What one file of a load did; `rows = loaded + quarantined + (skippedRows ?? 0)`. */
+export interface LoadFileResult {
+  path: string;
+  sha256: string;
+  format: string;
+  rows: number;
+  loaded: number;
+  quarantined: number;
+  /** The whole file was skipped because a file with the same sha256 was loaded before. */
+  skipped: boolean;
+  /** Rows that carry no event (blank lines, headers, page views of formats that have them). */
+  skippedRows?: number;
+  /** How the format was chosen (extension, header…), when it was detected. */
+  detectedBy?: string;
+  /** Which reader loaded it (duckdb or js). */
+  engine?: string;
+}
+
 /** What one load did; counts always add up: rows = loaded + quarantined + skippedRows. */
 export interface LoadResult {
   loadId: string;
-  files: Array<{
-    path: string;
-    sha256: string;
-    format: string;
-    rows: number;
-    loaded: number;
-    quarantined: number;
-    /** The whole file was skipped because a file with the same sha256 was loaded before. */
-    skipped: boolean;
-    /** Rows that carry no event (blank lines, headers, page views of formats that have them). */
-    skippedRows?: number;
-    /** How the format was chosen (extension, header…), when it was detected. */
-    detectedBy?: string;
-    /** Which reader loaded it (duckdb or js). */
-    engine?: string;
-  }>;
+  files: LoadFileResult[];
   rows: number;
   loaded: number;
   quarantined: number;

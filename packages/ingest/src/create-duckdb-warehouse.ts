@@ -18,6 +18,7 @@ import {
   silentLogger,
   type CheckResult,
   type DatasetSnapshot,
+  type LoadFileResult,
   type LoadResult,
   type Logger,
   type MonitoringRunRow,
@@ -48,15 +49,8 @@ export interface CreateDuckDbWarehouseOptions {
   freshnessMaxAgeHours?: number;
 }
 
-/** What one file of a load did; `rows = loaded + quarantined + skippedRows`. */
-export interface DuckDbLoadFile {
-  path: string;
-  sha256: string;
-  format: string;
-  rows: number;
-  loaded: number;
-  quarantined: number;
-  skipped: boolean;
+/** What one file of a load did (the port's `LoadFileResult`, with every field the adapter always knows). */
+export interface DuckDbLoadFile extends LoadFileResult {
   /** Rows that carry no event by design: blank lines, headers, page views… */
   skippedRows: number;
   /** How the format was chosen. */
