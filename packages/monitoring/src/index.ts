@@ -36,7 +36,7 @@ export { renderHtmlReport, numericPlotSvg, categoricalPlotSvg } from './html.js'
 export type { HtmlReportOptions } from './html.js';
 export { writeReport } from './report.js';
 export type { WriteReportArgs, WriteReportResult } from './report.js';
-export { writeFileAtomic } from './io.js';
+export { writeFileAtomic, ndjsonFiles, ndjsonLines } from './io.js';
 export {
   MONITORED_COLUMNS,
   OPTIONAL_MONITORED_COLUMNS,

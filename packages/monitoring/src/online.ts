@@ -1,15 +1,12 @@
 /**
  * Online quality from logged follow-up events, and prediction-drift descriptors of the served lists.
  *
- * Target of a serving record: the first event of the same session (with an item) strictly after
- * the record's timestamp, taken from the raw event logs the serving app writes on `POST /v1/events`
+ * Target of a serving record: the event that names its requestId, else the first event of the same
+ * session (with an item) strictly after the record's timestamp, taken from the raw event logs the serving app writes on `POST /v1/events`
  * (`{ session_id, event_type, item_id, timestamp }`, NDJSON under data/raw/online/events-*.ndjson).
  */
-import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Logger } from '@skiff/core';
+import { ndjsonFiles, ndjsonLines } from './io.js';
 import type { ServingRow } from './features.js';
 
 export interface OnlineQuality {
@@ -64,14 +61,12 @@ export function parseTimestampMs(v: unknown): number | null {
 
 /** Reads every `*.ndjson` under `dir` (raw event contract); bad lines are counted and logged, never fatal. */
 export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ events: SessionEvents; files: number; lines: number }> {
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ndjson')).sort();
+  const files = await ndjsonFiles(dir);
   const raw = new Map<string, Array<{ t: number; item: string; n: number; requestId: string | null }>>();
   let bad = 0;
   let n = 0;
   for (const f of files) {
-    const rl = createInterface({ input: createReadStream(path.join(dir, f), 'utf8'), crlfDelay: Infinity });
-    for await (const line of rl) {
-      if (!line.trim()) continue;
+    for await (const line of ndjsonLines(f)) {
       try {
         const e = JSON.parse(line) as { session_id?: unknown; item_id?: unknown; timestamp?: unknown; request_id?: unknown };
         const t = parseTimestampMs(e.timestamp);

@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { SkiffError, type Logger, type ModelRegistry, type MonitorRunResult, type Recommender } from '@skiff/core';
 import { computeDrift, type ColumnValues } from './drift.js';
 import { readCsvFrame } from './csv.js';
+import { ndjsonFiles, ndjsonLines } from './io.js';
 import { writeReport } from './report.js';
 import {
   categoryLookup,
@@ -111,13 +110,10 @@ const MAX_RECOMMENDER_SAMPLE = 5000;
 
 /** Reads serving records, skipping lines that do not parse (counted and logged, never fatal). */
 export async function readServingLogs(dir: string, since: Date | null, logger: Logger): Promise<ServingRow[]> {
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.ndjson')).sort();
   const rows: ServingRow[] = [];
   let bad = 0;
-  for (const f of files) {
-    const rl = createInterface({ input: createReadStream(path.join(dir, f), 'utf8'), crlfDelay: Infinity });
-    for await (const line of rl) {
-      if (!line.trim()) continue;
+  for (const f of await ndjsonFiles(dir)) {
+    for await (const line of ndjsonLines(f)) {
       try {
         const r = JSON.parse(line) as ServingRow & { ts: string };
         if (!Array.isArray(r.items) || !Array.isArray(r.recommended)) throw new Error('shape');

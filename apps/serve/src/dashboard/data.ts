@@ -1,9 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { silentLogger, type ExperimentTracker, type ModelManifest, type ModelRegistry } from '@skiff/core';
-import { nextEventItem, readOnlineEvents, type ServingRow } from '@skiff/monitoring';
+import { ndjsonFiles, ndjsonLines as lines, nextEventItem, readOnlineEvents, type ServingRow } from '@skiff/monitoring';
 
 /** Where the dashboard reads from; every number on the page comes from these files. */
 export interface DashboardSources {
@@ -21,15 +19,6 @@ export interface DashboardSources {
   temporalNamespace?: string;
 }
 
-async function ndjsonFiles(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => n.endsWith('.ndjson')).sort().map((n) => path.join(dir, n));
-}
-
-async function* lines(file: string): AsyncGenerator<string> {
-  const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  for await (const l of rl) if (l.trim()) yield l;
-}
 
 export async function registryView(src: DashboardSources) {
   const [versions, aliases] = await Promise.all([src.registry.list(), src.registry.aliases()]);
