@@ -40,7 +40,12 @@ export type TrainerContractOptions = ContractSuiteOptions<TrainerContractCase>;
 
 const KS = [5, 20];
 
-/** The prediction points of the protocol: test items unknown to training removed, then (prefix → next item) at every position. */
+/**
+ * The prediction points of the protocol: test items unknown to training removed, then (prefix → next
+ * item) at every position. Deliberately a second, independent implementation of DESIGN.md §5 (the
+ * model package's `evaluate` does the same): the suite checks a trainer's reported metrics against
+ * it, so it must not call the code under test, and @skiff/testing does not depend on @skiff/model.
+ */
 export function predictionPoints(train: ReadonlyArray<readonly string[]>, test: ReadonlyArray<readonly string[]>): { prefixes: string[][]; targets: string[] } {
   const known = new Set(train.flat());
   const prefixes: string[][] = [];
