@@ -120,6 +120,27 @@ function repeatScores(w: Weights, h: tf.Tensor2D): tf.Tensor2D {
  * maps to column c last occurred in seqs[b], else b·(R + 1). `colOf` returns −1 for items that
  * have no column.
  */
+/**
+ * The sparse form of `recencyIndex` for inference: for each session b and each distinct item among
+ * its last R positions (most recent occurrence, r steps back), the cell (b, item) of the logits and
+ * the index b·(R + 1) + r into the flattened repeat scores. Items further back get no term (0).
+ */
+function recentItems(seqs: ReadonlyArray<ArrayLike<number>>, window: number): { cells: Int32Array; scoreIndex: Int32Array } {
+  const cells: number[] = [];
+  const scoreIndex: number[] = [];
+  seqs.forEach((s, b) => {
+    const seen = new Set<number>();
+    for (let r = 1; r <= window && r <= s.length; r++) {
+      const item = s[s.length - r]!;
+      if (seen.has(item)) continue;
+      seen.add(item);
+      cells.push(b, item);
+      scoreIndex.push(b * (window + 1) + r);
+    }
+  });
+  return { cells: Int32Array.from(cells), scoreIndex: Int32Array.from(scoreIndex) };
+}
+
 function recencyIndex(out: Int32Array, seqs: ReadonlyArray<ArrayLike<number>>, cols: number, window: number, colOf: (item: number) => number): void {
   const stride = window + 1;
   for (let b = 0; b < seqs.length; b++) {
@@ -183,8 +204,6 @@ export class Gru4RecModel implements Recommender {
   readonly vocabulary: readonly string[];
   /** Recency positions of the repeat term (0: no repeat term, e.g. an artifact from before it). */
   private readonly repeatWindow: number;
-  /** Recency-index scratch buffer, grown on demand and reused across requests. */
-  private recScratch = new Int32Array(0);
 
   constructor(
     readonly vocab: Vocabulary,
@@ -219,19 +238,19 @@ export class Gru4RecModel implements Recommender {
     const { ids, mask } = pad(seqs, len);
     const B = seqs.length;
     const cols = V + 1;
-    let rec: Int32Array | undefined;
-    if (this.repeatWindow > 0) {
-      if (this.recScratch.length < B * cols) this.recScratch = new Int32Array(B * cols);
-      rec = this.recScratch.subarray(0, B * cols);
-      recencyIndex(rec, seqs, cols, this.repeatWindow, (item) => item);
-    }
+    // The repeat term touches at most R items per session: add it sparsely (O(R) per request, not
+    // a dense [B, items] index built in JS for every request).
+    const repeat = this.repeatWindow > 0 ? recentItems(seqs, this.repeatWindow) : null;
     // Scores over every row of the tables (no copy of the output table); row 0 is padding and is
     // dropped below, so ask for one more.
     const kq = Math.min(kk + 1, cols);
     const [values, indices] = tf.tidy(() => {
       const h = gruFinalState(this.weights, tf.tensor2d(ids, [B, len], 'int32'), tf.tensor2d(mask, [B, len]), this.config.params.hiddenUnits);
       let logits: tf.Tensor2D = tf.add(tf.matMul(h, this.weights.outEmb, false, true), this.weights.outBias);
-      if (rec) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(this.weights, h), [-1]), tf.tensor2d(rec, [B, cols], 'int32')));
+      if (repeat && repeat.scoreIndex.length) {
+        const updates = tf.gather(tf.reshape(repeatScores(this.weights, h), [-1]), tf.tensor1d(repeat.scoreIndex, 'int32'));
+        logits = tf.add(logits, tf.scatterND(tf.tensor2d(repeat.cells, [repeat.scoreIndex.length, 2], 'int32'), updates, [B, cols]));
+      }
       const t = tf.topk(logits, kq);
       return [t.values, t.indices];
     });
