@@ -58,7 +58,7 @@ export const DatasetSnapshotSchema = z.object({
 export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
 
 export const TrainParamsSchema = z.object({
-  model: z.enum(['gru4rec', 'pop', 'sr', 'vsknn']).default('gru4rec'),
+  model: z.enum(['gru4rec', 'sasrec', 'pop', 'sr', 'vsknn']).default('gru4rec'),
   embeddingDim: z.number().int().positive().default(64),
   hiddenUnits: z.number().int().positive().default(100),
   maxLen: z.number().int().positive().default(10),
@@ -76,5 +76,10 @@ export const TrainParamsSchema = z.object({
   dropout: z.number().min(0).max(0.9).optional(),
   /** Early stopping: epochs without a better validation score before stopping (model default 0 = off). */
   patience: z.number().int().min(0).optional(),
+  // SASRec options (model 'sasrec'; width = embeddingDim, feed-forward inner size = hiddenUnits).
+  /** Self-attention blocks (model default 2). */
+  blocks: z.number().int().min(1).max(8).optional(),
+  /** Attention heads per block; must divide embeddingDim (model default 1). */
+  heads: z.number().int().min(1).max(16).optional(),
 });
 export type TrainParams = z.infer<typeof TrainParamsSchema>;

@@ -116,11 +116,11 @@ describe('artifacts and the Trainer port', () => {
     const unknown = path.join(tmp, 'unknown');
     await Promise.all([legacy, unknown].map((d) => import('node:fs/promises').then((fs) => fs.mkdir(d, { recursive: true }))));
     await writeFile(path.join(legacy, 'config.json'), JSON.stringify({ params: {}, backend: 'wasm' }));
-    await writeFile(path.join(unknown, 'config.json'), JSON.stringify({ kind: 'sasrec', params: {} }));
+    await writeFile(path.join(unknown, 'config.json'), JSON.stringify({ kind: 'bert4rec', params: {} }));
     expect(await readModelKind(legacy)).toBe('gru4rec');
     // Dispatched to the GRU4Rec loader, which finds no model.json.
     await expect(loadModelArtifact(legacy)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringMatching(/model\.json/) });
-    await expect(loadModelArtifact(unknown)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringMatching(/sasrec/) });
+    await expect(loadModelArtifact(unknown)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringMatching(/unknown model kind "bert4rec"/) });
   });
 
   it('trains a baseline kind from params.model and evaluates it next to POP and SR', async () => {

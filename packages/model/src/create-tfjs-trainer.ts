@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError, silentLogger, type DatasetSnapshot, type Logger, type ModelRegistry, type Recommender, type Trainer, type TrainParams } from '@skiff/core';
+import { isNeuralKind } from './encoder.js';
 import { evaluate } from './evaluate.js';
 import { hasSavedModel, trainGru4Rec, type Gru4RecModel } from './gru4rec.js';
 import { disposeModel, isBaselineKind, loadModelArtifact, trainBaselineArtifact, type BaselineParams, type LoadedModel } from './model-kinds.js';
@@ -61,7 +62,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         logger.info('baseline trained', { model: kind, trainSeconds: Number(out.trainSeconds.toFixed(3)) });
         return out;
       }
-      if (kind !== 'gru4rec') throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, pop, sr or vsknn)`, { retryable: false });
+      if (!isNeuralKind(kind)) throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr or vsknn)`, { retryable: false });
       const train = await readSplit(snapshot.files.train);
       // Validation split (inside the training period): HR/MRR@20 after every epoch, for the
       // training curves and early stopping (params.patience > 0: stop once HR@20 + MRR@20 has not

@@ -3,12 +3,18 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SkiffError, type Recommender, type ScoredItem, type TrainParams } from '@skiff/core';
 import { initBackend } from './backend.js';
+import { isNeuralKind, type NeuralKind, type SequenceEncoder } from './encoder.js';
+import { gruEncoder } from './gru-encoder.js';
+import { resolveSasRecOptions, sasrecEncoder } from './sasrec-encoder.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { itemCounts, Vocabulary } from './vocabulary.js';
 
 /**
- * A GRU4Rec-style next-item model written with tfjs ops: item embedding → GRU → session state h;
- * score(item) = h · outputEmbedding(item) + bias(item) [+ repeat(h, recency(item))]. Trained on
+ * The neural next-item models, written with tfjs ops: item embedding → session encoder → session
+ * state h; score(item) = h · outputEmbedding(item) + bias(item) [+ repeat(h, recency(item))].
+ * Two encoders share everything else (training loop, loss, output layer, repeat term, artifact,
+ * serving): GRU4Rec's GRU (gru-encoder.ts, kind 'gru4rec') and SASRec-style causal self-attention
+ * (sasrec-encoder.ts, kind 'sasrec'); `params.model` / `config.kind` chooses. Trained on
  * (prefix → next item) pairs with in-batch negatives (the other targets of the mini-batch, plus
  * uniformly sampled extra items) and softmax cross-entropy over that candidate set — never a full
  * softmax over all items.
@@ -19,13 +25,36 @@ import { itemCounts, Vocabulary } from './vocabulary.js';
  * clicked comes again" (a quarter of the YooChoose targets), depending on the session state.
  */
 
-const FORMAT = 'skiff-gru4rec';
-const WEIGHT_NAMES = ['itemEmb', 'W', 'U', 'b', 'outEmb', 'outBias'] as const;
+/** `model.json` format of each kind. */
+const FORMATS: Record<NeuralKind, string> = { gru4rec: 'skiff-gru4rec', sasrec: 'skiff-sasrec' };
+const ENCODERS: Record<NeuralKind, SequenceEncoder> = { gru4rec: gruEncoder, sasrec: sasrecEncoder };
 /** Saved only when `repeatWindow` > 0 (artifacts without them are the original format). */
 const REPEAT_WEIGHT_NAMES = ['repeatVec', 'repeatBias'] as const;
-type BaseWeightName = (typeof WEIGHT_NAMES)[number];
-type WeightName = BaseWeightName | (typeof REPEAT_WEIGHT_NAMES)[number];
-type Weights = Record<BaseWeightName, tf.Variable> & { repeatVec?: tf.Variable; repeatBias?: tf.Variable };
+/** The weights every kind has, plus the encoder's own (by name; see `weightShapes`). */
+type Weights = { itemEmb: tf.Variable; outEmb: tf.Variable; outBias: tf.Variable; repeatVec?: tf.Variable; repeatBias?: tf.Variable } & Record<string, tf.Variable>;
+
+/** The kind a params object trains: 'sasrec' or (anything else, including baselines' absence) GRU4Rec. */
+function neuralKind(p: TrainParams): NeuralKind {
+  return p.model === 'sasrec' ? 'sasrec' : 'gru4rec';
+}
+
+/**
+ * Every weight of a model, in save order, with its shape: item embeddings, the encoder's own
+ * weights, output embeddings and bias, then the repeat term's (only when repeatWindow > 0). For
+ * GRU4Rec this is itemEmb, W, U, b, outEmb, outBias — the order of artifacts from before encoders.
+ */
+function weightShapes(kind: NeuralKind, items: number, p: TrainParams): Array<[string, number[]]> {
+  const enc = ENCODERS[kind];
+  const h = enc.stateDim(p);
+  const r = resolveGru4RecParams(p).repeatWindow;
+  return [
+    ['itemEmb', [items + 1, p.embeddingDim]],
+    ...enc.shapes(p),
+    ['outEmb', [items + 1, h]],
+    ['outBias', [items + 1]],
+    ...(r > 0 ? ([['repeatVec', [r, h]], ['repeatBias', [r]]] as Array<[string, number[]]>) : []),
+  ];
+}
 
 /** The GRU4Rec options that TrainParams leaves optional, with their defaults filled in. */
 export interface Gru4RecOptions {
@@ -44,20 +73,17 @@ export function resolveGru4RecParams(p: TrainParams): TrainParams & Gru4RecOptio
   return { ...p, negatives: p.negatives ?? 64, repeatWindow: p.repeatWindow ?? 0, dropout: p.dropout ?? 0, patience: p.patience ?? 0 };
 }
 
-function weightNames(w: Weights): WeightName[] {
-  return w.repeatVec ? [...WEIGHT_NAMES, ...REPEAT_WEIGHT_NAMES] : [...WEIGHT_NAMES];
-}
-
-function weightList(w: Weights): tf.Variable[] {
-  return weightNames(w).map((n) => w[n]!);
+/** The model's weights in save order (`names` comes from `weightShapes`). */
+function weightList(w: Weights, names: readonly string[]): tf.Variable[] {
+  return names.map((n) => w[n]!);
 }
 
 /** How many popular items the artifact keeps for sessions without a known item. */
 const POPULAR_KEPT = 1000;
 
 export interface Gru4RecConfig {
-  /** Artifact kind (see artifact.ts); absent in configs written before kinds existed. */
-  kind?: 'gru4rec';
+  /** Artifact kind (see artifact.ts); absent in configs written before kinds existed (= gru4rec). */
+  kind?: NeuralKind;
   params: TrainParams;
   backend: string;
   /** [item, training count], most popular first: the answer when a session has no known item. */
@@ -82,27 +108,34 @@ export interface TrainingSummary {
 }
 
 let variableCounter = 0;
-function variable(name: WeightName, t: tf.Tensor, trainable: boolean): tf.Variable {
-  return tf.variable(t, trainable, `gru4rec_${++variableCounter}/${name}`);
+function variable(name: string, t: tf.Tensor, trainable: boolean): tf.Variable {
+  return tf.variable(t, trainable, `neural_${++variableCounter}/${name}`);
 }
 
-function initWeights(items: number, p: TrainParams): Weights {
-  const { embeddingDim: d, hiddenUnits: h, seed } = p;
+function initWeights(kind: NeuralKind, items: number, p: TrainParams): Weights {
+  const { embeddingDim: d, seed } = p;
+  const h = ENCODERS[kind].stateDim(p);
   const r = resolveGru4RecParams(p).repeatWindow;
-  return tf.tidy(() => ({
-    itemEmb: variable('itemEmb', tf.randomNormal([items + 1, d], 0, 0.1, 'float32', seed), true),
-    W: variable('W', tf.randomUniform([d, 3 * h], -Math.sqrt(6 / (d + h)), Math.sqrt(6 / (d + h)), 'float32', seed + 1), true),
-    U: variable('U', tf.randomUniform([h, 3 * h], -Math.sqrt(3 / h), Math.sqrt(3 / h), 'float32', seed + 2), true),
-    b: variable('b', tf.zeros([3 * h]), true),
-    outEmb: variable('outEmb', tf.randomNormal([items + 1, h], 0, 0.1, 'float32', seed + 3), true),
-    outBias: variable('outBias', tf.zeros([items + 1]), true),
-    ...(r > 0
-      ? {
-          repeatVec: variable('repeatVec', tf.randomNormal([r, h], 0, 0.01, 'float32', seed + 4), true),
-          repeatBias: variable('repeatBias', tf.zeros([r]), true),
-        }
-      : {}),
-  }));
+  return tf.tidy(() => {
+    const values: Record<string, tf.Tensor> = {
+      itemEmb: tf.randomNormal([items + 1, d], 0, 0.1, 'float32', seed),
+      ...ENCODERS[kind].init(p),
+      outEmb: tf.randomNormal([items + 1, h], 0, 0.1, 'float32', seed + 3),
+      outBias: tf.zeros([items + 1]),
+      ...(r > 0 ? { repeatVec: tf.randomNormal([r, h], 0, 0.01, 'float32', seed + 4), repeatBias: tf.zeros([r]) } : {}),
+    };
+    return Object.fromEntries(Object.entries(values).map(([n, t]) => [n, variable(n, t, true)])) as Weights;
+  });
+}
+
+/** The first weight whose shape differs from what `kind` and `params` need, or null. */
+function shapeMismatch(w: Readonly<Record<string, tf.Tensor | undefined>>, kind: NeuralKind, items: number, p: TrainParams): string | null {
+  for (const [name, shape] of weightShapes(kind, items, p)) {
+    const t = w[name];
+    if (!t) return `weight ${name} missing`;
+    if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) return `weight ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`;
+  }
+  return null;
 }
 
 /**
@@ -154,31 +187,6 @@ function recencyIndex(out: Int32Array, seqs: ReadonlyArray<ArrayLike<number>>, c
   }
 }
 
-/**
- * Runs the GRU over left-padded ids [B, L] (mask [B, L], 0 on padding) and returns the final
- * state [B, H]. Padding steps keep the state unchanged, so left padding equals no padding.
- * Cell: z, r = σ(x·W + h·U + b); n = tanh(x·W_n + b_n + r ⊙ (h·U_n)); h' = (1 − z) ⊙ n + z ⊙ h.
- */
-function gruFinalState(w: Weights, ids: tf.Tensor2D, mask: tf.Tensor2D, hidden: number, dropout?: { rate: number; seed: number }): tf.Tensor2D {
-  const [batch, steps] = ids.shape;
-  let emb: tf.Tensor = tf.gather(w.itemEmb, ids); // [B, L, D]
-  if (dropout) emb = tf.dropout(emb, dropout.rate, undefined, dropout.seed);
-  const gx = tf.add(tf.matMul(tf.reshape(emb, [batch * steps, -1]), w.W), w.b).reshape([batch, steps, 3 * hidden]);
-  const gxs = tf.unstack(gx, 1) as tf.Tensor2D[];
-  const ms = tf.unstack(tf.expandDims(mask, 2), 1) as tf.Tensor2D[];
-  let h: tf.Tensor2D = tf.zeros([batch, hidden]);
-  for (let t = 0; t < steps; t++) {
-    const [xz, xr, xn] = tf.split(gxs[t]!, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const [hz, hr, hn] = tf.split(tf.matMul(h, w.U), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const z = tf.sigmoid(tf.add(xz, hz));
-    const r = tf.sigmoid(tf.add(xr, hr));
-    const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
-    const hNew = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
-    h = tf.add(h, tf.mul(ms[t]!, tf.sub(hNew, h)));
-  }
-  return dropout ? (tf.dropout(h, dropout.rate, undefined, dropout.seed + 1) as tf.Tensor2D) : h;
-}
-
 /** Left-pads id sequences to `len`. */
 function pad(seqs: ReadonlyArray<ArrayLike<number>>, len: number): { ids: Int32Array; mask: Float32Array } {
   const ids = new Int32Array(seqs.length * len);
@@ -199,11 +207,15 @@ async function writeAtomic(dir: string, name: string, body: string | Uint8Array)
   await rename(tmp, path.join(dir, name));
 }
 
+/** A trained or loaded neural model of either kind (the name is GRU4Rec's, the first kind). */
 export class Gru4RecModel implements Recommender {
-  readonly name = 'gru4rec';
+  readonly name: NeuralKind;
   readonly vocabulary: readonly string[];
   /** Recency positions of the repeat term (0: no repeat term, e.g. an artifact from before it). */
   private readonly repeatWindow: number;
+  private readonly encoder: SequenceEncoder;
+  /** The weights in save order. */
+  private readonly weightNames: string[];
 
   constructor(
     readonly vocab: Vocabulary,
@@ -213,7 +225,10 @@ export class Gru4RecModel implements Recommender {
     readonly training?: TrainingSummary,
   ) {
     this.vocabulary = vocab.items;
+    this.name = config.kind ?? 'gru4rec';
+    this.encoder = ENCODERS[this.name];
     this.repeatWindow = weights.repeatVec ? weights.repeatVec.shape[0] : 0;
+    this.weightNames = weightShapes(this.name, vocab.size, config.params).map(([n]) => n);
   }
 
   /** Known item ids of each history (unknown items dropped), truncated to the last maxLen. */
@@ -245,7 +260,7 @@ export class Gru4RecModel implements Recommender {
     // dropped below, so ask for one more.
     const kq = Math.min(kk + 1, cols);
     const [values, indices] = tf.tidy(() => {
-      const h = gruFinalState(this.weights, tf.tensor2d(ids, [B, len], 'int32'), tf.tensor2d(mask, [B, len]), this.config.params.hiddenUnits);
+      const h = this.encoder.finalState(this.weights, tf.tensor2d(ids, [B, len], 'int32'), tf.tensor2d(mask, [B, len]), this.config.params);
       let logits: tf.Tensor2D = tf.add(tf.matMul(h, this.weights.outEmb, false, true), this.weights.outBias);
       if (repeat && repeat.scoreIndex.length) {
         const updates = tf.gather(tf.reshape(repeatScores(this.weights, h), [-1]), tf.tensor1d(repeat.scoreIndex, 'int32'));
@@ -319,7 +334,7 @@ export class Gru4RecModel implements Recommender {
    */
   async save(dir: string): Promise<string[]> {
     await mkdir(dir, { recursive: true });
-    const { data, specs } = await tf.io.encodeWeights(weightNames(this.weights).map((name) => ({ name, tensor: this.weights[name]! })));
+    const { data, specs } = await tf.io.encodeWeights(this.weightNames.map((name) => ({ name, tensor: this.weights[name]! })));
     const p = this.config.params;
     const files = ['model.json', 'weights.bin', 'vocabulary.json', 'config.json'];
     const handler = tf.io.withSaveHandler(async (artifacts) => {
@@ -338,9 +353,17 @@ export class Gru4RecModel implements Recommender {
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     });
     await handler.save!({
-      format: FORMAT,
+      format: FORMATS[this.name],
       generatedBy: `@tensorflow/tfjs ${tf.version.tfjs}`,
-      modelTopology: { type: 'gru4rec', items: this.vocab.size, embeddingDim: p.embeddingDim, hiddenUnits: p.hiddenUnits, maxLen: p.maxLen, ...(this.repeatWindow > 0 ? { repeatWindow: this.repeatWindow } : {}) },
+      modelTopology: {
+        type: this.name,
+        items: this.vocab.size,
+        embeddingDim: p.embeddingDim,
+        hiddenUnits: p.hiddenUnits,
+        maxLen: p.maxLen,
+        ...(this.name === 'sasrec' ? resolveSasRecOptions(p) : {}),
+        ...(this.repeatWindow > 0 ? { repeatWindow: this.repeatWindow } : {}),
+      },
       weightSpecs: specs,
       weightData: data,
     });
@@ -348,7 +371,7 @@ export class Gru4RecModel implements Recommender {
   }
 
   dispose(): void {
-    tf.dispose(weightList(this.weights));
+    tf.dispose(weightList(this.weights, this.weightNames));
   }
 }
 
@@ -360,22 +383,21 @@ async function loadParts(dir: string, trainable: boolean): Promise<{ vocab: Voca
   } catch (e) {
     throw new SkiffError('ARTIFACT_CORRUPTED', `cannot read ${path.join(dir, 'model.json')}: ${(e as Error).message}`, { cause: e });
   }
-  if (modelJson.format !== FORMAT) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir} is not a skiff GRU4Rec model (format ${String(modelJson.format)})`);
+  const kind = (Object.keys(FORMATS) as NeuralKind[]).find((k) => FORMATS[k] === modelJson.format);
+  if (!kind) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir} is not a skiff GRU4Rec or SASRec model (format ${String(modelJson.format)})`);
   const bin = await read('weights.bin');
   const named = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), modelJson.weightsManifest[0]?.weights ?? []);
-  const weights = {} as Weights;
+  const weights: Record<string, tf.Variable> = {};
   try {
     const vocab = new Vocabulary(JSON.parse((await read('vocabulary.json')).toString('utf8')) as string[]);
     const config = JSON.parse((await read('config.json')).toString('utf8')) as Gru4RecConfig;
-    // The repeat weights exist only in artifacts trained with repeatWindow > 0.
-    const names: WeightName[] = resolveGru4RecParams(config.params).repeatWindow > 0 ? [...WEIGHT_NAMES, ...REPEAT_WEIGHT_NAMES] : [...WEIGHT_NAMES];
-    for (const n of names) {
-      const t = named[n];
-      if (!t) throw new SkiffError('ARTIFACT_CORRUPTED', `weight ${n} missing in ${dir}`);
-      weights[n] = variable(n, t, trainable);
-    }
-    if (weights.outEmb.shape[0] !== vocab.size + 1) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: weights do not match vocabulary.json`);
-    return { vocab, weights, config };
+    if ((config.kind ?? 'gru4rec') !== kind || !isNeuralKind(kind)) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: config.json kind ${String(config.kind)} does not match model.json format ${String(modelJson.format)}`);
+    // The repeat weights exist only in artifacts trained with repeatWindow > 0 (weightShapes asks
+    // for them only then), and the vocabulary fixes the tables' row count.
+    const bad = shapeMismatch(named, kind, vocab.size, config.params);
+    if (bad) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: ${bad} (weights do not match vocabulary.json / config.json)`);
+    for (const [n] of weightShapes(kind, vocab.size, config.params)) weights[n] = variable(n, named[n]!, trainable);
+    return { vocab, weights: weights as Weights, config };
   } catch (e) {
     tf.dispose(Object.values(weights));
     throw e;
@@ -468,25 +490,29 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   const rp = resolveGru4RecParams(params);
   const sampledNegatives = options.sampledNegatives ?? rp.negatives;
   const R = rp.repeatWindow;
+  const kind = neuralKind(params);
+  const encoder = ENCODERS[kind];
+  encoder.check(params);
   const { backend } = await initBackend();
   const started = performance.now();
   const vocab = Vocabulary.fromSessions(train);
   if (vocab.size < 2) throw new SkiffError('BAD_INPUT', 'training data has fewer than two distinct items');
   const counts = itemCounts(train);
   const popularity = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, POPULAR_KEPT);
-  const config: Gru4RecConfig = { kind: 'gru4rec', params, backend, popularity };
+  const config: Gru4RecConfig = { kind, params, backend, popularity };
+  const names = weightShapes(kind, vocab.size, params).map(([n]) => n);
 
   let weights: Weights;
   if (initialWeightsDir) {
     const loaded = await loadParts(initialWeightsDir, true);
     const same = loaded.vocab.size === vocab.size && loaded.vocab.items.every((it, i) => it === vocab.items[i]);
-    const shapeOk = loaded.weights.W.shape[0] === params.embeddingDim && loaded.weights.U.shape[0] === params.hiddenUnits && (loaded.weights.repeatVec?.shape[0] ?? 0) === R;
+    const shapeOk = (loaded.config.kind ?? 'gru4rec') === kind && shapeMismatch(loaded.weights, kind, vocab.size, params) === null && (loaded.weights.repeatVec?.shape[0] ?? 0) === R;
     if (!same || !shapeOk) {
-      tf.dispose(weightList(loaded.weights));
+      tf.dispose(Object.values(loaded.weights));
       throw new SkiffError('BAD_INPUT', `initial weights in ${initialWeightsDir} do not match this training data / params`, { retryable: false });
     }
     weights = loaded.weights;
-  } else weights = initWeights(vocab.size, params);
+  } else weights = initWeights(kind, vocab.size, params);
   const model = (summary?: TrainingSummary) => new Gru4RecModel(vocab, weights, config, summary);
 
   const ex = prefixExamples(train.map((s) => s.map((i) => vocab.id(i))), params.maxLen);
@@ -496,7 +522,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   const B = params.batchSize;
   const batches = Math.ceil(n / B);
   const optimizer = tf.train.adam(params.learningRate);
-  const trainable = weightList(weights);
+  const trainable = weightList(weights, names);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const V = vocab.size;
   const cand = new Map<number, number>();
@@ -507,7 +533,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   let best: { epoch: number; score: number; weights?: tf.Tensor[] } | undefined;
   if (early && resumeEarlyStopping && bestCheckpointDir && (await hasSavedModel(bestCheckpointDir))) {
     const saved = await loadParts(bestCheckpointDir, false);
-    best = { epoch: resumeEarlyStopping.bestEpoch, score: resumeEarlyStopping.bestScore, weights: weightList(saved.weights) };
+    best = { epoch: resumeEarlyStopping.bestEpoch, score: resumeEarlyStopping.bestScore, weights: weightList(saved.weights, names) };
   }
   const disposeBest = () => best?.weights && tf.dispose(best.weights);
 
@@ -555,7 +581,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
           const recT = R > 0 ? tf.tensor2d(recIdx.subarray(0, size * C), [size, C], 'int32') : undefined;
           const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), C);
           return optimizer.minimize(() => {
-            const h = gruFinalState(weights, idsT, maskT, params.hiddenUnits, dropout);
+            const h = encoder.finalState(weights, idsT, maskT, params, dropout);
             let logits: tf.Tensor2D = tf.add(tf.matMul(h, tf.gather(weights.outEmb, candT), false, true), tf.gather(weights.outBias, candT));
             if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
             return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;

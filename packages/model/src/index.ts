@@ -7,6 +7,8 @@ export * from './sr.js';
 export * from './vsknn.js';
 export * from './session-file.js';
 export * from './model-kinds.js';
+export * from './encoder.js';
+export * from './sasrec-encoder.js';
 export * from './gru4rec.js';
 export * from './evaluate.js';
 export * from './create-tfjs-trainer.js';

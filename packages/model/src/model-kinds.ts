@@ -47,6 +47,7 @@ export async function loadModelArtifact(dir: string): Promise<LoadedModel> {
   const kind: ModelKind = await readModelKind(dir);
   switch (kind) {
     case 'gru4rec':
+    case 'sasrec':
       return loadGru4Rec(dir);
     case 'pop':
       return loadPop(dir);

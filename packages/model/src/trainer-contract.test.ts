@@ -19,3 +19,9 @@ describeTrainerContract('tfjs gru4rec', async () => ({
 
 for (const model of ['sr', 'pop', 'vsknn'] as const)
   describeTrainerContract(`tfjs ${model}`, async () => ({ trainer: createTfjsTrainer(), params: TrainParamsSchema.parse({ model, seed: 7 }), load }));
+
+describeTrainerContract('tfjs sasrec', async () => ({
+  trainer: createTfjsTrainer(),
+  params: TrainParamsSchema.parse({ model: 'sasrec', epochs: 2, embeddingDim: 16, hiddenUnits: 32, maxLen: 5, batchSize: 64, learningRate: 0.01, seed: 7, heads: 2 }),
+  load,
+}));
