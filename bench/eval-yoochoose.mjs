@@ -1,20 +1,22 @@
 #!/usr/bin/env node
-// Benchmark: POP, SR, V-SKNN and GRU4Rec on the YooChoose rsc15-100k split (session-rec's sample),
+// Benchmark: POP, SR, V-SKNN, GRU4Rec and SASRec on the YooChoose rsc15-100k split (session-rec's sample),
 // next-item evaluation at every position of every test session. Prints one JSON line per model and
 // writes docs/evaluation.md (protocol + the measured table + these JSON lines).
 //
-// GRU4Rec is trained on train_full with the configuration chosen on train_tr → train_valid by
-// bench/tune-yoochoose.mjs (apps/cli/configs/gru4rec-yoochoose.v1.json; `epochs` there is the
-// early-stopping epoch found on train_valid — there is no early stopping on the test split).
+// The tfjs models (GRU4Rec, SASRec) are trained on train_full with the configuration chosen on
+// train_tr → train_valid by bench/tune-yoochoose.mjs (apps/cli/configs/<kind>-yoochoose.v1.json;
+// `epochs` there is the early-stopping epoch found on train_valid — there is no early stopping on
+// the test split). A kind without a config file is skipped.
 //
 //   npm run build -w @skiff/core -w @skiff/model     # the bench imports the built packages
 //   taskset -c 0 node bench/eval-yoochoose.mjs [--gru-config apps/cli/configs/gru4rec-yoochoose.v1.json]
-//        [--gru-epochs N] [--no-gru4rec] [--no-docs]
+//        [--sasrec-config apps/cli/configs/sasrec-yoochoose.v1.json]
+//        [--gru-epochs N] [--no-gru4rec] [--no-sasrec] [--no-docs]
 //
 // `taskset -c 0` pins the process to one core, so predictions/s are single-core numbers.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,18 +34,23 @@ const option = (name, fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
-const GRU_CONFIG = path.resolve(repoRoot, option('--gru-config', 'apps/cli/configs/gru4rec-yoochoose.v1.json'));
+/** The tfjs kinds and their chosen configurations. */
+const NEURAL = [
+  { kind: 'gru4rec', title: 'GRU4Rec', configFile: path.resolve(repoRoot, option('--gru-config', 'apps/cli/configs/gru4rec-yoochoose.v1.json')), epochs: option('--gru-epochs', undefined) },
+  { kind: 'sasrec', title: 'SASRec', configFile: path.resolve(repoRoot, option('--sasrec-config', 'apps/cli/configs/sasrec-yoochoose.v1.json')), epochs: option('--sasrec-epochs', undefined) },
+]
+  .filter((n) => !flag(`--no-${n.kind}`) && existsSync(n.configFile))
+  .map((n) => {
+    // $comment / $meta document how the configuration was chosen; TrainParamsSchema drops them.
+    const raw = JSON.parse(readFileSync(n.configFile, 'utf8'));
+    const params = TrainParamsSchema.parse({ ...raw, ...(n.epochs ? { epochs: Number(n.epochs) } : {}) });
+    return { ...n, meta: raw.$meta ?? {}, params, resolved: m.resolveGru4RecParams(params) };
+  });
 /** Time budget of the one-request-at-a-time serving loop, per model. */
 const SERVE_BUDGET_MS = Number(option('--serve-budget-ms', '20000'));
 
 /** From the data folder's README (independent implementation of the session-rec algorithms). */
 const REFERENCE = { pop: { hr: 0.089, mrr: 0.026 }, sr: { hr: 0.619, mrr: 0.347 }, vsknn: { hr: 0.679, mrr: 0.37 } };
-/** The chosen configuration ($comment / $meta document how; TrainParamsSchema drops them). */
-const gruConfigRaw = JSON.parse(await readFile(GRU_CONFIG, 'utf8'));
-const GRU_META = gruConfigRaw.$meta ?? {};
-const gruEpochs = option('--gru-epochs', undefined);
-const GRU_PARAMS = TrainParamsSchema.parse({ ...gruConfigRaw, ...(gruEpochs ? { epochs: Number(gruEpochs) } : {}) });
-const gruResolved = m.resolveGru4RecParams(GRU_PARAMS);
 
 if (!existsSync(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt'))) {
   console.error(`eval-yoochoose: ${dataDir} not found; nothing to do`);
@@ -79,15 +86,19 @@ function servingRate(model) {
 
 const round = (x, d = 4) => Number(x.toFixed(d));
 
-/** One generated sentence: how the tfjs model compares with SR on both metrics (the issue's bar). */
+/** Generated sentences: how each tfjs model compares with SR on both metrics (the issue's bar). */
 function verdict() {
   const by = Object.fromEntries(results.map((r) => [r.model, r]));
-  const g = by.gru4rec;
   const sr = by.sr;
-  if (!g || !sr) return '';
-  const d = (k) => g[k] - sr[k];
-  const part = (k, name) => `${d(k) > 0 ? 'beats' : 'does not beat'} SR on ${name} (${g[k].toFixed(4)} vs ${sr[k].toFixed(4)}, ${d(k) >= 0 ? '+' : ''}${d(k).toFixed(4)})`;
-  return `\n**GRU4Rec vs SR on test:** it ${part('hr@20', 'HR@20')} and ${part('mrr@20', 'MRR@20')}.\n`;
+  if (!sr) return '';
+  return NEURAL.filter((n) => by[n.kind])
+    .map((n) => {
+      const g = by[n.kind];
+      const d = (k) => g[k] - sr[k];
+      const part = (k, name) => `${d(k) > 0 ? 'beats' : 'does not beat'} SR on ${name} (${g[k].toFixed(4)} vs ${sr[k].toFixed(4)}, ${d(k) >= 0 ? '+' : ''}${d(k).toFixed(4)})`;
+      return `\n**${n.title} vs SR on test:** it ${part('hr@20', 'HR@20')} and ${part('mrr@20', 'MRR@20')}.\n`;
+    })
+    .join('');
 }
 
 const results = [];
@@ -128,12 +139,12 @@ async function bench(name, fit) {
 await bench('pop', async () => ({ model: m.trainBaseline('pop', train.sessions) }));
 await bench('sr', async () => ({ model: m.trainBaseline('sr', train.sessions), extra: { params: m.DEFAULT_SR_PARAMS } }));
 await bench('vsknn', async () => ({ model: m.trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_VSKNN_PARAMS } }));
-if (!flag('--no-gru4rec')) {
-  await bench('gru4rec', async () => {
+for (const n of NEURAL) {
+  await bench(n.kind, async () => {
     const losses = [];
-    // No validate callback: train_full has no held-out part here, so exactly GRU_PARAMS.epochs run.
-    const model = await m.trainGru4Rec({ train: train.sessions, params: GRU_PARAMS, onEpochEnd: (e) => void losses.push(round(e.loss)) });
-    return { model, extra: { params: GRU_PARAMS, config: path.relative(repoRoot, GRU_CONFIG), backend: model.config.backend, losses, samplesPerSecond: Math.round(model.training.samplesPerSecond), ...(GRU_META.validation ? { tuning: GRU_META } : {}) } };
+    // No validate callback: train_full has no held-out part here, so exactly params.epochs run.
+    const model = await m.trainGru4Rec({ train: train.sessions, params: n.params, onEpochEnd: (e) => void losses.push(round(e.loss)) });
+    return { model, extra: { params: n.params, config: path.relative(repoRoot, n.configFile), backend: model.config.backend, losses, samplesPerSecond: Math.round(model.training.samplesPerSecond), ...(n.meta.validation ? { tuning: n.meta } : {}) } };
   });
 }
 
@@ -151,23 +162,32 @@ function pinned() {
   }
 }
 
-function gruModelText(gru) {
-  const p = gruResolved;
-  const t = GRU_META;
+/** What was trained, and how its configuration was chosen. */
+function neuralModelText(n, row) {
+  const p = n.resolved;
+  const t = n.meta;
   const tuned = t.validation
-    ? `  Configuration \`${path.relative(repoRoot, GRU_CONFIG)}\`, **chosen on the inner split only** by \`bench/tune-yoochoose.mjs\` (${t.date}): seeded random search${t.stages ? ' in two stages' : ''}, ${t.trials} trials, each trained on \`train_tr\` with early stopping on \`train_valid\` (score HR@20 + MRR@20, patience ${t.patience}, best epoch's weights kept); the best trial reached validation HR@20 ${t.validation['hr@20']} / MRR@20 ${t.validation['mrr@20']} (SR on the same split: ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}; V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']}). **Early-stopping epoch: ${t.earlyStoppingEpoch}** — the final model is trained on \`train_full\` for exactly that many epochs (${t.stages ? 'every selection is made on train_valid; the second search stage was started because of a test result, see below' : 'the test split plays no part in choosing anything'}). The trials are listed in \`bench/tune-yoochoose.mjs\`'s output; see also the trial table below.`
+    ? `  Configuration \`${path.relative(repoRoot, n.configFile)}\`, **chosen on the inner split only** by \`bench/tune-yoochoose.mjs\` (${t.date}): seeded random search${t.stages ? ' in two stages' : ''}, ${t.trials} trials, each trained on \`train_tr\` with early stopping on \`train_valid\` (score HR@20 + MRR@20, patience ${t.patience}, best epoch's weights kept); the best trial reached validation HR@20 ${t.validation['hr@20']} / MRR@20 ${t.validation['mrr@20']} (SR on the same split: ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}; V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']}). **Early-stopping epoch: ${t.earlyStoppingEpoch}** — the final model is trained on \`train_full\` for exactly that many epochs (${t.stages ? 'every selection is made on train_valid; the second search stage was started because of a test result, see below' : 'the test split plays no part in choosing anything'}). See the trial table below.`
     : '  Configuration not from the tuning script (no `$meta.validation` in the config file).';
-  return `- **GRU4Rec** (skiff's tfjs model, backend \`${gru.backend}\`): embedding ${p.embeddingDim}, hidden ${p.hiddenUnits}, maxLen ${p.maxLen}, ${p.epochs} epochs, batch ${p.batchSize}, Adam lr ${p.learningRate}, ${p.negatives} uniformly sampled negatives per batch (plus in-batch targets${p.repeatWindow > 0 ? ' and input items' : ''}), repeat/recency term over the last ${p.repeatWindow} positions${p.repeatWindow > 0 ? ' (score += h·repeatVec[r] + repeatBias[r] for an item last seen r steps back)' : ' (off)'}, dropout ${p.dropout}, seed ${p.seed}; ${gru.samplesPerSecond.toLocaleString('en-US')} training examples/s; epoch losses ${JSON.stringify(gru.losses)}. No GRU4Rec reference number exists on this split.
+  const encoder =
+    n.kind === 'sasrec'
+      ? `causal self-attention encoder of width ${p.embeddingDim}, ${p.blocks ?? 2} pre-LayerNorm block(s) with ${p.heads ?? 1} head(s) and a feed-forward layer of ${p.hiddenUnits}, learned position embeddings over the last ${p.maxLen} items`
+      : `GRU encoder: embedding ${p.embeddingDim}, hidden ${p.hiddenUnits}, maxLen ${p.maxLen}`;
+  return `- **${n.title}** (skiff's tfjs model, backend \`${row.backend}\`): ${encoder}; ${p.epochs} epochs, batch ${p.batchSize}, Adam lr ${p.learningRate}, ${p.negatives} uniformly sampled negatives per batch (plus in-batch targets${p.repeatWindow > 0 ? ' and input items' : ''}), repeat/recency term over the last ${p.repeatWindow} positions${p.repeatWindow > 0 ? ' (score += h·repeatVec[r] + repeatBias[r] for an item last seen r steps back)' : ' (off)'}, dropout ${p.dropout}, seed ${p.seed}; ${row.samplesPerSecond.toLocaleString('en-US')} training examples/s; epoch losses ${JSON.stringify(row.losses)}. No ${n.title} reference number exists on this split.
 ${tuned}`;
 }
 
-function tuningSection() {
-  const t = GRU_META;
+/** The searched parameters as table columns (the trial table lists exactly the search space's keys). */
+const PARAM_HEADS = { hiddenUnits: 'hidden', embeddingDim: 'emb', blocks: 'blocks', heads: 'heads', batchSize: 'batch', learningRate: 'lr', negatives: 'negatives', repeatWindow: 'repeat window', dropout: 'dropout' };
+
+function tuningSection(n) {
+  const t = n.meta;
   const f = (x) => (typeof x === 'number' ? String(x) : '–');
+  const keys = Object.keys(PARAM_HEADS).filter((k) => t.trialsTable.some((r) => r[k] !== undefined));
   const rows = t.trialsTable
-    .map((r) => `| ${r.trial}${r.trial === t.trial ? ' **(chosen)**' : ''} | ${f(r.hiddenUnits)} | ${f(r.embeddingDim)} | ${f(r.batchSize)} | ${f(r.learningRate)} | ${f(r.negatives)} | ${f(r.repeatWindow)} | ${f(r.dropout)} | ${r.bestEpoch} / ${r.epochsRun} | ${r['hr@20'].toFixed(4)} | ${r['mrr@20'].toFixed(4)} | ${r.seconds.toFixed(0)} |`)
+    .map((r) => `| ${r.trial}${r.trial === t.trial ? ' **(chosen)**' : ''} | ${keys.map((k) => f(r[k])).join(' | ')} | ${r.bestEpoch} / ${r.epochsRun} | ${r['hr@20'].toFixed(4)} | ${r['mrr@20'].toFixed(4)} | ${r.seconds.toFixed(0)} |`)
     .join('\n');
-  return `## GRU4Rec tuning (train_tr → train_valid; the test split is not used)
+  return `## ${n.title} tuning (train_tr → train_valid; the test split is not used)
 
 \`bench/tune-yoochoose.mjs\` (${t.date}, backend \`${t.backend}\`, ${t.searchSeconds} s in total): ${
     t.stages
@@ -177,8 +197,8 @@ function tuningSection() {
 the best epoch's weights kept). "epoch" = best epoch / epochs run. Validation baselines on the same split: SR
 ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}, V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']} (HR@20 / MRR@20).
 
-| trial | hidden | emb | batch | lr | negatives | repeat window | dropout | epoch | val HR@20 | val MRR@20 | s |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| trial | ${keys.map((k) => PARAM_HEADS[k]).join(' | ')} | epoch | val HR@20 | val MRR@20 | s |
+|${'---|'.repeat(keys.length + 5)}
 ${rows}
 
 `;
@@ -190,7 +210,7 @@ function renderDoc(rows) {
   const table = rows
     .map((r) => `| ${r.model} | ${f(r['hr@20'])} | ${f(r['mrr@20'])} | ${ref(r, 'hr@20')} | ${ref(r, 'mrr@20')} | ${f(r['ndcg@20'])} | ${f(r['coverage@20'])} | ${f(r['popbias@20'])} | ${f(r.trainSeconds, 2)} | ${r.predictionsPerSecond.toLocaleString('en-US')} |`)
     .join('\n');
-  const gru = rows.find((r) => r.model === 'gru4rec');
+  const neural = NEURAL.map((n) => ({ n, row: rows.find((r) => r.model === n.kind) })).filter((x) => x.row);
   return `# Offline evaluation
 
 *Generated by \`bench/eval-yoochoose.mjs\` on ${new Date().toISOString().slice(0, 10)} — do not edit by hand; re-run the script.*
@@ -232,9 +252,9 @@ data without a stated licence — not shipped with skiff).
 - **POP** — training counts (session-rec \`pop.py\`).
 - **SR** — sequential rules (session-rec \`sr.py\`): steps ${m.DEFAULT_SR_PARAMS.steps}, weighting \`${m.DEFAULT_SR_PARAMS.weighting}\` (1/i), pruning ${m.DEFAULT_SR_PARAMS.pruning}; rules of the last item only.
 - **V-SKNN** — session-rec \`VMContextKNN\`: k ${m.DEFAULT_VSKNN_PARAMS.k}, sample ${m.DEFAULT_VSKNN_PARAMS.sampleSize} most recent candidate sessions (by last event time), similarity \`${m.DEFAULT_VSKNN_PARAMS.similarity}\`, weighting \`${m.DEFAULT_VSKNN_PARAMS.weighting}\`, weighting_score \`${m.DEFAULT_VSKNN_PARAMS.weightingScore}\`, no IDF, remind on (session-rec's RSC15 tuning).
-${gru ? gruModelText(gru) : '- GRU4Rec: not run (`--no-gru4rec`).'}
+${neural.length ? neural.map(({ n, row }) => neuralModelText(n, row)).join('\n') : '- tfjs models: not run (`--no-gru4rec`, `--no-sasrec` or no config file).'}
 
-${gru && GRU_META.trialsTable ? tuningSection() : ''}## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
+${neural.filter(({ n }) => n.meta.trialsTable).map(({ n }) => tuningSection(n)).join('')}## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
 
 | model | HR@20 | MRR@20 | ref HR@20 | ref MRR@20 | NDCG@20 | Cov@20 | Pop@20 | train s | predictions/s |
 |---|---|---|---|---|---|---|---|---|---|

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Hyper-parameter search for skiff's tfjs GRU4Rec on the YooChoose rsc15-100k sample, on the
+// Hyper-parameter search for skiff's tfjs GRU4Rec (or, with --model sasrec, its SASRec-style
+// model) on the YooChoose rsc15-100k sample, on the
 // *inner* split only: trains on train_tr, scores on train_valid (both inside train_full; the test
 // split is never read here). Every trial uses early stopping on train_valid (score = HR@20 +
 // MRR@20, `patience` epochs, best epoch's weights kept). A seeded random search over a small grid;
 // one JSON line per trial on stdout. The best trial (highest validation HR@20 + MRR@20) is written
-// to apps/cli/configs/gru4rec-yoochoose.v1.json with `epochs` = its early-stopping epoch, which
+// to apps/cli/configs/<model>-yoochoose.v1.json with `epochs` = its early-stopping epoch, which
 // bench/eval-yoochoose.mjs then trains on train_full and scores on test.
 //
 //   npm run build -w @skiff/core -w @skiff/model
-//   node bench/tune-yoochoose.mjs [--backend tensorflow] [--trials 12] [--seed 1] [--budget-s 1200]
+//   node bench/tune-yoochoose.mjs [--model gru4rec|sasrec] [--backend tensorflow] [--trials 12] [--seed 1] [--budget-s 1200]
 //        [--max-epochs 15] [--out apps/cli/configs/gru4rec-yoochoose.v1.json] [--no-write]
 //        [--trial '{"repeatWindow":10,...}']   # run just these params (no config written)
 //        [--from-log tune.jsonl]                # re-select from a saved stdout of this script (no training)
@@ -38,7 +39,9 @@ const SEARCH_SEED = Number(option('--seed', '1'));
 const BUDGET_S = Number(option('--budget-s', '1200'));
 const MAX_EPOCHS = Number(option('--max-epochs', '15'));
 const PATIENCE = Number(option('--patience', '2'));
-const OUT = path.resolve(repoRoot, option('--out', 'apps/cli/configs/gru4rec-yoochoose.v1.json'));
+const MODEL = option('--model', 'gru4rec');
+if (MODEL !== 'gru4rec' && MODEL !== 'sasrec') throw new Error(`--model must be gru4rec or sasrec, not ${MODEL}`);
+const OUT = path.resolve(repoRoot, option('--out', `apps/cli/configs/${MODEL}-yoochoose.v1.json`));
 const SINGLE = option('--trial', undefined);
 const FROM_LOG = option('--from-log', undefined);
 
@@ -62,22 +65,39 @@ for (const kind of logged ? [] : ['sr', 'vsknn']) {
 }
 
 /** Fixed part of every trial. */
-const BASE = { model: 'gru4rec', maxLen: 10, epochs: MAX_EPOCHS, patience: PATIENCE, seed: 42 };
-/** The search space (values per parameter); a trial draws one value of each. */
-const DEFAULT_SPACE = {
-  hiddenUnits: [100, 200],
-  embeddingDim: [64, 100],
-  batchSize: [128, 256],
-  learningRate: [0.003, 0.005, 0.01],
-  negatives: [1024, 2048],
-  repeatWindow: [5, 10],
-  dropout: [0.3, 0.5],
+const BASE = { model: MODEL, maxLen: 10, epochs: MAX_EPOCHS, patience: PATIENCE, seed: 42 };
+/** The search space per model (values per parameter); a trial draws one value of each. */
+const DEFAULT_SPACES = {
+  gru4rec: {
+    hiddenUnits: [100, 200],
+    embeddingDim: [64, 100],
+    batchSize: [128, 256],
+    learningRate: [0.003, 0.005, 0.01],
+    negatives: [1024, 2048],
+    repeatWindow: [5, 10],
+    dropout: [0.3, 0.5],
+  },
+  // SASRec: width = embeddingDim, feed-forward size = hiddenUnits; the loss, negatives and repeat
+  // term are GRU4Rec's, so their ranges start from what worked there.
+  sasrec: {
+    embeddingDim: [64, 128],
+    hiddenUnits: [128, 256],
+    blocks: [1, 2],
+    heads: [1, 2],
+    batchSize: [256],
+    learningRate: [0.003, 0.005],
+    negatives: [2048],
+    repeatWindow: [0, 5],
+    dropout: [0.2, 0.4],
+  },
 };
-const SPACE = option('--space', undefined) ? JSON.parse(option('--space')) : DEFAULT_SPACE;
-/** The first trial: the previous (untuned) configuration plus early stopping, as an anchor. */
-const ANCHOR = option('--anchor', undefined)
-  ? JSON.parse(option('--anchor'))
-  : { hiddenUnits: 100, embeddingDim: 100, batchSize: 128, learningRate: 0.005, negatives: 64, repeatWindow: 0, dropout: 0 };
+const SPACE = option('--space', undefined) ? JSON.parse(option('--space')) : DEFAULT_SPACES[MODEL];
+/** The first trial, as an anchor: GRU4Rec's previous untuned configuration; for SASRec a middle-of-the-grid one. */
+const DEFAULT_ANCHORS = {
+  gru4rec: { hiddenUnits: 100, embeddingDim: 100, batchSize: 128, learningRate: 0.005, negatives: 64, repeatWindow: 0, dropout: 0 },
+  sasrec: { embeddingDim: 64, hiddenUnits: 128, blocks: 2, heads: 1, batchSize: 256, learningRate: 0.003, negatives: 2048, repeatWindow: 5, dropout: 0.2 },
+};
+const ANCHOR = option('--anchor', undefined) ? JSON.parse(option('--anchor')) : DEFAULT_ANCHORS[MODEL];
 const FIRST_TRIAL = Number(option('--first-trial', '0'));
 /** With --from-log over several stages: how they were run (recorded in the config). */
 const STAGES = option('--stages', undefined);

@@ -30,15 +30,15 @@ async function readSplit(file: string): Promise<string[][]> {
 
 /**
  * Loads a registered artifact folder as a recommender (used by serving), dispatching on the
- * `kind` of its config.json: gru4rec (also when kind is missing), pop, sr, vsknn.
+ * `kind` of its config.json: gru4rec (also when kind is missing), sasrec, pop, sr, vsknn.
  */
 export async function loadRecommender(dir: string): Promise<LoadedModel> {
   return loadModelArtifact(dir);
 }
 
 /**
- * The Trainer port on TensorFlow.js. Trains on the train split — GRU4Rec, or with `params.model`
- * 'pop' | 'sr' | 'vsknn' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
+ * The Trainer port on TensorFlow.js. Trains on the train split — GRU4Rec or (params.model
+ * 'sasrec') the SASRec-style model, or with `params.model` 'pop' | 'sr' | 'vsknn' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
  * on the test split next to POP and SR trained on the same train split.
  */
 export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Trainer {
