@@ -166,4 +166,19 @@ describe('skiff train --reproduce', () => {
     expect(r.maxAbsDiff).not.toBeNull();
     expect(r.maxAbsDiff!).toBeLessThanOrEqual(1e-6);
   }, 120_000);
+
+  it('--model sasrec trains the SASRec-style model, registers it with its metrics, and reproduces it within 1e-6', async () => {
+    const config = path.join(root, 'tiny-attention.json');
+    await writeFile(config, JSON.stringify({ model: 'gru4rec', embeddingDim: 8, hiddenUnits: 16, maxLen: 6, epochs: 1, batchSize: 64, learningRate: 0.01, seed: 7, blocks: 1, heads: 2 }));
+    const trained = lastJson<TrainResult>(await runCliProcess(['train', '--inline', '--config', config, '--model', 'sasrec', '--json', '--data-dir', dataDir], env));
+    const { manifest, dir } = await registry.get(trained.modelVersion);
+    expect(manifest.name).toBe('sasrec');
+    expect(manifest.params).toMatchObject({ model: 'sasrec', blocks: 1, heads: 2 });
+    expect(manifest.metrics['hr@20']).toBeGreaterThan(0);
+    expect(manifest.metrics['hr@20']).toBe(trained.metrics['hr@20']);
+    expect(JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'))).toMatchObject({ format: 'skiff-sasrec' });
+    const r = lastJson<Reproduction>(await reproduce(trained.modelVersion));
+    expect(r.maxAbsDiff).not.toBeNull();
+    expect(r.maxAbsDiff!).toBeLessThanOrEqual(1e-6);
+  }, 120_000);
 });
