@@ -12,6 +12,7 @@
 //   taskset -c 0 node bench/eval-yoochoose.mjs [--gru-config apps/cli/configs/gru4rec-yoochoose.v1.json]
 //        [--sasrec-config apps/cli/configs/sasrec-yoochoose.v1.json]
 //        [--gru-epochs N] [--no-gru4rec] [--no-sasrec] [--no-docs]
+//        [--from-log eval.jsonl]   # write docs/evaluation.md from a saved stdout of this script (no training)
 //
 // `taskset -c 0` pins the process to one core, so predictions/s are single-core numbers.
 import { execFileSync } from 'node:child_process';
@@ -86,6 +87,12 @@ function servingRate(model) {
 
 const round = (x, d = 4) => Number(x.toFixed(d));
 
+/** The searched parameters as table columns (the trial table lists exactly the search space's keys). */
+/** SASRec's width is embeddingDim and its feed-forward size hiddenUnits. */
+const SASREC_HEADS = { hiddenUnits: 'feed-forward', embeddingDim: 'width' };
+const PARAM_HEADS = { hiddenUnits: 'hidden', embeddingDim: 'emb', blocks: 'blocks', heads: 'heads', batchSize: 'batch', learningRate: 'lr', negatives: 'negatives', repeatWindow: 'repeat window', dropout: 'dropout' };
+
+
 /** Generated sentences: how each tfjs model compares with SR on both metrics (the issue's bar). */
 function verdict() {
   const by = Object.fromEntries(results.map((r) => [r.model, r]));
@@ -136,10 +143,16 @@ async function bench(name, fit) {
   if (typeof model.dispose === 'function') model.dispose();
 }
 
-await bench('pop', async () => ({ model: m.trainBaseline('pop', train.sessions) }));
-await bench('sr', async () => ({ model: m.trainBaseline('sr', train.sessions), extra: { params: m.DEFAULT_SR_PARAMS } }));
-await bench('vsknn', async () => ({ model: m.trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_VSKNN_PARAMS } }));
-for (const n of NEURAL) {
+const FROM_LOG = option('--from-log', undefined);
+if (FROM_LOG) {
+  // Re-render the doc from the JSON lines of an earlier run (same machine facts are read again).
+  for (const l of readFileSync(path.resolve(FROM_LOG), 'utf8').split('\n')) if (l.startsWith('{"bench":"eval-yoochoose"')) results.push(JSON.parse(l));
+} else {
+  await bench('pop', async () => ({ model: m.trainBaseline('pop', train.sessions) }));
+  await bench('sr', async () => ({ model: m.trainBaseline('sr', train.sessions), extra: { params: m.DEFAULT_SR_PARAMS } }));
+  await bench('vsknn', async () => ({ model: m.trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_VSKNN_PARAMS } }));
+}
+for (const n of FROM_LOG ? [] : NEURAL) {
   await bench(n.kind, async () => {
     const losses = [];
     // No validate callback: train_full has no held-out part here, so exactly params.epochs run.
@@ -177,9 +190,6 @@ function neuralModelText(n, row) {
 ${tuned}`;
 }
 
-/** The searched parameters as table columns (the trial table lists exactly the search space's keys). */
-const PARAM_HEADS = { hiddenUnits: 'hidden', embeddingDim: 'emb', blocks: 'blocks', heads: 'heads', batchSize: 'batch', learningRate: 'lr', negatives: 'negatives', repeatWindow: 'repeat window', dropout: 'dropout' };
-
 function tuningSection(n) {
   const t = n.meta;
   const f = (x) => (typeof x === 'number' ? String(x) : '–');
@@ -197,7 +207,7 @@ function tuningSection(n) {
 the best epoch's weights kept). "epoch" = best epoch / epochs run. Validation baselines on the same split: SR
 ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}, V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']} (HR@20 / MRR@20).
 
-| trial | ${keys.map((k) => PARAM_HEADS[k]).join(' | ')} | epoch | val HR@20 | val MRR@20 | s |
+| trial | ${keys.map((k) => (n.kind === 'sasrec' ? SASREC_HEADS[k] : undefined) ?? PARAM_HEADS[k]).join(' | ')} | epoch | val HR@20 | val MRR@20 | s |
 |${'---|'.repeat(keys.length + 5)}
 ${rows}
 
