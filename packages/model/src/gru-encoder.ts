@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TrainParams } from '@skiff/core';
 import type { DropoutSpec, SequenceEncoder } from './encoder.js';
 
 /**

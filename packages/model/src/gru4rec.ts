@@ -28,8 +28,6 @@ import { itemCounts, Vocabulary } from './vocabulary.js';
 /** `model.json` format of each kind. */
 const FORMATS: Record<NeuralKind, string> = { gru4rec: 'skiff-gru4rec', sasrec: 'skiff-sasrec' };
 const ENCODERS: Record<NeuralKind, SequenceEncoder> = { gru4rec: gruEncoder, sasrec: sasrecEncoder };
-/** Saved only when `repeatWindow` > 0 (artifacts without them are the original format). */
-const REPEAT_WEIGHT_NAMES = ['repeatVec', 'repeatBias'] as const;
 /** The weights every kind has, plus the encoder's own (by name; see `weightShapes`). */
 type Weights = { itemEmb: tf.Variable; outEmb: tf.Variable; outBias: tf.Variable; repeatVec?: tf.Variable; repeatBias?: tf.Variable } & Record<string, tf.Variable>;
 
