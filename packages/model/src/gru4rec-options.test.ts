@@ -9,6 +9,7 @@ import { createTfjsTrainer } from './create-tfjs-trainer.js';
 import { evaluate } from './evaluate.js';
 import { loadGru4Rec, resolveGru4RecParams, trainGru4Rec } from './gru4rec.js';
 import { mulberry32 } from './random.js';
+import { chains } from './test-helpers/chains.js';
 
 const small: TrainParams = { model: 'gru4rec', embeddingDim: 16, hiddenUnits: 16, maxLen: 6, epochs: 2, batchSize: 64, learningRate: 0.01, seed: 11 };
 
@@ -18,15 +19,6 @@ function repeats(sessions: number, items: number, seed: number): string[][] {
   return Array.from({ length: sessions }, () => {
     const x = `i${Math.floor(rnd() * items)}`;
     return Array.from({ length: 2 + Math.floor(rnd() * 4) }, () => x);
-  });
-}
-
-/** Next item mostly (7i + 3) mod 120, sometimes random. */
-function chains(sessions: number, seed: number): string[][] {
-  const rnd = mulberry32(seed);
-  return Array.from({ length: sessions }, () => {
-    let cur = Math.floor(rnd() * 120);
-    return Array.from({ length: 3 + Math.floor(rnd() * 4) }, () => `i${(cur = rnd() < 0.8 ? (cur * 7 + 3) % 120 : Math.floor(rnd() * 120))}`);
   });
 }
 

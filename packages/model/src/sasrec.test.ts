@@ -9,19 +9,10 @@ import { evaluate } from './evaluate.js';
 import { loadGru4Rec, trainGru4Rec } from './gru4rec.js';
 import { loadModelArtifact } from './model-kinds.js';
 import { createPopModel } from './pop.js';
-import { mulberry32 } from './random.js';
+import { chains } from './test-helpers/chains.js';
 import { sasrecEncoder } from './sasrec-encoder.js';
 
 const small: TrainParams = { model: 'sasrec', embeddingDim: 16, hiddenUnits: 32, maxLen: 6, epochs: 3, batchSize: 64, learningRate: 0.01, seed: 11, blocks: 2, heads: 2 };
-
-/** Next item mostly (7i + 3) mod 120, sometimes random. */
-function chains(sessions: number, seed: number): string[][] {
-  const rnd = mulberry32(seed);
-  return Array.from({ length: sessions }, () => {
-    let cur = Math.floor(rnd() * 120);
-    return Array.from({ length: 3 + Math.floor(rnd() * 4) }, () => `i${(cur = rnd() < 0.8 ? (cur * 7 + 3) % 120 : Math.floor(rnd() * 120))}`);
-  });
-}
 
 describe('SASRec-style model', () => {
   it('learns a sequential pattern far better than popularity, and saves/loads to identical answers', async () => {
