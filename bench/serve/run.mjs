@@ -3,7 +3,10 @@
 //   - a 50k-item GRU4Rec model (random sessions of 1–6 catalogue items), and
 //   - V-SKNN trained on ../shared/data/yoochoose-rsc15-100k train_full (requests = test-session
 //     prefixes), when that folder is present next to the repository.
-// One JSON line per figure. Usage: node bench/serve/run.mjs [seconds] [models=gru4rec,vsknn]
+// One JSON line per figure, with the 1-minute load average when it was taken (the figures are only
+// comparable on an otherwise idle machine: autocannon, the ceiling and the server share its cores);
+// with rounds > 1, the ceiling and the server alternate and a summary line per target gives medians.
+// Usage: node bench/serve/run.mjs [seconds=8] [models=gru4rec,vsknn] [rounds=1]
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,6 +21,7 @@ import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seconds = Number(process.argv[2] ?? 8);
 const models = (process.argv[3] ?? 'gru4rec,vsknn').split(',');
+const rounds = Number(process.argv[4] ?? 1);
 const ITEMS = 50_000;
 const YOOCHOOSE = path.resolve(root, '../shared/data/yoochoose-rsc15-100k');
 
@@ -46,8 +50,10 @@ async function load(url, connections, bodies) {
     duration: seconds,
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
   });
-  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.non2xx };
+  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.non2xx, load1: Number(os.loadavg()[0].toFixed(2)) };
 }
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-serve-'));
 
@@ -102,12 +108,21 @@ try {
       }
       const skiff = await startProcess([path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir], { SKIFF_LOG_LEVEL: 'warn' });
       try {
-        for (const connections of [1, 16, 64]) {
-          const ceiling = await load(hello.url, connections, target.bodies);
-          const ours = await load(skiff.url, connections, target.bodies);
-          console.log(JSON.stringify({ bench: 'serve', target: 'express-hello', model: null, connections, ...ceiling }));
-          console.log(JSON.stringify({ bench: 'serve', target: 'skiff', model: target.name, connections, ...ours, throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)) }));
-        }
+        const runs = { 1: [], 16: [], 64: [] };
+        for (let round = 0; round < rounds; round++)
+          for (const connections of [1, 16, 64]) {
+            const ceiling = await load(hello.url, connections, target.bodies);
+            const ours = await load(skiff.url, connections, target.bodies);
+            runs[connections].push({ ceiling, ours });
+            console.log(JSON.stringify({ bench: 'serve', target: 'express-hello', model: null, connections, round, ...ceiling }));
+            console.log(JSON.stringify({ bench: 'serve', target: 'skiff', model: target.name, connections, round, ...ours, throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)) }));
+          }
+        if (rounds > 1)
+          for (const [connections, rs] of Object.entries(runs)) {
+            const m = (side, key) => median(rs.map((r) => r[side][key]));
+            const ratio = median(rs.map((r) => r.ours.rps / r.ceiling.rps));
+            console.log(JSON.stringify({ bench: 'serve', summary: 'median', model: target.name, connections: Number(connections), rounds, p50: m('ours', 'p50'), p99: m('ours', 'p99'), rps: Math.round(m('ours', 'rps')), ceilingP99: m('ceiling', 'p99'), ceilingRps: Math.round(m('ceiling', 'rps')), throughputVsCeiling: Number(ratio.toFixed(3)) }));
+          }
       } finally {
         skiff.child.kill('SIGTERM');
       }

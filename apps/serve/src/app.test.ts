@@ -39,6 +39,9 @@ describe('serving app', () => {
     const res = await request(app).post('/v1/recommendations').send({ items: ['a', 'zzz'], k: 2, sessionId: 's1', exclude: ['a'] });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], model: { name: 'fake', version: 'v0001' }, unknownItems: 1, requestId: expect.stringMatching(UUID) });
+    // Written without res.json (json.ts): the same headers, and no ETag hashing.
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.headers['etag']).toBeUndefined();
     await log.close();
     const [file] = await readdir(dir);
     const rec = JSON.parse((await readFile(path.join(dir, file!), 'utf8')).trim()) as Record<string, unknown>;
