@@ -25,9 +25,9 @@ import {
   type TransformResult,
   type Warehouse,
 } from '@skiff/core';
-import { dropStage, loadNdjsonWithDuckDb, stageLines } from './fast-load.js';
+import { loadNdjsonWithDuckDb, releaseStage, stageLines, type StagedLines } from './fast-load.js';
 import { loadParquetWithDuckDb } from './parquet-load.js';
-import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord } from './readers.js';
+import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord, type RawFormat } from './readers.js';
 import { MONITORING_RUNS_DDL, RAW_DDL, RELAX_SESSION_ID } from './schema.sql.js';
 import { DEFAULT_VARS, loadChecks, loadModels, type ModelVars } from './sql-models.js';
 
@@ -223,6 +223,8 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
   await mkdir(path.dirname(path.resolve(options.path)), { recursive: true });
   const instance = await DuckDBInstance.create(options.path);
   const conn = await instance.connect();
+  // Stages NDJSON lines outside the load's transaction (see `stageLines` for why); never writes to the warehouse.
+  const stager = await instance.connect();
   // Timestamps are stored as UTC wall time; offsets in raw ISO strings are resolved in UTC.
   await conn.run(`SET TimeZone = 'UTC'`);
   await conn.run(RAW_DDL);
@@ -279,26 +281,44 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     return { rows: total, loaded, quarantined, skipped };
   }
 
-  async function loadFile(loadId: string, file: string, format: string): Promise<DuckDbLoadFile> {
+  /** `stages` collects the stage databases of the load, detached once its transaction has ended. */
+  async function loadFile(loadId: string, file: string, format: string, stages: StagedLines[]): Promise<DuckDbLoadFile> {
     const { format: fmt, detectedBy } = await detectFormat(file, format);
     const phases: Record<string, number> = {};
     const timed = <T>(name: string, p: Promise<T>) => {
       const t = performance.now();
       return p.then((v) => ((phases[name] = (performance.now() - t) / 1000), v));
     };
-    // DuckDB reads the lines of an NDJSON file while JS hashes it (the stage is a temp table: if the
-    // file turns out to be loaded already, it is dropped).
+    // DuckDB reads the lines of an NDJSON file while JS hashes it (on the other core). If the file
+    // turns out to be loaded already, the stage is dropped.
     const useDuckDb = fmt === 'ndjson' && ndjsonEngine === 'duckdb' && (await stat(file)).size > 0;
-    const staging = useDuckDb ? timed('stage', stageLines(conn, file)) : undefined;
+    const staging = useDuckDb
+      ? timed('stage', stageLines(stager, file)).then((st) => (stages.push(st), st))
+      : undefined;
     const scan = await timed('scan', scanFile(file)).catch(async (err: unknown) => {
       await staging?.catch(() => undefined);
       throw err;
     });
     const staged = await staging;
+    try {
+      return await loadScanned(loadId, file, fmt, detectedBy, scan, staged, phases);
+    } finally {
+      if (staged) await releaseStage(stager, staged, false);
+    }
+  }
+
+  async function loadScanned(
+    loadId: string,
+    file: string,
+    fmt: RawFormat,
+    detectedBy: string,
+    scan: Awaited<ReturnType<typeof scanFile>>,
+    staged: StagedLines | undefined,
+    phases: Record<string, number>,
+  ): Promise<DuckDbLoadFile> {
     const sha = scan.sha256;
     const seen = await rows<{ load_id: string }>(conn, `SELECT load_id FROM load_files WHERE sha256 = '${sha}'`);
     if (seen.length > 0) {
-      if (staged) await dropStage(conn);
       logger.info('file already loaded, skipped', { file, sha256: sha, previousLoad: seen[0]!.load_id });
       return { path: file, sha256: sha, format: fmt, rows: 0, loaded: 0, quarantined: 0, skipped: true, skippedRows: 0, detectedBy, engine: 'none' };
     }
@@ -314,12 +334,12 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
         timings: phases,
       });
       engine = 'duckdb';
-    } else if (staged && (scan.hasCr || scan.hasNul)) await dropStage(conn);
-    else if (staged) {
+    } else if (staged && !scan.hasCr && !scan.hasNul) {
       counts = await loadNdjsonWithDuckDb(conn, {
         loadId,
         file,
         staged,
+        stager,
         expectedLines: scan.lines,
         sink: (records) => appendRecords(loadId, file, records),
         onStaged: (n) => onProgress?.({ file, rows: n }),
@@ -423,11 +443,12 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       const loadId = `load-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
       const startedAt = new Date();
       const results: DuckDbLoadFile[] = [];
+      const stages: StagedLines[] = [];
       // One transaction per load: a crash part-way leaves no partial load behind.
       await conn.run('BEGIN TRANSACTION');
       try {
         for (const f of files) {
-          const r = await loadFile(loadId, f, loadOptions.format ?? 'auto');
+          const r = await loadFile(loadId, f, loadOptions.format ?? 'auto', stages);
           results.push(r);
           logger.info('file loaded', { loadId, file: f, format: r.format, detectedBy: r.detectedBy, engine: r.engine, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skippedRows: r.skippedRows, skipped: r.skipped });
         }
@@ -451,6 +472,8 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       } catch (err) {
         await conn.run('ROLLBACK');
         throw err;
+      } finally {
+        for (const st of stages) await releaseStage(stager, st, true).catch(() => undefined);
       }
     },
 
@@ -558,6 +581,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     },
 
     async close() {
+      stager.closeSync();
       conn.closeSync();
       instance.closeSync();
     },

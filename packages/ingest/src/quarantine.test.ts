@@ -119,6 +119,63 @@ describe('quarantine and accounting', () => {
     expect(events.find((e) => e['line'] === '25')).toMatchObject({ session_id: 'é\\"q', ts: '2026-01-01T10:00:00.123' });
   });
 
+  it('reads lines where DuckDB and JSON.parse could disagree exactly as the JS reader does', async () => {
+    const base = '"event_type":"click","item_id":"i1","timestamp":"2026-01-01T10:00:00.000Z"';
+    // Each line is a trap for the SQL fast path (fast-load.ts): JSON.parse keeps the last of duplicate
+    // keys (DuckDB the first), DuckDB writes floats back in another form (1e2 → 100.0, so a length
+    // check alone could be balanced by a trailing comma), and it reads NaN, Infinity and trailing commas.
+    const TRICKY = [
+      `{"session_id":"s1","session_id":42,${base}}`,
+      `{"session_id":"s1",${base},"item_id":"i2"}`,
+      `{"session_id":"s1",${base},"price":null,"price":"12"}`,
+      `{"session_id":"s1","category":null,${base},"category":"shoes"}`,
+      `{"session_id":"s1",${base},"price":1e2}`,
+      `{"session_id":"s1",${base},"price":1E+2}`,
+      `{"session_id":"s1",${base},"price":1e2 ,}`,
+      `{"session_id":"s1",${base},"price":1e15,"x":1}`,
+      `{"session_id":"s1",${base},"price":12.50}`,
+      `{"session_id":"s1",${base},"price":100.0}`,
+      `{"session_id":"s1",${base},"price":NaN}`,
+      `{"session_id":"s1",${base},"price":-Infinity}`,
+      `{"session_id":"s1",${base},"extra":NaN}`,
+      `{"session_id":"s1",${base},"extra":[1,2,]}`,
+      `{"session_id":"s1","event_type":"click","item_id":"i1","timestamp":1.7672616e9}`,
+      `{"session_id":"s1","event_type":"click","item_id":"i1","timestamp":1767261600123.0}`,
+      `{"session_id":"s1","event_type":"click","item_id":"i1","timestamp":"1767261600"}`,
+      `{ "session_id" : "s1" , ${base} }`,
+      `{"session_id":"s1",${base},"device":{"session_id":7},"tags":["a","b"]}`,
+      `{"meta":{"session_id":"x"},"user_id":"u9",${base}}`,
+      `{"SESSION_ID":"s1","user_id":"u9",${base}}`,
+      `{"session_id":"s\\u0031",${base},"query":"a \\"b\\""}`,
+      `{"session_id":"s1",${base},"category":"Finance","query":"info: nan"}`,
+      `{"session_id":"","user_id":"u9",${base}}`,
+      `{"session_id":"s1",${base},"user_id":""}`,
+      `{"session_id":"s1","event_type":"search","timestamp":"2026-01-01T10:00:00.000Z","query":"x"}`,
+      `{"session_id":"s1","event_type":"search","item_id":null,"timestamp":"2026-01-01T10:00:00.000Z"}`,
+      `{"session_id":"s1","event_type":"click","item_id":"i1","timestamp":"2026-01-01T24:00:00.000Z"}`,
+      `{"session_id":"s1","event_type":"click","item_id":"i1","timestamp":"1970-01-01T00:00:00.000Z"}`,
+      `{"session_id":"s1","event_type":"click","item_id":"i1","timestamp":"2026-01-01T10:00:00.1234Z"}`,
+      `{"session_id":"s1",${base}}`,
+    ];
+    const f = path.join(dir, 'tricky.ndjson');
+    await writeFile(f, TRICKY.join('\n') + '\n');
+    const results = [];
+    for (const engine of ['duckdb', 'js'] as const) {
+      const w = await createDuckDbWarehouse({ path: path.join(dir, `tricky-${engine}.duckdb`), ndjsonEngine: engine });
+      const r = await w.load([f]);
+      expect(r.files[0]?.engine).toBe(engine);
+      expect(r.rows).toBe(TRICKY.length);
+      results.push(await state(w));
+      await w.close();
+    }
+    expect(results[0]).toEqual(results[1]);
+    const events = results[1]!.events;
+    // The JS reader's reading, for the record: the last duplicate wins, floats are numbers.
+    expect(events.find((e) => e['line'] === '2')).toMatchObject({ item_id: 'i2' });
+    expect(events.find((e) => e['line'] === '5')).toMatchObject({ price: 100 });
+    expect(results[1]!.refused.map((x) => x.line)).toEqual(expect.arrayContaining([1, 3, 7, 11, 12, 13, 14]));
+  });
+
   it('refuses bad CSV rows (field count, types, timestamps) and skips the header', async () => {
     wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb') });
     const f = path.join(dir, 'events.csv');
