@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SkiffError, type Recommender, type ScoredItem, type TrainParams } from '@skiff/core';
 import { initBackend } from './backend.js';
-import { isNeuralKind, type NeuralKind, type SequenceEncoder } from './encoder.js';
+import type { NeuralKind, SequenceEncoder } from './encoder.js';
 import { gruEncoder } from './gru-encoder.js';
 import { resolveSasRecOptions, sasrecEncoder } from './sasrec-encoder.js';
 import { mulberry32, shuffleInPlace } from './random.js';
@@ -389,7 +389,7 @@ async function loadParts(dir: string, trainable: boolean): Promise<{ vocab: Voca
   try {
     const vocab = new Vocabulary(JSON.parse((await read('vocabulary.json')).toString('utf8')) as string[]);
     const config = JSON.parse((await read('config.json')).toString('utf8')) as Gru4RecConfig;
-    if ((config.kind ?? 'gru4rec') !== kind || !isNeuralKind(kind)) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: config.json kind ${String(config.kind)} does not match model.json format ${String(modelJson.format)}`);
+    if ((config.kind ?? 'gru4rec') !== kind) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: config.json kind ${String(config.kind)} does not match model.json format ${String(modelJson.format)}`);
     // The repeat weights exist only in artifacts trained with repeatWindow > 0 (weightShapes asks
     // for them only then), and the vocabulary fixes the tables' row count.
     const bad = shapeMismatch(named, kind, vocab.size, config.params);

@@ -99,9 +99,9 @@ export const sasrecEncoder: SequenceEncoder = {
     // not (a later position or padding). A padded query row is masked everywhere, which softmax
     // turns into a uniform row, not NaN; its output is zeroed by `keep` anyway.
     const keyOk = tf.reshape(mask, [batch, 1, 1, steps]);
-    const causal = tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0).reshape([1, 1, steps, steps]);
-    const fullMask = tf.mul(tf.sub(1, tf.mul(causal, keyOk)), -1e9);
     const lastMask = tf.mul(tf.sub(1, keyOk), -1e9); // the last position sees every real item
+    // The causal [L, L] mask is only needed by blocks before the last (none with blocks = 1).
+    const fullMask = blocks > 1 ? tf.mul(tf.sub(1, tf.mul(tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0).reshape([1, 1, steps, steps]), keyOk)), -1e9) : lastMask;
     const dh = d / heads;
     for (let l = 0; l < blocks; l++) {
       const W = (n: BlockWeight) => w[blockName(l, n)]!;
