@@ -58,6 +58,9 @@ const validMetrics = (model) => m.evaluate(model, valid, { ks: [20], trainItemCo
 // The baselines on the same inner split: the bar a configuration has to clear on validation.
 const baselines = {};
 const logged = FROM_LOG ? (await readFile(path.resolve(FROM_LOG), 'utf8')).split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l)) : undefined;
+// A log of the other model would otherwise overwrite this model's config file.
+const otherModel = logged?.find((l) => l.params && l.params.model !== MODEL);
+if (otherModel) throw new Error(`${FROM_LOG} holds ${otherModel.params.model} trials; pass --model ${otherModel.params.model}`);
 for (const kind of logged ? [] : ['sr', 'vsknn']) {
   const mt = validMetrics(m.trainBaseline(kind, trainTr.sessions, { lastTimes: trainTr.lastTimes }));
   baselines[kind] = { 'hr@20': round(mt['hr@20']), 'mrr@20': round(mt['mrr@20']) };
