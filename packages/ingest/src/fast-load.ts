@@ -174,7 +174,9 @@ export function acceptedRowsSql(lineExpr: string, from: string): string {
   return `
   -- No WHERE before the end: filtering first makes DuckDB 1.5 run json_transform on sliced vectors,
   -- about twice as slow as on all rows.
-  WITH j AS (SELECT ${lineExpr} AS line, raw, try(json_transform(raw, '${STRUCTURE}')) AS j FROM ${from} AS stage),
+  -- json_valid first: try() alone re-runs a whole vector row by row when one row fails, and with 1 %
+  -- of lines broken that is every vector (2.9 s instead of 0.16 s for 1M lines).
+  WITH j AS (SELECT ${lineExpr} AS line, raw, try(CASE WHEN json_valid(raw) THEN json_transform(raw, '${STRUCTURE}') END) AS j FROM ${from} AS stage),
   f AS (SELECT line, raw, j IS NOT NULL AS parsed, ${FIELDS.map((f) => `CAST(j.${f} AS VARCHAR) AS j_${f}`).join(', ')} FROM j),
   c AS (SELECT *, ${FIELDS.map((f) => `ascii(j_${f}) AS c_${f}`).join(', ')}, ${unquoted('timestamp')} AS v_timestamp FROM f),
   -- Date.toISOString()'s shape, the common case: one plain cast (textTimestampSql would only add hour <= 23).
