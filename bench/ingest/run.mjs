@@ -112,7 +112,7 @@ function phaseLogger(into) {
 
 async function timeSkiff(dir, file, run, bad) {
   const phases = {};
-  const wh = await createDuckDbWarehouse({ path: path.join(dir, `skiff-${run}.duckdb`), ndjsonEngine: ENGINE, logger: phaseLogger(phases) });
+  const wh = await createDuckDbWarehouse({ path: path.join(dir, `skiff-${run}.duckdb`), lineEngine: ENGINE, logger: phaseLogger(phases) });
   const t0 = performance.now();
   const r = await wh.load([file]);
   const seconds = (performance.now() - t0) / 1000;

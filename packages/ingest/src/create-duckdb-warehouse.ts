@@ -25,7 +25,7 @@ import {
   type TransformResult,
   type Warehouse,
 } from '@skiff/core';
-import { loadNdjsonWithDuckDb, releaseStage, stageLines, type StagedLines } from './fast-load.js';
+import { loadLinesWithDuckDb, releaseStage, stageLines, type StagedLines } from './fast-load.js';
 import { loadParquetWithDuckDb } from './parquet-load.js';
 import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord, type RawFormat } from './readers.js';
 import { MONITORING_RUNS_DDL, RAW_DDL, RELAX_SESSION_ID } from './schema.sql.js';
@@ -39,10 +39,11 @@ export interface CreateDuckDbWarehouseOptions {
   onProgress?: (p: { file: string; rows: number }) => void;
   progressEvery?: number;
   /**
-   * How NDJSON files are read: `duckdb` (default) lets DuckDB read and validate them in SQL, falling
-   * back to the JS reader when DuckDB's view of the lines differs; `js` always uses the JS reader.
+   * How NDJSON and CSV files are read: `duckdb` (default) lets DuckDB read and validate them in SQL,
+   * falling back to the JS reader when DuckDB's view of the lines differs; `js` always uses the JS
+   * reader. (The public formats always use the JS reader; Parquet always DuckDB.)
    */
-  ndjsonEngine?: 'duckdb' | 'js';
+  lineEngine?: 'duckdb' | 'js';
   /** Rows without a session id start a new session after this much inactivity of their user (default 30). */
   sessionGapMinutes?: number;
   /** The `raw_events.freshness` check fails when the newest event is older (default: no limit). */
@@ -212,7 +213,7 @@ async function rows<T>(conn: DuckDBConnection, sql: string): Promise<T[]> {
  * quarantine, loads) and the derived tables rebuilt by transform().
  */
 export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
-  const { logger = silentLogger, onProgress, progressEvery = 100_000, ndjsonEngine = 'duckdb' } = options;
+  const { logger = silentLogger, onProgress, progressEvery = 100_000, lineEngine = 'duckdb' } = options;
   const vars: ModelVars = {
     ...DEFAULT_VARS,
     ...(options.sessionGapMinutes !== undefined ? { session_gap_minutes: options.sessionGapMinutes } : {}),
@@ -289,9 +290,9 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       const t = performance.now();
       return p.then((v) => ((phases[name] = (performance.now() - t) / 1000), v));
     };
-    // DuckDB reads the lines of an NDJSON file while JS hashes it (on the other core). If the file
-    // turns out to be loaded already, the stage is dropped.
-    const useDuckDb = fmt === 'ndjson' && ndjsonEngine === 'duckdb' && (await stat(file)).size > 0;
+    // DuckDB reads the lines of an NDJSON or CSV file while JS hashes it (on the other core). If the
+    // file turns out to be loaded already, the stage is dropped.
+    const useDuckDb = (fmt === 'ndjson' || fmt === 'csv') && lineEngine === 'duckdb' && (await stat(file)).size > 0;
     const staging = useDuckDb
       ? timed('stage', stageLines(stager, file)).then((st) => (stages.push(st), st))
       : undefined;
@@ -334,8 +335,9 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
         timings: phases,
       });
       engine = 'duckdb';
-    } else if (staged && !scan.hasCr && !scan.hasNul) {
-      counts = await loadNdjsonWithDuckDb(conn, {
+    } else if (staged && (fmt === 'ndjson' || fmt === 'csv') && !scan.hasCr && !scan.hasNul) {
+      counts = await loadLinesWithDuckDb(conn, {
+        format: fmt,
         loadId,
         file,
         staged,
@@ -346,7 +348,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
         timings: phases,
       });
       if (counts) engine = 'duckdb';
-      else logger.warn('DuckDB saw other lines than the JS scan; loading with the JS reader', { file, lines: scan.lines });
+      else logger.warn('the DuckDB path did not take this file (its lines differ from the JS scan, or line 1 of a CSV is not its header); loading with the JS reader', { file, lines: scan.lines });
     }
     if (!counts) {
       const t = performance.now();

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_TYPES } from '@skiff/core';
 import { ISO_TIMESTAMP_PATTERN, MAX_LINE_BYTES } from './contract.js';
-import { parseNdjsonLine, unreadableLine, type ParsedRecord } from './readers.js';
+import { CSV_NUMBER_PATTERN, csvHeader, isBlankLine, stagedLineParser, unreadableLine, type ParsedRecord, type StagedLineFormat } from './readers.js';
 
 /**
- * The NDJSON load path that lets DuckDB do the reading (issue #3, item 5):
+ * The NDJSON and CSV load path that lets DuckDB do the reading (issue #3, item 5):
  *
  * 1. `read_csv` with one VARCHAR column and no delimiter/quote reads every line of the file, in
  *    order, into a table; lines it cannot read (invalid UTF-8, over its 2 MB line limit) go to its
@@ -17,9 +17,12 @@ import { parseNdjsonLine, unreadableLine, type ParsedRecord } from './readers.js
  *    reader).
  * 3. One INSERT moves the lines that are *certainly* good straight into `raw_events`: a SQL predicate
  *    that accepts a subset of what `validateRawObject` accepts, with the same values (see
- *    `acceptedRowsSql`: a cheap exact test for the common shape, a slower one for the others).
+ *    `acceptedRowsSql` for NDJSON: a cheap exact test for the common shape, a slower one for the
+ *    others; `acceptedCsvRowsSql` for CSV: unquoted lines of the header's width, cells without
+ *    edge whitespace).
  * 4. Every other line (bad, blank, or merely unusual: leading spaces, escapes the SQL does not
- *    handle, tokens JSON.parse refuses but DuckDB's parser takes…) goes through the JS validator,
+ *    handle, tokens JSON.parse refuses but DuckDB's parser takes, quoted CSV cells…) goes through
+ *    the JS reader's parser for the format and the JS validator, in file order,
  *    like the JS reader would. So reasons and accounting are the JS reader's, line for line, and
  *    `rows = loaded + quarantined + skipped` is checked before the file counts as loaded.
  */
@@ -206,19 +209,66 @@ export function acceptedRowsSql(lineExpr: string, from: string): string {
   FROM t`;
 }
 
+/**
+ * JS's String.prototype.trim whitespace (WhiteSpace and LineTerminator), as an RE2 class: the `csv`
+ * reader trims every cell, so a line with such a character at a cell's edge is left to it.
+ */
+const JS_SPACE = '[\\t\\x{0B}\\f \\x{A0}\\x{FEFF}\\x{1680}\\x{2000}-\\x{200A}\\x{202F}\\x{205F}\\x{3000}\\n\\r\\x{2028}\\x{2029}]';
+
+/**
+ * `acceptedRowsSql` for the project's CSV (`session_id,event_type,…` with a header, columns in any
+ * order): every staged line but the header with its values and `ok`, true only where the `csv`
+ * reader would read the same event. That reader splits a line without `"` on every comma
+ * (`line.split(',')`, which is what string_split does), trims each cell and takes an empty one as
+ * absent; so `ok` asks for no `"` (quoted cells are left to it), exactly `width` fields and no
+ * whitespace at a cell's edge — then a cell is its text, and the checks are the raw contract's on
+ * strings: a known event type, a session or a user, an item unless a search, a timestamp
+ * `parseTimestamp` takes (`textTimestampSql`), a price that matches the reader's number pattern and
+ * is finite. `columns` is `csvHeader` of the header line, which is line 1.
+ */
+export function acceptedCsvRowsSql(lineExpr: string, from: string, header: { columns: ReadonlyMap<string, number>; width: number }): string {
+  const types = EVENT_TYPES.map((t) => `'${t}'`).join(', ');
+  const cell = (name: string) => {
+    const i = header.columns.get(name);
+    return i === undefined ? 'NULL::VARCHAR' : `nullif(c[${i + 1}], '')`;
+  };
+  const edge = `(^|,)${JS_SPACE}|${JS_SPACE}(,|$)`;
+  return `
+  WITH s AS (SELECT ${lineExpr} AS line, raw, string_split(raw, ',') AS c FROM ${from} AS stage),
+  v AS (SELECT line, raw, len(c) AS n, ${['session_id', 'event_type', 'item_id', 'timestamp', 'user_id', 'price', 'category', 'query'].map((f) => `${cell(f)} AS v_${f}`).join(', ')} FROM s),
+  t AS (SELECT *, ${textTimestampSql('v_timestamp')} AS ts,
+          CASE WHEN regexp_full_match(v_price, '${CSV_NUMBER_PATTERN}') THEN TRY_CAST(v_price AS DOUBLE) END AS price
+        FROM v)
+  SELECT line, v_session_id AS session_id, v_event_type AS event_type, v_item_id AS item_id, ts, v_user_id AS user_id, price,
+         v_category AS category, v_query AS query,
+         coalesce(line > 1
+           AND strlen(raw) <= ${MAX_LINE_BYTES}
+           AND n = ${header.width}
+           AND NOT contains(raw, '"')
+           AND list_contains([${types}], v_event_type)
+           AND (v_session_id IS NOT NULL OR v_user_id IS NOT NULL)
+           AND (v_item_id IS NOT NULL OR v_event_type = 'search')
+           AND ts IS NOT NULL
+           AND (v_price IS NULL OR isfinite(price))
+           AND NOT regexp_matches(raw, '${edge}'), false) AS ok
+  FROM t`;
+}
+
 /** The reason DuckDB's reader refused a line (it never reaches the JSON checks). */
 const rejectKind = (type: string): 'oversize' | 'utf8' | undefined =>
   type === 'INVALID ENCODING' || type === 'INVALID UNICODE' ? 'utf8' : type === 'LINE SIZE OVER MAXIMUM' ? 'oversize' : undefined;
 
 /**
- * Loads one NDJSON file through DuckDB inside the caller's transaction (on `conn`). `sink` stores the
- * records of the lines the SQL did not take (the JS reader's appenders). Returns `undefined` (having
- * written nothing) when DuckDB's view of the lines differs from `expectedLines`. The caller releases
- * the stage.
+ * Loads one NDJSON or CSV file through DuckDB inside the caller's transaction (on `conn`). `sink`
+ * stores the records of the lines the SQL did not take (the JS reader's appenders). Returns
+ * `undefined` (having written nothing) when DuckDB's view of the lines differs from `expectedLines`,
+ * or for a CSV whose line 1 is not its header (blank or unreadable: the JS reader takes the first
+ * line it can read). The caller releases the stage.
  */
-export async function loadNdjsonWithDuckDb(
+export async function loadLinesWithDuckDb(
   conn: DuckDBConnection,
   input: {
+    format: StagedLineFormat;
     loadId: string;
     file: string;
     /** From `stageLines`. */
@@ -239,6 +289,15 @@ export async function loadNdjsonWithDuckDb(
     t = now;
   };
   if (staged.rows + staged.rejects.length !== expectedLines) return undefined;
+  let header: ReturnType<typeof csvHeader> | undefined;
+  let headerText = '';
+  if (input.format === 'csv') {
+    if (staged.rows === 0 || staged.rejects[0]?.line === 1) return undefined;
+    const [first] = (await stager.runAndReadAll(`SELECT raw FROM ${staged.table} WHERE rowid = ${staged.base}`)).getRowsJS() as Array<[string | null]>;
+    headerText = first?.[0] ?? '';
+    if (isBlankLine(headerText)) return undefined;
+    header = csvHeader(headerText);
+  }
   input.onStaged?.(staged.rows);
   // Line numbers by rowid arithmetic (no window function, which would run on one thread): the stage
   // keeps file order, minus the refused lines. With refused lines at r_0 < r_1 < …, stage row i is
@@ -254,13 +313,15 @@ export async function loadNdjsonWithDuckDb(
     await conn.runAndReadAll(
       `INSERT INTO raw_events (load_id, source_file, line, session_id, event_type, item_id, ts, user_id, price, category, query)
        SELECT ${q(loadId)}, ${q(file)}, line, session_id, event_type, item_id, ts, user_id, price, category, query
-       FROM (${acceptedRowsSql(lineExpr, staged.table)}) WHERE ok`,
+       FROM (${header ? acceptedCsvRowsSql(lineExpr, staged.table, header) : acceptedRowsSql(lineExpr, staged.table)}) WHERE ok`,
     )
   ).getRows();
   const sqlLoaded = Number(inserted[0]?.[0] ?? 0);
   lap('validate+insert');
-  // …and the others (if any) are the lines that did not arrive there.
-  const anyRest = sqlLoaded < staged.rows;
+  // …and the others (if any) are the lines that did not arrive there. A CSV whose only such line is
+  // its header (line 1, never taken) needs no search for them.
+  const onlyHeader = header !== undefined && sqlLoaded === staged.rows - 1;
+  const anyRest = sqlLoaded < staged.rows && !onlyHeader;
   if (anyRest)
     await conn.run(
       `CREATE OR REPLACE TEMP TABLE skiff_rest AS
@@ -269,20 +330,30 @@ export async function loadNdjsonWithDuckDb(
     );
   lap('rest');
   const rejects = staged.rejects;
+  // In file order: a CSV parser must see its header (line 1, never taken by the SQL) first.
+  const parse = stagedLineParser(input.format);
   async function* rest(): AsyncGenerator<ParsedRecord> {
-    for (const r of rejects) {
-      const kind = rejectKind(r.type);
-      yield kind ? unreadableLine(r.line, r.raw, kind) : parseNdjsonLine(r.line, r.raw);
-    }
+    let r = 0;
+    const refused = function* (before: number) {
+      for (; r < rejects.length && rejects[r]!.line < before; r++) {
+        const kind = rejectKind(rejects[r]!.type);
+        yield kind ? unreadableLine(rejects[r]!.line, rejects[r]!.raw, kind) : parse(rejects[r]!.line, rejects[r]!.raw);
+      }
+    };
+    if (onlyHeader) yield parse(1, headerText);
     let after = 0;
     while (anyRest) {
       const page = (
         await conn.runAndReadAll(`SELECT line::DOUBLE AS line, raw FROM skiff_rest WHERE line > ${after} ORDER BY line LIMIT 50000`)
       ).getRowsJS() as Array<[number, string | null]>;
-      if (page.length === 0) return;
-      for (const [line, raw] of page) yield parseNdjsonLine(line, raw);
+      if (page.length === 0) break;
+      for (const [line, raw] of page) {
+        yield* refused(line);
+        yield parse(line, raw);
+      }
       after = page[page.length - 1]![0];
     }
+    yield* refused(Infinity);
   }
   try {
     const js = await input.sink(rest());

@@ -81,7 +81,7 @@ describe('quarantine and accounting', () => {
 
   for (const engine of ['duckdb', 'js'] as const) {
     it(`refuses each kind of bad row with its reason and counts every line (${engine} reader)`, async () => {
-      wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb'), ndjsonEngine: engine });
+      wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb'), lineEngine: engine });
       const f = path.join(dir, 'mixed.ndjson');
       await writeFile(f, mixedFile());
       const r = await wh.load([f]);
@@ -102,7 +102,7 @@ describe('quarantine and accounting', () => {
   it('gives the same rows and reasons through DuckDB, the JS reader, and with CRLF line ends', async () => {
     const results = [];
     for (const [engine, eol] of [['duckdb', '\n'], ['js', '\n'], ['duckdb', '\r\n']] as const) {
-      const w = await createDuckDbWarehouse({ path: path.join(dir, `${engine}-${eol.length}.duckdb`), ndjsonEngine: engine });
+      const w = await createDuckDbWarehouse({ path: path.join(dir, `${engine}-${eol.length}.duckdb`), lineEngine: engine });
       const f = path.join(dir, `mixed-${eol.length}.ndjson`);
       await writeFile(f, mixedFile(eol));
       const r = await w.load([f]);
@@ -161,7 +161,7 @@ describe('quarantine and accounting', () => {
     await writeFile(f, TRICKY.join('\n') + '\n');
     const results = [];
     for (const engine of ['duckdb', 'js'] as const) {
-      const w = await createDuckDbWarehouse({ path: path.join(dir, `tricky-${engine}.duckdb`), ndjsonEngine: engine });
+      const w = await createDuckDbWarehouse({ path: path.join(dir, `tricky-${engine}.duckdb`), lineEngine: engine });
       const r = await w.load([f]);
       expect(r.files[0]?.engine).toBe(engine);
       expect(r.rows).toBe(TRICKY.length);
@@ -176,37 +176,116 @@ describe('quarantine and accounting', () => {
     expect(results[1]!.refused.map((x) => x.line)).toEqual(expect.arrayContaining([1, 3, 7, 11, 12, 13, 14]));
   });
 
-  it('refuses bad CSV rows (field count, types, timestamps) and skips the header', async () => {
-    wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb') });
-    const f = path.join(dir, 'events.csv');
-    await writeFile(
-      f,
-      [
-        'session_id,event_type,item_id,timestamp,price',
-        's1,click,i1,2026-01-01T00:00:00Z,',
-        's1,click,"i,2",1767225601,3.5',
-        's1,click,i3',
-        's1,click,i3,soon,',
-        's1,view,i4,2026-01-01T00:00:03Z,cheap',
-        '',
-        ',click,i5,2026-01-01T00:00:04Z,',
-      ].join('\n'),
-    );
-    const r = await wh.load([f]);
-    expect(r).toMatchObject({ rows: 8, loaded: 2, quarantined: 4, skippedRows: 2 });
-    expect(r.files[0]).toMatchObject({ format: 'csv', engine: 'js' });
-    expect((await state(wh)).refused).toEqual([
-      { line: 4, reason: 'csv: expected 5 fields, got 3', code: 'csv' },
-      { line: 5, reason: 'timestamp: "soon" is not ISO-8601 or epoch s/ms', code: 'timestamp' },
-      { line: 6, reason: 'type: price must be a number', code: 'type' },
-      { line: 8, reason: 'missing: session_id (and no user_id to sessionize by)', code: 'missing' },
-    ]);
-    expect((await wh.query(`SELECT item_id FROM raw_events ORDER BY line`)).map((x) => x['item_id'])).toEqual(['i1', 'i,2']);
+  for (const engine of ['duckdb', 'js'] as const)
+    it(`refuses bad CSV rows (field count, types, timestamps) and skips the header (${engine} reader)`, async () => {
+      wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb'), lineEngine: engine });
+      const f = path.join(dir, 'events.csv');
+      await writeFile(
+        f,
+        [
+          'session_id,event_type,item_id,timestamp,price',
+          's1,click,i1,2026-01-01T00:00:00Z,',
+          's1,click,"i,2",1767225601,3.5',
+          's1,click,i3',
+          's1,click,i3,soon,',
+          's1,view,i4,2026-01-01T00:00:03Z,cheap',
+          '',
+          ',click,i5,2026-01-01T00:00:04Z,',
+        ].join('\n'),
+      );
+      const r = await wh.load([f]);
+      expect(r).toMatchObject({ rows: 8, loaded: 2, quarantined: 4, skippedRows: 2 });
+      expect(r.files[0]).toMatchObject({ format: 'csv', engine });
+      expect((await state(wh)).refused).toEqual([
+        { line: 4, reason: 'csv: expected 5 fields, got 3', code: 'csv' },
+        { line: 5, reason: 'timestamp: "soon" is not ISO-8601 or epoch s/ms', code: 'timestamp' },
+        { line: 6, reason: 'type: price must be a number', code: 'type' },
+        { line: 8, reason: 'missing: session_id (and no user_id to sessionize by)', code: 'missing' },
+      ]);
+      expect((await wh.query(`SELECT item_id FROM raw_events ORDER BY line`)).map((x) => x['item_id'])).toEqual(['i1', 'i,2']);
+    });
+
+  it('loads a clean CSV (every row taken by the SQL, only the header left) as the JS reader does', async () => {
+    const f = path.join(dir, 'clean.csv');
+    const rows = Array.from({ length: 500 }, (_, i) => `s${i % 7},click,i${i},${1767261600 + i},u${i % 3},${i}.25`);
+    await writeFile(f, ['session_id,event_type,item_id,timestamp,user_id,price', ...rows].join('\n') + '\n');
+    const results = [];
+    for (const engine of ['duckdb', 'js'] as const) {
+      const w = await createDuckDbWarehouse({ path: path.join(dir, `clean-csv-${engine}.duckdb`), lineEngine: engine });
+      const r = await w.load([f]);
+      expect(r).toMatchObject({ rows: 501, loaded: 500, quarantined: 0, skippedRows: 1 });
+      expect(r.files[0]).toMatchObject({ format: 'csv', engine });
+      results.push(await state(w));
+      await w.close();
+    }
+    expect(results[0]).toEqual(results[1]);
+  });
+
+  it('reads CSV lines where SQL and the JS reader could disagree exactly as the JS reader does', async () => {
+    // Traps for the SQL path (acceptedCsvRowsSql): quoting, cells JS trims (ASCII and Unicode
+    // spaces), empty cells, column order and extra columns, duplicate header names, price forms,
+    // timestamps of every accepted shape, field counts, and a header in capitals with spaces.
+    const lines = [
+      ' Item_ID ,session_id,event_type,timestamp,price,category,extra,price',
+      'i1,s1,click,2026-01-01T10:00:00.000Z,,,x,1.5',
+      'i2,s1,click,2026-01-01T10:00:01Z,,Shoes & Bags,x,',
+      'i3,s1, click,2026-01-01T10:00:02Z,,,x,',
+      'i4,s1,click ,2026-01-01T10:00:03Z,,,x,',
+      'i5,s1,click,2026-01-01T10:00:04Z,,\u00a0,x,',
+      '\ufeffi6,s1,click,2026-01-01T10:00:05Z,,,x,',
+      'i7,s1,click,2026-01-01T10:00:06Z,,cat\u2003,x,',
+      '"i8",s1,click,2026-01-01T10:00:07Z,,,x,',
+      '"i,9",s1,click,2026-01-01T10:00:08Z,,,x,',
+      'i10,s1,click,2026-01-01T10:00:09Z,,,x,007',
+      'i11,s1,click,2026-01-01T10:00:10Z,,,x,1e2',
+      'i12,s1,click,2026-01-01T10:00:11Z,,,x,1e400',
+      'i13,s1,click,2026-01-01T10:00:12Z,,,x,-0',
+      'i14,s1,click,2026-01-01T10:00:13Z,,,x,.5',
+      'i15,s1,click,2026-01-01T10:00:14Z,,,x,+5',
+      'i16,s1,click,1767261600,,,x,',
+      'i17,s1,click,1767261600123,,,x,',
+      'i18,s1,click,1767261600.5,,,x,',
+      'i19,s1,click,2026-01-01 10:00:00,,,x,',
+      'i20,s1,click,2026-01-01T12:00:00+02:00,,,x,',
+      'i21,s1,click,2026-01-01T24:00:00.000Z,,,x,',
+      'i22,s1,click,2026-02-30,,,x,',
+      'i23,s1,click,1970-01-01T00:00:00.000Z,,,x,',
+      ',s1,search,2026-01-01T10:00:15Z,,,x,',
+      ',s1,click,2026-01-01T10:00:16Z,,,x,',
+      'i24,,click,2026-01-01T10:00:17Z,,,x,',
+      'i25,s1,teleport,2026-01-01T10:00:18Z,,,x,',
+      'i26,s1,CLICK,2026-01-01T10:00:19Z,,,x,',
+      'i27,s1,click,2026-01-01T10:00:20Z,,,x',
+      'i28,s1,click,2026-01-01T10:00:21Z,,,x,,',
+      '   ',
+      'i29,s\u00e9,click,2026-01-01T10:00:22Z,,caf\u00e9,x,2.50',
+      'i30,s1,click,2026-01-01T10:00:23Z,,a\tb,x,',
+    ];
+    const f = path.join(dir, 'tricky.csv');
+    await writeFile(f, lines.join('\n') + '\n');
+    const results = [];
+    for (const engine of ['duckdb', 'js'] as const) {
+      const w = await createDuckDbWarehouse({ path: path.join(dir, `tricky-csv-${engine}.duckdb`), lineEngine: engine });
+      const r = await w.load([f]);
+      expect(r.files[0]).toMatchObject({ format: 'csv', engine });
+      expect(r.rows).toBe(lines.length);
+      results.push(await state(w));
+      await w.close();
+    }
+    expect(results[0]).toEqual(results[1]);
+    // The JS reader's reading, for the record: trimmed cells, the last "price" column, quotes removed.
+    const byItem = new Map(results[1]!.events.map((e) => [e['item_id'], e]));
+    expect(byItem.get('i1')).toMatchObject({ price: 1.5 });
+    expect(byItem.get('i10')).toMatchObject({ price: 7 });
+    expect(byItem.get('i4')).toMatchObject({ event_type: 'click' });
+    expect(byItem.get('i8')).toMatchObject({ line: '9' });
+    expect(byItem.get('i,9')).toBeDefined();
+    expect(results[1]!.refused.map((x) => x.line)).toEqual(expect.arrayContaining([15, 16, 22, 23, 26, 27, 28, 29, 30, 31]));
   });
 
   for (const engine of ['duckdb', 'js'] as const)
     it(`quarantines a line of several MiB as oversize (${engine} reader)`, async () => {
-      wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb'), ndjsonEngine: engine });
+      wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb'), lineEngine: engine });
       const f = path.join(dir, 'big-line.ndjson');
       await writeFile(f, [good(), good({ query: 'y'.repeat(3 << 20) }), '{bad', good({ session_id: 's2' })].join('\n') + '\n');
       const r = await wh.load([f]);
@@ -245,7 +324,7 @@ const distIndex = path.join(packageRoot, 'dist', 'index.js');
 const CHILD = `
 import { createDuckDbWarehouse } from ${JSON.stringify(distIndex)};
 const [db, file, engine] = process.argv.slice(2);
-const wh = await createDuckDbWarehouse({ path: db, ndjsonEngine: engine, progressEvery: 20000, onProgress: (p) => process.stdout.write('progress ' + p.rows + '\\n') });
+const wh = await createDuckDbWarehouse({ path: db, lineEngine: engine, progressEvery: 20000, onProgress: (p) => process.stdout.write('progress ' + p.rows + '\\n') });
 await wh.load([file]);
 process.stdout.write('done\\n');
 await wh.close();

@@ -139,9 +139,7 @@ function delimited(sep: string, row: (cells: string[], col: Map<string, number>,
     if (!col) {
       const implicit = noHeader?.(text);
       if (!implicit) {
-        const hs = names(text, sep);
-        col = new Map(hs.map((h, i) => [h, i]));
-        width = hs.length;
+        ({ columns: col, width } = headerColumns(text, sep));
         return { line, kind: 'skip', why: 'header' };
       }
       col = implicit;
@@ -169,7 +167,9 @@ const ndjson: () => LineParser = () => (line, text) => {
   return checked(line, text, obj);
 };
 
-const NUMBER_RE = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+/** A CSV price cell the `csv` reader takes as a number (else it stays text, which the contract refuses). */
+export const CSV_NUMBER_PATTERN = '-?\\d+(\\.\\d+)?([eE][+-]?\\d+)?';
+const NUMBER_RE = new RegExp(`^${CSV_NUMBER_PATTERN}$`);
 const csv: () => LineParser = () =>
   delimited(',', (cells, col, line, text) => {
     const get = (k: string) => cell(cells, col, k);
@@ -325,15 +325,42 @@ export async function* readRawFile(file: string, format: RawFormat): AsyncGenera
   }
 }
 
-const parseNdjson = ndjson();
 /**
- * One NDJSON line already split and decoded elsewhere (the DuckDB load path hands over the lines its
- * SQL did not accept): the same record `readRawFile` gives for it.
+ * The formats whose lines the DuckDB load path reads (fast-load.ts): one record per line, so a line
+ * parser gives exactly one record.
  */
-export function parseNdjsonLine(line: number, text: string | null): ParsedRecord {
-  if (text === null || isBlank(text)) return { line, kind: 'skip', why: 'blank' };
-  if (text.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(text) > MAX_LINE_BYTES) return quarantine(line, text, OVERSIZE);
-  return parseNdjson(line, text) as ParsedRecord;
+export type StagedLineFormat = 'ndjson' | 'csv';
+
+/**
+ * Parses the lines of one file that were split and decoded elsewhere (the DuckDB load path hands
+ * over, in file order, the lines its SQL did not accept): for each, the record `readRawFile` gives.
+ * Stateful like the reader (a CSV's first non-blank line is its header), so one per file.
+ */
+export function stagedLineParser(format: StagedLineFormat): (line: number, text: string | null) => ParsedRecord {
+  const parse = PARSERS[format]();
+  return (line, text) => {
+    if (text === null || isBlank(text)) return { line, kind: 'skip', why: 'blank' };
+    if (text.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(text) > MAX_LINE_BYTES) return quarantine(line, text, OVERSIZE);
+    return parse(line, text) as ParsedRecord;
+  };
+}
+
+/** One NDJSON line as `readRawFile` reads it (NDJSON lines do not depend on the lines before). */
+export const parseNdjsonLine = stagedLineParser('ndjson');
+
+/** True for a line `readRawFile` skips as blank. */
+export const isBlankLine = (text: string) => isBlank(text);
+
+/**
+ * The columns of a CSV header line as the `csv` reader maps them: name → 0-based index (trimmed,
+ * lower-cased, outer quotes dropped; the last of duplicate names wins) and the number of fields a
+ * row must have.
+ */
+export const csvHeader = (text: string) => headerColumns(text, ',');
+
+function headerColumns(text: string, sep: string): { columns: Map<string, number>; width: number } {
+  const hs = names(text, sep);
+  return { columns: new Map(hs.map((h, i) => [h, i])), width: hs.length };
 }
 
 /** A line the reader could not decode or that is too long, as a quarantine record. */
