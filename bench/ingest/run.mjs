@@ -4,7 +4,9 @@
 // One JSON line per figure: { bench: 'ingest', format, rows, skiffRowsPerSec, duckdbRowsPerSec, ratio, ... }.
 // Also `shapedRowsPerSec` / `shapedRatio`: DuckDB's reader writing skiff's `raw_events` shape (load id
 // and source file on every row; no line numbers, no hash, no validation) — what the table that the
-// issue asks for costs to write, an upper bound for any load that keeps it.
+// issue asks for costs to write, an upper bound for any load that keeps it; and `hashedRatio`: the
+// same while skiff's own file scan (sha256 and line count, `scanFile`) runs alongside, as every load
+// must — the bound for any load that keeps the table and knows whether the file was loaded before.
 // Usage: node bench/ingest/run.mjs [--rows 1000000] [--repeat 3] [--engine duckdb|js] [--bad-share 0.01]
 //   (needs `npx tsc -p tsconfig.build.json` in packages/ingest). Each figure is the best of --repeat runs,
 //   skiff and DuckDB alternating, so that both see the same machine load. With --bad-share s, a share s
@@ -17,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { createDuckDbWarehouse } from '../../packages/ingest/dist/index.js';
+import { createDuckDbWarehouse, scanFile } from '../../packages/ingest/dist/index.js';
 import { mulberry32 } from '../../packages/core/dist/index.js';
 
 const { values } = parseArgs({
@@ -128,9 +130,12 @@ const RAW_EVENTS = `CREATE TABLE raw_events (load_id VARCHAR NOT NULL, source_fi
   session_id VARCHAR, event_type VARCHAR NOT NULL, item_id VARCHAR, ts TIMESTAMP NOT NULL, user_id VARCHAR, price DOUBLE,
   category VARCHAR, query VARCHAR)`;
 
-/** DuckDB's reader into a plain table (`shaped` false) or into skiff's raw_events shape (`shaped`). */
-async function timeDuckDb(dir, file, format, run, shaped) {
-  const inst = await DuckDBInstance.create(path.join(dir, `duckdb-${shaped ? 'shaped-' : ''}${run}.duckdb`));
+/**
+ * DuckDB's reader into a plain table (`shaped` false) or into skiff's raw_events shape (`shaped`;
+ * with `hashed`, while `scanFile` reads the file).
+ */
+async function timeDuckDb(dir, file, format, run, shaped, hashed = false) {
+  const inst = await DuckDBInstance.create(path.join(dir, `duckdb-${shaped ? 'shaped-' : ''}${hashed ? 'hashed-' : ''}${run}.duckdb`));
   const conn = await inst.connect();
   const lenient = BAD_SHARE > 0 ? ', ignore_errors = true' : '';
   const reader =
@@ -140,8 +145,11 @@ async function timeDuckDb(dir, file, format, run, shaped) {
   if (shaped) await conn.run(RAW_EVENTS);
   const t0 = performance.now();
   if (shaped)
-    await conn.run(`INSERT INTO raw_events SELECT '${randomUUID()}', '${file}', 0, session_id, event_type, item_id, timestamp, user_id, price, NULL, NULL
-      FROM ${reader} WHERE event_type IS NOT NULL AND timestamp IS NOT NULL`);
+    await Promise.all([
+      conn.run(`INSERT INTO raw_events SELECT '${randomUUID()}', '${file}', 0, session_id, event_type, item_id, timestamp, user_id, price, NULL, NULL
+        FROM ${reader} WHERE event_type IS NOT NULL AND timestamp IS NOT NULL`),
+      hashed ? scanFile(file) : undefined,
+    ]);
   else await conn.run(`CREATE TABLE events AS SELECT * FROM ${reader}`);
   const seconds = (performance.now() - t0) / 1000;
   const n = Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM ${shaped ? 'raw_events' : 'events'}`)).getRowObjectsJson()[0].n);
@@ -159,6 +167,7 @@ try {
     let skiff = Infinity;
     let duck = Infinity;
     let shaped = Infinity;
+    let hashed = Infinity;
     let engine;
     let phases;
     for (let run = 0; run < REPEAT; run++) {
@@ -168,6 +177,7 @@ try {
       skiff = Math.min(skiff, s.seconds);
       duck = Math.min(duck, (await timeDuckDb(dir, files[format], format, `${format}-${run}`, false)).seconds);
       shaped = Math.min(shaped, (await timeDuckDb(dir, files[format], format, `${format}-${run}`, true)).seconds);
+      hashed = Math.min(hashed, (await timeDuckDb(dir, files[format], format, `${format}-${run}`, true, true)).seconds);
     }
     const skiffRowsPerSec = Math.round(ROWS / skiff);
     const duckdbRowsPerSec = Math.round(ROWS / duck);
@@ -182,6 +192,7 @@ try {
         ratio: Number((skiffRowsPerSec / duckdbRowsPerSec).toFixed(3)),
         shapedRowsPerSec,
         shapedRatio: Number((shapedRowsPerSec / duckdbRowsPerSec).toFixed(3)),
+        hashedRatio: Number((duck / hashed).toFixed(3)),
         badLines: files.bad,
         skiffSeconds: Number(skiff.toFixed(3)),
         duckdbSeconds: Number(duck.toFixed(3)),
