@@ -57,6 +57,8 @@ describe('DuckDB warehouse', () => {
     // Nothing of the good file stayed behind, so loading it alone now loads it fully.
     const r = await wh.load([good]);
     expect(r).toMatchObject({ loaded: 15, skipped: 0 });
+    // Loads run without insertion order kept; the connection gets it back, failed load or not.
+    expect(await wh.query(`SELECT current_setting('preserve_insertion_order') AS v`)).toEqual([{ v: true }]);
   });
 
   it('builds sessions, sequences and a time split, passes checks and snapshots the splits', async () => {

@@ -446,6 +446,12 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       const startedAt = new Date();
       const results: DuckDbLoadFile[] = [];
       const stages: StagedLines[] = [];
+      // Rows of a load need no insertion order: each carries its file and line, and nothing reads raw
+      // tables in storage order. Kept, DuckDB wrote the vectors a filter had thinned out (1 % bad lines
+      // thin almost every vector) a third slower: 1.04 s instead of 0.69 s for 1M CSV lines. Session
+      // scope (this connection only: the stager's read must keep file order) and reset after the
+      // transaction ends (an aborted transaction refuses RESET).
+      await conn.run('SET SESSION preserve_insertion_order = false');
       // One transaction per load: a crash part-way leaves no partial load behind.
       await conn.run('BEGIN TRANSACTION');
       try {
@@ -475,6 +481,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
         await conn.run('ROLLBACK');
         throw err;
       } finally {
+        await conn.run('RESET SESSION preserve_insertion_order');
         for (const st of stages) await releaseStage(stager, st, true).catch(() => undefined);
       }
     },

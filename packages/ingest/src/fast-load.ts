@@ -309,22 +309,14 @@ export async function loadLinesWithDuckDb(
     lineExpr = `${idx} + 1 + (SELECT count(*) FROM ${staged.db}.shift WHERE p <= ${idx})`;
   }
   // The certainly-good lines go straight into raw_events (one parallel pipeline, no table between)…
-  // Without insertion order kept: every row carries its file and line, and nothing reads raw_events
-  // in storage order. Kept, DuckDB wrote vectors that the filter had thinned out (1 % bad lines is
-  // almost every vector) a third slower: 1.04 s instead of 0.69 s for 1M CSV lines.
-  await conn.run(`SET preserve_insertion_order = false`);
-  let inserted;
-  try {
-    inserted = (
-      await conn.runAndReadAll(
-        `INSERT INTO raw_events (load_id, source_file, line, session_id, event_type, item_id, ts, user_id, price, category, query)
-         SELECT ${q(loadId)}, ${q(file)}, line, session_id, event_type, item_id, ts, user_id, price, category, query
-         FROM (${header ? acceptedCsvRowsSql(lineExpr, staged.table, header) : acceptedRowsSql(lineExpr, staged.table)}) WHERE ok`,
-      )
-    ).getRows();
-  } finally {
-    await conn.run(`RESET preserve_insertion_order`);
-  }
+  // (The warehouse runs loads without insertion order kept; see `load` in create-duckdb-warehouse.ts.)
+  const inserted = (
+    await conn.runAndReadAll(
+      `INSERT INTO raw_events (load_id, source_file, line, session_id, event_type, item_id, ts, user_id, price, category, query)
+       SELECT ${q(loadId)}, ${q(file)}, line, session_id, event_type, item_id, ts, user_id, price, category, query
+       FROM (${header ? acceptedCsvRowsSql(lineExpr, staged.table, header) : acceptedRowsSql(lineExpr, staged.table)}) WHERE ok`,
+    )
+  ).getRows();
   const sqlLoaded = Number(inserted[0]?.[0] ?? 0);
   lap('validate+insert');
   // …and the others (if any) are the lines that did not arrive there. A CSV whose only such line is
