@@ -9,12 +9,14 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe(path.resolve('/tmp/b'));
     expect(c.servePort).toBe(9000);
     expect(c.temporalAddress).toBeUndefined();
+    expect(c.serveTfThreads).toBe(1);
+    expect(loadConfig({ SKIFF_SERVE_TF_THREADS: '0' }).serveTfThreads).toBe(0);
   });
 
   it('lists every invalid value in one CONFIG_INVALID error', () => {
     let err: unknown;
     try {
-      loadConfig({ SKIFF_SERVE_PORT: 'abc', SKIFF_LOG_LEVEL: 'loud' });
+      loadConfig({ SKIFF_SERVE_PORT: 'abc', SKIFF_LOG_LEVEL: 'loud', SKIFF_SERVE_TF_THREADS: '-1' });
     } catch (e) {
       err = e;
     }
@@ -22,5 +24,6 @@ describe('loadConfig', () => {
     expect((err as SkiffError).code).toBe('CONFIG_INVALID');
     expect((err as SkiffError).message).toMatch(/servePort/);
     expect((err as SkiffError).message).toMatch(/logLevel/);
+    expect((err as SkiffError).message).toMatch(/serveTfThreads/);
   });
 });

@@ -31,6 +31,12 @@ export const SkiffConfigSchema = z.object({
     .pipe(z.array(z.enum(['workflows', 'data', 'training', 'monitoring'])).min(1)),
   servePort: z.coerce.number().int().min(0).max(65535).default(8080),
   serveHost: z.string().min(1).default('127.0.0.1'),
+  /**
+   * TensorFlow intra-op threads of `skiff serve` (0: TensorFlow's default, one per core). Many small
+   * batches next to the HTTP work gain nothing from the per-op pool and lose its hand-offs
+   * (bench/serve, 50k-item GRU4Rec: +34 % req/s at 1 connection, +21 % at 16, +4 % at 64 with 1).
+   */
+  serveTfThreads: z.coerce.number().int().min(0).max(256).default(1),
   /** Schedules (`skiff schedules apply`): monitoring interval and nightly retraining time (UTC). */
   monitorEvery: z.string().regex(/^\d+[smhd]$/, 'like 30m, 1h').default('1h'),
   retrainAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('02:00'),
@@ -71,6 +77,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_WORKER_ROLES: 'workerRoles',
   SKIFF_SERVE_PORT: 'servePort',
   SKIFF_SERVE_HOST: 'serveHost',
+  SKIFF_SERVE_TF_THREADS: 'serveTfThreads',
   SKIFF_MONITOR_EVERY: 'monitorEvery',
   SKIFF_ALERT_WEBHOOK_URL: 'alertWebhookUrl',
   SKIFF_TF_BACKEND: 'tfBackend',

@@ -48,6 +48,18 @@ export function setBackendPreference(p: BackendPreference): void {
   preference = p;
 }
 
+let intraOpThreads = 0;
+
+/**
+ * TensorFlow's intra-op thread pool size for this process (0: TensorFlow's default, one per core),
+ * set by composition roots before the first initBackend(); TensorFlow reads it when it starts. An
+ * explicit TF_NUM_INTRAOP_THREADS in the environment wins. No effect on the WASM backend.
+ */
+export function setIntraOpThreads(n: number): void {
+  if (ready && n !== intraOpThreads) throw new SkiffError('CONFIG_INVALID', 'the tfjs backend was already started; set the TensorFlow thread count before training or loading');
+  intraOpThreads = n;
+}
+
 async function pick(): Promise<{ backend: BackendName }> {
   if (preference !== 'wasm') {
     try {
@@ -55,6 +67,7 @@ async function pick(): Promise<{ backend: BackendName }> {
       const name = '@tensorflow/tfjs-node';
       // Quiet TensorFlow's C++ start-up notes (oneDNN, CPU features) unless the user asked for them.
       process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
+      if (intraOpThreads > 0) process.env['TF_NUM_INTRAOP_THREADS'] ??= String(intraOpThreads);
       await import(/* @vite-ignore */ name);
       if (await tf.setBackend('tensorflow')) {
         await tf.ready();

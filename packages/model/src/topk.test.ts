@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { TrainParams } from '@skiff/core';
 import { initBackend } from './backend.js';
-import { Gru4RecModel, initWeights } from './gru4rec.js';
+import { Gru4RecModel, initWeights, type Gru4RecConfig } from './gru4rec.js';
 import { mulberry32 } from './random.js';
 import { Vocabulary } from './vocabulary.js';
 
@@ -26,7 +26,7 @@ describe('chunked top-k of a frozen model', () => {
     it(`gives the plain path's lists (${label}), ties included`, async () => {
       await initBackend();
       const before = tf.memory().numTensors;
-      const kind = params.model === 'sasrec' ? 'sasrec' : 'gru4rec';
+      const kind: NonNullable<Gru4RecConfig['kind']> = params.model === 'sasrec' ? 'sasrec' : 'gru4rec';
       const vocab = new Vocabulary(Array.from({ length: ITEMS }, (_, i) => `i${i}`));
       const weights = initWeights(kind, ITEMS, params);
       // Exact ties across chunks: a bias so large that h·o is lost in rounding (ulp 64 at 1e9).
@@ -38,7 +38,7 @@ describe('chunked top-k of a frozen model', () => {
       const b = tf.tensor1d(bias);
       weights.outBias.assign(b);
       b.dispose();
-      const config = { kind, params, backend: 'test', popularity: [['i0', 1]] as Array<[string, number]> };
+      const config: Gru4RecConfig = { kind, params, backend: 'test', popularity: [['i0', 1]] };
       const plain = new Gru4RecModel(vocab, weights, config);
       const frozen = new Gru4RecModel(vocab, weights, config, undefined, true);
       const hs = histories(70, 11);

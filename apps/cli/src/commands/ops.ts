@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadRecommender, setBackendPreference } from '@skiff/model';
+import { loadRecommender, setBackendPreference, setIntraOpThreads } from '@skiff/model';
 import { taskQueues } from '@skiff/config';
 import type { PipelineParams } from '@skiff/core';
 import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID, type MonitoringParams } from '@skiff/orchestrator-temporal';
@@ -50,13 +50,10 @@ export function registerOpsCommands(program: Command): void {
     .option('--port <n>', 'port (env SKIFF_SERVE_PORT)', (v) => Number(v))
     .option('--host <host>', 'bind address', undefined)
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
-      // A serving process runs many small batches side by side with HTTP handling: TensorFlow's
-      // intra-op thread pool (one thread per core by default) costs more in hand-offs than it gains
-      // there (bench/serve, 50k-item GRU4Rec: +34 % req/s at 1 connection, +21 % at 16, +4 % at 64).
-      // Read by TensorFlow when it starts, i.e. at the first model load; set it to override.
-      // Not in `skiff demo`, whose process also trains.
-      process.env['TF_NUM_INTRAOP_THREADS'] ??= '1';
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      // A serving process runs many small batches next to the HTTP work: one TensorFlow intra-op
+      // thread by default (SKIFF_SERVE_TF_THREADS). Not in `skiff demo`, whose process also trains.
+      setIntraOpThreads(ctx.config.serveTfThreads);
       const s = await serve(ctx, opts.port ?? ctx.config.servePort, opts.host ?? ctx.config.serveHost);
       ctx.say(`serving ${s.models.current()?.manifest.version ?? '(no model yet)'} at ${s.url}  (POST /v1/recommendations, GET /healthz /readyz /metrics)`);
       await untilSignal();
