@@ -245,10 +245,12 @@ function chunkedTopK(logits: tf.Tensor2D, chunks: number, kq: number): [Float32A
   const B = logits.shape[0];
   const C = TOPK_CHUNK;
   const kc = Math.min(kq, chunks);
-  const grid = tf.reshape(logits, [B, chunks, C]);
-  const best = tf.topk(tf.max(grid, 2), kc).indices.dataSync() as Int32Array;
+  const best = tf.topk(tf.max(tf.reshape(logits, [B, chunks, C]), 2), kc).indices.dataSync() as Int32Array;
   for (let b = 0; b < B; b++) best.subarray(b * kc, (b + 1) * kc).sort();
-  const cand = tf.reshape(tf.gather(grid, tf.tensor2d(best, [B, kc], 'int32'), 1, 1), [B, kc * C]);
+  // Rows of the [B · chunks, C] view, gathered on axis 0 (a batched gather crashes the WASM backend).
+  const rows = new Int32Array(B * kc);
+  for (let b = 0; b < B; b++) for (let j = 0; j < kc; j++) rows[b * kc + j] = b * chunks + best[b * kc + j]!;
+  const cand = tf.reshape(tf.gather(tf.reshape(logits, [B * chunks, C]), tf.tensor1d(rows, 'int32')), [B, kc * C]);
   const t = tf.topk(cand, kq);
   const pos = t.indices.dataSync() as Int32Array;
   const ids = new Int32Array(B * kq);
