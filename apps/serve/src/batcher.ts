@@ -7,8 +7,9 @@ import type { LoadedModel } from './model-holder.js';
  * kernel launch per op instead of one per op per request); alone, a request waits one
  * setImmediate. Each request keeps the model snapshot it started with.
  *
- * Measured (bench/serve, 2 cores): the 50k-item GRU4Rec takes 2.1 ms for 1 request, 4.5 ms for 16
- * and 9.7 ms for 64, i.e. 7–14× less per request in a batch. Even V-SKNN, whose recommendBatch
+ * Measured (bench/serve, 2 cores, before the chunked top-k, which brought 64 down to 5.5 ms): the
+ * 50k-item GRU4Rec took 2.1 ms for 1 request, 4.5 ms for 16 and 9.7 ms for 64, i.e. 7–14× less per
+ * request in a batch. Even V-SKNN, whose recommendBatch
  * is a plain loop, answered more requests batched than one by one (medians of 3 interleaved
  * rounds: +14% at 16 connections, +29% at 64): scoring runs back to back, then the answers are
  * written together. The cap bounds the wait of a batch's first request (~10 ms of GRU at 64).

@@ -6,7 +6,7 @@ import type { ScoredItem } from '@skiff/core';
  * request: in the answer and in the serving log) and the serving record. On Node 20,
  * JSON.stringify of 20 `{ itemId, score }` objects costs ~3 µs, about twice this loop, and it ran
  * twice per request. Strings still go through JSON.stringify, so escaping (quotes, control
- * characters, lone surrogates) is exactly JSON.stringify's; app.test.ts checks the output against
+ * characters, lone surrogates) is exactly JSON.stringify's; json.test.ts checks the output against
  * JSON.stringify.
  */
 

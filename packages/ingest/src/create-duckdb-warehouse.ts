@@ -224,7 +224,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
   await mkdir(path.dirname(path.resolve(options.path)), { recursive: true });
   const instance = await DuckDBInstance.create(options.path);
   const conn = await instance.connect();
-  // Stages NDJSON lines outside the load's transaction (see `stageLines` for why); never writes to the warehouse.
+  // Stages NDJSON and CSV lines outside the load's transaction (see `stageLines` for why); never writes to the warehouse.
   const stager = await instance.connect();
   // Timestamps are stored as UTC wall time; offsets in raw ISO strings are resolved in UTC.
   await conn.run(`SET TimeZone = 'UTC'`);

@@ -84,7 +84,7 @@ export async function stageLines(stager: DuckDBConnection, file: string): Promis
  * transaction has ended (`detach`).
  */
 export async function releaseStage(stager: DuckDBConnection, staged: StagedLines, detach: boolean) {
-  await stager.run(`DROP TABLE IF EXISTS ${staged.db}.lines; DROP TABLE IF EXISTS ${staged.db}.shift; DROP TABLE IF EXISTS ${staged.db}.rest`);
+  await stager.run(`DROP TABLE IF EXISTS ${staged.db}.lines; DROP TABLE IF EXISTS ${staged.db}.shift`);
   if (detach) await stager.run(`DETACH DATABASE IF EXISTS ${staged.db}`);
 }
 

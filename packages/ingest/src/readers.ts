@@ -345,11 +345,8 @@ export function stagedLineParser(format: StagedLineFormat): (line: number, text:
   };
 }
 
-/** One NDJSON line as `readRawFile` reads it (NDJSON lines do not depend on the lines before). */
-export const parseNdjsonLine = stagedLineParser('ndjson');
-
 /** True for a line `readRawFile` skips as blank. */
-export const isBlankLine = (text: string) => isBlank(text);
+export { isBlank as isBlankLine };
 
 /**
  * The columns of a CSV header line as the `csv` reader maps them: name → 0-based index (trimmed,

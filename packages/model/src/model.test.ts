@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { Recommender, TrainParams } from '@skiff/core';
-import { initBackend } from './backend.js';
+import { initBackend, setIntraOpThreads } from './backend.js';
 import { evaluate } from './evaluate.js';
 import { loadGru4Rec, prefixExamples, trainGru4Rec } from './gru4rec.js';
 import { createPopModel } from './pop.js';
@@ -37,6 +37,12 @@ describe('backend', () => {
     expect(['wasm', 'tensorflow']).toContain(a.backend);
     expect(await initBackend()).toEqual(a);
     expect(tf.getBackend()).toBe(a.backend);
+  });
+
+  it('refuses a TensorFlow thread count once the backend has started (it would be ignored)', async () => {
+    await initBackend();
+    expect(() => setIntraOpThreads(0)).not.toThrow(); // the count it started with
+    expect(() => setIntraOpThreads(3)).toThrow(/already started/);
   });
 
   it('UnsortedSegmentSum: the gather gradient equals the dense one-hot gradient', async () => {
