@@ -53,8 +53,8 @@ exec 9>"$CACHE/.lock"
 flock 9 # one install at a time
 
 VERIFY_OUT=""
-try_verify() {
-  VERIFY_OUT=$(cd "$ROOT" && TF_CPP_MIN_LOG_LEVEL=2 node "$HERE/verify.mjs" 2>"$CACHE/verify.stderr")
+try_verify() { # $1: --quick for the installation that is already in place
+  VERIFY_OUT=$(cd "$ROOT" && TF_CPP_MIN_LOG_LEVEL=2 node "$HERE/verify.mjs" "$@" 2>"$CACHE/verify.stderr")
 }
 verify() {
   if ! try_verify; then
@@ -123,7 +123,7 @@ place() { rm -rf "$2"; mkdir -p "$(dirname "$2")"; cp -al "$1" "$2" 2>/dev/null 
 
 # ---- (b) fast paths: already in place, or restore from the built cache ----------------------
 if [ "$REBUILD" = 0 ] && [ -f "$BUILT/.complete" ] && [ -f "$ADDON" ] &&
-  [ "$(cat "$PKG/deps/.skiff-key" 2>/dev/null)" = "$KEY" ] && try_verify; then
+  [ "$(cat "$PKG/deps/.skiff-key" 2>/dev/null)" = "$KEY" ] && try_verify --quick; then
   say "already installed ($KEY)"
   echo "$VERIFY_OUT"
   [ "$VENV" = 1 ] && install_venv

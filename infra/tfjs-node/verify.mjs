@@ -4,6 +4,8 @@
 // the gradient of a gather (UnsortedSegmentSum) against the dense formulation. Prints one JSON
 // line; exits 1 with a message naming the failed step. Run from the repository root: packages are
 // resolved from the current directory (as from packages/model), not from this file's location.
+// With --quick it stops after loading the backend and one small op (the check of an installation
+// that is already in place, which has to take seconds).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -31,6 +33,17 @@ try {
   result.tfjsNode = (tfn.version ?? tf.version)['tfjs-node'];
   result.libtensorflow = tf.backend().binding?.TF_Version;
   result.loadMs = Date.now() - t0;
+
+  if (process.argv.includes('--quick')) {
+    step = 'one matMul on the tensorflow backend';
+    const sum = tf.ones([4, 4]).matMul(tf.ones([4, 4])).sum().dataSync()[0];
+    if (sum !== 64) throw new Error(`matMul of ones gave ${sum}, expected 64`);
+    result.ok = true;
+    result.quick = true;
+    result.ms = Date.now() - t0;
+    console.log(JSON.stringify(result));
+    process.exit(0);
+  }
 
   step = 'dense fit';
   const xs = tf.randomNormal([256, 8], 0, 1, 'float32', 1);

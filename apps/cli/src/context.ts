@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createLogger, dataPaths, loadConfig, type DataPaths, type SkiffConfig } from '@skiff/config';
+import { chooseLogSink, createLogger, dataPaths, lazyLogFile, loadConfig, type DataPaths, type LineStream, type SkiffConfig } from '@skiff/config';
 import type { Logger } from '@skiff/core';
 import { findTemporalCli, startDevServer, type DevServer } from '@skiff/orchestrator-temporal';
 
@@ -7,6 +7,7 @@ export interface GlobalOptions {
   dataDir?: string;
   json?: boolean;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export interface Context {
@@ -14,6 +15,13 @@ export interface Context {
   paths: DataPaths;
   logger: Logger;
   json: boolean;
+  /** The JSON log file of this run, when the logs go to a file (a terminal, SKIFF_LOG_FORMAT=auto). */
+  logFile: string | null;
+  /**
+   * A logger like `logger` whose lines for a person (warnings, errors; or every JSON line when the
+   * logs go to stderr) are written to `screen` instead: a progress bar's stream clears the bar first.
+   */
+  loggerFor(screen: LineStream): Logger;
   /** Human-readable line on stdout (suppressed with --json, where only the final object is printed). */
   say(line: string): void;
   /** The command's result: the last line of stdout with --json. */
@@ -22,14 +30,23 @@ export interface Context {
 
 /** The only place the CLI reads process.env: config is parsed once, flags win over env. */
 export function createContext(opts: GlobalOptions, extra: Partial<SkiffConfig> = {}): Context {
-  const config = loadConfig(process.env, { dataDir: opts.dataDir, logLevel: opts.logLevel, ...extra });
+  const config = loadConfig(process.env, { dataDir: opts.dataDir, logLevel: opts.logLevel, logFormat: opts.logFormat, ...extra });
   const json = Boolean(opts.json);
-  const logger = createLogger({ level: config.logLevel, base: { app: 'skiff' } });
+  const paths = dataPaths(config.dataDir);
+  const base = { app: 'skiff' };
+  const file =
+    chooseLogSink(config.logFormat, process.stderr.isTTY === true) === 'file'
+      ? lazyLogFile(paths.logs, 'skiff', (f) => process.stderr.write(`logs: ${path.relative(process.cwd(), f) || f}\n`))
+      : null;
+  const loggerFor = (screen: LineStream): Logger =>
+    file ? createLogger({ level: config.logLevel, base, destination: file, console: screen }) : createLogger({ level: config.logLevel, base, destination: screen });
   return {
     config,
-    paths: dataPaths(config.dataDir),
-    logger,
+    paths,
+    logger: loggerFor(process.stderr),
     json,
+    logFile: file?.path ?? null,
+    loggerFor,
     say: (line) => {
       if (!json) process.stdout.write(line + '\n');
     },

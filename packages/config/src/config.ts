@@ -11,6 +11,11 @@ export const SkiffConfigSchema = z.object({
   /** The project cache (Temporal CLI venv, Evidently venv). */
   cacheDir: z.string().min(1).default('./.cache'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /**
+   * `auto`: JSON log lines to a file under `<dataDir>/logs/` when stderr is a terminal (a person
+   * sees stage lines, progress and warnings), to stderr otherwise; `json`: always to stderr.
+   */
+  logFormat: z.enum(['auto', 'json']).default('auto'),
   /** Unset: skiff starts `temporal server start-dev` itself. Set: connect to that cluster. */
   temporalAddress: z.string().min(1).optional(),
   temporalNamespace: z.string().min(1).default('default'),
@@ -65,6 +70,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_DATA_DIR: 'dataDir',
   SKIFF_CACHE_DIR: 'cacheDir',
   SKIFF_LOG_LEVEL: 'logLevel',
+  SKIFF_LOG_FORMAT: 'logFormat',
   TEMPORAL_ADDRESS: 'temporalAddress',
   TEMPORAL_NAMESPACE: 'temporalNamespace',
   TEMPORAL_CLI_PATH: 'temporalCliPath',
@@ -124,6 +130,8 @@ export function dataPaths(dataDir: string) {
     runs: path.join(dataDir, 'runs'),
     reports: path.join(dataDir, 'reports'),
     temporal: path.join(dataDir, 'temporal'),
+    /** JSON logs of commands run at a terminal (SKIFF_LOG_FORMAT=auto). */
+    logs: path.join(dataDir, 'logs'),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;

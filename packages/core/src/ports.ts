@@ -57,7 +57,11 @@ export interface CheckResult {
  */
 export interface Warehouse {
   /** Loads files into `raw_events` in one transaction; bad rows go to `quarantine`. */
-  load(paths: string[], options?: { format?: string }): Promise<LoadResult>;
+  /**
+   * `allowEmpty`: a path that does not exist or holds no raw file means "nothing new to load" (a
+   * result with no files) instead of BAD_INPUT; for the default raw folder of a pipeline run.
+   */
+  load(paths: string[], options?: { format?: string; allowEmpty?: boolean }): Promise<LoadResult>;
   /** Rebuilds every derived table from `raw_events`, in dependency order. */
   transform(): Promise<TransformResult>;
   /** Runs every data-quality check and reports all of them (never stops at the first failure). */

@@ -68,7 +68,7 @@ export interface DuckDbLoadResult extends LoadResult {
 
 /** The Warehouse port plus what the DuckDB adapter can do beyond it. */
 export interface DuckDbWarehouse extends Warehouse {
-  load(paths: string[], options?: { format?: string }): Promise<DuckDbLoadResult>;
+  load(paths: string[], options?: { format?: string; allowEmpty?: boolean }): Promise<DuckDbLoadResult>;
   transform(): Promise<TransformResult & { models: Array<{ name: string; rows: number; checksum: string }> }>;
   /** Appends one row to `monitoring_runs` (created when missing). */
   recordMonitoringRun(run: MonitoringRunRow): Promise<void>;
@@ -181,10 +181,11 @@ export async function sha256File(file: string): Promise<string> {
  * Expands folders into the raw files they hold (sorted, recursive, serving logs excluded).
  * `.txt`, `.tsv` and `.dat` files are taken only when their first line names a known format.
  */
-export async function expandInputs(paths: string[]): Promise<string[]> {
+export async function expandInputs(paths: string[], options: { missingOk?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
   for (const p of paths) {
     const st = await stat(p).catch(() => undefined);
+    if (!st && options.missingOk) continue;
     if (!st) throw new SkiffError('BAD_INPUT', `input not found: ${p}`);
     if (st.isDirectory()) {
       const entries = await readdir(p, { withFileTypes: true, recursive: true });
@@ -440,9 +441,14 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
 
   const warehouse: DuckDbWarehouse = {
     async load(paths, loadOptions = {}) {
-      const files = await expandInputs(paths);
-      if (files.length === 0) throw new SkiffError('BAD_INPUT', `no raw files (${RAW_EXTENSIONS.join(', ')}) found in ${paths.join(', ')}`);
+      const files = await expandInputs(paths, { missingOk: loadOptions.allowEmpty === true });
       const loadId = `load-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+      if (files.length === 0 && loadOptions.allowEmpty) {
+        // Like a load whose files were all loaded before: nothing is written, the warehouse holds what it held.
+        logger.info('nothing new to load', { loadId, paths });
+        return { loadId, files: [], rows: 0, loaded: 0, quarantined: 0, skipped: 0, skippedRows: 0 };
+      }
+      if (files.length === 0) throw new SkiffError('BAD_INPUT', `no raw files (${RAW_EXTENSIONS.join(', ')}) found in ${paths.join(', ')}`);
       const startedAt = new Date();
       const results: DuckDbLoadFile[] = [];
       const stages: StagedLines[] = [];

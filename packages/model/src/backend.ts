@@ -37,6 +37,12 @@ export const unsortedSegmentSumWasm: KernelFunc = ({ inputs, backend, attrs }) =
 };
 
 let ready: Promise<{ backend: BackendName }> | undefined;
+let fallbackReason: string | null = null;
+
+/** Why the `auto` preference fell back to WASM (tfjs-node's load error), or null. */
+export function backendFallbackReason(): string | null {
+  return fallbackReason;
+}
 
 /** `auto`: tfjs-node when it loads, else WASM. `tensorflow`: tfjs-node or an error. `wasm`: WASM only. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm';
@@ -78,6 +84,7 @@ async function pick(): Promise<{ backend: BackendName }> {
       if (preference === 'tensorflow')
         throw new SkiffError('DEPENDENCY_MISSING', `SKIFF_TF_BACKEND=tensorflow but @tensorflow/tfjs-node does not load (${(e as Error).message.split('\n')[0]}); run: bash infra/tfjs-node/install.sh`);
       // auto: not installed (or its native library failed to load): use WASM
+      fallbackReason = `@tensorflow/tfjs-node does not load: ${(e as Error).message.split('\n')[0]}`;
     }
   }
   const wasmFile = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');

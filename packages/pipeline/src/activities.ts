@@ -74,8 +74,10 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
   const log = (stage: string) => deps.logger.child({ stage });
   return {
     async ingest(input: { inputs?: string[] }): Promise<LoadResult> {
-      const inputs = input.inputs && input.inputs.length > 0 ? input.inputs : [deps.paths.raw];
-      const r = await withWarehouse(deps, (wh) => wh.load(inputs));
+      const explicit = input.inputs && input.inputs.length > 0;
+      // The default raw folder may be absent or empty (files ingested by hand, say): nothing new to
+      // load, and the run goes on with what the warehouse holds. Inputs named by the caller must exist.
+      const r = await withWarehouse(deps, (wh) => (explicit ? wh.load(input.inputs!) : wh.load([deps.paths.raw], { allowEmpty: true })));
       log('ingest').info('load finished', { loadId: r.loadId, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped });
       return r;
     },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, type TestContext } from 'vitest';
@@ -318,6 +318,15 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       const files = new Map(mixed.files.map((f) => [path.basename(f.path), f]));
       expect(files.get('a.ndjson')).toMatchObject({ skipped: true, loaded: 0 });
       expect(files.get('b.ndjson')).toMatchObject({ skipped: false, loaded: nd.events, sha256: sha256(nd.text) });
+
+      // A folder that is absent or holds no raw file: "nothing new" when allowed, a clear error otherwise.
+      const empty = path.join(tmp, 'empty-raw');
+      await mkdir(empty, { recursive: true });
+      for (const p of [empty, path.join(tmp, 'no-such-raw')]) {
+        const none = await wh.load([p], { allowEmpty: true });
+        expect(none).toMatchObject({ files: [], rows: 0, loaded: 0, quarantined: 0, skipped: 0 });
+        await expect(wh.load([p])).rejects.toMatchObject({ code: 'BAD_INPUT' });
+      }
     });
 
     test('transaction', C.transaction, async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { taskQueues } from '@skiff/config';
 import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
+import { backendFallbackReason, initBackend } from '@skiff/model';
 import type { PipelineRunResult } from '@skiff/pipeline';
 import type { RunningServer } from '@skiff/serve';
 import { SkiffError } from '@skiff/core';
@@ -76,6 +77,10 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
   const t = await openTemporal(ctx, { worker: true });
   const temporalUi = t.server.uiUrl;
   ctx.say(`  Temporal at ${t.server.address}${temporalUi ? `, Web UI ${temporalUi}` : ''} (${t.server.started ? 'started by skiff' : 'already running'})`);
+  // The worker in this process trains: say once which backend it got, and why when it is WASM.
+  const { backend } = await initBackend();
+  const why = backendFallbackReason() ?? `SKIFF_TF_BACKEND=${ctx.config.tfBackend}`;
+  ctx.say(backend === 'tensorflow' ? '  training backend: native TensorFlow (tfjs-node)' : `  training backend: WASM, because ${why} (\`npm run setup\` provisions native TensorFlow)`);
   let server: RunningServer | null = null;
   const close = async () => {
     await server?.close();

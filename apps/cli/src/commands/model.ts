@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { SkiffError, TrainParamsSchema, type DatasetSnapshot, type ModelManifest, type PipelineParams, type TrainParams } from '@skiff/core';
 import path from 'node:path';
-import { createLogger, taskQueues } from '@skiff/config';
+import { taskQueues } from '@skiff/config';
 import { createDuckDbWarehouse, verifySnapshotDir } from '@skiff/ingest';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
@@ -69,7 +69,7 @@ export async function withTrainingProgress<T>(ctx: Context, flag: boolean | unde
   if (!progressWanted(flag, process.stderr)) return fn(undefined);
   const view = createTrainingProgress({ stream: process.stderr, ...(batchSize ? { batchSize } : {}) });
   const { logger, say } = ctx;
-  ctx.logger = createLogger({ level: ctx.config.logLevel, base: { app: 'skiff' }, destination: view.logStream() as NodeJS.WritableStream });
+  ctx.logger = ctx.loggerFor(view.logStream());
   ctx.say = (line) => {
     view.clear();
     say(line);

@@ -37,6 +37,7 @@ export async function runCliInProcess(args: string[]): Promise<CliResult> {
     .option('--data-dir <dir>', 'data folder (env SKIFF_DATA_DIR)', undefined)
     .option('--json', 'print one JSON object as the last line of stdout')
     .option('--log-level <level>', 'trace|debug|info|warn|error|silent (env SKIFF_LOG_LEVEL)')
+    .option('--log-format <format>', 'auto|json (env SKIFF_LOG_FORMAT)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => void out.push(s), writeErr: (s) => void err.push(s) });
   registerCommands(program);
