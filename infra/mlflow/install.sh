@@ -11,6 +11,7 @@ if [ -x "$venv/bin/mlflow" ] && [ "$("$venv/bin/python" -c 'import importlib.met
   echo "mlflow $want already in $venv"
   exit 0
 fi
+echo "[mlflow] installing mlflow==$want into $venv (pip, PyPI)"
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
 "$venv/bin/python" -c 'import importlib.metadata as m; print("mlflow", m.version("mlflow"), "installed in '"$venv"'")'

