@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { parse } from '@prantlf/jsonlint';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@skiff/orchestrator-temporal';
@@ -12,8 +12,7 @@ const run = promisify(execFile);
 
 /** What a terminal shows: escape sequences (colours, the progress bar's redraws) removed, one entry per line. */
 function screenLines(raw: string): string[] {
-  return raw
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+  return stripVTControlCharacters(raw)
     .split(/\r\n|\n|\r/)
     .map((l) => l.trim())
     .filter(Boolean);
