@@ -28,6 +28,12 @@ export interface Context {
   result(obj: unknown): void;
 }
 
+/** A path as a person would type it: relative to the current folder when it is below it. */
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
 /** The only place the CLI reads process.env: config is parsed once, flags win over env. */
 export function createContext(opts: GlobalOptions, extra: Partial<SkiffConfig> = {}): Context {
   const config = loadConfig(process.env, { dataDir: opts.dataDir, logLevel: opts.logLevel, logFormat: opts.logFormat, ...extra });
@@ -36,7 +42,7 @@ export function createContext(opts: GlobalOptions, extra: Partial<SkiffConfig> =
   const base = { app: 'skiff' };
   const file =
     chooseLogSink(config.logFormat, process.stderr.isTTY === true) === 'file'
-      ? lazyLogFile(paths.logs, 'skiff', (f) => process.stderr.write(`logs: ${path.relative(process.cwd(), f) || f}\n`))
+      ? lazyLogFile(paths.logs, 'skiff', (f) => process.stderr.write(`logs: ${displayPath(f)}\n`))
       : null;
   const loggerFor = (screen: LineStream): Logger =>
     file ? createLogger({ level: config.logLevel, base, destination: file, console: screen }) : createLogger({ level: config.logLevel, base, destination: screen });

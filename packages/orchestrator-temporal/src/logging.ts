@@ -16,7 +16,10 @@ export function installTemporalLogging(logger: Logger, level: string): void {
   Runtime.install({
     logger: new DefaultLogger(LEVELS[level] ?? 'WARN', (entry) => {
       const fields = { ...(entry.meta ?? {}) };
-      const fn = entry.level === 'ERROR' ? sdk.error : entry.level === 'WARN' ? sdk.warn : entry.level === 'INFO' ? sdk.info : sdk.debug;
+      // A worker by role polls only the queues of its role: the SDK's warning that another kind of
+      // task has nothing registered is expected there, not something for a person to act on.
+      const expected = entry.level === 'WARN' && /^No (activities|workflows) registered, not polling/.test(entry.message);
+      const fn = entry.level === 'ERROR' ? sdk.error : entry.level === 'WARN' && !expected ? sdk.warn : entry.level === 'INFO' || expected ? sdk.info : sdk.debug;
       fn.call(sdk, entry.message, fields);
     }),
   });
