@@ -204,7 +204,8 @@ async function main() {
       say(`${name}: ok (${secs} s)`);
       continue;
     }
-    const tail = readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-15).map((l) => `    ${l}`).join('\n');
+    const logged = readFileSync(logPath, 'utf8').trimEnd();
+    const tail = logged ? logged.split('\n').slice(-15).map((l) => `    ${l}`).join('\n') : '';
     const message = `${name} failed after ${secs} s: ${result.reason}\n${tail ? `  last lines of ${path.relative(ROOT, logPath)}:\n${tail}\n` : ''}  fix: ${step.fix}`;
     if (profile.optional.includes(name)) {
       process.stderr.write(`[setup] warning: ${message}\n  continuing without it\n`);

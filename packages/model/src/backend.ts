@@ -69,7 +69,7 @@ export function setIntraOpThreads(n: number): void {
 async function pick(): Promise<{ backend: BackendName }> {
   if (preference !== 'wasm') {
     try {
-      // Optional dependency (built by infra/tfjs-node/install.sh); a variable name keeps bundlers off it.
+      // Optional dependency (completed by infra/tfjs-node/install.sh, which `npm run setup` runs); a variable name keeps bundlers off it.
       const name = '@tensorflow/tfjs-node';
       // Quiet TensorFlow's C++ start-up notes (oneDNN, CPU features) unless the user asked for them.
       process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
@@ -82,7 +82,7 @@ async function pick(): Promise<{ backend: BackendName }> {
       throw new Error('setBackend("tensorflow") returned false');
     } catch (e) {
       if (preference === 'tensorflow')
-        throw new SkiffError('DEPENDENCY_MISSING', `SKIFF_TF_BACKEND=tensorflow but @tensorflow/tfjs-node does not load (${(e as Error).message.split('\n')[0]}); run: bash infra/tfjs-node/install.sh`);
+        throw new SkiffError('DEPENDENCY_MISSING', `SKIFF_TF_BACKEND=tensorflow but @tensorflow/tfjs-node does not load (${(e as Error).message.split('\n')[0]}); run: npm run setup`);
       // auto: not installed (or its native library failed to load): use WASM
       fallbackReason = `@tensorflow/tfjs-node does not load: ${(e as Error).message.split('\n')[0]}`;
     }

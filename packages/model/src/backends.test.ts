@@ -13,7 +13,7 @@ const hasNative = (() => {
     return false;
   }
 })();
-if (!hasNative) console.warn('SKIPPED native backend test: @tensorflow/tfjs-node is not installed (bash infra/tfjs-node/install.sh)');
+if (!hasNative) console.warn('SKIPPED native backend test: @tensorflow/tfjs-node is not installed (npm run setup, or node infra/setup.mjs --only tfjs-node)');
 
 type Out = { backend: string; recs: Array<Array<{ itemId: string; score: number }>> };
 const trainOn = async (backend: string): Promise<Out> => {

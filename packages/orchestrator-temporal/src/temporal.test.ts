@@ -37,7 +37,7 @@ describe('findTemporalCli', () => {
     expect(cli.kind).toBe('sdk-download');
   });
 
-  it('finds the project cache installed by .ci/run', async () => {
+  it('finds the project cache installed by infra/setup.mjs', async () => {
     const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: true });
     expect(cli.kind).toBe('binary');
   });
