@@ -115,14 +115,11 @@ describe('sessions', () => {
     expect(() => generateSessions({ catalogue: cat, sessions: 1, seed: 1, start, days: 1, drift: { kind: 'category-shift', category: 'nope' } })).toThrow();
   });
 
-  it('generates 20,000 sessions quickly and lazily', () => {
+  it('generates 20,000 sessions lazily', () => {
     const big = createCatalogue({ seed: 11 });
-    const t0 = performance.now();
     let events = 0;
     for (const s of sessionEvents({ catalogue: big, sessions: 20_000, seed: 11, start, days: 14 })) events += s.length;
-    const ms = performance.now() - t0;
     expect(events).toBeGreaterThan(80_000);
-    expect(ms).toBeLessThan(3_000);
   });
 });
 
