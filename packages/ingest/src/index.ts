@@ -1,4 +1,5 @@
 export * from './create-duckdb-warehouse.js';
+export * from './duckdb-reader.js';
 export * from './readers.js';
 export { MAX_LINE_BYTES, QUARANTINE_CODES, validateRawObject, type QuarantineCode } from './contract.js';
 export { readLines, type RawLine } from './lines.js';

@@ -4,14 +4,13 @@ import type { Command } from 'commander';
 import { taskQueues } from '@skiff/config';
 import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
 import type { PipelineRunResult } from '@skiff/pipeline';
-import type { RunningServer } from '@skiff/serve';
+import { untilSignal, type RunningServer } from '@skiff/runtime';
 import { SkiffError } from '@skiff/core';
 import { createCatalogue, generateSessions, writeRawLogs, type DriftScenario } from '@skiff/simulator';
-import { createContext, type Context, type GlobalOptions } from '../context.js';
-import { openTemporal } from '../temporal-session.js';
+import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import { sendTraffic } from '../traffic.js';
 import { printRun, readTrainParams } from './model.js';
-import { applyScheduleSet, monitoringParams, serve, untilSignal } from './ops.js';
+import { applyScheduleSet, monitoringParams, serve } from './ops.js';
 
 /** The simulator's drift scenarios (`--drift <kind>`). */
 const DRIFT_KINDS: ReadonlyArray<DriftScenario['kind']> = ['popularity-shift', 'category-shift', 'longer-sessions'];
