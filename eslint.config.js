@@ -1,10 +1,27 @@
 // Lint rules that encode the house style's boundaries (docs/adr/0001): packages never import apps,
+// an app never imports another app (each is a process over @skiff/runtime and the packages),
 // workflow code imports no Node built-ins or adapters, only config parsing reads process.env, and
 // packages log through the Logger port instead of console.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const APPS = ['@skiff/cli', '@skiff/serve', '@skiff/worker', '@skiff/monitor'];
+/** Package name → folder under apps/. */
+const APP_DIRS = { '@skiff/cli': 'cli', '@skiff/serve': 'serve', '@skiff/worker': 'worker', '@skiff/monitor': 'monitor' };
+const APPS = Object.keys(APP_DIRS);
+
+/** For the files of one app: every other app, by package name (and subpaths) or by a relative path into its folder. */
+function otherApps(self) {
+  const others = Object.entries(APP_DIRS).filter(([name]) => name !== self);
+  return {
+    paths: others.map(([name]) => ({ name, message: 'an app must not import another app: move the shared behaviour into a package (wiring into @skiff/runtime)' })),
+    patterns: [
+      {
+        group: others.flatMap(([name, dir]) => [`${name}/*`, `**/apps/${dir}/**`, `../../${dir}/**`, `../../../${dir}/**`]),
+        message: 'an app must not import another app: move the shared behaviour into a package (wiring into @skiff/runtime)',
+      },
+    ],
+  };
+}
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/*.d.ts', '.cache/**', 'data/**', 'bench/**', 'infra/**', '**/test-artifacts/**'] },
@@ -26,6 +43,10 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: APPS.map((name) => ({ name, message: 'packages must not import apps (apps compose, packages implement)' })) }],
     },
   },
+  ...Object.entries(APP_DIRS).map(([name, dir]) => ({
+    files: [`apps/${dir}/**/*.{ts,mjs,js}`],
+    rules: { 'no-restricted-imports': ['error', otherApps(name)] },
+  })),
   {
     files: ['packages/orchestrator-temporal/src/workflows.ts'],
     rules: {
@@ -34,7 +55,8 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'path', 'crypto', 'child_process'], message: 'workflow code runs in a deterministic sandbox: no Node built-ins' },
-            { group: ['@skiff/ingest', '@skiff/model', '@skiff/registry*', '@skiff/monitoring', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'], message: 'workflows import only @temporalio/workflow, types and the pure sequence' },
+            { group: ['@skiff/ingest', '@skiff/model', '@skiff/registry*', '@skiff/monitoring', '@skiff/runtime', '@skiff/serve-http', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'], message: 'workflows import only @temporalio/workflow, types and the pure sequence' },
+            { group: APPS, message: 'packages must not import apps (apps compose, packages implement)' },
           ],
         },
       ],
@@ -42,7 +64,7 @@ export default tseslint.config(
   },
   {
     // The entry points hand process.env to loadConfig; tests and test helpers set up environments.
-    files: ['packages/config/src/config.ts', 'apps/cli/src/context.ts', 'apps/monitor/src/main.ts', '**/*.test.ts', '**/test-helpers/**', 'packages/model/src/backend.ts'],
+    files: ['packages/config/src/config.ts', 'apps/cli/src/context.ts', 'apps/monitor/src/main.ts', 'apps/serve/src/main.ts', 'apps/worker/src/main.ts', '**/*.test.ts', '**/test-helpers/**', 'packages/model/src/backend.ts'],
     rules: { 'no-restricted-properties': 'off', '@typescript-eslint/consistent-type-imports': 'off' },
   },
 );

@@ -1,5 +1,5 @@
 // The bench/train model written with tfjs ops and an explicit optimizer loop instead of the Layers
-// API — how skiff's own GRU4Rec (packages/model/src/gru4rec.ts) is written. Same architecture,
+// API — how skiff's own GRU4Rec (packages/model/src/neural-*.ts) is written. Same architecture,
 // sizes, optimizer, loss, batch and data as tfjs_gru.mjs and keras_gru.py:
 //   Embedding(items, 64) → GRU(64, reset_after=False) → Dense(items) + softmax CE, Adam 1e-3, batch 128.
 // Fewer kernel calls per step than the Layers GRU: the input projection of every time step is one

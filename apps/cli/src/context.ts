@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { chooseLogSink, createLogger, dataPaths, lazyLogFile, loadConfig, type DataPaths, type LineStream, type SkiffConfig } from '@skiff/config';
 import type { Logger } from '@skiff/core';
-import { findTemporalCli, startDevServer, type DevServer } from '@skiff/orchestrator-temporal';
+import { openTemporal as openRuntimeTemporal, type TemporalSession } from '@skiff/runtime';
 
 export interface GlobalOptions {
   dataDir?: string;
@@ -62,28 +62,7 @@ export function createContext(opts: GlobalOptions, extra: Partial<SkiffConfig> =
   };
 }
 
-/**
- * TEMPORAL_ADDRESS set → that cluster. Unset → find the CLI (DESIGN.md §3 order) and start
- * `temporal server start-dev` with its db under the data dir, or reuse one already running there.
- */
-export async function ensureTemporal(ctx: Context): Promise<DevServer> {
-  const { config } = ctx;
-  if (config.temporalAddress) {
-    return { address: config.temporalAddress, uiUrl: null, started: false, stop: async () => {} };
-  }
-  const cli = await findTemporalCli({
-    explicitPath: config.temporalCliPath,
-    cacheDir: path.resolve(config.cacheDir),
-    searchPath: config.searchPath,
-    logger: ctx.logger,
-  });
-  ctx.say(`Temporal CLI: ${cli.kind === 'binary' ? `${cli.path} (${cli.source})` : cli.source}`);
-  return startDevServer({
-    cli,
-    stateDir: ctx.paths.temporal,
-    port: config.temporalPort,
-    uiPort: config.temporalUiPort,
-    namespace: config.temporalNamespace,
-    logger: ctx.logger,
-  });
+/** Reaches (or starts) Temporal and connects, optionally running a worker in this process (`@skiff/runtime`). */
+export function openTemporal(ctx: Context, options: { worker: boolean }): Promise<TemporalSession> {
+  return openRuntimeTemporal(ctx.config, ctx.logger, { ...options, say: (line) => ctx.say(line) });
 }

@@ -5,7 +5,7 @@
  * Step 3: print the verdict as JSON; exit 0 (drift is a verdict, not a failure).
  */
 import { createLogger, loadConfig } from '@skiff/config';
-import { monitorOnce } from '@skiff/worker';
+import { monitorOnce } from '@skiff/runtime';
 
 async function main() {
   const config = loadConfig(process.env);

@@ -70,6 +70,18 @@ export interface Warehouse {
   snapshot(dir: string): Promise<DatasetSnapshot>;
   /** Appends one monitoring run to the `monitoring_runs` table (a row per run, DESIGN.md §7). */
   recordMonitoringRun?(run: MonitoringRunRow): Promise<void>;
+  /**
+   * The snapshot `snapshot(dir)` would have written when the warehouse held only these loads, so
+   * that a model's recorded `lineage.loadIds` rebuild its `lineage.snapshotId` (reproduction).
+   */
+  snapshotFromLoads?(loadIds: string[], dir: string): Promise<DatasetSnapshot>;
+  close(): Promise<void>;
+}
+
+/** Read-only SQL on the warehouse (`skiff sql`): safe next to a running pipeline, and a typo cannot damage it. */
+export interface WarehouseReader {
+  /** Rows as JSON values (big integers as strings). */
+  query(sql: string): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
 }
 

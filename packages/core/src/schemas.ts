@@ -67,7 +67,7 @@ export const TrainParamsSchema = z.object({
   learningRate: z.number().positive().default(0.005),
   seed: z.number().int().default(42),
   // GRU4Rec options added later: optional without a schema default, so configs and artifacts
-  // written before them parse unchanged; the model resolves the defaults (gru4rec.ts resolveGru4RecParams).
+  // written before them parse unchanged; the model resolves the defaults (neural-weights.ts resolveGru4RecParams).
   /** Extra uniformly sampled negatives per batch, on top of the in-batch ones (model default 64). */
   negatives: z.number().int().min(0).optional(),
   /** Learned repeat/recency term over the last N positions of the prefix (model default 0 = off). */

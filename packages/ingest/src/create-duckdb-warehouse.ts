@@ -1,6 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   BIGINT,
@@ -25,10 +24,15 @@ import {
   type TransformResult,
   type Warehouse,
 } from '@skiff/core';
+import { rows } from './duckdb-rows.js';
 import { loadLinesWithDuckDb, releaseStage, stageLines, type StagedLines } from './fast-load.js';
+import { scanFile } from './file-scan.js';
+import { expandInputs } from './input-discovery.js';
+import { migrateRawSchema } from './migrations.js';
 import { loadParquetWithDuckDb } from './parquet-load.js';
 import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord, type RawFormat } from './readers.js';
-import { MONITORING_RUNS_DDL, RAW_DDL, RELAX_SESSION_ID } from './schema.sql.js';
+import { MONITORING_RUNS_DDL } from './schema.sql.js';
+import { computeSnapshotId, SPLITS, type ItemCatalog, type SnapshotSplitFile, type Split } from './snapshot-id.js';
 import { DEFAULT_VARS, loadChecks, loadModels, type ModelVars } from './sql-models.js';
 
 export interface CreateDuckDbWarehouseOptions {
@@ -84,130 +88,8 @@ export interface DuckDbWarehouse extends Warehouse {
   snapshotFromLoads(loadIds: string[], dir: string): Promise<DatasetSnapshot>;
 }
 
-/** One split file of a snapshot (`train.json`, `validation.json`, `test.json`). */
-export interface SnapshotSplitFile {
-  /** Item sequences, one per session, ordered by session start. */
-  sessions: string[][];
-  /** ISO-8601 UTC start time of each session, aligned with `sessions`. */
-  startedAt: string[];
-}
-
-/** `items.json` of a snapshot: the latest known category and price of every item of the typed events. */
-export type ItemCatalog = Record<string, { category: string | null; price: number | null }>;
-
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
 const sqlString = (v: string) => `'${v.replaceAll("'", "''")}'`;
-
-type Split = 'train' | 'validation' | 'test';
-const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
-
-/**
- * The content address of a snapshot: sha256 over its load ids, the item sequences and start times
- * of each split (train, validation, test) and the exact text of items.json, first 12 hex digits.
- */
-export function computeSnapshotId(loadIds: readonly string[], sessions: Record<Split, string[][]>, startedAt: Record<Split, string[]>, itemsJson: string): string {
-  const seqs = { train: sessions.train, validation: sessions.validation, test: sessions.test };
-  const starts = { train: startedAt.train, validation: startedAt.validation, test: startedAt.test };
-  return `snap-${createHash('sha256')
-    .update(JSON.stringify(loadIds))
-    .update(JSON.stringify(seqs))
-    .update(JSON.stringify(starts))
-    .update(itemsJson)
-    .digest('hex')
-    .slice(0, 12)}`;
-}
-
-/** What `verifySnapshotDir` found: the recorded description and the id its files hash to. */
-export interface SnapshotVerification {
-  snapshot: DatasetSnapshot;
-  /** The id recomputed from the split files and items.json. */
-  computedId: string;
-  /** `computedId` equals the recorded `snapshotId` (and the folder's name, when it is named by id). */
-  ok: boolean;
-}
-
-/**
- * Re-reads a snapshot folder (snapshot.json, train/validation/test.json, items.json) and recomputes
- * its id the way `snapshot()` derives it. Missing or unreadable files are BAD_INPUT.
- */
-export async function verifySnapshotDir(dir: string): Promise<SnapshotVerification> {
-  const read = (f: string) =>
-    readFile(path.join(dir, f), 'utf8').catch((e: unknown) => {
-      throw new SkiffError('BAD_INPUT', `snapshot ${dir}: cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    });
-  const parse = <T>(f: string, text: string): T => {
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new SkiffError('BAD_INPUT', `snapshot ${dir}: ${f} is not valid JSON`);
-    }
-  };
-  const snapshot = parse<DatasetSnapshot>('snapshot.json', await read('snapshot.json'));
-  const sessions = {} as Record<Split, string[][]>;
-  const startedAt = {} as Record<Split, string[]>;
-  for (const s of SPLITS) {
-    const f = parse<Partial<SnapshotSplitFile>>(`${s}.json`, await read(`${s}.json`));
-    sessions[s] = f.sessions ?? [];
-    startedAt[s] = f.startedAt ?? [];
-  }
-  const computedId = computeSnapshotId(snapshot.loadIds ?? [], sessions, startedAt, await read('items.json'));
-  const base = path.basename(path.resolve(dir));
-  const ok = computedId === snapshot.snapshotId && (!base.startsWith('snap-') || base === computedId);
-  return { snapshot, computedId, ok };
-}
-
-/** sha256 of a file, with what the DuckDB load path needs to know about its lines. */
-export async function scanFile(file: string): Promise<{ sha256: string; lines: number; hasCr: boolean; hasNul: boolean }> {
-  const h = createHash('sha256');
-  let newlines = 0;
-  let last = -1;
-  let hasCr = false;
-  let hasNul = false;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    h.update(chunk);
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
-    if (!hasCr && chunk.indexOf(13) !== -1) hasCr = true;
-    if (!hasNul && chunk.indexOf(0) !== -1) hasNul = true;
-    if (chunk.length > 0) last = chunk[chunk.length - 1]!;
-  }
-  return { sha256: h.digest('hex'), lines: newlines + (last !== -1 && last !== 10 ? 1 : 0), hasCr, hasNul };
-}
-
-export async function sha256File(file: string): Promise<string> {
-  return (await scanFile(file)).sha256;
-}
-
-/**
- * Expands folders into the raw files they hold (sorted, recursive, serving logs excluded).
- * `.txt`, `.tsv` and `.dat` files are taken only when their first line names a known format.
- */
-export async function expandInputs(paths: string[], options: { missingOk?: boolean } = {}): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    const st = await stat(p).catch(() => undefined);
-    if (!st && options.missingOk) continue;
-    if (!st) throw new SkiffError('BAD_INPUT', `input not found: ${p}`);
-    if (st.isDirectory()) {
-      const entries = await readdir(p, { withFileTypes: true, recursive: true });
-      for (const e of entries) {
-        const full = path.join(e.parentPath, e.name);
-        const ext = path.extname(e.name).toLowerCase();
-        if (!e.isFile() || full.split(path.sep).includes('serving') || !RAW_EXTENSIONS.includes(ext)) continue;
-        if (['.txt', '.tsv', '.dat'].includes(ext)) {
-          const d = await detectFormat(full).catch(() => undefined);
-          if (!d) continue;
-        }
-        out.push(full);
-      }
-    } else out.push(p);
-  }
-  return [...new Set(out.map((f) => path.resolve(f)))].sort();
-}
-
-async function rows<T>(conn: DuckDBConnection, sql: string): Promise<T[]> {
-  const reader = await conn.runAndReadAll(sql);
-  return reader.getRowObjectsJson() as T[];
-}
 
 /**
  * The DuckDB warehouse adapter (port: Warehouse). One file holds the raw area (raw_events,
@@ -229,12 +111,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
   const stager = await instance.connect();
   // Timestamps are stored as UTC wall time; offsets in raw ISO strings are resolved in UTC.
   await conn.run(`SET TimeZone = 'UTC'`);
-  await conn.run(RAW_DDL);
-  const [relaxed] = await rows<{ n: string }>(
-    conn,
-    `SELECT count(*) AS n FROM duckdb_constraints() WHERE table_name = 'raw_events' AND constraint_type = 'NOT NULL' AND list_contains(constraint_column_names, 'session_id')`,
-  );
-  if (Number(relaxed?.n ?? 0) > 0) await conn.run(RELAX_SESSION_ID);
+  await migrateRawSchema(conn);
 
   /** Appends parsed records: events to raw_events, refused rows to quarantine; counts every record. */
   async function appendRecords(loadId: string, file: string, records: AsyncIterable<ParsedRecord>) {

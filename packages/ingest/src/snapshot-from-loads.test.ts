@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { computeSnapshotId, createDuckDbWarehouse, verifySnapshotDir, type DuckDbWarehouse } from './create-duckdb-warehouse.js';
+import { createDuckDbWarehouse, type DuckDbWarehouse } from './create-duckdb-warehouse.js';
+import { computeSnapshotId, verifySnapshotDir } from './snapshot-id.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainParams } from '@skiff/core';
 
-/** The neural model kinds: one training loop and output layer (gru4rec.ts), two session encoders. */
+/** The neural model kinds: one training loop (neural-trainer.ts) and output layer (neural-weights.ts), two session encoders. */
 export const NEURAL_KINDS = ['gru4rec', 'sasrec'] as const;
 export type NeuralKind = (typeof NEURAL_KINDS)[number];
 

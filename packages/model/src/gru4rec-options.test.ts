@@ -7,7 +7,9 @@ import { TrainParamsSchema, type DatasetSnapshot, type TrainParams } from '@skif
 import { initBackend } from './backend.js';
 import { createTfjsTrainer } from './create-tfjs-trainer.js';
 import { evaluate } from './evaluate.js';
-import { loadGru4Rec, resolveGru4RecParams, trainGru4Rec } from './gru4rec.js';
+import { loadGru4Rec } from './neural-model.js';
+import { trainGru4Rec } from './neural-trainer.js';
+import { resolveGru4RecParams } from './neural-weights.js';
 import { mulberry32 } from './random.js';
 import { chains } from './test-helpers/chains.js';
 

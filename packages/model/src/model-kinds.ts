@@ -1,6 +1,6 @@
 import { SkiffError, type TrainOutput, type TrainParams } from '@skiff/core';
 import { readModelKind, type ModelKind } from './artifact.js';
-import { Gru4RecModel, loadGru4Rec } from './gru4rec.js';
+import { Gru4RecModel, loadGru4Rec } from './neural-model.js';
 import { createPopModel, loadPop, type PopModel } from './pop.js';
 import { loadSr, trainSr, type SrModel, type SrParams } from './sr.js';
 import { loadVsknn, trainVsknn, type VsknnModel, type VsknnParams } from './vsknn.js';

@@ -14,7 +14,7 @@ import type { DropoutSpec, SequenceEncoder } from './encoder.js';
  * never looks at padding. Only the last position's output is used, so the last block computes the
  * query, attention and feed-forward for that position alone.
  *
- * Trained like GRU4Rec (gru4rec.ts): one example per prefix, sampled-candidate softmax — only the
+ * Trained like GRU4Rec (neural-trainer.ts): one example per prefix, sampled-candidate softmax — only the
  * encoder differs.
  */
 

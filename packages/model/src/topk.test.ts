@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { TrainParams } from '@skiff/core';
 import { initBackend } from './backend.js';
-import { Gru4RecModel, initWeights, type Gru4RecConfig } from './gru4rec.js';
+import type { Gru4RecConfig } from './neural-artifact.js';
+import { Gru4RecModel } from './neural-model.js';
+import { initWeights } from './neural-weights.js';
 import { mulberry32 } from './random.js';
 import { Vocabulary } from './vocabulary.js';
 

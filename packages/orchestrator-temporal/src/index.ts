@@ -4,5 +4,5 @@ export * from './dev-server.js';
 export * from './activities.js';
 export * from './worker.js';
 export * from './client.js';
-export type { AlertActivities, DriftAlert, MonitorActivities, MonitoringOutcome, MonitoringParams, TrainingProgress } from './workflows.js';
+export type { MonitoringOutcome, MonitoringParams, TrainingProgress } from './workflows.js';
 export * from './logging.js';

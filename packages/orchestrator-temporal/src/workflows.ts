@@ -1,11 +1,13 @@
 /**
  * Temporal workflows. This file is bundled by the Temporal worker (webpack) and runs in its
- * deterministic sandbox: import only @temporalio/workflow, types, and the pure pipeline sequence.
+ * deterministic sandbox: import only @temporalio/workflow, types (the activities' come from
+ * @skiff/pipeline/activities, type-only), and the pure pipeline sequence.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, defineQuery, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Metrics, MonitorRunResult, PipelineParams, TaskQueues } from '@skiff/core';
 import { runTrainingPipeline, type PipelineRunResult, type PipelineStage, type PipelineSteps } from '@skiff/pipeline/sequence';
+import type { AlertActivities, MonitorActivities } from '@skiff/pipeline/activities';
 
 export interface TrainingProgress {
   stage: PipelineStage | 'starting';
@@ -58,30 +60,6 @@ export async function trainingPipeline(params: PipelineParams): Promise<Pipeline
       if (info.baselines) progress.baselines = info.baselines;
     },
   });
-}
-
-export interface MonitorActivities {
-  monitor(input: { windowHours?: number }): Promise<MonitorRunResult>;
-}
-
-/** A drift alert, as posted to the configured webhook. */
-export interface DriftAlert {
-  /** 'drift' when the dataset drifted (with or without a quality drop), else 'quality-drop'. */
-  kind: 'drift' | 'quality-drop';
-  monitorWorkflowId: string;
-  modelVersion: string | null;
-  share: number;
-  driftShare: number;
-  driftedColumns: string[];
-  reportPath: string;
-  retrainWorkflowId: string | null;
-  /** Set when online quality fell below the served version's offline metric by more than the limit. */
-  qualityDrop?: { metric: string; online: number | null; offline: number | null; relativeDrop: number | null; reason: string } | null;
-}
-
-export interface AlertActivities {
-  /** Logs the alert and posts it to the webhook when one is configured. */
-  alert(alert: DriftAlert): Promise<{ delivered: boolean }>;
 }
 
 export interface MonitoringParams {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type ModelManifest } from '@skiff/core';
 import { fakePipelineSteps, fakeSnapshot } from '@skiff/testing';
-import { createPipelineActivities, decidePromotion, type PipelineDeps, type RegisterInput } from './activities.js';
+import { createPipelineActivities, decidePromotion, type PipelineDeps, type RegisterInput } from './training-activities.js';
 import { runTrainingPipeline, type PipelineSteps } from './sequence.js';
 
 const snapshot = fakeSnapshot('snap-x');

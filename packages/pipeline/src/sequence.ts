@@ -1,5 +1,5 @@
 import type { DatasetSnapshot, Metrics, PipelineParams } from '@skiff/core';
-import type { PipelineActivities } from './activities.js';
+import type { PipelineActivities } from './training-activities.js';
 
 /** The activity surface the sequence calls; Temporal's proxy and the inline runner both fit it. */
 export type PipelineSteps = {

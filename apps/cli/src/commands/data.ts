@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { SkiffError } from '@skiff/core';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { createDuckDbWarehouse } from '@skiff/ingest';
+import { openWarehouse, openWarehouseReader } from '@skiff/runtime';
 import { createContext, type GlobalOptions } from '../context.js';
 
 /** ingest, transform, check: the warehouse commands. */
@@ -13,7 +12,7 @@ export function registerDataCommands(program: Command): void {
     .option('--format <format>', 'auto|ndjson|csv|parquet|yoochoose|diginetica|otto|coveo', 'auto')
     .action(async (paths: string[], opts: { format: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger, onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`) });
+      const wh = await openWarehouse(ctx.config, ctx.logger, { onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`) });
       try {
         const r = paths.length > 0 ? await wh.load(paths, { format: opts.format }) : await wh.load([ctx.paths.raw], { format: opts.format, allowEmpty: true });
         if (r.files.length === 0) ctx.say(`nothing new to load in ${ctx.paths.raw}`);
@@ -31,7 +30,7 @@ export function registerDataCommands(program: Command): void {
     .description('rebuild every derived table from raw_events')
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger });
+      const wh = await openWarehouse(ctx.config, ctx.logger);
       try {
         const r = await wh.transform();
         for (const m of r.models) ctx.say(`${m.name.padEnd(20)} ${m.rows} rows`);
@@ -46,7 +45,7 @@ export function registerDataCommands(program: Command): void {
     .description('run the data-quality checks (exit 1 when any fails)')
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger });
+      const wh = await openWarehouse(ctx.config, ctx.logger);
       try {
         const r = await wh.check();
         for (const c of r.checks) ctx.say(`${c.passed ? 'PASS' : 'FAIL'}  ${c.name}  ${c.detail}`);
@@ -64,16 +63,14 @@ export function registerDataCommands(program: Command): void {
     .action(async (query: string, _opts: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       // Read-only: safe next to a running pipeline, and a typo cannot damage the warehouse.
-      const db = await DuckDBInstance.create(ctx.paths.warehouse, { access_mode: 'READ_ONLY' });
-      const conn = await db.connect();
+      const reader = await openWarehouseReader(ctx.config);
       try {
-        const rows = (await conn.runAndReadAll(query)).getRowObjectsJson();
+        const rows = await reader.query(query);
         if (!ctx.json) console.table(rows.slice(0, 50));
         if (rows.length > 50) ctx.say(`… ${rows.length - 50} more rows`);
         ctx.result({ rows });
       } finally {
-        conn.closeSync();
-        db.closeSync();
+        await reader.close();
       }
     });
 }

@@ -3,16 +3,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { taskQueues } from '@skiff/config';
 import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
-import { backendFallbackReason, initBackend } from '@skiff/model';
 import type { PipelineRunResult } from '@skiff/pipeline';
-import type { RunningServer } from '@skiff/serve';
+import { trainingBackend, untilSignal, type RunningServer } from '@skiff/runtime';
 import { SkiffError } from '@skiff/core';
 import { createCatalogue, generateSessions, writeRawLogs, type DriftScenario } from '@skiff/simulator';
-import { createContext, type Context, type GlobalOptions } from '../context.js';
-import { openTemporal } from '../temporal-session.js';
+import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import { sendTraffic } from '../traffic.js';
 import { printRun, readTrainParams } from './model.js';
-import { applyScheduleSet, monitoringParams, serve, untilSignal } from './ops.js';
+import { applyScheduleSet, monitoringParams, serve } from './ops.js';
 
 /** The simulator's drift scenarios (`--drift <kind>`). */
 const DRIFT_KINDS: ReadonlyArray<DriftScenario['kind']> = ['popularity-shift', 'category-shift', 'longer-sessions'];
@@ -78,9 +76,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
   const temporalUi = t.server.uiUrl;
   ctx.say(`  Temporal at ${t.server.address}${temporalUi ? `, Web UI ${temporalUi}` : ''} (${t.server.started ? 'started by skiff' : 'already running'})`);
   // The worker in this process trains: say once which backend it got, and why when it is WASM.
-  const { backend } = await initBackend();
-  const why = backendFallbackReason() ?? `SKIFF_TF_BACKEND=${ctx.config.tfBackend}`;
-  ctx.say(backend === 'tensorflow' ? '  training backend: native TensorFlow (tfjs-node)' : `  training backend: WASM, because ${why} (\`npm run setup\` provisions native TensorFlow)`);
+  const { backend, whyNotNative } = await trainingBackend(ctx.config);
+  ctx.say(backend === 'tensorflow' ? '  training backend: native TensorFlow (tfjs-node)' : `  training backend: WASM, because ${whyNotNative} (\`npm run setup\` provisions native TensorFlow)`);
   let server: RunningServer | null = null;
   const close = async () => {
     await server?.close();

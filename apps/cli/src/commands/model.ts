@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { SkiffError, TrainParamsSchema, type DatasetSnapshot, type ModelManifest, type PipelineParams, type TrainParams } from '@skiff/core';
+import { SkiffError, TrainParamsSchema, type PipelineParams, type TrainParams } from '@skiff/core';
 import path from 'node:path';
 import { taskQueues } from '@skiff/config';
-import { createDuckDbWarehouse, verifySnapshotDir } from '@skiff/ingest';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
-import { buildPipelineDeps } from '@skiff/worker';
-import { createContext, type Context, type GlobalOptions } from '../context.js';
+import { buildPipelineDeps, buildReproduction } from '@skiff/runtime';
+import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import { createTrainingProgress, progressWanted, showTrainingStatus, waitPolling, type TrainingProgressView } from '../progress.js';
-import { openTemporal } from '../temporal-session.js';
 
 export const DEFAULT_TRAIN_CONFIG = fileURLToPath(new URL('../../configs/gru4rec.json', import.meta.url));
 
@@ -83,98 +81,15 @@ export async function withTrainingProgress<T>(ctx: Context, flag: boolean | unde
   }
 }
 
-/** Where the snapshot a reproduction trains on came from. */
-export interface ReproductionSnapshot {
-  snapshot: DatasetSnapshot;
-  /** `folder`: the stored snapshot folder, re-hashed; `rebuilt`: rebuilt from the recorded loads. */
-  source: 'folder' | 'rebuilt';
-  recordedId: string;
-  /** The id its files hash to (folder) or the rebuilt snapshot's id. */
-  computedId: string;
-  /** `computedId` is the recorded id. */
-  matches: boolean;
-}
-
-/**
- * The dataset snapshot a version was trained on: its stored folder when it is still there (its id
- * recomputed from the files), else rebuilt from the warehouse over the version's recorded
- * `lineage.loadIds` only. A mismatch with the recorded `lineage.snapshotId` is refused unless `force`.
- */
-export async function reproductionSnapshot(ctx: Context, manifest: ModelManifest, options: { force: boolean }): Promise<ReproductionSnapshot> {
-  const { snapshotId: recordedId, loadIds } = manifest.lineage;
-  const dir = path.join(ctx.paths.snapshots, recordedId);
-  if (await stat(dir).then(() => true, () => false)) {
-    const v = await verifySnapshotDir(dir);
-    if (!v.ok) {
-      const what = `snapshot folder ${dir} of ${manifest.version} does not match its id: its files hash to ${v.computedId}, not ${recordedId}`;
-      if (!options.force) throw new SkiffError('BAD_INPUT', `${what}. Delete the folder to rebuild it from loads ${loadIds.join(', ')}, or pass --force to train on it as it is`);
-      ctx.say(`WARNING: ${what}; training on it anyway (--force)`);
-    }
-    // The recorded paths may be those of another machine or data dir: use this folder's files.
-    const snapshot: DatasetSnapshot = { ...v.snapshot, dir, files: { train: path.join(dir, 'train.json'), validation: path.join(dir, 'validation.json'), test: path.join(dir, 'test.json') } };
-    return { snapshot, source: 'folder', recordedId, computedId: v.computedId, matches: v.ok };
-  }
-  if (loadIds.length === 0) throw new SkiffError('BAD_INPUT', `snapshot ${recordedId} of ${manifest.version} is gone (${dir}) and its manifest records no loads to rebuild it from`);
-  if (!(await stat(ctx.paths.warehouse).then(() => true, () => false)))
-    throw new SkiffError('BAD_INPUT', `snapshot ${recordedId} of ${manifest.version} is gone (${dir}) and there is no warehouse at ${ctx.paths.warehouse} to rebuild it from loads ${loadIds.join(', ')}`);
-  ctx.say(`snapshot ${recordedId} is gone: rebuilding it from loads ${loadIds.join(', ')}`);
-  const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger });
-  let snapshot: DatasetSnapshot;
-  try {
-    snapshot = await wh.snapshotFromLoads(loadIds, ctx.paths.snapshots);
-  } finally {
-    await wh.close();
-  }
-  const matches = snapshot.snapshotId === recordedId;
-  if (!matches) {
-    const what = `the snapshot rebuilt from loads ${loadIds.join(', ')} is ${snapshot.snapshotId}, not the recorded ${recordedId} of ${manifest.version} (raw rows or transform SQL changed since)`;
-    if (!options.force) throw new SkiffError('BAD_INPUT', `${what}; pass --force to train on ${snapshot.dir} anyway`);
-    ctx.say(`WARNING: ${what}; training on it anyway (--force)`);
-  }
-  return { snapshot, source: 'rebuilt', recordedId, computedId: snapshot.snapshotId, matches };
-}
-
-/** The training params a manifest recorded: core's TrainParams plus the baselines' own settings. */
-function recordedTrainParams(manifest: ModelManifest): TrainParams {
-  const params = TrainParamsSchema.parse(manifest.params);
-  const extra = Object.fromEntries(['sr', 'vsknn'].filter((k) => manifest.params[k] !== undefined).map((k) => [k, manifest.params[k]]));
-  return { ...params, ...extra };
-}
-
 /**
  * Retrains a registered version from what its manifest recorded (the dataset snapshot of its
  * loads, params, seed) and reports each metric next to the original. Nothing is registered.
  */
 async function reproduce(ctx: Context, version: string, options: { force: boolean }): Promise<void> {
-  const deps = buildPipelineDeps(ctx.config, ctx.logger);
-  const { manifest } = await deps.registry.get(version);
-  const snap = await reproductionSnapshot(ctx, manifest, options);
-  const { snapshot } = snap;
-  const params = recordedTrainParams(manifest);
-  ctx.say(`reproducing ${manifest.version} (${params.model}, seed ${params.seed}) from ${snapshot.snapshotId} (${snap.source === 'folder' ? 'stored folder, id re-verified' : 'rebuilt from the recorded loads'}), loads ${manifest.lineage.loadIds.join(', ')}`);
-  const outDir = path.join(ctx.paths.artifacts, `reproduce-${manifest.version}-${Date.now()}`);
-  const out = await deps.trainer.train({ snapshot, params, outDir });
-  const ev = await deps.trainer.evaluate({ snapshot, artifactDir: out.artifactDir, ks: [10, 20] });
-  const metrics = Object.fromEntries(
-    Object.entries(manifest.metrics).map(([k, original]) => {
-      const reproduced = ev.metrics[k] ?? NaN;
-      return [k, { original, reproduced, diff: reproduced - original }];
-    }),
-  );
-  const diffs = Object.values(metrics).map((m) => Math.abs(m.diff));
-  // A metric the reproduction lacks (NaN) is the largest difference there is.
-  const maxAbsDiff = diffs.length === 0 ? 0 : diffs.some(Number.isNaN) ? null : Math.max(...diffs);
-  for (const [k, m] of Object.entries(metrics)) ctx.say(`  ${k.padEnd(14)} ${m.original.toFixed(4)} → ${m.reproduced.toFixed(4)} (${m.diff >= 0 ? '+' : ''}${m.diff.toFixed(4)})`);
-  ctx.say(`backend ${manifest.lineage.backend} → ${out.backend}; largest difference ${maxAbsDiff === null ? 'n/a (a metric is missing)' : maxAbsDiff.toFixed(6)}`);
-  ctx.result({
-    version: manifest.version,
-    snapshotId: snapshot.snapshotId,
-    snapshot: { source: snap.source, recordedId: snap.recordedId, computedId: snap.computedId, matches: snap.matches, dir: snapshot.dir },
-    backend: { original: manifest.lineage.backend, reproduced: out.backend },
-    metrics,
-    maxAbsDiff,
-    artifactDir: out.artifactDir,
-  });
+  const r = await buildReproduction(ctx.config, ctx.logger, (line) => ctx.say(line)).reproduce({ version, force: options.force });
+  for (const [k, m] of Object.entries(r.metrics)) ctx.say(`  ${k.padEnd(14)} ${m.original.toFixed(4)} → ${m.reproduced.toFixed(4)} (${m.diff >= 0 ? '+' : ''}${m.diff.toFixed(4)})`);
+  ctx.say(`backend ${r.backend.original} → ${r.backend.reproduced}; largest difference ${r.maxAbsDiff === null ? 'n/a (a metric is missing)' : r.maxAbsDiff.toFixed(6)}`);
+  ctx.result(r);
 }
 
 export function registerModelCommands(program: Command): void {

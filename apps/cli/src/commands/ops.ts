@@ -1,34 +1,14 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadRecommender, setBackendPreference, setIntraOpThreads } from '@skiff/model';
 import { taskQueues } from '@skiff/config';
 import type { PipelineParams } from '@skiff/core';
 import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID, type MonitoringParams } from '@skiff/orchestrator-temporal';
-import { startServer, type RunningServer } from '@skiff/serve';
-import { buildRegistry, buildTracker, monitorOnce } from '@skiff/worker';
-import { createContext, type Context, type GlobalOptions } from '../context.js';
-import { openTemporal } from '../temporal-session.js';
+import { configureServingProcess, monitorOnce, startServing, untilSignal, type RunningServer } from '@skiff/runtime';
+import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import { readTrainParams } from './model.js';
 
-export async function serve(ctx: Context, port = ctx.config.servePort, host = ctx.config.serveHost, temporalUiUrl?: string | null): Promise<RunningServer> {
-  setBackendPreference(ctx.config.tfBackend);
-  return startServer({
-    dashboard: { tracker: buildTracker(ctx.config), reportsDir: ctx.paths.reports, rawDir: ctx.paths.raw, temporalUiUrl: temporalUiUrl ?? undefined, temporalNamespace: ctx.config.temporalNamespace },
-    registry: buildRegistry(ctx.config),
-    load: (dir) => loadRecommender(dir),
-    servingLogDir: ctx.paths.servingLogs,
-    host,
-    port,
-    logger: ctx.logger.child({ app: 'serve' }),
-  });
-}
-
-/** Resolves on SIGINT/SIGTERM, so long-running commands can clean up. */
-export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+export function serve(ctx: Context, port = ctx.config.servePort, host = ctx.config.serveHost, temporalUiUrl?: string | null): Promise<RunningServer> {
+  return startServing(ctx.config, ctx.logger, { port, host, temporalUiUrl });
 }
 
 /** Monitoring params: retrain on drift under one id per dataset (so at most one at a time), alert. */
@@ -51,9 +31,7 @@ export function registerOpsCommands(program: Command): void {
     .option('--host <host>', 'bind address', undefined)
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      // A serving process runs many small batches next to the HTTP work: one TensorFlow intra-op
-      // thread by default (SKIFF_SERVE_TF_THREADS). Not in `skiff demo`, whose process also trains.
-      setIntraOpThreads(ctx.config.serveTfThreads);
+      configureServingProcess(ctx.config);
       const s = await serve(ctx, opts.port ?? ctx.config.servePort, opts.host ?? ctx.config.serveHost);
       ctx.say(`serving ${s.models.current()?.manifest.version ?? '(no model yet)'} at ${s.url}  (POST /v1/recommendations, GET /healthz /readyz /metrics)`);
       await untilSignal();

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { SkiffError, type ExperimentTracker, type RunStatus } from '@skiff/core';
 import { compareRuns, diffManifests, type SideBySideRow } from '@skiff/registry';
-import { buildRegistry, buildTracker as buildWorkerTracker } from '@skiff/worker';
+import { buildRegistry, buildTracker as buildRuntimeTracker } from '@skiff/runtime';
 import { createContext, type Context, type GlobalOptions } from '../context.js';
 
-/** The experiment tracker the CLI reads (`skiff runs …`): the worker's choice (files or MLflow). */
+/** The experiment tracker the CLI reads (`skiff runs …`): the runtime's choice (files or MLflow). */
 export function buildTracker(ctx: Context): ExperimentTracker {
-  return buildWorkerTracker(ctx.config);
+  return buildRuntimeTracker(ctx.config);
 }
 
 /** A metric: `-` when missing, integers as they are, other numbers to 4 decimals. */

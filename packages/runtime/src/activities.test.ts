@@ -6,10 +6,11 @@ import { loadConfig } from '@skiff/config';
 import { silentLogger, TrainParamsSchema } from '@skiff/core';
 import { runTrainingPipeline } from '@skiff/pipeline';
 import { createCatalogue, writeRawLogs } from '@skiff/simulator';
-import { buildActivities, codeVersion } from './deps.js';
+import { buildActivities } from './activities.js';
+import { codeVersion } from './pipeline.js';
 
 /** The inline runner over the real adapters (DuckDB file, tfjs, fs registry): `skiff train --inline`. */
-describe('worker composition', () => {
+describe('runtime composition', () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-worker-'));

@@ -21,10 +21,9 @@ import {
   type MonitoringOutcome,
   type SkiffClient,
 } from '@skiff/orchestrator-temporal';
-import type { PipelineSteps } from '@skiff/pipeline';
+import { createAlertActivities, type PipelineSteps } from '@skiff/pipeline';
 import { createFsRegistry } from '@skiff/registry';
 import { createCatalogue, generateSessions, type DriftScenario } from '@skiff/simulator';
-import { createWebhookAlerter } from './alerts.js';
 import { sequences } from './test-helpers/sessions.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -122,7 +121,7 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
           reportsDir: path.join(dataDir, 'reports'),
           logger: silentLogger,
         }),
-      ...createWebhookAlerter({ url: webhook, logger: silentLogger }),
+      ...createAlertActivities({ url: webhook, logger: silentLogger }),
     });
     const taskQueue = `loop-${name}`;
     const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue, activities });

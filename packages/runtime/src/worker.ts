@@ -1,7 +1,7 @@
 import { taskQueues, type SkiffConfig } from '@skiff/config';
 import type { Logger } from '@skiff/core';
 import { createSkiffWorkers, temporalActivityHooks, wrapActivities, type WorkerRole } from '@skiff/orchestrator-temporal';
-import { buildActivities } from './deps.js';
+import { buildActivities } from './activities.js';
 
 export interface RunningWorker {
   /** Resolves when every worker has stopped. */

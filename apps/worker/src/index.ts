@@ -1,3 +1,0 @@
-export * from './deps.js';
-export * from './run-worker.js';
-export * from './alerts.js';

@@ -1,0 +1,31 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { SkiffError } from '@skiff/core';
+import { detectFormat, RAW_EXTENSIONS } from './readers.js';
+
+/**
+ * Expands folders into the raw files they hold (sorted, recursive, serving logs excluded).
+ * `.txt`, `.tsv` and `.dat` files are taken only when their first line names a known format.
+ */
+export async function expandInputs(paths: string[], options: { missingOk?: boolean } = {}): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const st = await stat(p).catch(() => undefined);
+    if (!st && options.missingOk) continue;
+    if (!st) throw new SkiffError('BAD_INPUT', `input not found: ${p}`);
+    if (st.isDirectory()) {
+      const entries = await readdir(p, { withFileTypes: true, recursive: true });
+      for (const e of entries) {
+        const full = path.join(e.parentPath, e.name);
+        const ext = path.extname(e.name).toLowerCase();
+        if (!e.isFile() || full.split(path.sep).includes('serving') || !RAW_EXTENSIONS.includes(ext)) continue;
+        if (['.txt', '.tsv', '.dat'].includes(ext)) {
+          const d = await detectFormat(full).catch(() => undefined);
+          if (!d) continue;
+        }
+        out.push(full);
+      }
+    } else out.push(p);
+  }
+  return [...new Set(out.map((f) => path.resolve(f)))].sort();
+}
