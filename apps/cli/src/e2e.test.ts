@@ -137,7 +137,7 @@ describe('end to end: the demo loop', () => {
     expect(byKind.unknown ?? [], 'lines the docs test cannot run').toEqual([]);
     expect(byKind.skiff?.length ?? 0).toBeGreaterThanOrEqual(15);
     // npm lines are .ci/run's own commands, on a fresh clone; the demo's --drift is this file's demo.
-    expect(new Set(byKind.npm)).toEqual(new Set(['npm ci && npm run demo', 'npm run demo -- --once', 'npm test', 'npm run demo -- --once --drift']));
+    expect(new Set(byKind.npm?.map((l) => l.replace(/\s+#.*$/, '')))).toEqual(new Set(['npm ci && npm run demo', 'npm run demo -- --once', 'npm test', 'npm run demo -- --once --drift']));
     const serving = new URL(demo.result.servingUrl).host;
     // As a user types them: bash in the repository, `npx skiff` through the root package's bin, the
     // data dir and the Temporal server of this demo from the environment, the demo's serving port.
@@ -149,12 +149,12 @@ describe('end to end: the demo loop', () => {
       });
       if (line.startsWith('curl ')) expect(r.stdout.length, line).toBeGreaterThan(0);
     }
-  });
+  }, 900_000);
 
   it('answers `skiff registry list --json` with the versions and aliases', async () => {
     const { stdout } = await run(process.execPath, [cliMain, 'registry', 'list', '--json', '--data-dir', dataDir]);
     const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { versions: Array<{ version: string }>; aliases: Record<string, string> };
     expect(last.versions.map((v) => v.version).slice(0, 2)).toEqual(['v0001', 'v0002']);
-    expect(last.aliases['production']).toMatch(/^v000[123]$/);
+    expect(last.aliases['production']).toMatch(/^v\d{4}$/);
   });
 });
