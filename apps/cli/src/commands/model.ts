@@ -121,7 +121,7 @@ export async function reproductionSnapshot(ctx: Context, manifest: ModelManifest
   const wh = await createDuckDbWarehouse({ path: ctx.paths.warehouse, logger: ctx.logger });
   let snapshot: DatasetSnapshot;
   try {
-    snapshot = await wh.snapshotFromLoads(loadIds, ctx.paths.snapshots);
+    snapshot = await wh.snapshotFromLoads(loadIds, ctx.paths.snapshots, manifest.lineage.split ? { split: manifest.lineage.split.rule } : {});
   } finally {
     await wh.close();
   }
