@@ -200,7 +200,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
      * the current champion, with paired bootstrap intervals on the promotion metric. Without `gate`
      * (older callers): the candidate, POP and SR only.
      */
-    async evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; metric?: string; gate?: Partial<Gate>; splitChecks?: Partial<SplitChecks>; alias?: string }): Promise<EvaluateOutput> {
+    async evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; metric?: string; gate?: Partial<Gate>; splitChecks?: Partial<SplitChecks>; alias?: string; candidateKind?: string }): Promise<EvaluateOutput> {
       if (!input.gate) {
         const r = await deps.trainer.evaluate({ snapshot: input.snapshot, artifactDir: input.artifactDir, ks: [10, 20] });
         log('evaluate').info('evaluated', { metrics: r.metrics, pop: r.baselines['pop'], predictions: r.predictions });
@@ -214,7 +214,8 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         snapshot: input.snapshot,
         artifactDir: input.artifactDir,
         ks: [10, 20],
-        baselines: gate.baselines,
+        // A baseline of the candidate's own kind would only compare the model with itself.
+        baselines: gate.baselines.filter((b) => b !== input.candidateKind),
         baselineDir: path.join(input.artifactDir, '..', `${path.basename(input.artifactDir)}-baselines`),
         ...(champion ? { champion: { version: champion.manifest.version, artifactDir: champion.dir } } : {}),
         gate: { metric: input.metric ?? 'hr@20', confidence: gate.confidence, resamples: gate.resamples, seed: gate.seed },

@@ -37,7 +37,7 @@ describe('the promotion gate', () => {
     expect(d.promote).toBe('candidate');
     expect(d.checks.map((c) => [c.against, c.passed])).toEqual([['pop', true], ['sr', true], ['champion', true]]);
     expect(d.checks.every((c) => c.lo > 0 && c.lo <= c.diff && c.diff <= c.hi)).toBe(true);
-    expect(d.reason).toMatch(/beats all: vs pop 0\.\d{4}: \+0\.\d{4} \[95% CI \+0\.\d{4}, \+0\.\d{4}\]; vs sr .*; vs champion v0001 /);
+    expect(d.reason).toMatch(/beats all: pop 0\.\d{4}: \+0\.\d{4} \[95% CI \+0\.\d{4}, \+0\.\d{4}\]; sr .*; champion v0001 /);
     expect(d.champion).toBe('v0001');
   });
 
@@ -45,7 +45,7 @@ describe('the promotion gate', () => {
     const d = decideGate(comparison({ candidate: hits(N, 0.6, 1), pop: hits(N, 0.1, 2), sr: hits(N, 0.4, 3), champion: hits(N, 0.7, 4) }, roles), 'candidate');
     expect(d.promote).toBeNull();
     expect(d.checks.filter((c) => !c.passed).map((c) => c.against)).toEqual(['champion']);
-    expect(d.reason).toMatch(/does not beat vs champion v0001 .*: −0\.\d{4} \[95% CI −/);
+    expect(d.reason).toMatch(/does not beat champion v0001 .*: −0\.\d{4} \[95% CI −/);
   });
 
   it('does not promote a candidate that a baseline beats, even with no champion', () => {
@@ -67,7 +67,7 @@ describe('the promotion gate', () => {
     expect(vsSr.lo).toBeLessThanOrEqual(0);
     expect(d.promote).toBeNull();
     expect(vsSr.hi).toBeGreaterThan(0);
-    expect(d.reason).toMatch(/does not beat vs sr .*\[95% CI −0\.\d{4}, \+0\.\d{4}\]/);
+    expect(d.reason).toMatch(/does not beat sr .*\[95% CI −0\.\d{4}, \+0\.\d{4}\]/);
   });
 
   it('promote-best promotes the baseline that beats everything, the candidate included', () => {
@@ -138,7 +138,7 @@ describe('promote applies the decision', () => {
     const r = await acts.promote({ version: candidate.version, metric: 'hr@20', decision, evaluation, snapshot, workflowId: 'wf', runId: 'r' });
     expect(r).toMatchObject({ promoted: true, promotedModel: 'sr', promotedVersion: 'v0002' });
     expect(mem.versions[1]).toMatchObject({ name: 'sr', metrics: { 'hr@20': 0.7 }, lineage: { runId: 'r:sr', workflowId: 'wf' } });
-    expect(mem.moves).toEqual([{ alias: 'production', version: 'v0002', reason: expect.stringMatching(/^promoted sr baseline v0002 \(over candidate v0001\): hr@20 0\.\d{4} \(sr, the best of the run\) .* beats all: vs candidate/) }]);
+    expect(mem.moves).toEqual([{ alias: 'production', version: 'v0002', reason: expect.stringMatching(/^promoted sr baseline v0002 \(over candidate v0001\): hr@20 0\.\d{4} \(sr, the best of the run\) .* beats all: candidate/) }]);
   });
 
   it('moves nothing when the gate says no, and says why', async () => {
@@ -148,7 +148,7 @@ describe('promote applies the decision', () => {
     const decision = decideGate(comparison({ candidate: hits(N, 0.55, 1), pop: hits(N, 0.1, 2), sr: hits(N, 0.7, 3), champion: hits(N, 0.5, 4) }, roles), 'candidate');
     const r = await acts.promote({ version: candidate.version, metric: 'hr@20', decision, evaluation, snapshot });
     expect(r.promoted).toBe(false);
-    expect(r.reason).toMatch(/^not promoted: .* does not beat vs sr/);
+    expect(r.reason).toMatch(/^not promoted: .* does not beat sr/);
     expect(mem.moves).toEqual([]);
     expect(mem.aliases['production']).toBe('v0001');
   });

@@ -33,10 +33,10 @@ export interface GateDecision {
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
 const pct = (c: number) => `${Math.round(c * 1000) / 10}%`;
 
-/** `vs sr 0.6222: +0.0401 [95% CI +0.0300, +0.0500]`. */
+/** `sr 0.6222: +0.0401 [95% CI +0.0300, +0.0500]` (the contender minus that model). */
 export function describeCheck(c: GateCheck, confidence: number): string {
   const who = c.role === 'champion' ? `champion ${c.version ?? ''}`.trim() : c.against;
-  return `vs ${who} ${c.value.toFixed(4)}: ${signed(c.diff)} [${pct(confidence)} CI ${signed(c.lo)}, ${signed(c.hi)}]`;
+  return `${who} ${c.value.toFixed(4)}: ${signed(c.diff)} [${pct(confidence)} CI ${signed(c.lo)}, ${signed(c.hi)}]`;
 }
 
 /**

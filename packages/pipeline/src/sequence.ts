@@ -67,6 +67,7 @@ export async function runTrainingPipeline(
     artifactDir: train.artifactDir,
     metric: params.promotionMetric,
     gate: params.gate ?? {},
+    candidateKind: params.train.model,
     ...(params.splitChecks ? { splitChecks: params.splitChecks } : {}),
   });
   const decision = evaluation.comparison ? decideGate(evaluation.comparison, params.gate?.policy ?? 'candidate') : undefined;
