@@ -25,7 +25,7 @@ import {
   type TransformResult,
   type Warehouse,
 } from '@skiff/core';
-import { decideGate, type GateDecision } from './gate.js';
+import type { GateDecision } from './gate.js';
 
 /** Everything the stages need, built by the composition root (apps/worker, apps/cli). */
 export interface PipelineDeps {
