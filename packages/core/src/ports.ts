@@ -361,6 +361,8 @@ export interface Trainer {
     gate?: { metric: string; confidence: number; resamples: number; seed: number };
     /** Fewer test prediction points than this is DATA_QUALITY_FAILED: no metric is reported. */
     minPredictions?: number;
+    /** Called before each model is scored (a Temporal heartbeat: scoring several models takes a while). */
+    onProgress?: (p: Progress) => void | Promise<void>;
   }): Promise<EvaluateOutput>;
 }
 

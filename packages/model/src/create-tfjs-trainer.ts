@@ -185,7 +185,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       }
     },
 
-    async evaluate({ snapshot, artifactDir, ks = [10, 20], baselines = ['pop', 'sr'], baselineDir, champion, gate, minPredictions }) {
+    async evaluate({ snapshot, artifactDir, ks = [10, 20], baselines = ['pop', 'sr'], baselineDir, champion, gate, minPredictions, onProgress }) {
       // The test split is judged against the refit training set (train + validation): its items
       // are the known items, and the baselines are fitted on it, as the candidate was.
       const [refit, test] = await Promise.all([readRefitSet(snapshot), readSplit(snapshot.files.test)]);
@@ -194,6 +194,9 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       const opts = { ks, trainItemCounts: counts, ...(gate ? { perPoint: gate.metric } : {}) };
       const values: Record<string, Float64Array> = {};
       const run = async (name: string, model: LoadedModel) => {
+        // Scoring is synchronous: report before each model, then let the report go out.
+        await onProgress?.({ stage: `evaluate ${name}` });
+        await new Promise((r) => setImmediate(r));
         try {
           const r = evaluate(model, test, opts);
           if (minPredictions !== undefined && r.predictions < minPredictions)

@@ -220,6 +220,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         ...(champion ? { champion: { version: champion.manifest.version, artifactDir: champion.dir } } : {}),
         gate: { metric: input.metric ?? 'hr@20', confidence: gate.confidence, resamples: gate.resamples, seed: gate.seed },
         minPredictions: checks.minPredictions,
+        ...(hooks.progress ? { onProgress: hooks.progress } : {}),
       });
       log('evaluate').info('evaluated', { metrics: r.metrics, baselines: r.baselines, predictions: r.predictions, champion: championVersion ?? null });
       return r;
