@@ -44,12 +44,23 @@ describe('end to end: the demo loop', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('registers a version with metrics, lineage and file hashes, and promotes it', async () => {
+  it('registers a version with metrics, lineage and file hashes, and promotes the model that won its test', async () => {
     const r = demo.result;
     expect(r.modelVersion).toBe('v0001');
-    expect(r.promoted).toBe(true);
     expect(r.metrics['hr@20']!).toBeGreaterThan(2 * r.baselines['pop']!['hr@20']!);
+    // The demo's gate (promote-best): the run's best model, and only if it beat every other model
+    // of the run with the whole interval above 0 — never a model a baseline beat.
+    const d = r.decision!;
+    expect(Object.keys(r.baselines).sort()).toEqual(['pop', 'sr', 'vsknn']);
+    expect(d.policy).toBe('promote-best');
+    const values = Object.values(r.comparison!.models).map((m) => m.value);
+    expect(d.contenderValue).toBe(Math.max(...values));
+    expect(r.promoted).toBe(d.checks.every((c) => c.lo > 0));
     const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
+    if (r.promoted) {
+      expect((await registry.aliases())['production']).toBe(r.promotedVersion);
+      expect((await registry.get(r.promotedVersion!)).manifest.name).toBe(d.promote === 'candidate' ? 'gru4rec' : d.promote);
+    }
     const { manifest } = await registry.get('v0001');
     expect(manifest.lineage.workflowId).toBe(r.workflowId);
     expect(manifest.lineage.loadIds.length).toBeGreaterThan(0);
@@ -68,7 +79,7 @@ describe('end to end: the demo loop', () => {
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { items: Array<{ itemId: string; score: number }>; model: { version: string } };
     expect(body.items).toHaveLength(7);
-    expect(body.model.version).toMatch(/^v000[12]$/);
+    expect(body.model.version).toMatch(/^v\d{4}$/);
     const bad = await fetch(`${demo.result.servingUrl}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BAD_INPUT');
@@ -83,7 +94,8 @@ describe('end to end: the demo loop', () => {
     expect(snapshot).toHaveProperty('metric_results');
     expect(demo.result.datasetDrift).toBe(true);
     expect(demo.result.retrainWorkflowId).toMatch(/^retrain-/);
-    expect((demo.result.retrain as { modelVersion: string }).modelVersion).toBe('v0002');
+    // After v0001 (and the baseline a promote-best run registers when it wins).
+    expect((demo.result.retrain as { modelVersion: string }).modelVersion).toBe(demo.result.promotedVersion === 'v0002' ? 'v0003' : 'v0002');
   });
 
   it.skipIf(!chromiumPath)('shows the run in the dashboard, in headless Chromium, and answers the "try it" box', async () => {

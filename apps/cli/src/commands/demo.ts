@@ -47,6 +47,11 @@ export interface DemoResult {
   metrics: Record<string, number>;
   baselines: Record<string, Record<string, number>>;
   promoted: boolean;
+  /** What `production` points to after the run (the candidate or, under promote-best, a baseline). */
+  promotedVersion?: string;
+  /** The gate's comparison and decision (every model, every interval). */
+  comparison?: PipelineRunResult['comparison'];
+  decision?: PipelineRunResult['decision'];
   servingUrl: string;
   dashboardUrl: string;
   traffic: Awaited<ReturnType<typeof sendTraffic>>;
@@ -140,6 +145,9 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
         metrics: run.metrics,
         baselines: run.baselines,
         promoted: run.promoted,
+        ...(run.promotedVersion ? { promotedVersion: run.promotedVersion } : {}),
+        ...(run.comparison ? { comparison: run.comparison } : {}),
+        ...(run.decision ? { decision: run.decision } : {}),
         servingUrl: server.url,
         dashboardUrl: `${server.url}/dashboard`,
         traffic: normal,
