@@ -164,5 +164,6 @@ describe('GRU4Rec options', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+    // Two trainings (selection, then the refit): twice the default budget.
+  }, 120_000);
 });
