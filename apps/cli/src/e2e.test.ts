@@ -58,7 +58,10 @@ describe('end to end: the demo loop', () => {
     expect(r.promoted).toBe(d.checks.every((c) => c.lo > 0));
     const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
     if (r.promoted) {
-      expect((await registry.aliases())['production']).toBe(r.promotedVersion);
+      // The first move of production is this run's (the drift-triggered retraining may move it again).
+      const first = (await registry.history('production'))[0]!;
+      expect(first).toMatchObject({ to: r.promotedVersion, actor: `pipeline:${r.workflowId}` });
+      expect(first.reason).toMatch(/ beats all: /);
       expect((await registry.get(r.promotedVersion!)).manifest.name).toBe(d.promote === 'candidate' ? 'gru4rec' : d.promote);
     }
     const { manifest } = await registry.get('v0001');
@@ -140,12 +143,13 @@ describe('end to end: the demo loop', () => {
       });
       expect(() => JSON.parse(stdout.trim().split('\n').at(-1)!), c).not.toThrow();
     }
-  });
+    // Two trainings among them, each fitting and scoring three baselines next to the model.
+  }, 300_000);
 
   it('answers `skiff registry list --json` with the versions and aliases', async () => {
     const { stdout } = await run(process.execPath, [cliMain, 'registry', 'list', '--json', '--data-dir', dataDir]);
     const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { versions: Array<{ version: string }>; aliases: Record<string, string> };
     expect(last.versions.map((v) => v.version).slice(0, 2)).toEqual(['v0001', 'v0002']);
-    expect(last.aliases['production']).toMatch(/^v000[123]$/);
+    expect(last.versions.map((v) => v.version)).toContain(last.aliases['production']);
   });
 });
