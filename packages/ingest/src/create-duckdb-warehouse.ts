@@ -113,16 +113,14 @@ const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
  * The content address of a snapshot: sha256 over its load ids, the item sequences and start times
  * of each split (train, validation, test) and the exact text of items.json, first 12 hex digits.
  */
-export function computeSnapshotId(loadIds: readonly string[], sessions: Record<Split, string[][]>, startedAt: Record<Split, string[]>, itemsJson: string): string {
+export function computeSnapshotId(loadIds: readonly string[], sessions: Record<Split, string[][]>, startedAt: Record<Split, string[]>, itemsJson: string, rule?: SplitRule): string {
   const seqs = { train: sessions.train, validation: sessions.validation, test: sessions.test };
   const starts = { train: startedAt.train, validation: startedAt.validation, test: startedAt.test };
-  return `snap-${createHash('sha256')
-    .update(JSON.stringify(loadIds))
-    .update(JSON.stringify(seqs))
-    .update(JSON.stringify(starts))
-    .update(itemsJson)
-    .digest('hex')
-    .slice(0, 12)}`;
+  const h = createHash('sha256').update(JSON.stringify(loadIds)).update(JSON.stringify(seqs)).update(JSON.stringify(starts)).update(itemsJson);
+  // The split rule too (when recorded): two rules that happen to cut the same way are still two
+  // snapshots, each folder holding the rule it was made with.
+  if (rule) h.update(JSON.stringify(rule));
+  return `snap-${h.digest('hex').slice(0, 12)}`;
 }
 
 /** What `verifySnapshotDir` found: the recorded description and the id its files hash to. */
@@ -158,7 +156,7 @@ export async function verifySnapshotDir(dir: string): Promise<SnapshotVerificati
     sessions[s] = f.sessions ?? [];
     startedAt[s] = f.startedAt ?? [];
   }
-  const computedId = computeSnapshotId(snapshot.loadIds ?? [], sessions, startedAt, await read('items.json'));
+  const computedId = computeSnapshotId(snapshot.loadIds ?? [], sessions, startedAt, await read('items.json'), snapshot.split?.rule);
   const base = path.basename(path.resolve(dir));
   const ok = computedId === snapshot.snapshotId && (!base.startsWith('snap-') || base === computedId);
   return { snapshot, computedId, ok };
@@ -424,9 +422,11 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       ends[r.split].push(r.ended_at);
     }
     const catalogJson = JSON.stringify(await itemCatalog(c));
-    // Content-addressed: the same loads and splits give the same id (everything written is hashed,
-    // so a snapshot written by an older version, without startedAt/items.json, is never reused).
-    const snapshotId = computeSnapshotId(loadIds, seqs, starts, catalogJson);
+    const parsedRule = SplitRuleSchema.safeParse(bounds?.r ? JSON.parse(bounds.r) : DEFAULT_SPLIT_RULE);
+    const rule = parsedRule.success ? parsedRule.data : DEFAULT_SPLIT_RULE;
+    // Content-addressed: the same loads, splits and rule give the same id (everything written is
+    // hashed, so a snapshot written by an older version, without startedAt/items.json, is never reused).
+    const snapshotId = computeSnapshotId(loadIds, seqs, starts, catalogJson, rule);
     const target = path.join(dir, snapshotId);
     const tmp = `${target}.tmp-${process.pid}`;
     await mkdir(tmp, { recursive: true });
@@ -437,7 +437,6 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     await writeFile(path.join(tmp, 'items.json'), catalogJson);
     const items = new Set(seqs.train.flat());
     const splitTime = { validationStart: bounds?.v ?? '', testStart: bounds?.t ?? '' };
-    const rule = SplitRuleSchema.safeParse(bounds?.r ? JSON.parse(bounds.r) : DEFAULT_SPLIT_RULE);
     const snap: DatasetSnapshot = {
       snapshotId,
       loadIds,
@@ -446,7 +445,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       files: { train: path.join(target, 'train.json'), validation: path.join(target, 'validation.json'), test: path.join(target, 'test.json') },
       counts: { train: seqs.train.length, validation: seqs.validation.length, test: seqs.test.length, items: items.size },
       splitTime,
-      split: summariseSplit(seqs, { rule: rule.success ? rule.data : DEFAULT_SPLIT_RULE, ...splitTime }),
+      split: summariseSplit(seqs, { rule, ...splitTime }),
     };
     await writeFile(path.join(tmp, 'snapshot.json'), JSON.stringify(snap, null, 2));
     // Snapshots are immutable: if the same id exists already, keep the old one.

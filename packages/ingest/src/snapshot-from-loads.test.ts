@@ -97,8 +97,10 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
     const items = await readFile(path.join(snap.dir, 'items.json'), 'utf8');
     const sessions = { train: train.sessions, validation: validation.sessions, test: test.sessions };
     const starts = { train: train.startedAt, validation: validation.startedAt, test: test.startedAt };
-    expect(computeSnapshotId(snap.loadIds, sessions, starts, items)).toBe(snap.snapshotId);
-    expect(computeSnapshotId(['load-other'], sessions, starts, items)).not.toBe(snap.snapshotId);
+    expect(computeSnapshotId(snap.loadIds, sessions, starts, items, snap.split!.rule)).toBe(snap.snapshotId);
+    expect(computeSnapshotId(['load-other'], sessions, starts, items, snap.split!.rule)).not.toBe(snap.snapshotId);
+    // The rule is part of the address: another rule is another snapshot, even with the same cut.
+    expect(computeSnapshotId(snap.loadIds, sessions, starts, items, { rule: 'last-days', testDays: 1, validationDays: 1 })).not.toBe(snap.snapshotId);
 
     train.sessions[0] = [...train.sessions[0]!].reverse();
     await writeFile(snap.files.train, JSON.stringify(train));
