@@ -3,6 +3,10 @@
 // next-item evaluation at every position of every test session. Prints one JSON line per model and
 // writes docs/evaluation.md (protocol + the measured table + these JSON lines).
 //
+// The split is skiff's own (bench/yoochoose-split.mjs: train_full and test ingested as two raw
+// files, the pipeline's default split rule): models are trained on its train + validation (=
+// train_full, as `skiff train` refits) and tested on its test split (= the test file).
+//
 // The tfjs models (GRU4Rec, SASRec) are trained on train_full with the configuration chosen on
 // train_tr → train_valid by bench/tune-yoochoose.mjs (apps/cli/configs/<kind>-yoochoose.v1.json;
 // `epochs` there is the early-stopping epoch found on train_valid — there is no early stopping on
@@ -23,10 +27,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrainParamsSchema } from '../packages/core/dist/index.js';
 import * as m from '../packages/model/dist/index.js';
+import { pipelineSplit, yoochooseDir } from './yoochoose-split.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const dataDir = path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k');
+const { dir: dataDir, candidates } = yoochooseDir();
 const docPath = path.join(repoRoot, 'docs/evaluation.md');
 
 const argv = process.argv.slice(2);
@@ -53,13 +58,15 @@ const SERVE_BUDGET_MS = Number(option('--serve-budget-ms', '20000'));
 /** From the data folder's README (independent implementation of the session-rec algorithms). */
 const REFERENCE = { pop: { hr: 0.089, mrr: 0.026 }, sr: { hr: 0.619, mrr: 0.347 }, vsknn: { hr: 0.679, mrr: 0.37 } };
 
-if (!existsSync(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt'))) {
-  console.error(`eval-yoochoose: ${dataDir} not found; nothing to do`);
+if (!dataDir) {
+  console.error(`eval-yoochoose: the YooChoose sample is not in ${candidates.join(', ')} (set SKIFF_YOOCHOOSE_DIR); nothing to do`);
   process.exit(2);
 }
 
-const train = await m.readSessionTable(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt'));
-const test = await m.readSessionFile(path.join(dataDir, 'yoochoose-clicks-100k_test.txt'));
+const split = await pipelineSplit(dataDir);
+// The final models are trained on train + validation, as the pipeline's refit is.
+const train = split.refit;
+const test = split.test.sessions;
 const counts = m.itemCounts(train.sessions);
 const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 
@@ -227,15 +234,18 @@ function renderDoc(rows) {
 
 ## Data
 
-\`../shared/data/yoochoose-rsc15-100k\` (next to the repository): session-rec's "rsc15 100k" sample of
-the RecSys Challenge 2015 YooChoose clicks, pre-split (see that folder's README; research/evaluation
-data without a stated licence — not shipped with skiff).
+session-rec's "rsc15 100k" sample of the RecSys Challenge 2015 YooChoose clicks (research/evaluation
+data without a stated licence — not shipped with skiff; the benchmark finds it in \`SKIFF_YOOCHOOSE_DIR\`).
 
-- \`train_full\`: ${train.sessions.length.toLocaleString('en-US')} sessions, ${train.sessions.reduce((a, s) => a + s.length, 0).toLocaleString('en-US')} events, ${counts.size.toLocaleString('en-US')} items; \`test\`: ${test.length.toLocaleString('en-US')} sessions (those whose last event is in the final 24 h).
+- Split by skiff's pipeline (\`bench/yoochoose-split.mjs\`): the sample's \`train_full\` and \`test\` files
+  ingested as two raw files, transformed with the default split rule (${split.split.rule.rule}, ${split.split.rule.testDays} day): test = sessions whose **last** event
+  falls in the final day (from ${split.split.testStart}), validation = the same rule on what remains (from ${split.split.validationStart}).
+  Sizes: train ${split.split.train.sessions.toLocaleString('en-US')} sessions, validation ${split.split.validation.sessions.toLocaleString('en-US')}, test ${split.split.test.sessions.toLocaleString('en-US')} sessions / ${split.split.test.predictions.toLocaleString('en-US')} predictions — the same test sessions as the sample's \`test\` file.
+- Training set = train + validation (= \`train_full\`): ${train.sessions.length.toLocaleString('en-US')} sessions, ${train.sessions.reduce((a, s) => a + s.length, 0).toLocaleString('en-US')} events (an exact duplicate row is dropped by the warehouse), ${counts.size.toLocaleString('en-US')} items.
 - Filters already applied: items with ≥ 5 occurrences, sessions with ≥ 2 events. Consecutive repeated
   clicks are **kept** (the "RSC15" style, not Hidasi's deduplicated "Yoochoose").
-- Read with \`readSessionTable\` / \`readSessionFile\` (\`@skiff/model\`): tab-separated
-  \`SessionId ItemId Time\`, sorted by (SessionId, Time), grouped by session.
+- \`skiff train --model sr|vsknn\` on the same two raw files registers the same test numbers (asserted within 0.001
+  by \`apps/cli/src/yoochoose.test.ts\`).
 
 ## Protocol (\`evaluate\` in \`packages/model/src/evaluate.ts\`)
 
@@ -252,7 +262,7 @@ data without a stated licence — not shipped with skiff).
 - Ties: every model breaks score ties towards the more popular training item; SR and V-SKNN fill
   lists shorter than 20 with the most popular items (score 0). session-rec leaves zero-score ties
   unordered; the fill is worth +0.003 HR@20 for SR and +0.0005 for V-SKNN here.
-- Models are trained on \`train_full\` only (no online update with test sessions).
+- Models are trained on train + validation only (no online update with test sessions).
 - **predictions/s** = the serving path: \`recommend(prefix, 20)\` one request at a time over the test
   prefixes (warm-up excluded; repeated passes for ≥ ${MIN_SERVE_MS / 1000} s, at most ${SERVE_BUDGET_MS / 1000} s), one Node.js thread, process affinity ${pinned()}
   (${cores} core${cores === 1 ? '' : 's'} available), ${cpuModel()}, Node ${process.version}.

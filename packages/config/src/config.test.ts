@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '@skiff/core';
-import { loadConfig } from './config.js';
+import { loadConfig, pipelineSettings } from './config.js';
 
 describe('loadConfig', () => {
   it('takes flags over env over defaults and resolves the data dir', () => {
@@ -25,5 +25,36 @@ describe('loadConfig', () => {
     expect((err as SkiffError).message).toMatch(/servePort/);
     expect((err as SkiffError).message).toMatch(/logLevel/);
     expect((err as SkiffError).message).toMatch(/serveTfThreads/);
+  });
+});
+
+describe('pipelineSettings', () => {
+  it('defaults to session-rec\'s last-day split, the minimum sizes and the candidate gate against pop, sr and vsknn', () => {
+    expect(pipelineSettings(loadConfig({}))).toEqual({
+      split: { rule: 'last-days', testDays: 1 },
+      splitChecks: { minSessions: 50, minPredictions: 200 },
+      gate: { policy: 'candidate', baselines: ['pop', 'sr', 'vsknn'], confidence: 0.95, resamples: 1000, seed: 7 },
+      promotionMetric: 'hr@20',
+    });
+  });
+
+  it('reads every rule, the checks and the gate from the environment, and refuses an incomplete rule', () => {
+    const s = pipelineSettings(
+      loadConfig({
+        SKIFF_SPLIT_RULE: 'dates',
+        SKIFF_SPLIT_VALIDATION_START: '2014-04-06T00:00:00Z',
+        SKIFF_SPLIT_TEST_START: '2014-04-07T00:00:00Z',
+        SKIFF_SPLIT_MIN_SESSIONS: '10',
+        SKIFF_PROMOTION_POLICY: 'promote-best',
+        SKIFF_PROMOTION_BASELINES: 'sr, vsknn',
+        SKIFF_PROMOTION_METRIC: 'mrr@20',
+      }),
+    );
+    expect(s).toMatchObject({ split: { rule: 'dates', testStart: '2014-04-07T00:00:00Z' }, splitChecks: { minSessions: 10 }, gate: { policy: 'promote-best', baselines: ['sr', 'vsknn'] }, promotionMetric: 'mrr@20' });
+    expect(pipelineSettings(loadConfig({ SKIFF_SPLIT_RULE: 'fraction', SKIFF_SPLIT_TEST_FRACTION: '0.2' })).split).toEqual({ rule: 'fraction', testFraction: 0.2, validationFraction: 0.1 });
+    expect(pipelineSettings(loadConfig({ SKIFF_SPLIT_TEST_DAYS: '2', SKIFF_SPLIT_VALIDATION_DAYS: '7' })).split).toEqual({ rule: 'last-days', testDays: 2, validationDays: 7 });
+    expect(() => pipelineSettings(loadConfig({ SKIFF_SPLIT_RULE: 'dates', SKIFF_SPLIT_TEST_START: '2014-04-07T00:00:00Z' }))).toThrow(/CONFIG_INVALID|invalid split \(SKIFF_SPLIT_\*\): validationStart/);
+    expect(() => loadConfig({ SKIFF_PROMOTION_METRIC: 'coverage@20' })).toThrow(SkiffError);
+    expect(() => loadConfig({ SKIFF_PROMOTION_BASELINES: 'pop,gru4rec' })).toThrow(SkiffError);
   });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { SkiffError } from '@skiff/core';
+import { GateSchema, SkiffError, SplitChecksSchema, SplitRuleSchema, type Gate, type SplitChecks, type SplitRule } from '@skiff/core';
 
 /**
  * The one configuration schema of skiff, parsed once per process from the environment
@@ -57,6 +57,30 @@ export const SkiffConfigSchema = z.object({
   qualityMetric: z.enum(['hr@20', 'mrr@20']).default('hr@20'),
   qualityMaxDrop: z.coerce.number().min(0).max(1).default(0.2),
   qualityMinEvents: z.coerce.number().int().min(1).default(200),
+  /**
+   * The time split of every training run: `last-days` (session-rec's: test = sessions whose last
+   * event is in the final splitTestDays, validation = the same on what remains), `dates`
+   * (splitTestStart / splitValidationStart) or `fraction` (of the time span).
+   */
+  splitRule: z.enum(['last-days', 'dates', 'fraction']).default('last-days'),
+  splitTestDays: z.coerce.number().positive().default(1),
+  splitValidationDays: z.coerce.number().positive().optional(),
+  splitTestStart: z.string().optional(),
+  splitValidationStart: z.string().optional(),
+  splitTestFraction: z.coerce.number().gt(0).lt(1).default(0.1),
+  splitValidationFraction: z.coerce.number().gt(0).lt(1).default(0.1),
+  /** A run fails (DATA_QUALITY_FAILED) when a split has fewer sessions or prediction points than this. */
+  splitMinSessions: z.coerce.number().int().min(1).default(50),
+  splitMinPredictions: z.coerce.number().int().min(1).default(200),
+  /** The promotion gate: metric, policy, baselines fitted on every run, confidence of the paired bootstrap interval. */
+  promotionMetric: z.string().regex(/^(hr|mrr|ndcg)@\d+$/, 'hr@k, mrr@k or ndcg@k').default('hr@20'),
+  promotionPolicy: z.enum(['candidate', 'promote-best']).default('candidate'),
+  promotionBaselines: z
+    .string()
+    .default('pop,sr,vsknn')
+    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['pop', 'sr', 'vsknn']))),
+  promotionConfidence: z.coerce.number().gt(0).lt(1).default(0.95),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),
   /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */
@@ -92,6 +116,19 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_QUALITY_METRIC: 'qualityMetric',
   SKIFF_QUALITY_MAX_DROP: 'qualityMaxDrop',
   SKIFF_QUALITY_MIN_EVENTS: 'qualityMinEvents',
+  SKIFF_SPLIT_RULE: 'splitRule',
+  SKIFF_SPLIT_TEST_DAYS: 'splitTestDays',
+  SKIFF_SPLIT_VALIDATION_DAYS: 'splitValidationDays',
+  SKIFF_SPLIT_TEST_START: 'splitTestStart',
+  SKIFF_SPLIT_VALIDATION_START: 'splitValidationStart',
+  SKIFF_SPLIT_TEST_FRACTION: 'splitTestFraction',
+  SKIFF_SPLIT_VALIDATION_FRACTION: 'splitValidationFraction',
+  SKIFF_SPLIT_MIN_SESSIONS: 'splitMinSessions',
+  SKIFF_SPLIT_MIN_PREDICTIONS: 'splitMinPredictions',
+  SKIFF_PROMOTION_METRIC: 'promotionMetric',
+  SKIFF_PROMOTION_POLICY: 'promotionPolicy',
+  SKIFF_PROMOTION_BASELINES: 'promotionBaselines',
+  SKIFF_PROMOTION_CONFIDENCE: 'promotionConfidence',
   PATH: 'searchPath',
 };
 
@@ -139,4 +176,23 @@ export type DataPaths = ReturnType<typeof dataPaths>;
 /** The activity queues of this configuration, carried in workflow params. */
 export function taskQueues(config: SkiffConfig): { data: string; training: string; monitoring: string } {
   return { data: config.dataQueue, training: config.trainingQueue, monitoring: config.monitoringQueue };
+}
+
+/** The split, split checks and promotion gate of a training run, from the configuration. */
+export function pipelineSettings(config: SkiffConfig): { split: SplitRule; splitChecks: SplitChecks; gate: Gate; promotionMetric: string } {
+  const rule =
+    config.splitRule === 'dates'
+      ? { rule: 'dates', testStart: config.splitTestStart, validationStart: config.splitValidationStart }
+      : config.splitRule === 'fraction'
+        ? { rule: 'fraction', testFraction: config.splitTestFraction, validationFraction: config.splitValidationFraction }
+        : { rule: 'last-days', testDays: config.splitTestDays, ...(config.splitValidationDays !== undefined ? { validationDays: config.splitValidationDays } : {}) };
+  const split = SplitRuleSchema.safeParse(rule);
+  if (!split.success)
+    throw new SkiffError('CONFIG_INVALID', `invalid split (SKIFF_SPLIT_*): ${split.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`);
+  return {
+    split: split.data,
+    splitChecks: SplitChecksSchema.parse({ minSessions: config.splitMinSessions, minPredictions: config.splitMinPredictions }),
+    gate: GateSchema.parse({ policy: config.promotionPolicy, baselines: config.promotionBaselines, confidence: config.promotionConfidence }),
+    promotionMetric: config.promotionMetric,
+  };
 }

@@ -3,3 +3,4 @@ export * from './logger.js';
 export * from './schemas.js';
 export * from './ports.js';
 export * from './random.js';
+export * from './evaluation.js';

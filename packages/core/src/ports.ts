@@ -1,3 +1,4 @@
+import type { Gate, SplitChecks, SplitRule, SplitSummary } from './evaluation.js';
 import type { DatasetSnapshot, Metrics, ScoredItem, TrainParams } from './schemas.js';
 
 /**
@@ -62,8 +63,8 @@ export interface Warehouse {
    * result with no files) instead of BAD_INPUT; for the default raw folder of a pipeline run.
    */
   load(paths: string[], options?: { format?: string; allowEmpty?: boolean }): Promise<LoadResult>;
-  /** Rebuilds every derived table from `raw_events`, in dependency order. */
-  transform(): Promise<TransformResult>;
+  /** Rebuilds every derived table from `raw_events`, in dependency order; `split` overrides the adapter's split rule. */
+  transform(options?: { split?: SplitRule }): Promise<TransformResult>;
   /** Runs every data-quality check and reports all of them (never stops at the first failure). */
   check(): Promise<CheckResult>;
   /** Writes the current splits as files under `dir` and describes them. */
@@ -74,7 +75,7 @@ export interface Warehouse {
    * The snapshot `snapshot(dir)` would have written when the warehouse held only these loads, so
    * that a model's recorded `lineage.loadIds` rebuild its `lineage.snapshotId` (reproduction).
    */
-  snapshotFromLoads?(loadIds: string[], dir: string): Promise<DatasetSnapshot>;
+  snapshotFromLoads?(loadIds: string[], dir: string, options?: { split?: SplitRule }): Promise<DatasetSnapshot>;
   close(): Promise<void>;
 }
 
@@ -109,6 +110,8 @@ export interface Lineage {
   runId?: string;
   codeVersion: string;
   backend: string;
+  /** The split the version was selected, refitted and tested on: rule, time cuts and sizes. */
+  split?: SplitSummary;
 }
 
 export interface ModelManifest {
@@ -239,6 +242,12 @@ export interface PipelineParams {
   promotionMetric: string;
   /** Raw files or folders to ingest (default: data/raw). */
   inputs?: string[];
+  /** The time split (default: session-rec's last-day rule). */
+  split?: SplitRule;
+  /** Minimum sizes per split; a smaller split fails the run with DATA_QUALITY_FAILED. */
+  splitChecks?: Partial<SplitChecks>;
+  /** Baselines, confidence interval and policy of the promotion gate. */
+  gate?: Partial<Gate>;
   /**
    * Task queues per kind of work, so that training can run on other machines (DESIGN.md §3).
    * Unset: every activity runs on the workflow's own queue.
@@ -282,6 +291,20 @@ export interface TrainOutput {
   trainSeconds: number;
   /** Epochs already done by an earlier attempt whose checkpoint this run resumed (0: fresh). */
   resumedFromEpoch?: number;
+  /**
+   * Model selection on validation, when it ran (early stopping): the epochs it ran on train, the
+   * epoch count it chose, its losses and validation curve. The artifact is then the refit: trained
+   * on train + validation for `chosenEpochs` (`epochs` and `losses` above describe the refit).
+   */
+  selection?: {
+    epochsRun: number;
+    chosenEpochs: number;
+    stoppedEarly: boolean;
+    losses: number[];
+    validation: Array<{ epoch: number; 'hr@20': number; 'mrr@20': number }>;
+    trainSessions: number;
+    validationSessions: number;
+  };
 }
 
 export interface EvaluateOutput {
@@ -289,6 +312,34 @@ export interface EvaluateOutput {
   /** Baselines evaluated on the same split, by name (at least `pop`). */
   baselines: Record<string, Metrics>;
   predictions: number;
+  /** Saved baseline artifacts by name (when `baselineDir` was given), so a winning baseline can be registered. */
+  baselineArtifacts?: Record<string, string>;
+  /** Paired comparisons on the primary metric (when `gate` was given). */
+  comparison?: GateComparison;
+}
+
+/** One model of a gate comparison: the candidate, a baseline or the current champion. */
+export interface GateModel {
+  role: 'candidate' | 'baseline' | 'champion';
+  /** The primary metric on the test split. */
+  value: number;
+  /** The champion's registered version. */
+  version?: string;
+}
+
+/**
+ * The primary metric of every model of a run on the same test predictions, and paired bootstrap
+ * intervals of the difference for every contender (candidate and baselines) against every other model.
+ */
+export interface GateComparison {
+  metric: string;
+  confidence: number;
+  resamples: number;
+  seed: number;
+  predictions: number;
+  models: Record<string, GateModel>;
+  /** `diff` = a − b with its interval [lo, hi]; one entry per contender a and other model b. */
+  pairs: Array<{ a: string; b: string; diff: number; lo: number; hi: number }>;
 }
 
 /**
@@ -310,7 +361,25 @@ export interface Trainer {
     onProgress?: (p: Progress) => void | Promise<void>;
     signal?: AbortSignal;
   }): Promise<TrainOutput>;
-  evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; ks?: number[] }): Promise<EvaluateOutput>;
+  /**
+   * Evaluates the artifact on the test split with the items of train + validation (the refit
+   * training set) as the known items, next to `baselines` (default pop and sr) fitted on the same
+   * data. With `gate`, also the champion's artifact, and paired bootstrap intervals on `gate.metric`.
+   */
+  evaluate(input: {
+    snapshot: DatasetSnapshot;
+    artifactDir: string;
+    ks?: number[];
+    baselines?: string[];
+    /** Where to save the fitted baselines (so that one can be registered). */
+    baselineDir?: string;
+    champion?: { version: string; artifactDir: string };
+    gate?: { metric: string; confidence: number; resamples: number; seed: number };
+    /** Fewer test prediction points than this is DATA_QUALITY_FAILED: no metric is reported. */
+    minPredictions?: number;
+    /** Called before each model is scored (a Temporal heartbeat: scoring several models takes a while). */
+    onProgress?: (p: Progress) => void | Promise<void>;
+  }): Promise<EvaluateOutput>;
 }
 
 /** One row of the warehouse's `monitoring_runs` table. */

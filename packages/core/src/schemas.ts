@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SplitSummary } from './evaluation.js';
 
 /** Event types the warehouse understands; anything else is quarantined. */
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'search'] as const;
@@ -54,6 +55,8 @@ export const DatasetSnapshotSchema = z.object({
     items: z.number().int(),
   }),
   splitTime: z.object({ validationStart: z.string(), testStart: z.string() }),
+  /** The split rule and the sizes of each part (absent in snapshots written before it was recorded). */
+  split: z.custom<SplitSummary>((v) => typeof v === 'object' && v !== null).optional(),
 });
 export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
 

@@ -1,17 +1,32 @@
--- Time-based split, never random: sessions starting on the last calendar day (UTC) are test, the day
--- before is validation (when the data spans less than 3 days: the last 10% / previous 10% of the time span).
-WITH bounds AS (
-  SELECT min(started_at) AS lo, max(started_at) AS hi FROM {{ ref('session_sequences') }}
-), cut AS (
-  SELECT CASE WHEN hi - lo >= INTERVAL 3 DAY THEN date_trunc('day', hi)
-              ELSE lo + (hi - lo) * 0.9 END AS test_start,
-         CASE WHEN hi - lo >= INTERVAL 3 DAY THEN date_trunc('day', hi) - INTERVAL 1 DAY
-              ELSE lo + (hi - lo) * 0.8 END AS validation_start
-  FROM bounds
+-- Time-based split, never random. A session belongs to the split in which its LAST event falls
+-- (session-rec's rule), so no session is cut in two. Rule '{{ var('split_rule') }}':
+--   last-days: test = sessions ending within the final test_days of the data; validation = the same
+--              rule (validation_days) applied to the sessions that remain; train = the rest;
+--   dates:     fixed cuts test_start / validation_start;
+--   fraction:  test = the final test_fraction of the time span, validation = the final
+--              validation_fraction of what remains.
+-- Times are compared in epoch microseconds.
+WITH s AS (
+  SELECT session_id, started_at, ended_at, epoch_us(ended_at) AS e FROM {{ ref('session_sequences') }}
+), test_cut AS (
+  SELECT CASE '{{ var('split_rule') }}'
+           WHEN 'last-days' THEN max(e) - CAST(round({{ var('test_days') }} * 86400e6) AS BIGINT)
+           WHEN 'dates' THEN epoch_us(TIMESTAMP '{{ var('test_start') }}')
+           ELSE min(e) + CAST(round((max(e) - min(e)) * (1 - {{ var('test_fraction') }})) AS BIGINT)
+         END AS t
+  FROM s
+), validation_cut AS (
+  SELECT CASE '{{ var('split_rule') }}'
+           WHEN 'last-days' THEN max(e) - CAST(round({{ var('validation_days') }} * 86400e6) AS BIGINT)
+           WHEN 'dates' THEN epoch_us(TIMESTAMP '{{ var('validation_start') }}')
+           ELSE min(e) + CAST(round((max(e) - min(e)) * (1 - {{ var('validation_fraction') }})) AS BIGINT)
+         END AS v
+  FROM s, test_cut WHERE s.e < test_cut.t
 )
-SELECT q.session_id, q.started_at,
-       CASE WHEN q.started_at >= cut.test_start THEN 'test'
-            WHEN q.started_at >= cut.validation_start THEN 'validation'
+SELECT s.session_id, s.started_at, s.ended_at,
+       CASE WHEN s.e >= test_cut.t THEN 'test'
+            WHEN s.e >= validation_cut.v THEN 'validation'
             ELSE 'train' END AS split,
-       cut.validation_start, cut.test_start
-FROM {{ ref('session_sequences') }} q, cut
+       make_timestamp(validation_cut.v) AS validation_start, make_timestamp(test_cut.t) AS test_start,
+       '{{ var('split_rule_json') }}' AS split_rule
+FROM s, test_cut, validation_cut

@@ -69,11 +69,53 @@ describe('DuckDB warehouse', () => {
     const c = await wh.check();
     expect(c.passed).toBe(true);
     const snap = await wh.snapshot(path.join(dir, 'snapshots'));
-    expect(snap.counts).toMatchObject({ train: 20, validation: 5, test: 5 });
+    // Split by last event (session-rec): day 4's last session ends exactly one day before the newest
+    // event, so it is test with day 5; validation is the day before what remains.
+    expect(snap.counts).toMatchObject({ train: 18, validation: 6, test: 6 });
     const test = JSON.parse(await readFile(snap.files.test, 'utf8')) as { sessions: string[][] };
-    expect(test.sessions[0]).toEqual(['i0', 'i1', 'i2']);
+    expect(test.sessions[0]).toEqual(['i4', 'i5', 'i6']);
     // Same data → same content-addressed snapshot id.
     expect((await wh.snapshot(path.join(dir, 'snapshots'))).snapshotId).toBe(snap.snapshotId);
+  });
+
+  it('splits by each session\'s LAST event under the configured rule, and records the rule and the sizes', async () => {
+    const lines: string[] = [];
+    // Ten days of two sessions a day at 10:00 and 20:00, plus one session that starts on day 7 and
+    // ends on day 9 (test under the last-day rule although it started long before the cut).
+    for (let d = 0; d < 10; d++) for (const h of [10, 20]) for (let i = 0; i < 3; i++) lines.push(ev(`d${d}h${h}`, `i${(d + i) % 4}`, T0 + d * DAY + h * 3_600_000 + i * 1000));
+    lines.push(ev('long', 'i0', T0 + 7 * DAY + 3_600_000), ev('long', 'i1', T0 + 9 * DAY + 21 * 3_600_000));
+    const f = path.join(dir, 'ten.ndjson');
+    await writeFile(f, lines.join('\n') + '\n');
+    await wh.load([f]);
+    const read = async (p: string) => (JSON.parse(await readFile(p, 'utf8')) as { sessions: string[][]; endedAt: string[] });
+
+    await wh.transform();
+    expect((await wh.check()).passed).toBe(true);
+    const s1 = await wh.snapshot(path.join(dir, 'snapshots'));
+    // Newest event: day 9 21:00 → test = sessions ending from day 8 21:00 on; validation = the day
+    // before the newest remaining end (day 8 20:00): from day 7 20:00 on.
+    expect(s1.counts).toMatchObject({ train: 15, validation: 3, test: 3 });
+    expect((await read(s1.files.test)).sessions).toContainEqual(['i0', 'i1']);
+    expect((await read(s1.files.test)).endedAt).toHaveLength(3);
+    expect(s1.split).toMatchObject({ rule: { rule: 'last-days', testDays: 1 }, testStart: '2026-01-09T21:00:00.000Z', validationStart: '2026-01-08T20:00:02.000Z' });
+    expect(s1.split!.test).toMatchObject({ sessions: 3, events: 8, predictions: 5, removedEvents: 0, droppedSessions: 0 });
+    expect(s1.split!.train).toMatchObject({ sessions: 15, events: 45 });
+
+    await wh.transform({ split: { rule: 'last-days', testDays: 2, validationDays: 3 } });
+    expect((await wh.snapshot(path.join(dir, 'snapshots'))).counts).toMatchObject({ train: 9, validation: 7, test: 5 });
+
+    await wh.transform({ split: { rule: 'dates', validationStart: '2026-01-05T00:00:00Z', testStart: '2026-01-08T00:00:00Z' } });
+    const s3 = await wh.snapshot(path.join(dir, 'snapshots'));
+    expect(s3.counts).toMatchObject({ train: 8, validation: 6, test: 7 });
+    expect(s3.split?.rule).toEqual({ rule: 'dates', validationStart: '2026-01-05T00:00:00Z', testStart: '2026-01-08T00:00:00Z' });
+
+    await wh.transform({ split: { rule: 'fraction', testFraction: 0.5, validationFraction: 0.5 } });
+    const s4 = await wh.snapshot(path.join(dir, 'snapshots'));
+    expect(s4.counts.test).toBeGreaterThan(s4.counts.validation);
+    expect(s4.counts.validation).toBeGreaterThan(0);
+
+    await expect(wh.transform({ split: { rule: 'dates', validationStart: '2026-01-08T00:00:00Z', testStart: "2026-01-05'; DROP TABLE raw_events; --" } })).rejects.toThrow(/invalid split rule/);
+    await expect(wh.transform({ split: { rule: 'last-days', testDays: -1 } })).rejects.toThrow(/invalid split rule: testDays/);
   });
 
   it('snapshots carry each session\'s start time (aligned with sessions) and an items.json of the latest category and price', async () => {

@@ -13,14 +13,18 @@ import {
   type DuckDBConnection,
 } from '@duckdb/node-api';
 import {
+  DEFAULT_SPLIT_RULE,
   SkiffError,
+  SplitRuleSchema,
   silentLogger,
+  summariseSplit,
   type CheckResult,
   type DatasetSnapshot,
   type LoadFileResult,
   type LoadResult,
   type Logger,
   type MonitoringRunRow,
+  type SplitRule,
   type TransformResult,
   type Warehouse,
 } from '@skiff/core';
@@ -33,7 +37,7 @@ import { loadParquetWithDuckDb } from './parquet-load.js';
 import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord, type RawFormat } from './readers.js';
 import { MONITORING_RUNS_DDL } from './schema.sql.js';
 import { computeSnapshotId, SPLITS, type ItemCatalog, type SnapshotSplitFile, type Split } from './snapshot-id.js';
-import { DEFAULT_VARS, loadChecks, loadModels, type ModelVars } from './sql-models.js';
+import { DEFAULT_VARS, loadChecks, loadModels, splitVars, type ModelVars } from './sql-models.js';
 
 export interface CreateDuckDbWarehouseOptions {
   /** DuckDB database file (created if missing). */
@@ -52,6 +56,8 @@ export interface CreateDuckDbWarehouseOptions {
   sessionGapMinutes?: number;
   /** The `raw_events.freshness` check fails when the newest event is older (default: no limit). */
   freshnessMaxAgeHours?: number;
+  /** The time split of `transform()` when it is given none (default: session-rec's last-day rule). */
+  split?: SplitRule;
 }
 
 /** What one file of a load did (the port's `LoadFileResult`, with every field the adapter always knows). */
@@ -73,7 +79,7 @@ export interface DuckDbLoadResult extends LoadResult {
 /** The Warehouse port plus what the DuckDB adapter can do beyond it. */
 export interface DuckDbWarehouse extends Warehouse {
   load(paths: string[], options?: { format?: string; allowEmpty?: boolean }): Promise<DuckDbLoadResult>;
-  transform(): Promise<TransformResult & { models: Array<{ name: string; rows: number; checksum: string }> }>;
+  transform(options?: { split?: SplitRule }): Promise<TransformResult & { models: Array<{ name: string; rows: number; checksum: string }> }>;
   /** Appends one row to `monitoring_runs` (created when missing). */
   recordMonitoringRun(run: MonitoringRunRow): Promise<void>;
   /** Runs a read query and returns its rows as JSON values (big integers as strings). */
@@ -85,7 +91,7 @@ export interface DuckDbWarehouse extends Warehouse {
    * not change it, so a model's recorded `lineage.loadIds` rebuild its `lineage.snapshotId`.
    * Unknown load ids are BAD_INPUT.
    */
-  snapshotFromLoads(loadIds: string[], dir: string): Promise<DatasetSnapshot>;
+  snapshotFromLoads(loadIds: string[], dir: string, options?: { split?: SplitRule }): Promise<DatasetSnapshot>;
 }
 
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
@@ -101,6 +107,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     ...DEFAULT_VARS,
     ...(options.sessionGapMinutes !== undefined ? { session_gap_minutes: options.sessionGapMinutes } : {}),
     ...(options.freshnessMaxAgeHours !== undefined ? { freshness_max_age_hours: options.freshnessMaxAgeHours } : {}),
+    ...(options.split ? splitVars(options.split) : {}),
   };
   const models = loadModels(vars);
   const checks = loadChecks(vars);
@@ -273,32 +280,41 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
   async function writeSnapshot(c: DuckDBConnection, dir: string): Promise<DatasetSnapshot> {
     const loads = await rows<{ load_id: string }>(c, `SELECT load_id FROM loads ORDER BY started_at, load_id`);
     const loadIds = loads.map((l) => l.load_id);
-    const [bounds] = await rows<{ v: string; t: string }>(c, `SELECT strftime(min(validation_start), '${ISO_FORMAT}') v, strftime(min(test_start), '${ISO_FORMAT}') t FROM splits`);
+    const [bounds] = await rows<{ v: string | null; t: string | null; r: string | null }>(
+      c,
+      `SELECT strftime(min(validation_start), '${ISO_FORMAT}') v, strftime(min(test_start), '${ISO_FORMAT}') t, any_value(split_rule) r FROM splits`,
+    );
     const seqs: Record<Split, string[][]> = { train: [], validation: [], test: [] };
     // Aligned with `sessions`: the ISO start time of each session (the monitor's hour_of_day reference).
     const starts: Record<Split, string[]> = { train: [], validation: [], test: [] };
-    const all = await rows<{ split: Split; items: string[]; started_at: string }>(
+    // The last event of each session: what the split is decided on, and V-SKNN's recency.
+    const ends: Record<Split, string[]> = { train: [], validation: [], test: [] };
+    const all = await rows<{ split: Split; items: string[]; started_at: string; ended_at: string }>(
       c,
-      `SELECT p.split, q.items, strftime(q.started_at, '${ISO_FORMAT}') AS started_at
+      `SELECT p.split, q.items, strftime(q.started_at, '${ISO_FORMAT}') AS started_at, strftime(q.ended_at, '${ISO_FORMAT}') AS ended_at
        FROM session_sequences q JOIN splits p USING (session_id) ORDER BY q.started_at, q.session_id`,
     );
     for (const r of all) {
       seqs[r.split].push(r.items);
       starts[r.split].push(r.started_at);
+      ends[r.split].push(r.ended_at);
     }
     const catalogJson = JSON.stringify(await itemCatalog(c));
-    // Content-addressed: the same loads and splits give the same id (everything written is hashed,
-    // so a snapshot written by an older version, without startedAt/items.json, is never reused).
-    const snapshotId = computeSnapshotId(loadIds, seqs, starts, catalogJson);
+    const parsedRule = SplitRuleSchema.safeParse(bounds?.r ? JSON.parse(bounds.r) : DEFAULT_SPLIT_RULE);
+    const rule = parsedRule.success ? parsedRule.data : DEFAULT_SPLIT_RULE;
+    // Content-addressed: the same loads, splits and rule give the same id (everything written is
+    // hashed, so a snapshot written by an older version, without startedAt/items.json, is never reused).
+    const snapshotId = computeSnapshotId(loadIds, seqs, starts, catalogJson, rule);
     const target = path.join(dir, snapshotId);
     const tmp = `${target}.tmp-${process.pid}`;
     await mkdir(tmp, { recursive: true });
     for (const s of SPLITS) {
-      const file: SnapshotSplitFile = { sessions: seqs[s], startedAt: starts[s] };
+      const file: SnapshotSplitFile = { sessions: seqs[s], startedAt: starts[s], endedAt: ends[s] };
       await writeFile(path.join(tmp, `${s}.json`), JSON.stringify(file));
     }
     await writeFile(path.join(tmp, 'items.json'), catalogJson);
     const items = new Set(seqs.train.flat());
+    const splitTime = { validationStart: bounds?.v ?? '', testStart: bounds?.t ?? '' };
     const snap: DatasetSnapshot = {
       snapshotId,
       loadIds,
@@ -306,7 +322,8 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       dir: target,
       files: { train: path.join(target, 'train.json'), validation: path.join(target, 'validation.json'), test: path.join(target, 'test.json') },
       counts: { train: seqs.train.length, validation: seqs.validation.length, test: seqs.test.length, items: items.size },
-      splitTime: { validationStart: bounds?.v ?? '', testStart: bounds?.t ?? '' },
+      splitTime,
+      split: summariseSplit(seqs, { rule, ...splitTime }),
     };
     await writeFile(path.join(tmp, 'snapshot.json'), JSON.stringify(snap, null, 2));
     // Snapshots are immutable: if the same id exists already, keep the old one.
@@ -369,9 +386,10 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       }
     },
 
-    async transform() {
+    async transform(transformOptions = {}) {
       const out: Array<{ name: string; rows: number; checksum: string }> = [];
-      for (const m of models) {
+      const run = transformOptions.split ? loadModels({ ...vars, ...splitVars(transformOptions.split) }) : models;
+      for (const m of run) {
         await conn.run(`CREATE OR REPLACE TABLE ${m.name} AS ${m.sql}`);
         // Order-independent content checksum: the same raw data must rebuild the same tables.
         const [c] = await rows<{ n: string; h: string | null }>(
@@ -403,7 +421,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       return writeSnapshot(conn, dir);
     },
 
-    async snapshotFromLoads(loadIds: string[], dir: string): Promise<DatasetSnapshot> {
+    async snapshotFromLoads(loadIds: string[], dir: string, snapshotOptions: { split?: SplitRule } = {}): Promise<DatasetSnapshot> {
       const wanted = [...new Set(loadIds)];
       if (wanted.length === 0) throw new SkiffError('BAD_INPUT', 'snapshotFromLoads: no load ids given');
       const list = wanted.map(sqlString).join(', ');
@@ -419,7 +437,8 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
         const main = `"${db.replaceAll('"', '""')}".main`;
         await c.run(`CREATE TEMP VIEW raw_events AS SELECT * FROM ${main}.raw_events WHERE load_id IN (${list})`);
         await c.run(`CREATE TEMP VIEW loads AS SELECT * FROM ${main}.loads WHERE load_id IN (${list})`);
-        for (const m of models) await c.run(`CREATE TEMP TABLE ${m.name} AS ${m.sql}`);
+        const run = snapshotOptions.split ? loadModels({ ...vars, ...splitVars(snapshotOptions.split) }) : models;
+        for (const m of run) await c.run(`CREATE TEMP TABLE ${m.name} AS ${m.sql}`);
         const snap = await writeSnapshot(c, dir);
         logger.info('snapshot rebuilt from loads', { loadIds: snap.loadIds, snapshotId: snap.snapshotId });
         return snap;

@@ -46,7 +46,7 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
     await wh.transform();
     const before = await wh.snapshot(path.join(dir, 'snapshots'));
     expect(before.loadIds).toEqual([first]);
-    expect(before.counts).toMatchObject({ train: 20, validation: 5, test: 5 });
+    expect(before.counts).toMatchObject({ train: 18, validation: 6, test: 6 });
 
     // Later data: two more days, one more click in an old session, and a newer price of an old item.
     const second = await load('b.ndjson', [...days(6, 8), ev('s5-0', 'i6', T0 + 5 * DAY + 10_000, { price: 99 })]);
@@ -63,8 +63,8 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
     expect(rebuilt.splitTime).toEqual(before.splitTime);
     expect(rebuilt.dir).toBe(path.join(dir, 'rebuilt', before.snapshotId));
     const test = JSON.parse(await readFile(rebuilt.files.test, 'utf8')) as { sessions: string[][] };
-    expect(test.sessions).toHaveLength(5);
-    expect(test.sessions.flat().length).toBe(15); // s5-0 without the click of the second load
+    expect(test.sessions).toHaveLength(6);
+    expect(test.sessions.flat().length).toBe(18); // s5-0 without the click of the second load
     const items = JSON.parse(await readFile(path.join(rebuilt.dir, 'items.json'), 'utf8')) as Record<string, { price: number | null }>;
     expect(Object.values(items).some((i) => i.price === 99)).toBe(false);
 
@@ -98,8 +98,10 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
     const items = await readFile(path.join(snap.dir, 'items.json'), 'utf8');
     const sessions = { train: train.sessions, validation: validation.sessions, test: test.sessions };
     const starts = { train: train.startedAt, validation: validation.startedAt, test: test.startedAt };
-    expect(computeSnapshotId(snap.loadIds, sessions, starts, items)).toBe(snap.snapshotId);
-    expect(computeSnapshotId(['load-other'], sessions, starts, items)).not.toBe(snap.snapshotId);
+    expect(computeSnapshotId(snap.loadIds, sessions, starts, items, snap.split!.rule)).toBe(snap.snapshotId);
+    expect(computeSnapshotId(['load-other'], sessions, starts, items, snap.split!.rule)).not.toBe(snap.snapshotId);
+    // The rule is part of the address: another rule is another snapshot, even with the same cut.
+    expect(computeSnapshotId(snap.loadIds, sessions, starts, items, { rule: 'last-days', testDays: 1, validationDays: 1 })).not.toBe(snap.snapshotId);
 
     train.sessions[0] = [...train.sessions[0]!].reverse();
     await writeFile(snap.files.train, JSON.stringify(train));

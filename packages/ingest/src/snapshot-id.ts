@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError, type DatasetSnapshot } from '@skiff/core';
+import { SkiffError, type DatasetSnapshot, type SplitRule } from '@skiff/core';
 
 /** Snapshot files and content-addressed snapshot ids: how `snapshot()` names what it writes, and how a stored folder is re-verified. */
 
@@ -11,6 +11,8 @@ export interface SnapshotSplitFile {
   sessions: string[][];
   /** ISO-8601 UTC start time of each session, aligned with `sessions`. */
   startedAt: string[];
+  /** ISO-8601 UTC time of the last event of each session, aligned with `sessions` (absent in older snapshots). */
+  endedAt?: string[];
 }
 
 /** `items.json` of a snapshot: the latest known category and price of every item of the typed events. */
@@ -23,16 +25,14 @@ export const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
  * The content address of a snapshot: sha256 over its load ids, the item sequences and start times
  * of each split (train, validation, test) and the exact text of items.json, first 12 hex digits.
  */
-export function computeSnapshotId(loadIds: readonly string[], sessions: Record<Split, string[][]>, startedAt: Record<Split, string[]>, itemsJson: string): string {
+export function computeSnapshotId(loadIds: readonly string[], sessions: Record<Split, string[][]>, startedAt: Record<Split, string[]>, itemsJson: string, rule?: SplitRule): string {
   const seqs = { train: sessions.train, validation: sessions.validation, test: sessions.test };
   const starts = { train: startedAt.train, validation: startedAt.validation, test: startedAt.test };
-  return `snap-${createHash('sha256')
-    .update(JSON.stringify(loadIds))
-    .update(JSON.stringify(seqs))
-    .update(JSON.stringify(starts))
-    .update(itemsJson)
-    .digest('hex')
-    .slice(0, 12)}`;
+  const h = createHash('sha256').update(JSON.stringify(loadIds)).update(JSON.stringify(seqs)).update(JSON.stringify(starts)).update(itemsJson);
+  // The split rule too (when recorded): two rules that happen to cut the same way are still two
+  // snapshots, each folder holding the rule it was made with.
+  if (rule) h.update(JSON.stringify(rule));
+  return `snap-${h.digest('hex').slice(0, 12)}`;
 }
 
 /** What `verifySnapshotDir` found: the recorded description and the id its files hash to. */
@@ -68,7 +68,7 @@ export async function verifySnapshotDir(dir: string): Promise<SnapshotVerificati
     sessions[s] = f.sessions ?? [];
     startedAt[s] = f.startedAt ?? [];
   }
-  const computedId = computeSnapshotId(snapshot.loadIds ?? [], sessions, startedAt, await read('items.json'));
+  const computedId = computeSnapshotId(snapshot.loadIds ?? [], sessions, startedAt, await read('items.json'), snapshot.split?.rule);
   const base = path.basename(path.resolve(dir));
   const ok = computedId === snapshot.snapshotId && (!base.startsWith('snap-') || base === computedId);
   return { snapshot, computedId, ok };

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SkiffError } from '@skiff/core';
+import { DEFAULT_SPLIT_RULE, SkiffError, SplitRuleSchema, type SplitRule } from '@skiff/core';
 
 /**
  * Transform models and checks as SQL files, dbt style: `models/<name>.sql` is one SELECT
@@ -34,7 +34,32 @@ export const DEFAULT_VARS: ModelVars = {
   /** …or above this share of sessions of length 1; it judges only from this many sessions on. */
   max_single_event_share: 0.95,
   min_sessions_for_distribution: 100,
+  ...splitVars(DEFAULT_SPLIT_RULE),
 };
+
+/** `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: a DuckDB TIMESTAMP literal. */
+const sqlTimestamp = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
+
+/**
+ * The vars of models/splits.sql for a split rule. The rule is validated first, so only numbers and
+ * ISO times reach the SQL text (every var is set, whichever rule is used).
+ */
+export function splitVars(input: SplitRule): ModelVars {
+  const parsed = SplitRuleSchema.safeParse(input);
+  if (!parsed.success) throw new SkiffError('BAD_INPUT', `invalid split rule: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`);
+  const r = parsed.data;
+  const epoch = '1970-01-01 00:00:00';
+  return {
+    split_rule: r.rule,
+    split_rule_json: JSON.stringify(r),
+    test_days: r.rule === 'last-days' ? r.testDays : 1,
+    validation_days: r.rule === 'last-days' ? (r.validationDays ?? r.testDays) : 1,
+    test_start: r.rule === 'dates' ? sqlTimestamp(r.testStart) : epoch,
+    validation_start: r.rule === 'dates' ? sqlTimestamp(r.validationStart) : epoch,
+    test_fraction: r.rule === 'fraction' ? r.testFraction : 0.1,
+    validation_fraction: r.rule === 'fraction' ? r.validationFraction : 0.1,
+  };
+}
 
 export interface TransformModel {
   name: string;

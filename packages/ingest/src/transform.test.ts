@@ -104,11 +104,15 @@ describe('transforms and checks', () => {
     expect(second).toEqual(first);
     const stats = await wh.query<Record<string, string>>(`SELECT * FROM item_stats WHERE item_id = 'i0'`);
     expect(stats[0]).toMatchObject({ n_events: '10', n_sessions: '10', n_views: '5', n_purchases: '5' });
-    expect(Number(stats[0]!['train_sessions'])).toBe(6); // days 0-2 are train (day 3 validation, day 4 test)
+    // Split by last event: test = sessions ending within a day of the newest event (day 4 and day 3's
+    // last session, ending exactly one day before it); validation = the day before what remains
+    // (day 3's first three, day 2's last two); train = days 0-1 and day 2's first two: 5 with i0.
+    expect(Number(stats[0]!['train_sessions'])).toBe(5);
   });
 
   it('reports every check at once, old ones and new ones, and fails freshness when a limit is set', async () => {
-    await loadLines('days.ndjson', [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `s${d}`, item_id: 'a', t: T0 + d * 86_400_000 }), ev({ session_id: `s${d}`, item_id: 'b', t: T0 + d * 86_400_000 + 1000 })]));
+    // A minute later each day, so that no session ends exactly one day before the newest event.
+    await loadLines('days.ndjson', [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `s${d}`, item_id: 'a', t: T0 + d * 86_460_000 }), ev({ session_id: `s${d}`, item_id: 'b', t: T0 + d * 86_460_000 + 1000 })]));
     await wh.transform();
     const c = await wh.check();
     expect(c.checks.map((x) => x.name)).toEqual([
@@ -134,18 +138,18 @@ describe('transforms and checks', () => {
     ]);
     expect(c.passed).toBe(true);
     expect(c.checks.find((x) => x.name === 'splits.train_not_empty')?.detail).toBe('2 sessions');
-    expect(c.checks.find((x) => x.name === 'raw_events.freshness')?.detail).toMatch(/^newest event 2026-01-04T08:00:01Z, .* hours old \(no limit set\)$/);
+    expect(c.checks.find((x) => x.name === 'raw_events.freshness')?.detail).toMatch(/^newest event 2026-01-04T08:03:01Z, .* hours old \(no limit set\)$/);
 
     const strict = await createDuckDbWarehouse({ path: path.join(dir, 'w2.duckdb'), freshnessMaxAgeHours: 24 });
     const old = path.join(dir, 'old.ndjson');
     const T2020 = Date.UTC(2020, 0, 1);
-    await writeFile(old, [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `o${d}`, item_id: 'a', t: T2020 + d * 86_400_000 }), ev({ session_id: `o${d}`, item_id: 'b', t: T2020 + d * 86_400_000 + 60_000 })]).join('\n'));
+    await writeFile(old, [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `o${d}`, item_id: 'a', t: T2020 + d * 86_460_000 }), ev({ session_id: `o${d}`, item_id: 'b', t: T2020 + d * 86_460_000 + 60_000 })]).join('\n'));
     await strict.load([old]);
     await strict.transform();
     const s = await strict.check();
     await strict.close();
     expect(s.checks.filter((x) => !x.passed).map((x) => [x.name, x.detail.replace(/, [\d.]+ hours old/, '')])).toEqual([
-      ['raw_events.freshness', 'newest event 2020-01-04T00:01:00Z (limit 24 h)'],
+      ['raw_events.freshness', 'newest event 2020-01-04T00:04:00Z (limit 24 h)'],
     ]);
   });
 

@@ -158,6 +158,24 @@ describe('artifacts and the Trainer port', () => {
       if (kind === 'sr') expect(ev.metrics).toEqual(ev.baselines.sr);
     }
     expect(evaluate(createPopModel(train), test).predictions).toBe(4);
+
+    // The gate's evidence: baselines fitted and saved, the champion re-scored on the same points,
+    // paired intervals for the candidate and each baseline against every other model.
+    const sr = await trainer.train({ snapshot, params: { model: 'sr', embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 }, outDir: path.join(tmp, 'cand') });
+    const pop = await trainer.train({ snapshot, params: { model: 'pop', embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 }, outDir: path.join(tmp, 'champ') });
+    const gate = { metric: 'hr@20', confidence: 0.9, resamples: 200, seed: 1 };
+    const g = await trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, baselines: ['pop', 'vsknn'], baselineDir: path.join(tmp, 'bl'), champion: { version: 'v0007', artifactDir: pop.artifactDir }, gate });
+    expect(Object.keys(g.baselines)).toEqual(['pop', 'vsknn']);
+    expect(g.baselineArtifacts).toEqual({ pop: path.join(tmp, 'bl', 'pop'), vsknn: path.join(tmp, 'bl', 'vsknn') });
+    expect((await loadModelArtifact(g.baselineArtifacts!['vsknn']!)).name).toBe('vsknn');
+    expect(g.comparison).toMatchObject({ metric: 'hr@20', predictions: 4, models: { candidate: { role: 'candidate' }, pop: { role: 'baseline' }, vsknn: { role: 'baseline' }, champion: { role: 'champion', version: 'v0007' } } });
+    expect(g.comparison!.models['champion']!.value).toBe(g.baselines['pop']!['hr@20']);
+    expect(g.comparison!.pairs.map((p) => `${p.a}-${p.b}`).sort()).toEqual(['candidate-champion', 'candidate-pop', 'candidate-vsknn', 'pop-candidate', 'pop-champion', 'pop-vsknn', 'vsknn-candidate', 'vsknn-champion', 'vsknn-pop']);
+    // pop and the champion (also POP on the same data) are the same model: a paired difference of exactly 0.
+    expect(g.comparison!.pairs.find((p) => p.a === 'pop' && p.b === 'champion')).toMatchObject({ diff: 0, lo: 0, hi: 0 });
+    // No metric on fewer prediction points than the minimum.
+    await expect(trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, minPredictions: 5 })).rejects.toMatchObject({ code: 'DATA_QUALITY_FAILED', message: expect.stringMatching(/test split has 4 prediction points \(minimum 5\)/) });
+    await expect(trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, baselines: ['gru4rec'] })).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await expect(trainer.train({ snapshot, params: { model: 'nope' as TrainParams['model'], embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 }, outDir: path.join(tmp, 'nope') })).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
 });

@@ -1,4 +1,4 @@
-import type { Metrics, Recommender } from '@skiff/core';
+import { SkiffError, type Metrics, type Recommender } from '@skiff/core';
 
 export interface EvaluateOptions {
   ks?: number[];
@@ -9,6 +9,20 @@ export interface EvaluateOptions {
    * the model's vocabulary as the training items and skip popbias@k.
    */
   trainItemCounts?: ReadonlyMap<string, number>;
+  /**
+   * Also return this metric's value at every prediction point, in order (`hr@k`: 1 or 0, `mrr@k`:
+   * 1/rank or 0, `ndcg@k`: 1/log2(rank + 1) or 0) — for paired comparisons between models.
+   */
+  perPoint?: string;
+}
+
+/** The value of a per-point metric (`hr@k`, `mrr@k`, `ndcg@k`) for a 0-based rank (-1: not listed). */
+export function pointValue(metric: string, rank: number): number {
+  const m = /^(hr|mrr|ndcg)@(\d+)$/.exec(metric);
+  if (!m) throw new SkiffError('BAD_INPUT', `"${metric}" is not a per-prediction metric (use hr@k, mrr@k or ndcg@k)`, { retryable: false });
+  const k = Number(m[2]);
+  if (rank < 0 || rank >= k) return 0;
+  return m[1] === 'hr' ? 1 : m[1] === 'mrr' ? 1 / (rank + 1) : 1 / Math.log2(rank + 2);
 }
 
 /**
@@ -19,12 +33,14 @@ export interface EvaluateOptions {
  * mrr@k, ndcg@k, coverage@k (share of the vocabulary ever recommended), popbias@k (mean popularity,
  * normalised by the top item's count, of recommended items).
  */
-export function evaluate(model: Recommender, test: readonly (readonly string[])[], options: EvaluateOptions = {}): { metrics: Metrics; predictions: number } {
-  const { ks = [10, 20], batchSize = 2048, trainItemCounts } = options;
+export function evaluate(model: Recommender, test: readonly (readonly string[])[], options: EvaluateOptions = {}): { metrics: Metrics; predictions: number; values?: Float64Array } {
+  const { ks = [10, 20], batchSize = 2048, trainItemCounts, perPoint } = options;
+  if (perPoint !== undefined) pointValue(perPoint, -1);
+  const perPointK = perPoint !== undefined ? Number(perPoint.split('@')[1]) : 0;
   // The protocol removes test items unseen in *training*, whatever the model's vocabulary: every
   // model is then scored on the same prediction points.
   const known: ReadonlySet<string> = trainItemCounts ? new Set(trainItemCounts.keys()) : new Set(model.vocabulary);
-  const kmax = Math.max(...ks);
+  const kmax = Math.max(...ks, perPointK);
   const prefixes: string[][] = [];
   const targets: string[] = [];
   for (const raw of test) {
@@ -40,11 +56,13 @@ export function evaluate(model: Recommender, test: readonly (readonly string[])[
   const covered = new Map(ks.map((k) => [k, new Set<string>()]));
   const pop = new Map(ks.map((k) => [k, 0]));
   const maxCount = trainItemCounts ? Math.max(1, ...trainItemCounts.values()) : 1;
+  const values = perPoint !== undefined ? new Float64Array(prefixes.length) : undefined;
   for (let off = 0; off < prefixes.length; off += batchSize) {
     const recs = model.recommendBatch(prefixes.slice(off, off + batchSize), kmax);
     recs.forEach((list, j) => {
       const target = targets[off + j]!;
       const rank = list.findIndex((r) => r.itemId === target); // 0-based, -1 when absent
+      if (values) values[off + j] = pointValue(perPoint!, rank);
       for (const k of ks) {
         const top = list.slice(0, k);
         if (rank >= 0 && rank < k) {
@@ -67,5 +85,5 @@ export function evaluate(model: Recommender, test: readonly (readonly string[])[
     metrics[`coverage@${k}`] = known.size ? covered.get(k)!.size / known.size : 0;
     if (trainItemCounts) metrics[`popbias@${k}`] = n ? pop.get(k)! / n : 0;
   }
-  return { metrics, predictions: n };
+  return { metrics, predictions: n, ...(values ? { values } : {}) };
 }

@@ -131,7 +131,7 @@ describe('GRU4Rec options', () => {
     }
   });
 
-  it('Trainer: with patience the run reports the epochs it trained and one validation point per epoch', async () => {
+  it('Trainer: with patience the epochs are chosen on validation, then the model is refitted on train + validation for that many', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-es-trainer-'));
     try {
       const write = async (name: string, sessions: string[][]) => {
@@ -149,15 +149,23 @@ describe('GRU4Rec options', () => {
         splitTime: { validationStart: new Date(0).toISOString(), testStart: new Date(0).toISOString() },
       };
       const out = await createTfjsTrainer().train({ snapshot, params: { ...small, epochs: 8, learningRate: 0.05, patience: 1, repeatWindow: 3 }, outDir: path.join(dir, 'model') });
-      expect(out.epochs).toBeGreaterThanOrEqual(2);
-      expect(out.epochs).toBeLessThanOrEqual(8);
-      expect(out.losses).toHaveLength(out.epochs);
-      expect(out.validation!.map((v) => v.epoch)).toEqual(Array.from({ length: out.epochs }, (_, i) => i + 1));
+      const sel = out.selection!;
+      expect(sel.epochsRun).toBeGreaterThanOrEqual(2);
+      expect(sel.epochsRun).toBeLessThanOrEqual(8);
+      expect(sel.validation.map((v) => v.epoch)).toEqual(Array.from({ length: sel.epochsRun }, (_, i) => i + 1));
+      expect(out.validation).toEqual(sel.validation);
+      // The chosen epoch is the best validation score's; the refit trains exactly that many epochs.
+      const best = sel.validation.reduce((b, v) => (v['hr@20'] + v['mrr@20'] > b['hr@20'] + b['mrr@20'] ? v : b));
+      expect(sel.chosenEpochs).toBe(best.epoch);
+      expect(out.epochs).toBe(sel.chosenEpochs);
+      expect(out.losses).toHaveLength(sel.chosenEpochs);
+      expect(sel).toMatchObject({ trainSessions: 600, validationSessions: 150 });
       const loaded = await loadGru4Rec(path.join(dir, 'model'));
       expect(loaded.recommend(['i1'], 5)).toHaveLength(5);
       loaded.dispose();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+    // Two trainings (selection, then the refit): twice the default budget.
+  }, 120_000);
 });

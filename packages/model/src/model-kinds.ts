@@ -64,9 +64,9 @@ export function disposeModel(model: LoadedModel): void {
 }
 
 /** The Trainer port's `train` for a baseline kind: fit on the train split and save into `outDir`. */
-export async function trainBaselineArtifact(kind: BaselineKind, train: readonly (readonly string[])[], params: TrainParams & BaselineParams, outDir: string): Promise<TrainOutput> {
+export async function trainBaselineArtifact(kind: BaselineKind, train: readonly (readonly string[])[], params: TrainParams & BaselineParams, outDir: string, lastTimes?: readonly number[]): Promise<TrainOutput> {
   const started = performance.now();
-  const model = trainBaseline(kind, train, { ...(params.sr ? { sr: params.sr } : {}), ...(params.vsknn ? { vsknn: params.vsknn } : {}) });
+  const model = trainBaseline(kind, train, { ...(params.sr ? { sr: params.sr } : {}), ...(params.vsknn ? { vsknn: params.vsknn } : {}), ...(lastTimes ? { lastTimes } : {}) });
   const fitSeconds = (performance.now() - started) / 1000;
   const files = await model.save(outDir);
   const events = train.reduce((a, s) => a + s.length, 0);

@@ -1,2 +1,3 @@
 export * from './activities.js';
 export * from './sequence.js';
+export * from './gate.js';

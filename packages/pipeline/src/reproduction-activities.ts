@@ -88,7 +88,7 @@ export function createReproductionActivities(deps: ReproductionDeps) {
     let snapshot: DatasetSnapshot;
     try {
       if (!wh.snapshotFromLoads) throw new SkiffError('BAD_INPUT', `this warehouse cannot rebuild a snapshot from loads (snapshot ${recordedId} of ${manifest.version} is gone: ${dir})`);
-      snapshot = await wh.snapshotFromLoads(loadIds, deps.paths.snapshots);
+      snapshot = await wh.snapshotFromLoads(loadIds, deps.paths.snapshots, manifest.lineage.split ? { split: manifest.lineage.split.rule } : {});
     } finally {
       await wh.close();
     }

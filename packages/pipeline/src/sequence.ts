@@ -1,5 +1,6 @@
-import type { DatasetSnapshot, Metrics, PipelineParams } from '@skiff/core';
+import type { DatasetSnapshot, GateComparison, Metrics, PipelineParams, SplitSummary } from '@skiff/core';
 import type { PipelineActivities } from './training-activities.js';
+import { decideGate, type GateDecision } from './gate.js';
 
 /** The activity surface the sequence calls; Temporal's proxy and the inline runner both fit it. */
 export type PipelineSteps = {
@@ -16,6 +17,17 @@ export interface PipelineRunResult {
   promoted: boolean;
   promotionReason: string;
   backend: string;
+  /** The version `production` points to after this run when something was promoted (a baseline's under promote-best). */
+  promotedVersion?: string;
+  /** The split the run was tested on: rule, cuts and sizes. */
+  split?: SplitSummary;
+  /** Test prediction points behind the metrics. */
+  predictions?: number;
+  /** Every model of the comparison and the paired intervals. */
+  comparison?: GateComparison;
+  decision?: GateDecision;
+  /** Model selection: epochs chosen on validation before the refit on train + validation. */
+  selection?: { chosenEpochs: number; epochsRun: number; stoppedEarly: boolean };
 }
 
 /** What the sequence knows so far, reported with each stage (for progress queries). */
@@ -41,15 +53,24 @@ export async function runTrainingPipeline(
   stage('ingest');
   const load = await acts.ingest({ ...(params.inputs ? { inputs: params.inputs } : {}) });
   stage('transform');
-  await acts.transform();
+  await acts.transform({ ...(params.split ? { split: params.split } : {}) });
   stage('validate');
   await acts.validate();
   stage('snapshot');
-  const snapshot = await acts.snapshot();
+  const snapshot = await acts.snapshot({ ...(params.splitChecks ? { splitChecks: params.splitChecks } : {}) });
   stage('train', { snapshot });
   const train = await acts.train({ snapshot, params: params.train, runId: ctx.workflowId });
   stage('evaluate');
-  const evaluation = await acts.evaluate({ snapshot, artifactDir: train.artifactDir });
+  // Baselines and the champion on the same test predictions, with intervals: the gate's evidence.
+  const evaluation = await acts.evaluate({
+    snapshot,
+    artifactDir: train.artifactDir,
+    metric: params.promotionMetric,
+    gate: params.gate ?? {},
+    candidateKind: params.train.model,
+    ...(params.splitChecks ? { splitChecks: params.splitChecks } : {}),
+  });
+  const decision = evaluation.comparison ? decideGate(evaluation.comparison, params.gate?.policy ?? 'candidate') : undefined;
   stage('register', { metrics: evaluation.metrics, baselines: evaluation.baselines });
   const manifest = await acts.register({
     name: params.train.model,
@@ -59,9 +80,14 @@ export async function runTrainingPipeline(
     snapshot,
     workflowId: ctx.workflowId,
     runId: ctx.runId,
+    ...(decision ? { decision } : {}),
   });
   stage('promote');
-  const promotion = await acts.promote({ version: manifest.version, metric: params.promotionMetric });
+  const promotion = await acts.promote({
+    version: manifest.version,
+    metric: params.promotionMetric,
+    ...(decision ? { decision, evaluation, snapshot, workflowId: ctx.workflowId, runId: ctx.runId } : {}),
+  });
   stage('done');
   return {
     workflowId: ctx.workflowId,
@@ -73,5 +99,11 @@ export async function runTrainingPipeline(
     promoted: promotion.promoted,
     promotionReason: promotion.reason,
     backend: train.backend,
+    ...(promotion.promotedVersion ? { promotedVersion: promotion.promotedVersion } : {}),
+    ...(snapshot.split ? { split: snapshot.split } : {}),
+    predictions: evaluation.predictions,
+    ...(evaluation.comparison ? { comparison: evaluation.comparison } : {}),
+    ...(decision ? { decision } : {}),
+    ...(train.selection ? { selection: { chosenEpochs: train.selection.chosenEpochs, epochsRun: train.selection.epochsRun, stoppedEarly: train.selection.stoppedEarly } } : {}),
   };
 }

@@ -1,7 +1,14 @@
 import path from 'node:path';
 import {
+  GateSchema,
   SkiffError,
+  SplitChecksSchema,
   TrainParamsSchema,
+  describeSplitSizes,
+  splitProblems,
+  type Gate,
+  type SplitChecks,
+  type SplitRule,
   type CheckResult,
   type DatasetSnapshot,
   type EvaluateOutput,
@@ -18,6 +25,7 @@ import {
   type TransformResult,
   type Warehouse,
 } from '@skiff/core';
+import type { GateDecision } from './gate.js';
 
 /** Everything the stages need, built by the composition root (`@skiff/runtime`). */
 export interface PipelineDeps {
@@ -48,6 +56,8 @@ export interface RegisterInput {
   snapshot: DatasetSnapshot;
   workflowId: string;
   runId: string;
+  /** The gate's decision, kept in the manifest with the numbers it was made on. */
+  decision?: GateDecision;
 }
 
 export interface PromoteResult {
@@ -55,6 +65,23 @@ export interface PromoteResult {
   version: string;
   previous: string | null;
   reason: string;
+  /** The version the alias now points to when something was promoted (a baseline's under promote-best). */
+  promotedVersion?: string;
+  /** The model promoted: `candidate` or a baseline's name. */
+  promotedModel?: string;
+}
+
+export interface PromoteInput {
+  version: string;
+  metric: string;
+  alias?: string;
+  /** The gate's decision; without it, the older rule (strictly better than the champion's recorded metric). */
+  decision?: GateDecision;
+  /** What is needed to register a baseline that won under promote-best. */
+  evaluation?: EvaluateOutput;
+  snapshot?: DatasetSnapshot;
+  workflowId?: string;
+  runId?: string;
 }
 
 async function withWarehouse<T>(deps: PipelineDeps, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
@@ -72,6 +99,26 @@ async function withWarehouse<T>(deps: PipelineDeps, fn: (wh: Warehouse) => Promi
  */
 export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHooks = {}) {
   const log = (stage: string) => deps.logger.child({ stage });
+
+  /** Registers a baseline fitted by the evaluate stage (idempotent per run, like register). */
+  async function registerBaseline(name: string, input: PromoteInput, candidate: ModelManifest): Promise<ModelManifest> {
+    const dir = input.evaluation?.baselineArtifacts?.[name];
+    const metrics = input.evaluation?.baselines[name];
+    if (!dir || !metrics || !input.snapshot) throw new SkiffError('BAD_INPUT', `promote: the ${name} baseline won but its artifact, metrics or snapshot were not passed`, { retryable: false });
+    const runId = `${input.runId ?? candidate.lineage.runId ?? 'run'}:${name}`;
+    const workflowId = input.workflowId ?? candidate.lineage.workflowId ?? 'unknown';
+    const existing = (await deps.registry.list()).find((v) => v.lineage.workflowId === workflowId && v.lineage.runId === runId);
+    if (existing) return existing;
+    return deps.registry.register({
+      name,
+      sourceDir: dir,
+      metrics,
+      baselineMetrics: { ...Object.fromEntries(Object.entries(input.evaluation!.baselines).filter(([k]) => k !== name)), candidate: input.evaluation!.metrics },
+      params: { model: name, ...(input.decision ? { gate: input.decision } : {}), testPredictions: input.evaluation!.predictions },
+      lineage: { ...candidate.lineage, runId, workflowId, backend: 'js' },
+    });
+  }
+
   return {
     async ingest(input: { inputs?: string[] }): Promise<LoadResult> {
       const explicit = input.inputs && input.inputs.length > 0;
@@ -82,8 +129,8 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       return r;
     },
 
-    async transform(): Promise<TransformResult> {
-      return withWarehouse(deps, (wh) => wh.transform());
+    async transform(input: { split?: SplitRule } = {}): Promise<TransformResult> {
+      return withWarehouse(deps, (wh) => wh.transform(input.split ? { split: input.split } : {}));
     },
 
     /** Runs every check; fails loudly with all failures at once. */
@@ -96,8 +143,23 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       return r;
     },
 
-    async snapshot(): Promise<DatasetSnapshot> {
-      return withWarehouse(deps, (wh) => wh.snapshot(deps.paths.snapshots));
+    /**
+     * Writes the snapshot and checks the split's sizes: a split with too few sessions or prediction
+     * points fails the run here, before any training, with every size in the message.
+     */
+    async snapshot(input: { splitChecks?: Partial<SplitChecks> } = {}): Promise<DatasetSnapshot> {
+      const snap = await withWarehouse(deps, (wh) => wh.snapshot(deps.paths.snapshots));
+      const checks = SplitChecksSchema.parse(input.splitChecks ?? {});
+      if (snap.split) {
+        const problems = splitProblems(snap.split, checks);
+        log('snapshot').info('split', { snapshotId: snap.snapshotId, rule: snap.split.rule, sizes: describeSplitSizes(snap.split) });
+        if (problems.length > 0)
+          throw new SkiffError('DATA_QUALITY_FAILED', `split too small: ${problems.join('; ')} (${describeSplitSizes(snap.split)}; validation from ${snap.split.validationStart}, test from ${snap.split.testStart})`, {
+            retryable: false,
+            details: { split: snap.split, checks },
+          });
+      }
+      return snap;
     },
 
     async train(input: { snapshot: DatasetSnapshot; params: TrainParams; runId: string }): Promise<TrainOutput> {
@@ -135,9 +197,34 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       }
     },
 
-    async evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string }): Promise<EvaluateOutput> {
-      const r = await deps.trainer.evaluate({ snapshot: input.snapshot, artifactDir: input.artifactDir, ks: [10, 20] });
-      log('evaluate').info('evaluated', { metrics: r.metrics, pop: r.baselines['pop'], predictions: r.predictions });
+    /**
+     * The candidate on the test split next to the configured baselines (fitted on the same data) and
+     * the current champion, with paired bootstrap intervals on the promotion metric. Without `gate`
+     * (older callers): the candidate, POP and SR only.
+     */
+    async evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; metric?: string; gate?: Partial<Gate>; splitChecks?: Partial<SplitChecks>; alias?: string; candidateKind?: string }): Promise<EvaluateOutput> {
+      if (!input.gate) {
+        const r = await deps.trainer.evaluate({ snapshot: input.snapshot, artifactDir: input.artifactDir, ks: [10, 20] });
+        log('evaluate').info('evaluated', { metrics: r.metrics, pop: r.baselines['pop'], predictions: r.predictions });
+        return r;
+      }
+      const gate = GateSchema.parse(input.gate);
+      const checks = SplitChecksSchema.parse(input.splitChecks ?? {});
+      const championVersion = (await deps.registry.aliases())[input.alias ?? 'production'];
+      const champion = championVersion ? await deps.registry.get(championVersion) : undefined;
+      const r = await deps.trainer.evaluate({
+        snapshot: input.snapshot,
+        artifactDir: input.artifactDir,
+        ks: [10, 20],
+        // A baseline of the candidate's own kind would only compare the model with itself.
+        baselines: gate.baselines.filter((b) => b !== input.candidateKind),
+        baselineDir: path.join(input.artifactDir, '..', `${path.basename(input.artifactDir)}-baselines`),
+        ...(champion ? { champion: { version: champion.manifest.version, artifactDir: champion.dir } } : {}),
+        gate: { metric: input.metric ?? 'hr@20', confidence: gate.confidence, resamples: gate.resamples, seed: gate.seed },
+        minPredictions: checks.minPredictions,
+        ...(hooks.progress ? { onProgress: hooks.progress } : {}),
+      });
+      log('evaluate').info('evaluated', { metrics: r.metrics, baselines: r.baselines, predictions: r.predictions, champion: championVersion ?? null });
       return r;
     },
 
@@ -153,7 +240,17 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         sourceDir: input.train.artifactDir,
         metrics: input.evaluation.metrics,
         baselineMetrics: input.evaluation.baselines,
-        params: { ...input.params, epochsRun: input.train.epochs, losses: input.train.losses, validation: input.train.validation ?? [], resumedFromEpoch: input.train.resumedFromEpoch ?? 0, trainSeconds: input.train.trainSeconds },
+        params: {
+          ...input.params,
+          epochsRun: input.train.epochs,
+          losses: input.train.losses,
+          validation: input.train.validation ?? [],
+          resumedFromEpoch: input.train.resumedFromEpoch ?? 0,
+          trainSeconds: input.train.trainSeconds,
+          ...(input.train.selection ? { selection: input.train.selection } : {}),
+          ...(input.decision ? { gate: input.decision } : {}),
+          ...(input.evaluation.predictions ? { testPredictions: input.evaluation.predictions } : {}),
+        },
         lineage: {
           snapshotId: input.snapshot.snapshotId,
           loadIds: input.snapshot.loadIds,
@@ -161,27 +258,54 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
           runId: input.runId,
           codeVersion: deps.codeVersion,
           backend: input.train.backend,
+          ...(input.snapshot.split ? { split: input.snapshot.split } : {}),
         },
       });
       log('register').info('registered', { modelVersion: m.version });
       return m;
     },
 
-    /** Moves `production` to the candidate when there is no champion or the candidate is better. */
-    async promote(input: { version: string; metric: string; alias?: string }): Promise<PromoteResult> {
+    /**
+     * Applies the gate's decision: moves `production` to the promoted model (the candidate, or under
+     * promote-best a baseline, registered here first) with the decision, numbers and interval as the
+     * reason. Refuses when the champion moved since the comparison was made. Without a decision:
+     * promotes when there is no champion or the candidate's metric is strictly better.
+     */
+    async promote(input: PromoteInput): Promise<PromoteResult> {
       const alias = input.alias ?? 'production';
       const candidate = (await deps.registry.get(input.version)).manifest;
       const aliases = await deps.registry.aliases();
       const championVersion = aliases[alias] ?? null;
-      const decision = decidePromotion(candidate.metrics, championVersion ? (await deps.registry.get(championVersion)).manifest : null, input.metric);
-      if (decision.promote) await deps.registry.setAlias(alias, candidate.version, { reason: decision.reason, actor: `pipeline:${candidate.lineage.workflowId ?? 'unknown'}` });
-      log('promote').info(decision.promote ? 'promoted' : 'not promoted', { modelVersion: candidate.version, reason: decision.reason });
-      return { promoted: decision.promote, version: candidate.version, previous: championVersion, reason: decision.reason };
+      const actor = `pipeline:${candidate.lineage.workflowId ?? 'unknown'}`;
+      const d = input.decision;
+      if (!d) {
+        const decision = decidePromotion(candidate.metrics, championVersion ? (await deps.registry.get(championVersion)).manifest : null, input.metric);
+        if (decision.promote) await deps.registry.setAlias(alias, candidate.version, { reason: decision.reason, actor });
+        log('promote').info(decision.promote ? 'promoted' : 'not promoted', { modelVersion: candidate.version, reason: decision.reason });
+        return { promoted: decision.promote, version: candidate.version, previous: championVersion, reason: decision.reason, ...(decision.promote ? { promotedVersion: candidate.version, promotedModel: 'candidate' } : {}) };
+      }
+      if (d.promote && championVersion !== d.champion) {
+        const reason = `not promoted: ${alias} moved to ${championVersion ?? '(unset)'} since the comparison against ${d.champion ?? 'no champion'}; ${d.reason}`;
+        log('promote').warn('not promoted', { modelVersion: candidate.version, reason });
+        return { promoted: false, version: candidate.version, previous: championVersion, reason };
+      }
+      if (!d.promote) {
+        const reason = `not promoted: ${d.reason}`;
+        log('promote').info('not promoted', { modelVersion: candidate.version, reason });
+        return { promoted: false, version: candidate.version, previous: championVersion, reason };
+      }
+      let target = candidate.version;
+      if (d.promote !== 'candidate') target = (await registerBaseline(d.promote, input, candidate)).version;
+      const reason = `promoted ${d.promote === 'candidate' ? candidate.version : `${d.promote} baseline ${target} (over candidate ${candidate.version})`}: ${d.reason}`;
+      await deps.registry.setAlias(alias, target, { reason, actor });
+      log('promote').info('promoted', { modelVersion: target, reason });
+      return { promoted: true, version: candidate.version, previous: championVersion, reason, promotedVersion: target, promotedModel: d.promote };
     },
   };
 }
 
 export type PipelineActivities = ReturnType<typeof createPipelineActivities>;
+
 
 /** Pure promotion rule, kept apart so it can be tested on its own. */
 export function decidePromotion(candidate: Metrics, champion: ModelManifest | null, metric: string): { promote: boolean; reason: string } {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { taskQueues } from '@skiff/config';
+import { pipelineSettings, taskQueues } from '@skiff/config';
 import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
 import type { PipelineRunResult } from '@skiff/pipeline';
 import { trainingBackend, untilSignal, type RunningServer } from '@skiff/runtime';
@@ -46,6 +46,11 @@ export interface DemoResult {
   metrics: Record<string, number>;
   baselines: Record<string, Record<string, number>>;
   promoted: boolean;
+  /** What `production` points to after the run (the candidate or, under promote-best, a baseline). */
+  promotedVersion?: string;
+  /** The gate's comparison and decision (every model, every interval). */
+  comparison?: PipelineRunResult['comparison'];
+  decision?: PipelineRunResult['decision'];
   servingUrl: string;
   dashboardUrl: string;
   traffic: Awaited<ReturnType<typeof sendTraffic>>;
@@ -86,7 +91,10 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
   try {
     step(3, 'trainingPipeline: ingest → transform → validate → train → evaluate → register → promote');
     const train = await readTrainParams(undefined, opts.epochs ? { epochs: opts.epochs } : {});
-    const training = { train, promotionMetric: 'hr@20', queues: taskQueues(ctx.config) };
+    // The demo promotes whichever model wins its test (a baseline too), so that something is always
+    // served — and never a model that a baseline beat in the same run.
+    const settings = pipelineSettings(ctx.config);
+    const training = { train, ...settings, gate: { ...settings.gate, policy: 'promote-best' as const }, queues: taskQueues(ctx.config) };
     const workflowId = `demo-train-${Date.now()}`;
     if (temporalUi) ctx.say(`  follow it: ${temporalUi}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
     const run = await runTraining(t.client.client, training, { workflowId, taskQueue: ctx.config.taskQueue });
@@ -126,7 +134,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     }
     if (!opts.once) await applyScheduleSet(ctx, t.client.client);
 
-    ctx.say(`\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)} vs POP ${run.baselines['pop']?.['hr@20']?.toFixed(4)}`);
+    const best = run.decision?.promote;
+    ctx.say(`\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)}; ${Object.entries(run.baselines).map(([n, m]) => `${n.toUpperCase()} ${m['hr@20']?.toFixed(4)}`).join(', ')}; production: ${run.promotedVersion ?? '(unchanged)'}${best ? ` (${best})` : ''}`);
     ctx.say(`serving:  ${server.url}/v1/recommendations`);
     ctx.say(`dashboard: ${server.url}/dashboard`);
     ctx.say(`report:   ${mon.report.htmlPath}`);
@@ -138,6 +147,9 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
         metrics: run.metrics,
         baselines: run.baselines,
         promoted: run.promoted,
+        ...(run.promotedVersion ? { promotedVersion: run.promotedVersion } : {}),
+        ...(run.comparison ? { comparison: run.comparison } : {}),
+        ...(run.decision ? { decision: run.decision } : {}),
         servingUrl: server.url,
         dashboardUrl: `${server.url}/dashboard`,
         traffic: normal,

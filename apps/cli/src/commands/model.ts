@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { SkiffError, TrainParamsSchema, type PipelineParams, type TrainParams } from '@skiff/core';
+import { SkiffError, TrainParamsSchema, describeSplitRule, describeSplitSizes, type PipelineParams, type TrainParams } from '@skiff/core';
 import path from 'node:path';
-import { taskQueues } from '@skiff/config';
+import { pipelineSettings, taskQueues } from '@skiff/config';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
 import { buildPipelineDeps, buildReproduction } from '@skiff/runtime';
@@ -22,11 +22,23 @@ export async function readTrainParams(file: string | undefined, overrides: Parti
 
 export function printRun(ctx: Context, r: PipelineRunResult): void {
   const f = (v: number | undefined) => (v === undefined ? '   -  ' : v.toFixed(4));
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
   ctx.say(`model ${r.modelVersion} (${r.backend}), snapshot ${r.snapshotId}, workflow ${r.workflowId}`);
-  ctx.say(`            HR@20    MRR@20   HR@10    NDCG@20`);
-  ctx.say(`  model     ${f(r.metrics['hr@20'])}   ${f(r.metrics['mrr@20'])}   ${f(r.metrics['hr@10'])}   ${f(r.metrics['ndcg@20'])}`);
-  for (const [name, m] of Object.entries(r.baselines)) ctx.say(`  ${name.toUpperCase().padEnd(9)} ${f(m['hr@20'])}   ${f(m['mrr@20'])}   ${f(m['hr@10'])}   ${f(m['ndcg@20'])}`);
-  ctx.say(`  ${r.promoted ? 'promoted to production' : 'not promoted'}: ${r.promotionReason}`);
+  if (r.split) ctx.say(`split ${describeSplitRule(r.split.rule)}: ${describeSplitSizes(r.split)}`);
+  if (r.selection) ctx.say(`epochs chosen on validation: ${r.selection.chosenEpochs} (of ${r.selection.epochsRun} run${r.selection.stoppedEarly ? ', stopped early' : ''}); refit on train + validation`);
+  const cmp = r.comparison;
+  const checks = new Map((r.decision?.checks ?? []).map((c) => [c.against, c]));
+  const interval = (name: string) => {
+    const c = checks.get(name);
+    return c ? `  ${r.decision!.contender} − ${name}: ${signed(c.diff)} [${Math.round(r.decision!.confidence * 100)}% CI ${signed(c.lo)}, ${signed(c.hi)}]` : '';
+  };
+  ctx.say(`  test: ${r.predictions ?? '?'} predictions${cmp ? `; gate on ${cmp.metric}, policy ${r.decision?.policy}` : ''}`);
+  ctx.say(`                      HR@20    MRR@20   HR@10    NDCG@20`);
+  ctx.say(`  candidate           ${f(r.metrics['hr@20'])}   ${f(r.metrics['mrr@20'])}   ${f(r.metrics['hr@10'])}   ${f(r.metrics['ndcg@20'])}${interval('candidate')}`);
+  for (const [name, m] of Object.entries(r.baselines)) ctx.say(`  baseline ${name.toUpperCase().padEnd(10)} ${f(m['hr@20'])}   ${f(m['mrr@20'])}   ${f(m['hr@10'])}   ${f(m['ndcg@20'])}${interval(name)}`);
+  const champion = cmp?.models['champion'];
+  if (champion && cmp) ctx.say(`  champion ${(champion.version ?? '').padEnd(10)} ${cmp.metric} ${f(champion.value)}${' '.repeat(19)}${interval('champion')}`);
+  ctx.say(`  ${r.decision ? '' : r.promoted ? 'promoted to production: ' : 'not promoted: '}${r.promotionReason}`);
 }
 
 /**
@@ -110,7 +122,7 @@ export function registerModelCommands(program: Command): void {
       if (opts.force) throw new SkiffError('BAD_INPUT', '--force only applies to --reproduce');
       const train = await readTrainParams(opts.config, { ...(opts.model !== undefined ? { model: opts.model as TrainParams['model'] } : {}), ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}) });
       const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
-        runPipeline(ctx, { train, promotionMetric: 'hr@20' }, { inline: Boolean(opts.inline), ...(progress ? { progress } : {}) }),
+        runPipeline(ctx, { train, ...pipelineSettings(ctx.config) }, { inline: Boolean(opts.inline), ...(progress ? { progress } : {}) }),
       );
       printRun(ctx, r);
       ctx.result(r);
@@ -128,7 +140,7 @@ export function registerModelCommands(program: Command): void {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const train = await readTrainParams(opts.config);
       const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
-        runPipeline(ctx, { train, promotionMetric: 'hr@20' }, { inline: false, ...(opts.workflowId ? { workflowId: opts.workflowId } : {}), ...(progress ? { progress } : {}) }),
+        runPipeline(ctx, { train, ...pipelineSettings(ctx.config) }, { inline: false, ...(opts.workflowId ? { workflowId: opts.workflowId } : {}), ...(progress ? { progress } : {}) }),
       );
       printRun(ctx, r);
       ctx.result({ workflowId: r.workflowId, modelVersion: r.modelVersion, promoted: r.promoted, metrics: r.metrics });

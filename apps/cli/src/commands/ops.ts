@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { taskQueues } from '@skiff/config';
+import { pipelineSettings, taskQueues } from '@skiff/config';
 import type { PipelineParams } from '@skiff/core';
 import { applySchedules, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID, type MonitoringParams } from '@skiff/orchestrator-temporal';
 import { configureServingProcess, monitorOnce, startServing, untilSignal, type RunningServer } from '@skiff/runtime';
@@ -19,7 +19,7 @@ export function monitoringParams(ctx: Context, training: PipelineParams): Monito
 /** The schedules of the config: monitoring every `monitorEvery`, retraining daily at `retrainAt`. */
 export async function applyScheduleSet(ctx: Context, client: Parameters<typeof applySchedules>[0]) {
   const [h, m] = ctx.config.retrainAt.split(':').map(Number) as [number, number];
-  const training = { train: await readTrainParams(undefined), promotionMetric: 'hr@20', queues: taskQueues(ctx.config) };
+  const training = { train: await readTrainParams(undefined), ...pipelineSettings(ctx.config), queues: taskQueues(ctx.config) };
   return applySchedules(client, monitoringParams(ctx, training), { monitorEvery: ctx.config.monitorEvery, retrainHour: h, retrainMinute: m, taskQueue: ctx.config.taskQueue });
 }
 

@@ -115,10 +115,17 @@ export function registerRegistryCommands(program: Command): void {
     .option('--alias <alias>', 'only this alias')
     .action(async (opts: { alias?: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const events = await buildRegistry(ctx.config).history(opts.alias);
+      const reg = buildRegistry(ctx.config);
+      const events = await reg.history(opts.alias);
       for (const e of events) ctx.say(`${e.at}  ${e.alias.padEnd(10)} ${(e.from ?? '-').padEnd(6)} → ${e.to.padEnd(6)} ${e.action.padEnd(8)} ${e.actor}  ${e.reason}`);
       if (events.length === 0) ctx.say('no alias moves yet');
-      ctx.result({ events });
+      // Every gate decision, the ones that moved no alias too (they are kept in each version's manifest).
+      const decisions = (await reg.list())
+        .map((m) => ({ version: m.version, at: m.createdAt, gate: m.params['gate'] as { promote?: string | null; reason?: string } | undefined }))
+        .filter((d): d is { version: string; at: string; gate: { promote?: string | null; reason: string } } => typeof d.gate?.reason === 'string');
+      if (decisions.length) ctx.say('promotion gate decisions:');
+      for (const d of decisions) ctx.say(`${d.at}  ${d.version.padEnd(6)} ${d.gate.promote ? `promoted ${d.gate.promote}` : 'not promoted'}  ${d.gate.reason}`);
+      ctx.result({ events, decisions: decisions.map((d) => ({ version: d.version, at: d.at, promote: d.gate.promote ?? null, reason: d.gate.reason })) });
     });
 
   registry

@@ -20,6 +20,12 @@ export interface DashboardSources {
 }
 
 
+function gateOf(m: ModelManifest): { promote: string | null; contender: string; metric: string; reason: string } | null {
+  const g = m.params['gate'] as { promote?: unknown; contender?: unknown; metric?: unknown; reason?: unknown } | undefined;
+  if (!g || typeof g !== 'object' || typeof g.reason !== 'string') return null;
+  return { promote: typeof g.promote === 'string' ? g.promote : null, contender: String(g.contender ?? 'candidate'), metric: String(g.metric ?? ''), reason: g.reason };
+}
+
 export async function registryView(src: DashboardSources) {
   const [versions, aliases] = await Promise.all([src.registry.list(), src.registry.aliases()]);
   const withHistory = src.registry as ModelRegistry & { history?: (alias?: string) => Promise<unknown[]> };
@@ -40,6 +46,8 @@ export async function registryView(src: DashboardSources) {
         losses: Array.isArray(m.params['losses']) ? (m.params['losses'] as number[]) : [],
         validation: Array.isArray(m.params['validation']) ? (m.params['validation'] as Array<{ epoch: number; 'hr@20': number }>) : [],
         lineage: m.lineage,
+        // The promotion gate's decision for this version (candidate, baselines, champion, intervals).
+        gate: gateOf(m),
         workflowUrl: ui && m.lineage.workflowId ? ui + encodeURIComponent(m.lineage.workflowId) : null,
       })),
   };

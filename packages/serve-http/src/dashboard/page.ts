@@ -24,8 +24,9 @@ export const DASHBOARD_HTML = `<!doctype html>
 <header><h1>skiff</h1><span id="serving">loading…</span><span id="temporal-link"></span></header>
 <main>
  <section><h2>Registry</h2>
-  <table id="registry-table"><thead><tr><th>version</th><th>model</th><th>HR@20</th><th>MRR@20</th><th>POP HR@20</th><th>aliases</th><th>snapshot</th><th>run</th><th>created</th></tr></thead><tbody></tbody></table>
+  <table id="registry-table"><thead><tr><th>version</th><th>model</th><th>HR@20</th><th>MRR@20</th><th>POP HR@20</th><th>aliases</th><th>gate</th><th>snapshot</th><th>run</th><th>created</th></tr></thead><tbody></tbody></table>
   <h2 style="margin-top:14px">Alias history</h2><ul id="alias-history" class="muted"></ul>
+  <h2 style="margin-top:14px">Promotion gate (candidate vs baselines and champion, paired bootstrap intervals)</h2><ul id="gate-decisions" class="muted"></ul>
  </section>
  <section><h2>Training curves (loss, validation HR@20 per epoch)</h2><canvas id="training-chart"></canvas></section>
  <section><h2>Monitoring — latest run <span id="monitoring-verdict"></span></h2>
@@ -56,7 +57,8 @@ async function loadRegistry() {
   const reg = await get('/dashboard/api/registry');
   const byVersion = {};
   for (const [alias, v] of Object.entries(reg.aliases)) (byVersion[v] ??= []).push(alias);
-  $('registry-table').tBodies[0].innerHTML = reg.versions.map((v) => '<tr data-version="' + esc(v.version) + '"><td>' + esc(v.version) + '</td><td>' + esc(v.name) + '</td><td class="hr20">' + fmt(v.metrics['hr@20']) + '</td><td>' + fmt(v.metrics['mrr@20']) + '</td><td>' + fmt(v.baselines?.pop?.['hr@20']) + '</td><td>' + (byVersion[v.version] ?? []).map((a) => '<span class="tag">' + esc(a) + '</span>').join('') + '</td><td>' + esc(v.lineage.snapshotId) + '</td><td>' + (v.workflowUrl ? '<a title="' + esc(v.lineage.workflowId) + '" href="' + esc(v.workflowUrl) + '">' + esc(short(v.lineage.workflowId)) + '</a>' : esc(short(v.lineage.workflowId ?? ''))) + '</td><td class="muted">' + esc(v.createdAt.slice(0, 19)) + '</td></tr>').join('') || '<tr><td colspan="9" class="muted">no versions yet</td></tr>';
+  $('registry-table').tBodies[0].innerHTML = reg.versions.map((v) => '<tr data-version="' + esc(v.version) + '"><td>' + esc(v.version) + '</td><td>' + esc(v.name) + '</td><td class="hr20">' + fmt(v.metrics['hr@20']) + '</td><td>' + fmt(v.metrics['mrr@20']) + '</td><td>' + fmt(v.baselines?.pop?.['hr@20']) + '</td><td>' + (byVersion[v.version] ?? []).map((a) => '<span class="tag">' + esc(a) + '</span>').join('') + '</td><td class="gate" title="' + esc(v.gate?.reason ?? '') + '">' + (v.gate ? (v.gate.promote ? 'promoted ' + esc(v.gate.promote) : 'not promoted') : '–') + '</td><td>' + esc(v.lineage.snapshotId) + '</td><td>' + (v.workflowUrl ? '<a title="' + esc(v.lineage.workflowId) + '" href="' + esc(v.workflowUrl) + '">' + esc(short(v.lineage.workflowId)) + '</a>' : esc(short(v.lineage.workflowId ?? ''))) + '</td><td class="muted">' + esc(v.createdAt.slice(0, 19)) + '</td></tr>').join('') || '<tr><td colspan="10" class="muted">no versions yet</td></tr>';
+  $('gate-decisions').innerHTML = reg.versions.filter((v) => v.gate).slice(0, 8).map((v) => '<li><b>' + esc(v.version) + '</b> ' + (v.gate.promote ? 'promoted ' + esc(v.gate.promote) : 'not promoted') + ' — ' + esc(v.gate.reason) + '</li>').join('') || '<li>no gate decisions recorded</li>';
   $('alias-history').innerHTML = (reg.history ?? []).slice(-8).reverse().map((h) => '<li>' + esc(String(h.at ?? '').slice(0, 19).replace('T', ' ')) + ' <b>' + esc(h.alias ?? '') + '</b> ' + esc(h.from ?? '∅') + ' → ' + esc(h.to ?? '∅') + (h.actor ? ' by ' + esc(h.actor) : '') + (h.reason ? ' — ' + esc(h.reason) : '') + '</li>').join('') || '<li>no alias moves recorded</li>';
   const curves = reg.versions.filter((v) => v.losses.length).slice(0, 6);
   const epochs = Math.max(0, ...curves.map((v) => v.losses.length));
