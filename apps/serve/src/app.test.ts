@@ -80,7 +80,7 @@ describe('serving app', () => {
 
   it('accepts follow-up events in the raw event contract', async () => {
     const events: unknown[] = [];
-    const eventsLog = { append: (e: unknown) => void events.push(e), depth: () => 0, close: async () => {} };
+    const eventsLog = { append: (e: unknown) => void events.push(e), depth: () => 0, health: () => ({ error: null, since: null, written: 0, dropped: 0, errors: 0, removedFiles: 0 }), close: async () => {} };
     const app = createApp({ models: holder, servingLog: log, eventsLog, logger: silentLogger, now: () => new Date('2026-01-02T03:04:05.000Z') });
     const res = await request(app)
       .post('/v1/events')

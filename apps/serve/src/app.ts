@@ -6,7 +6,7 @@ import { RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, 
 import { createMicroBatcher } from './batcher.js';
 import { scoredItemsJson, sendJson } from './json.js';
 import type { LoadedModel, ModelHolder } from './model-holder.js';
-import type { NdjsonLog, ServingLog } from './serving-log.js';
+import type { NdjsonLog, NdjsonLogHealth, ServingLog } from './serving-log.js';
 
 export interface AppDeps {
   models: ModelHolder;
@@ -93,6 +93,52 @@ export function createApp(deps: AppDeps) {
     },
   });
 
+  /** Background faults: the registry poll and the log files. The model in memory keeps serving through all of them. */
+  const faults = () => {
+    const out: Array<{ component: string; error: string; since: string | null }> = [];
+    const poll = models.health?.();
+    if (poll?.error) out.push({ component: 'registry', error: poll.error, since: poll.since });
+    const logs: Array<[string, NdjsonLog<unknown> | undefined]> = [['serving_log', servingLog as NdjsonLog<unknown>], ['events_log', eventsLog as NdjsonLog<unknown> | undefined]];
+    for (const [component, log] of logs) {
+      const h = log?.health();
+      if (h?.error) out.push({ component, error: h.error, since: h.since });
+    }
+    return out;
+  };
+  new Gauge({
+    name: 'skiff_fault',
+    help: 'A background task is failing (1) or healthy (0), by component',
+    labelNames: ['component'],
+    registers: [metrics],
+    collect() {
+      const now = new Set(faults().map((f) => f.component));
+      for (const component of ['registry', 'serving_log', ...(eventsLog ? ['events_log'] : [])]) this.set({ component }, now.has(component) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'skiff_registry_poll_failures',
+    help: 'Registry polls that failed since start (the served model was kept)',
+    registers: [metrics],
+    collect() {
+      this.set(models.health?.().failures ?? 0);
+    },
+  });
+  const logGauge = (name: string, help: string, pick: (h: NdjsonLogHealth) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['log'],
+      registers: [metrics],
+      collect() {
+        this.set({ log: 'serving' }, pick(servingLog.health()));
+        if (eventsLog) this.set({ log: 'events' }, pick(eventsLog.health()));
+      },
+    });
+  logGauge('skiff_log_records_written', 'Log records written to a file since start', (h) => h.written);
+  logGauge('skiff_log_records_dropped', 'Log records that could not be written (failed write, or queue full during a fault) since start', (h) => h.dropped);
+  logGauge('skiff_log_write_errors', 'Log open/write errors since start', (h) => h.errors);
+  logGauge('skiff_log_files_removed', 'Log files removed by retention since start', (h) => h.removedFiles);
+
   const batcher = createMicroBatcher();
   new Gauge({
     name: 'skiff_model_batch_size_mean',
@@ -128,8 +174,10 @@ export function createApp(deps: AppDeps) {
   });
   app.get('/readyz', (_req, res) => {
     const m = models.current();
-    if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
-    res.json({ status: 'ready', model: { name: m.manifest.name, version: m.manifest.version } });
+    const f = faults();
+    if (!m) return sendJson(res, 503, JSON.stringify({ error: { code: 'MODEL_NOT_FOUND', message: 'no model loaded yet' }, faults: f }));
+    // Still ready: the loaded model answers; "degraded" names what is failing in the background.
+    res.json({ status: f.length ? 'degraded' : 'ready', model: { name: m.manifest.name, version: m.manifest.version }, faults: f });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.metrics());

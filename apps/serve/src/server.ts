@@ -7,7 +7,7 @@ import { createApp } from './app.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import type { DashboardSources } from './dashboard/data.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
-import { createNdjsonLog, createNdjsonServingLog } from './serving-log.js';
+import { createNdjsonLog, createNdjsonServingLog, type CreateNdjsonLogOptions } from './serving-log.js';
 
 export interface StartServerOptions {
   registry: ModelRegistry;
@@ -24,6 +24,8 @@ export interface StartServerOptions {
   pollMs?: number;
   /** How long close() waits for in-flight requests before cutting connections. */
   drainMs?: number;
+  /** Rotation, retention and fault handling of the serving and events logs. */
+  servingLog?: Pick<CreateNdjsonLogOptions, 'maxBytes' | 'retainBytes' | 'retainDays' | 'retryMs' | 'maxQueued' | 'flushMs'>;
   /** Serve the dashboard at /dashboard, reading these folders. */
   dashboard?: Omit<DashboardSources, 'registry' | 'servingLogDir' | 'eventsDir'>;
 }
@@ -43,16 +45,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const models = createModelHolder({ registry, alias, load, logger, onLoadError: (version) => loadFailures.inc({ version }) });
   const first = await models.refresh();
   if (!first.version) logger.warn('no model under the alias yet; /readyz stays 503 until one is promoted', { alias });
-  const servingLog = createNdjsonServingLog(servingLogDir);
+  const onFault = (log: string) => (e: Error | null) =>
+    e ? logger.error('log writes failing; records are counted as dropped until the disk recovers', { log, error: e.message }) : logger.info('log writes recovered', { log });
+  const servingLog = createNdjsonServingLog(servingLogDir, undefined, { ...options.servingLog, onFault: onFault('serving') });
   const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
-  const eventsLog = createNdjsonLog<RawEvent>({ dir: eventsDir, prefix: 'events' });
+  const eventsLog = createNdjsonLog<RawEvent>({ ...options.servingLog, dir: eventsDir, prefix: 'events', onFault: onFault('events') });
   const dashboard = options.dashboard ? createDashboardRouter({ ...options.dashboard, registry, servingLogDir, eventsDir }, models) : undefined;
   const app = createApp({ models, servingLog, eventsLog, logger, metrics, ...(dashboard ? { dashboard } : {}) });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(port, host, () => resolve(s));
     s.once('error', reject);
   });
-  const timer = setInterval(() => void models.refresh(), pollMs);
+  // refresh() never rejects (a failed poll keeps the current model and is reported on /readyz);
+  // the catch is the last guard against an unhandled rejection ending the process.
+  const timer = setInterval(() => {
+    models.refresh().catch((e: unknown) => logger.error('registry poll failed', { error: (e as Error).message }));
+  }, pollMs);
   timer.unref();
   const { port: actual } = server.address() as AddressInfo;
   const url = `http://${host}:${actual}`;
