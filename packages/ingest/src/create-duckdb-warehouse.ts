@@ -191,7 +191,8 @@ export async function expandInputs(paths: string[]): Promise<string[]> {
       for (const e of entries) {
         const full = path.join(e.parentPath, e.name);
         const ext = path.extname(e.name).toLowerCase();
-        if (!e.isFile() || full.split(path.sep).includes('serving') || !RAW_EXTENSIONS.includes(ext)) continue;
+        // Only a `serving` folder inside the given one is the serving log: one above it is just a name.
+        if (!e.isFile() || path.relative(p, full).split(path.sep).includes('serving') || !RAW_EXTENSIONS.includes(ext)) continue;
         if (['.txt', '.tsv', '.dat'].includes(ext)) {
           const d = await detectFormat(full).catch(() => undefined);
           if (!d) continue;
