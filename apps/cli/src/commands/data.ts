@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { SkiffError } from '@skiff/core';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { createDuckDbWarehouse } from '@skiff/ingest';
+import { createDuckDbWarehouse, queryWarehouseReadOnly } from '@skiff/ingest';
 import { createContext, type GlobalOptions } from '../context.js';
 
 /** ingest, transform, check: the warehouse commands. */
@@ -58,21 +57,15 @@ export function registerDataCommands(program: Command): void {
 
   program
     .command('sql')
-    .description('run a read-only SQL query on the warehouse (tables: raw_events, quarantine, loads, stg_events, sessions, …)')
+    .description('run a read-only SQL query on a copy of the warehouse (tables: raw_events, quarantine, loads, stg_events, sessions, …); SELECT/EXPLAIN only, no file access')
     .argument('<query>')
     .action(async (query: string, _opts: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      // Read-only: safe next to a running pipeline, and a typo cannot damage the warehouse.
-      const db = await DuckDBInstance.create(ctx.paths.warehouse, { access_mode: 'READ_ONLY' });
-      const conn = await db.connect();
-      try {
-        const rows = (await conn.runAndReadAll(query)).getRowObjectsJson();
-        if (!ctx.json) console.table(rows.slice(0, 50));
-        if (rows.length > 50) ctx.say(`… ${rows.length - 50} more rows`);
-        ctx.result({ rows });
-      } finally {
-        conn.closeSync();
-        db.closeSync();
-      }
+      // A private copy, opened read-only with external access off: a running ingest is never
+      // blocked, and a query cannot write, read other files or change settings.
+      const { rows } = await queryWarehouseReadOnly(ctx.paths.warehouse, query);
+      if (!ctx.json) console.table(rows.slice(0, 50));
+      if (rows.length > 50) ctx.say(`… ${rows.length - 50} more rows`);
+      ctx.result({ rows });
     });
 }
