@@ -1,9 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import { RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
 import { createMicroBatcher } from './batcher.js';
+import { DASHBOARD_SCRIPT_HASH } from './dashboard/page.js';
 import { scoredItemsJson, sendJson } from './json.js';
 import type { LoadedModel, ModelHolder } from './model-holder.js';
 import type { NdjsonLog, NdjsonLogHealth, ServingLog } from './serving-log.js';
@@ -19,12 +22,28 @@ export interface AppDeps {
   now?: () => Date;
   /** Mounted at /dashboard when given (see dashboard/router.ts). */
   dashboard?: Router;
+  /** Host header values the dashboard answers; an Origin header must name one of them too. */
+  dashboardHosts?: readonly string[];
+  /** /metrics on this app: open, behind a bearer token, or not at all (served on its own port). */
+  metricsAccess?: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'elsewhere' };
+  /** Requests per minute from one client address (0 or unset: no limit). */
+  rateLimitPerMinute?: number;
 }
 
-/** Request limits (DESIGN.md §6); the schemas enforce items ≤ 200 and k ≤ 200. */
-export const LIMITS = { bodyBytes: '256kb', batchSize: 100, eventsPerPost: 1000 } as const;
+/**
+ * Request limits. The schemas enforce items ≤ 200, k ≤ 200 and ids ≤ 256 characters; a batch may
+ * ask for at most `batchRecommendations` items in all, so one request writes a bounded serving log
+ * (≤ the body plus 2,000 scored items).
+ */
+export const LIMITS = { bodyBytes: '256kb', batchSize: 100, batchRecommendations: 2000, eventsPerPost: 1000 } as const;
 
-const BatchSchema = z.object({ requests: z.array(RecommendationRequestSchema).min(1).max(LIMITS.batchSize) }).strict();
+const BatchSchema = z
+  .object({ requests: z.array(RecommendationRequestSchema).min(1).max(LIMITS.batchSize) })
+  .strict()
+  .refine((b) => b.requests.reduce((n, r) => n + r.k, 0) <= LIMITS.batchRecommendations, {
+    message: `the requests of a batch ask for more than ${LIMITS.batchRecommendations} items in all (sum of k)`,
+    path: ['requests'],
+  });
 const EventsSchema = z
   .object({
     events: z
@@ -44,6 +63,41 @@ const EventsSchema = z
       .max(LIMITS.eventsPerPost),
   })
   .strict();
+
+export const DEFAULT_DASHBOARD_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+/** The host part of a Host header or of an Origin URL, lower-cased, without the port. */
+function hostOf(value: string): string | null {
+  try {
+    return new URL(value.includes('://') ? value : `http://${value}`).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The dashboard answers only under the configured host names (a page on another site that resolves
+ * its own name to this server — DNS rebinding — is refused) and only same-site browser requests.
+ */
+function hostPolicy(hosts: readonly string[]) {
+  const allowed = new Set(hosts.map((h) => h.toLowerCase()));
+  return (req: Request, res: Response, next: NextFunction) => {
+    const host = hostOf(req.headers.host ?? '');
+    if (!host || !allowed.has(host)) return sendError(res, 421, 'HOST_NOT_ALLOWED', `the dashboard does not answer for host "${String(req.headers.host ?? '').slice(0, 100)}"`);
+    const origin = req.headers.origin;
+    if (origin !== undefined && (origin === 'null' || !allowed.has(hostOf(origin) ?? ''))) return sendError(res, 403, 'ORIGIN_NOT_ALLOWED', 'cross-origin requests to the dashboard are refused');
+    next();
+  };
+}
+
+/** Constant-time comparison of an `Authorization: Bearer …` header with the token. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const a = createHash('sha256').update(m[1]!).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
 
 function sendError(res: Response, status: number, code: string, message: string) {
   sendJson(res, status, JSON.stringify({ error: { code, message } }));
@@ -151,6 +205,37 @@ export function createApp(deps: AppDeps) {
 
   const app = express();
   app.disable('x-powered-by');
+  // Security headers; the dashboard's one inline script is allowed by its hash (dashboard/page.ts).
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", DASHBOARD_SCRIPT_HASH],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+        },
+      },
+      strictTransportSecurity: false, // plain HTTP behind the deployment's TLS terminator
+    }),
+  );
+  if (deps.rateLimitPerMinute)
+    app.use(
+      rateLimit({
+        windowMs: 60_000,
+        limit: deps.rateLimitPerMinute,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        // Health checks stay answerable under a flood (an orchestrator must see the process alive).
+        skip: (req) => req.path === '/healthz' || req.path === '/readyz',
+        handler: (_req, res) => sendError(res, 429, 'RATE_LIMITED', `more than ${deps.rateLimitPerMinute} requests per minute from this address`),
+      }),
+    );
   // No ETag: nothing revalidates API answers, and Express would hash every JSON body for it.
   app.set('etag', false);
   app.set('query parser', 'simple');
@@ -179,9 +264,13 @@ export function createApp(deps: AppDeps) {
     // Still ready: the loaded model answers; "degraded" names what is failing in the background.
     res.json({ status: f.length ? 'degraded' : 'ready', model: { name: m.manifest.name, version: m.manifest.version }, faults: f });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.contentType).send(await metrics.metrics());
-  });
+  const access = deps.metricsAccess ?? { mode: 'open' };
+  if (access.mode !== 'elsewhere')
+    app.get('/metrics', async (req, res) => {
+      if (access.mode === 'token' && !bearerMatches(req.headers.authorization, access.token))
+        return sendError(res, 401, 'UNAUTHORIZED', 'send Authorization: Bearer <metrics token>');
+      res.type(metrics.contentType).send(await metrics.metrics());
+    });
 
   /** Scores one request against one model snapshot (the caller holds `m` for the whole request). */
   async function answer(m: LoadedModel, r: RecommendationRequest, started: number) {
@@ -247,7 +336,7 @@ export function createApp(deps: AppDeps) {
     res.status(202).json({ accepted: parsed.data.events.length });
   });
 
-  if (deps.dashboard) app.use('/dashboard', deps.dashboard);
+  if (deps.dashboard) app.use('/dashboard', hostPolicy(deps.dashboardHosts ?? DEFAULT_DASHBOARD_HOSTS), deps.dashboard);
 
   app.use((_req, res) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
   // Express error middleware: malformed JSON and anything thrown end here as JSON, never a stack trace.

@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
+import express from 'express';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import type { Logger, ModelManifest, ModelRegistry, RawEvent, Recommender } from '@skiff/core';
-import { createApp } from './app.js';
+import { bearerMatches, createApp } from './app.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import type { DashboardSources } from './dashboard/data.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
@@ -26,15 +27,37 @@ export interface StartServerOptions {
   drainMs?: number;
   /** Rotation, retention and fault handling of the serving and events logs. */
   servingLog?: Pick<CreateNdjsonLogOptions, 'maxBytes' | 'retainBytes' | 'retainDays' | 'retryMs' | 'maxQueued' | 'flushMs'>;
+  /** Host names the dashboard answers (default localhost, 127.0.0.1, [::1]). */
+  dashboardHosts?: readonly string[];
+  /** /metrics behind `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** /metrics on its own listener (same host) at this port instead of the API port (0: any free port). */
+  metricsPort?: number;
+  /** Requests per minute from one client address (0 or unset: no limit). */
+  rateLimitPerMinute?: number;
   /** Serve the dashboard at /dashboard, reading these folders. */
   dashboard?: Omit<DashboardSources, 'registry' | 'servingLogDir' | 'eventsDir'>;
 }
 
 export interface RunningServer {
   url: string;
+  /** Where /metrics is served when it has its own port. */
+  metricsUrl?: string;
   models: ModelHolder;
   /** Graceful: stop accepting, finish in-flight requests, flush the logs. */
   close(): Promise<void>;
+}
+
+/** /metrics alone, for a port that only the scraper can reach (optionally behind a token too). */
+function createMetricsApp(metrics: Registry, token: string | undefined) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', async (req, res) => {
+    if (token && !bearerMatches(req.headers.authorization, token)) res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <metrics token>' } });
+    else res.type(metrics.contentType).send(await metrics.metrics());
+  });
+  app.use((_req, res) => res.status(404).json({ error: { code: 'NOT_FOUND', message: 'only /metrics here' } }));
+  return app;
 }
 
 /** Loads the alias, listens, and polls the registry so a promotion swaps the model without downtime. */
@@ -51,11 +74,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
   const eventsLog = createNdjsonLog<RawEvent>({ ...options.servingLog, dir: eventsDir, prefix: 'events', onFault: onFault('events') });
   const dashboard = options.dashboard ? createDashboardRouter({ ...options.dashboard, registry, servingLogDir, eventsDir }, models) : undefined;
-  const app = createApp({ models, servingLog, eventsLog, logger, metrics, ...(dashboard ? { dashboard } : {}) });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
-    s.once('error', reject);
+  const separateMetrics = options.metricsPort !== undefined;
+  const metricsAccess = separateMetrics ? { mode: 'elsewhere' as const } : options.metricsToken ? { mode: 'token' as const, token: options.metricsToken } : { mode: 'open' as const };
+  const app = createApp({
+    models,
+    servingLog,
+    eventsLog,
+    logger,
+    metrics,
+    metricsAccess,
+    ...(options.dashboardHosts ? { dashboardHosts: options.dashboardHosts } : {}),
+    ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
+    ...(dashboard ? { dashboard } : {}),
   });
+  const listen = (handler: ReturnType<typeof createApp> | ReturnType<typeof createMetricsApp>, p: number): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      const s = handler.listen(p, host, () => resolve(s));
+      s.once('error', reject);
+    });
+  const server = await listen(app, port);
+  const metricsServer = separateMetrics ? await listen(createMetricsApp(metrics, options.metricsToken), options.metricsPort ?? 0) : null;
   // refresh() never rejects (a failed poll keeps the current model and is reported on /readyz);
   // the catch is the last guard against an unhandled rejection ending the process.
   const timer = setInterval(() => {
@@ -64,14 +102,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   timer.unref();
   const { port: actual } = server.address() as AddressInfo;
   const url = `http://${host}:${actual}`;
+  const metricsUrl = metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined;
   logger.info('serving', { url, alias, modelVersion: models.current()?.manifest.version ?? null });
   let closing: Promise<void> | null = null;
   return {
     url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     models,
     close() {
       closing ??= (async () => {
         clearInterval(timer);
+        if (metricsServer) {
+          metricsServer.closeAllConnections();
+          await new Promise<void>((r) => metricsServer.close(() => r()));
+        }
         const closed = new Promise<void>((r) => server.close(() => r()));
         // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
         server.closeIdleConnections();

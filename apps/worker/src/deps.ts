@@ -64,6 +64,7 @@ export async function monitorOnce(config: SkiffConfig, logger: Logger, extra: Pa
     result = await runMonitor({
       registry,
       servingLogDir: paths.servingLogs,
+      eventsDir: paths.onlineEvents,
       snapshotsDir: paths.snapshots,
       reportsDir: paths.reports,
       logger: logger.child({ stage: 'monitor' }),

@@ -17,6 +17,12 @@ export async function serve(ctx: Context, port = ctx.config.servePort, host = ct
     registry: buildRegistry(ctx.config),
     load: (dir) => loadRecommender(dir),
     servingLogDir: ctx.paths.servingLogs,
+    eventsDir: ctx.paths.onlineEvents,
+    servingLog: { retainBytes: ctx.config.servingLogRetainBytes, retainDays: ctx.config.servingLogRetainDays },
+    dashboardHosts: ctx.config.dashboardHosts,
+    rateLimitPerMinute: ctx.config.rateLimitPerMinute,
+    ...(ctx.config.metricsToken ? { metricsToken: ctx.config.metricsToken } : {}),
+    ...(ctx.config.metricsPort !== undefined ? { metricsPort: ctx.config.metricsPort } : {}),
     host,
     port,
     logger: ctx.logger.child({ app: 'serve' }),
@@ -55,7 +61,7 @@ export function registerOpsCommands(program: Command): void {
       // thread by default (SKIFF_SERVE_TF_THREADS). Not in `skiff demo`, whose process also trains.
       setIntraOpThreads(ctx.config.serveTfThreads);
       const s = await serve(ctx, opts.port ?? ctx.config.servePort, opts.host ?? ctx.config.serveHost);
-      ctx.say(`serving ${s.models.current()?.manifest.version ?? '(no model yet)'} at ${s.url}  (POST /v1/recommendations, GET /healthz /readyz /metrics)`);
+      ctx.say(`serving ${s.models.current()?.manifest.version ?? '(no model yet)'} at ${s.url}  (POST /v1/recommendations, GET /healthz /readyz${s.metricsUrl ? `; metrics at ${s.metricsUrl}` : ' /metrics'})`);
       await untilSignal();
       await s.close();
     });
