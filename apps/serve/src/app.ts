@@ -1,11 +1,12 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
-import { RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
+import { ClientIdSchema, RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
 import { createMicroBatcher } from './batcher.js';
+import { createRequestIds, type RequestIds } from './request-ids.js';
 import { DASHBOARD_SCRIPT_HASH } from './dashboard/page.js';
 import { scoredItemsJson, sendJson } from './json.js';
 import type { LoadedModel, ModelHolder } from './model-holder.js';
@@ -14,8 +15,12 @@ import type { NdjsonLog, NdjsonLogHealth, ServingLog } from './serving-log.js';
 export interface AppDeps {
   models: ModelHolder;
   servingLog: ServingLog;
-  /** Where the clicks that followed a recommendation go (raw event contract, ingested like any log). */
-  eventsLog?: NdjsonLog<RawEvent>;
+  /** Where the events that followed a recommendation go (data/online; ingested only when configured). */
+  eventsLog?: NdjsonLog<OnlineEventRecord>;
+  /** Issues and verifies signed request ids (default: a random secret per app). */
+  requestIds?: RequestIds;
+  /** How far ahead of the server's clock a client's event time may be (ms) before the event is refused. */
+  maxClockSkewMs?: number;
   logger: Logger;
   /** A fresh registry per app keeps tests independent. */
   metrics?: Registry;
@@ -50,12 +55,13 @@ const EventsSchema = z
       .array(
         z
           .object({
-            sessionId: z.string().min(1).max(200),
-            itemId: z.string().min(1).max(200),
+            sessionId: ClientIdSchema,
+            itemId: ClientIdSchema,
             eventType: z.enum(['view', 'click', 'add_to_cart', 'purchase']).default('click'),
+            /** The client's own clock: kept apart (client_timestamp); the event's time is the server's. */
             ts: z.iso.datetime().optional(),
-            /** The `requestId` of the recommendation this click followed: exact attribution for online quality. */
-            requestId: z.string().min(1).max(100).optional(),
+            /** The `requestId` the server returned with the recommendation this event followed. */
+            requestId: z.string().min(1).max(100),
           })
           .strict(),
       )
@@ -63,6 +69,12 @@ const EventsSchema = z
       .max(LIMITS.eventsPerPost),
   })
   .strict();
+
+/** One line of the online events log (data/online): the raw event contract plus its provenance. */
+export type OnlineEventRecord = RawEvent & { request_id: string; client_timestamp?: string };
+
+/** Why a posted event was not stored. */
+export type EventRefusal = 'invalid' | 'unverified_request_id' | 'future_client_time';
 
 export const DEFAULT_DASHBOARD_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
 
@@ -126,6 +138,9 @@ export function createApp(deps: AppDeps) {
   const served = new Counter({ name: 'skiff_recommendations_total', help: 'Recommendation lists served', labelNames: ['model_version'], registers: [metrics] });
   const unknown = new Counter({ name: 'skiff_unknown_items_total', help: 'Input items unknown to the served model', registers: [metrics] });
   const events = new Counter({ name: 'skiff_events_total', help: 'Follow-up events accepted on /v1/events', registers: [metrics] });
+  const refusedEvents = new Counter({ name: 'skiff_events_refused_total', help: 'Events refused on /v1/events, by reason', labelNames: ['reason'], registers: [metrics] });
+  const requestIds = deps.requestIds ?? createRequestIds();
+  const maxSkewMs = deps.maxClockSkewMs ?? 300_000;
   const info = new Gauge({
     name: 'skiff_model_info',
     help: 'The served model (value 1)',
@@ -282,7 +297,7 @@ export function createApp(deps: AppDeps) {
     const model = { name: m.manifest.name, version: m.manifest.version };
     served.inc({ model_version: model.version });
     if (unknownItems) unknown.inc(unknownItems);
-    const requestId = randomUUID();
+    const requestId = requestIds.issue(r.sessionId ?? null);
     // Written by the log's timer, off the request path (serving-log.ts).
     servingLog.append({
       ts: now().toISOString(),
@@ -327,13 +342,30 @@ export function createApp(deps: AppDeps) {
 
   app.post('/v1/events', (req, res) => {
     const parsed = EventsSchema.safeParse(req.body);
-    if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
+    if (!parsed.success) {
+      const body = req.body as { events?: unknown } | null;
+      refusedEvents.inc({ reason: 'invalid' }, Array.isArray(body?.events) ? Math.min(body.events.length, 100_000) || 1 : 1);
+      return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
+    }
     if (!eventsLog) return sendError(res, 404, 'NOT_FOUND', 'event collection is not enabled');
-    const ts = now().toISOString();
-    for (const e of parsed.data.events)
-      eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: e.ts ?? ts, ...(e.requestId ? { request_id: e.requestId } : {}) });
-    events.inc(parsed.data.events.length);
-    res.status(202).json({ accepted: parsed.data.events.length });
+    const at = now();
+    const ts = at.toISOString();
+    const refused: Array<{ index: number; reason: EventRefusal }> = [];
+    let accepted = 0;
+    parsed.data.events.forEach((e, index) => {
+      let reason: EventRefusal | null = null;
+      if (!requestIds.verify(e.requestId, e.sessionId)) reason = 'unverified_request_id';
+      else if (e.ts !== undefined && Date.parse(e.ts) > at.getTime() + maxSkewMs) reason = 'future_client_time';
+      if (reason) {
+        refused.push({ index, reason });
+        refusedEvents.inc({ reason });
+        return;
+      }
+      eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: ts, request_id: e.requestId, ...(e.ts ? { client_timestamp: e.ts } : {}) });
+      accepted++;
+    });
+    events.inc(accepted);
+    res.status(202).json({ accepted, refused: refused.length, refusals: refused.slice(0, 20) });
   });
 
   if (deps.dashboard) app.use('/dashboard', hostPolicy(deps.dashboardHosts ?? DEFAULT_DASHBOARD_HOSTS), deps.dashboard);

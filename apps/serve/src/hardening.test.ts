@@ -165,9 +165,10 @@ describe('bounded disk and reads', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-retain-'));
     try {
       const log = createNdjsonLog<{ i: number; pad: string }>({ dir, prefix: 'serving', maxBytes: 2_000, retainBytes: 10_000, flushMs: 1, flushRecords: 1 });
+      // One record per write, so that files roll over at the size (a file may exceed it by one write).
       for (let i = 0; i < 400; i++) {
         log.append({ i, pad: 'x'.repeat(80) });
-        await new Promise((r) => setImmediate(r));
+        while (log.health().written <= i) await new Promise((r) => setTimeout(r, 1));
       }
       await log.close();
       const files = await readdir(dir);

@@ -3,8 +3,9 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Counter, Registry } from 'prom-client';
-import type { Logger, ModelManifest, ModelRegistry, RawEvent, Recommender } from '@skiff/core';
-import { bearerMatches, createApp } from './app.js';
+import type { Logger, ModelManifest, ModelRegistry, Recommender } from '@skiff/core';
+import { bearerMatches, createApp, type OnlineEventRecord } from './app.js';
+import { createRequestIds } from './request-ids.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import type { DashboardSources } from './dashboard/data.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
@@ -15,8 +16,12 @@ export interface StartServerOptions {
   load: (dir: string, manifest: ModelManifest) => Promise<Recommender>;
   /** data/raw/serving: one line per answered request. */
   servingLogDir: string;
-  /** data/raw/online: follow-up events (raw contract), ingested like any raw log. */
+  /** Follow-up events (`skiff serve`: data/online, apart from the raw shop logs; default here: <servingLogDir>/../online). */
   eventsDir?: string;
+  /** Signs request ids so that events are credited only to this deployment's recommendations (default: random per process). */
+  requestIdSecret?: string;
+  /** How far ahead a client's event time may be (seconds, default 300). */
+  maxClockSkewSeconds?: number;
   host: string;
   port: number;
   logger: Logger;
@@ -72,7 +77,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     e ? logger.error('log writes failing; records are counted as dropped until the disk recovers', { log, error: e.message }) : logger.info('log writes recovered', { log });
   const servingLog = createNdjsonServingLog(servingLogDir, undefined, { ...options.servingLog, onFault: onFault('serving') });
   const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
-  const eventsLog = createNdjsonLog<RawEvent>({ ...options.servingLog, dir: eventsDir, prefix: 'events', onFault: onFault('events') });
+  const eventsLog = createNdjsonLog<OnlineEventRecord>({ ...options.servingLog, dir: eventsDir, prefix: 'events', onFault: onFault('events') });
   const dashboard = options.dashboard ? createDashboardRouter({ ...options.dashboard, registry, servingLogDir, eventsDir }, models) : undefined;
   const separateMetrics = options.metricsPort !== undefined;
   const metricsAccess = separateMetrics ? { mode: 'elsewhere' as const } : options.metricsToken ? { mode: 'token' as const, token: options.metricsToken } : { mode: 'open' as const };
@@ -83,6 +88,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     logger,
     metrics,
     metricsAccess,
+    requestIds: createRequestIds(options.requestIdSecret),
+    maxClockSkewMs: (options.maxClockSkewSeconds ?? 300) * 1000,
     ...(options.dashboardHosts ? { dashboardHosts: options.dashboardHosts } : {}),
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     ...(dashboard ? { dashboard } : {}),

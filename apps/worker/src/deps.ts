@@ -25,11 +25,11 @@ export function buildPipelineDeps(config: SkiffConfig, logger: Logger): Pipeline
   const paths = dataPaths(config.dataDir);
   setBackendPreference(config.tfBackend);
   return {
-    openWarehouse: () => createDuckDbWarehouse({ path: paths.warehouse, logger }),
+    openWarehouse: () => createDuckDbWarehouse({ path: paths.warehouse, logger, maxClockSkewSeconds: config.maxClockSkewSeconds }),
     registry: buildRegistry(config),
     tracker: buildTracker(config),
     trainer: createTfjsTrainer({ logger }),
-    paths: { raw: paths.raw, snapshots: paths.snapshots, artifacts: paths.artifacts },
+    paths: { raw: paths.raw, snapshots: paths.snapshots, artifacts: paths.artifacts, ...(config.ingestOnlineEvents ? { online: paths.onlineEvents } : {}) },
     logger,
     codeVersion: codeVersion(),
   };

@@ -48,6 +48,8 @@ export interface CreateDuckDbWarehouseOptions {
   sessionGapMinutes?: number;
   /** The `raw_events.freshness` check fails when the newest event is older (default: no limit). */
   freshnessMaxAgeHours?: number;
+  /** The `raw_events.not_future` check fails on events later than their load's start plus this (seconds, default 300). */
+  maxClockSkewSeconds?: number;
 }
 
 /** What one file of a load did (the port's `LoadFileResult`, with every field the adapter always knows). */
@@ -178,7 +180,7 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 /**
- * Expands folders into the raw files they hold (sorted, recursive, serving logs excluded).
+ * Expands folders into the raw files they hold (sorted, recursive, the serving and online-event logs excluded).
  * `.txt`, `.tsv` and `.dat` files are taken only when their first line names a known format.
  */
 export async function expandInputs(paths: string[]): Promise<string[]> {
@@ -191,8 +193,10 @@ export async function expandInputs(paths: string[]): Promise<string[]> {
       for (const e of entries) {
         const full = path.join(e.parentPath, e.name);
         const ext = path.extname(e.name).toLowerCase();
-        // Only a `serving` folder inside the given one is the serving log: one above it is just a name.
-        if (!e.isFile() || path.relative(p, full).split(path.sep).includes('serving') || !RAW_EXTENSIONS.includes(ext)) continue;
+        // Only `serving` and `online` folders inside the given one are the server's logs (never
+        // ingested as shop logs; online events only when given by name): one above it is just a name.
+        const parts = path.relative(p, full).split(path.sep);
+        if (!e.isFile() || parts.includes('serving') || parts.includes('online') || !RAW_EXTENSIONS.includes(ext)) continue;
         if (['.txt', '.tsv', '.dat'].includes(ext)) {
           const d = await detectFormat(full).catch(() => undefined);
           if (!d) continue;
@@ -219,6 +223,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     ...DEFAULT_VARS,
     ...(options.sessionGapMinutes !== undefined ? { session_gap_minutes: options.sessionGapMinutes } : {}),
     ...(options.freshnessMaxAgeHours !== undefined ? { freshness_max_age_hours: options.freshnessMaxAgeHours } : {}),
+    ...(options.maxClockSkewSeconds !== undefined ? { max_clock_skew_seconds: Math.max(0, Math.floor(options.maxClockSkewSeconds)) } : {}),
   };
   const models = loadModels(vars);
   const checks = loadChecks(vars);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   SkiffError,
@@ -27,7 +28,7 @@ export interface PipelineDeps {
   trainer: Trainer;
   /** Experiment tracking: every training run, registered or not (optional). */
   tracker?: ExperimentTracker;
-  paths: { raw: string; snapshots: string; artifacts: string };
+  paths: { raw: string; snapshots: string; artifacts: string; /** Online events, ingested with the raw logs only when set (configuration). */ online?: string };
   logger: Logger;
   codeVersion: string;
 }
@@ -74,7 +75,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
   const log = (stage: string) => deps.logger.child({ stage });
   return {
     async ingest(input: { inputs?: string[] }): Promise<LoadResult> {
-      const inputs = input.inputs && input.inputs.length > 0 ? input.inputs : [deps.paths.raw];
+      const inputs = input.inputs && input.inputs.length > 0 ? input.inputs : [deps.paths.raw, ...(deps.paths.online && existsSync(deps.paths.online) ? [deps.paths.online] : [])];
       const r = await withWarehouse(deps, (wh) => wh.load(inputs));
       log('ingest').info('load finished', { loadId: r.loadId, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped });
       return r;

@@ -21,6 +21,8 @@ export async function serve(ctx: Context, port = ctx.config.servePort, host = ct
     servingLog: { retainBytes: ctx.config.servingLogRetainBytes, retainDays: ctx.config.servingLogRetainDays },
     dashboardHosts: ctx.config.dashboardHosts,
     rateLimitPerMinute: ctx.config.rateLimitPerMinute,
+    maxClockSkewSeconds: ctx.config.maxClockSkewSeconds,
+    ...(ctx.config.requestIdSecret ? { requestIdSecret: ctx.config.requestIdSecret } : {}),
     ...(ctx.config.metricsToken ? { metricsToken: ctx.config.metricsToken } : {}),
     ...(ctx.config.metricsPort !== undefined ? { metricsPort: ctx.config.metricsPort } : {}),
     host,
