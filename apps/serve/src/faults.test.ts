@@ -129,6 +129,27 @@ describe('serving survives I/O faults', () => {
     expect(rejections).toEqual([]);
   });
 
+  it('keeps serving through a registry server outage (connection refused) and follows it again after', async () => {
+    // A remote registry (MLflow) that goes away: its calls fail with a real ECONNREFUSED.
+    let down = false;
+    const remote: ModelRegistry = {
+      ...reg,
+      aliases: async () => {
+        if (down) await fetch('http://127.0.0.1:1/api/2.0/mlflow/registered-models/alias');
+        return reg.aliases();
+      },
+    };
+    server = await startServer({ registry: remote, load, servingLogDir: path.join(dir, 'log'), host: '127.0.0.1', port: 0, logger: silentLogger, pollMs: 10 });
+    const url = server.url;
+    down = true;
+    await until('the outage to be reported', async () => (await ready(url)).status === 'degraded');
+    await traffic(url, 'outage', 20);
+    expect((await ready(url)).faults[0]).toMatchObject({ component: 'registry', error: expect.stringMatching(/fetch failed/) });
+    down = false;
+    await until('recovery', async () => (await ready(url)).status === 'ready');
+    expect(rejections).toEqual([]);
+  });
+
   it('answers every request while the log folder is gone, reports it, and writes the queued records when it is back', async () => {
     const logDir = path.join(dir, 'log');
     server = await startServer({ registry: reg, load, servingLogDir: logDir, eventsDir: path.join(dir, 'online'), host: '127.0.0.1', port: 0, logger: silentLogger, pollMs: 50, servingLog: { retryMs: 20, flushMs: 10 } });
