@@ -106,7 +106,7 @@ try {
         console.log(JSON.stringify({ bench: 'serve', skipped: 'vsknn', reason: `${YOOCHOOSE} not found` }));
         continue;
       }
-      const skiff = await startProcess([path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir], { SKIFF_LOG_LEVEL: 'warn' });
+      const skiff = await startProcess([path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir], { SKIFF_LOG_LEVEL: 'warn', SKIFF_RATE_LIMIT_PER_MINUTE: process.env.SKIFF_RATE_LIMIT_PER_MINUTE ?? '0' });
       try {
         const runs = { 1: [], 16: [], 64: [] };
         for (let round = 0; round < rounds; round++)

@@ -58,3 +58,25 @@ describe('pipelineSettings', () => {
     expect(() => loadConfig({ SKIFF_PROMOTION_BASELINES: 'pop,gru4rec' })).toThrow(SkiffError);
   });
 });
+
+describe('security settings', () => {
+  it('parses the serving security settings, with safe defaults', () => {
+    const d = loadConfig({});
+    expect(d.metricsToken).toBeUndefined();
+    expect(d.dashboardHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(d.rateLimitPerMinute).toBe(60_000);
+    expect(d.ingestOnlineEvents).toBe(false);
+    expect(d.maxClockSkewSeconds).toBe(300);
+    const c = loadConfig({
+      SKIFF_METRICS_TOKEN: 't'.repeat(16),
+      SKIFF_METRICS_PORT: '9100',
+      SKIFF_DASHBOARD_HOSTS: 'Shop.example, localhost',
+      SKIFF_REQUEST_ID_SECRET: 's'.repeat(32),
+      SKIFF_INGEST_ONLINE_EVENTS: 'true',
+    });
+    expect(c.metricsPort).toBe(9100);
+    expect(c.dashboardHosts).toEqual(['shop.example', 'localhost']);
+    expect(c.ingestOnlineEvents).toBe(true);
+    expect(() => loadConfig({ SKIFF_METRICS_TOKEN: 'short', SKIFF_REQUEST_ID_SECRET: 'short' })).toThrow(/metricsToken.*requestIdSecret|requestIdSecret.*metricsToken/);
+  });
+});

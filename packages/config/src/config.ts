@@ -42,6 +42,35 @@ export const SkiffConfigSchema = z.object({
    * (bench/serve, 50k-item GRU4Rec: +34 % req/s at 1 connection, +21 % at 16, +4 % at 64 with 1).
    */
   serveTfThreads: z.coerce.number().int().min(0).max(256).default(1),
+  /**
+   * /metrics access: with a token, only `Authorization: Bearer <token>` reads it; with a port, it is
+   * served there (same host) and not on the API port; with neither, it is open on the API port.
+   */
+  metricsToken: z.string().min(16, 'at least 16 characters').optional(),
+  metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Host header values the dashboard answers (DNS rebinding); an Origin header must name one of them too. */
+  dashboardHosts: z
+    .string()
+    .default('localhost,127.0.0.1,[::1]')
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  /** Requests per minute from one client address (0: no limit). */
+  rateLimitPerMinute: z.coerce.number().int().min(0).default(60_000),
+  /** Serving and events logs: total bytes kept per log (oldest files removed first; 0: no cap) and days kept (0: forever). */
+  servingLogRetainBytes: z.coerce.number().int().min(0).default(10 * 1024 * 1024 * 1024),
+  servingLogRetainDays: z.coerce.number().int().min(0).default(30),
+  /**
+   * Signs the request ids the server issues, so a click is only credited to a recommendation this
+   * deployment made for that session. Unset: a random secret per process (ids issued before a
+   * restart are then refused).
+   */
+  requestIdSecret: z.string().min(32, 'at least 32 characters').optional(),
+  /** How far in the future (seconds) an event's time may be before data checks refuse it. */
+  maxClockSkewSeconds: z.coerce.number().int().min(0).default(300),
+  /** Whether the training pipeline also ingests online events (data/online) — off unless configured. */
+  ingestOnlineEvents: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .default(false)
+    .transform((v) => v === true || v === 'true' || v === '1'),
   /** Schedules (`skiff schedules apply`): monitoring interval and nightly retraining time (UTC). */
   monitorEvery: z.string().regex(/^\d+[smhd]$/, 'like 30m, 1h').default('1h'),
   retrainAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('02:00'),
@@ -129,6 +158,15 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_PROMOTION_POLICY: 'promotionPolicy',
   SKIFF_PROMOTION_BASELINES: 'promotionBaselines',
   SKIFF_PROMOTION_CONFIDENCE: 'promotionConfidence',
+  SKIFF_METRICS_TOKEN: 'metricsToken',
+  SKIFF_METRICS_PORT: 'metricsPort',
+  SKIFF_DASHBOARD_HOSTS: 'dashboardHosts',
+  SKIFF_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
+  SKIFF_SERVING_LOG_RETAIN_BYTES: 'servingLogRetainBytes',
+  SKIFF_SERVING_LOG_RETAIN_DAYS: 'servingLogRetainDays',
+  SKIFF_REQUEST_ID_SECRET: 'requestIdSecret',
+  SKIFF_MAX_CLOCK_SKEW_SECONDS: 'maxClockSkewSeconds',
+  SKIFF_INGEST_ONLINE_EVENTS: 'ingestOnlineEvents',
   PATH: 'searchPath',
 };
 
@@ -160,6 +198,8 @@ export function dataPaths(dataDir: string) {
   return {
     raw: path.join(dataDir, 'raw'),
     servingLogs: path.join(dataDir, 'raw', 'serving'),
+    /** Events posted to /v1/events: apart from the raw shop logs, ingested only when configured. */
+    onlineEvents: path.join(dataDir, 'online'),
     warehouse: path.join(dataDir, 'warehouse.duckdb'),
     snapshots: path.join(dataDir, 'snapshots'),
     artifacts: path.join(dataDir, 'artifacts'),

@@ -146,6 +146,11 @@ export interface AliasEvent {
   reason: string;
   /** `set` for setAlias, `rollback` for rollback. */
   action: 'set' | 'rollback';
+  /**
+   * sha256 of the target's manifest at the move, where the adapter pins it: a manifest rewritten
+   * afterwards is refused.
+   */
+  manifestSha256?: string;
 }
 
 /**

@@ -31,12 +31,23 @@ export interface ScoredItem {
 export type Metrics = Record<string, number>;
 
 /** The request body of `POST /v1/recommendations` (DESIGN.md §6). */
+/** Longest item or session id a client may send (ids are logged as they come). */
+export const MAX_ID_CHARS = 256;
+/** A lone UTF-16 surrogate: JSON carries it, but UTF-8 (the logs, DuckDB) would turn it into U+FFFD and merge ids. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** An id from outside: non-empty, bounded, well-formed Unicode. */
+export const ClientIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_ID_CHARS)
+  .refine((s) => !LONE_SURROGATE.test(s), 'holds a lone UTF-16 surrogate');
+
 export const RecommendationRequestSchema = z
   .object({
-    items: z.array(z.string().min(1)).max(200),
+    items: z.array(ClientIdSchema).max(200),
     k: z.number().int().min(1).max(200).default(20),
-    sessionId: z.string().min(1).max(200).optional(),
-    exclude: z.array(z.string()).max(1000).optional(),
+    sessionId: ClientIdSchema.optional(),
+    exclude: z.array(ClientIdSchema).max(1000).optional(),
   })
   .strict();
 export type RecommendationRequest = z.infer<typeof RecommendationRequestSchema>;

@@ -58,6 +58,8 @@ export interface CreateDuckDbWarehouseOptions {
   freshnessMaxAgeHours?: number;
   /** The time split of `transform()` when it is given none (default: session-rec's last-day rule). */
   split?: SplitRule;
+  /** The `raw_events.not_future` check fails on events later than their load's start plus this (seconds, default 300). */
+  maxClockSkewSeconds?: number;
 }
 
 /** What one file of a load did (the port's `LoadFileResult`, with every field the adapter always knows). */
@@ -108,6 +110,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     ...(options.sessionGapMinutes !== undefined ? { session_gap_minutes: options.sessionGapMinutes } : {}),
     ...(options.freshnessMaxAgeHours !== undefined ? { freshness_max_age_hours: options.freshnessMaxAgeHours } : {}),
     ...(options.split ? splitVars(options.split) : {}),
+    ...(options.maxClockSkewSeconds !== undefined ? { max_clock_skew_seconds: Math.max(0, Math.floor(options.maxClockSkewSeconds)) } : {}),
   };
   const models = loadModels(vars);
   const checks = loadChecks(vars);

@@ -27,7 +27,7 @@ describe('read-only warehouse reader', () => {
         { session_id: 's1', n: '2' },
         { session_id: 's2', n: '1' },
       ]);
-      await expect(reader.query('DELETE FROM raw_events')).rejects.toThrow(/read-only/i);
+      await expect(reader.query('DELETE FROM raw_events')).rejects.toThrow(/queries only/);
     } finally {
       await reader.close();
     }

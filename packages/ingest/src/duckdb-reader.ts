@@ -1,20 +1,16 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { WarehouseReader } from '@skiff/core';
+import { queryWarehouseReadOnly } from './read-only-query.js';
 
 /**
- * The warehouse file opened read-only: safe next to a running pipeline, and a typo cannot damage
- * it. Nothing is created or migrated (a missing file is DuckDB's error).
+ * The warehouse for ad-hoc queries (`skiff sql`): each query runs on a private read-only copy with
+ * external access off and the configuration locked (see `queryWarehouseReadOnly`), so it never
+ * blocks a running pipeline, and a query can neither write nor reach other files or settings.
  */
 export async function createDuckDbReader(options: { path: string }): Promise<WarehouseReader> {
-  const db = await DuckDBInstance.create(options.path, { access_mode: 'READ_ONLY' });
-  const conn = await db.connect();
   return {
     async query(sql: string) {
-      return (await conn.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>;
+      return (await queryWarehouseReadOnly(options.path, sql)).rows;
     },
-    async close() {
-      conn.closeSync();
-      db.closeSync();
-    },
+    async close() {},
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_TYPES } from '@skiff/core';
 import { ISO_TIMESTAMP_PATTERN, MAX_LINE_BYTES } from './contract.js';
+import { withLiteralPath } from './literal-path.js';
 import { CSV_NUMBER_PATTERN, csvHeader, isBlankLine, stagedLineParser, unreadableLine, type ParsedRecord, type StagedLineFormat } from './readers.js';
 
 /**
@@ -62,10 +63,13 @@ export async function stageLines(stager: DuckDBConnection, file: string): Promis
   await stager.run(`ATTACH ':memory:' AS ${db}`);
   try {
     await stager.run(`DROP TABLE IF EXISTS skiff_rejects; DROP TABLE IF EXISTS skiff_rejects_scan`);
-    await stager.run(`CREATE TABLE ${db}.lines AS SELECT raw FROM read_csv(${q(file)},
+    // Through a name without pattern characters: DuckDB would read `x[1].ndjson` as `x1.ndjson`.
+    await withLiteralPath(file, (readable) =>
+      stager.run(`CREATE TABLE ${db}.lines AS SELECT raw FROM read_csv(${q(readable)},
         columns = {'raw': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, auto_detect = false,
         new_line = '\\n', strict_mode = false,
-        store_rejects = true, rejects_table = 'skiff_rejects', rejects_scan = 'skiff_rejects_scan')`);
+        store_rejects = true, rejects_table = 'skiff_rejects', rejects_scan = 'skiff_rejects_scan')`),
+    );
     const [n] = (await stager.runAndReadAll(`SELECT count(*)::BIGINT AS n, coalesce(min(rowid), 0)::BIGINT AS base FROM ${db}.lines`)).getRowObjectsJson() as Array<{ n: string; base: string }>;
     const rejects = (
       await stager.runAndReadAll(`SELECT line::BIGINT AS line, any_value(error_type) AS type, any_value(csv_line) AS raw FROM skiff_rejects GROUP BY line ORDER BY line`)

@@ -20,3 +20,4 @@ export {
   topoSort,
   type TransformModel,
 } from './sql-models.js';
+export { queryWarehouseReadOnly, snapshotWarehouse, type ReadOnlyQueryResult } from './read-only-query.js';

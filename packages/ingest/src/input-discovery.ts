@@ -4,7 +4,7 @@ import { SkiffError } from '@skiff/core';
 import { detectFormat, RAW_EXTENSIONS } from './readers.js';
 
 /**
- * Expands folders into the raw files they hold (sorted, recursive, serving logs excluded).
+ * Expands folders into the raw files they hold (sorted, recursive, the serving and online-event logs excluded).
  * `.txt`, `.tsv` and `.dat` files are taken only when their first line names a known format.
  */
 export async function expandInputs(paths: string[], options: { missingOk?: boolean } = {}): Promise<string[]> {
@@ -18,7 +18,10 @@ export async function expandInputs(paths: string[], options: { missingOk?: boole
       for (const e of entries) {
         const full = path.join(e.parentPath, e.name);
         const ext = path.extname(e.name).toLowerCase();
-        if (!e.isFile() || full.split(path.sep).includes('serving') || !RAW_EXTENSIONS.includes(ext)) continue;
+        // Only `serving` and `online` folders inside the given one are the server's logs (never
+        // ingested as shop logs; online events only when given by name): one above it is just a name.
+        const parts = path.relative(p, full).split(path.sep);
+        if (!e.isFile() || parts.includes('serving') || parts.includes('online') || !RAW_EXTENSIONS.includes(ext)) continue;
         if (['.txt', '.tsv', '.dat'].includes(ext)) {
           const d = await detectFormat(full).catch(() => undefined);
           if (!d) continue;

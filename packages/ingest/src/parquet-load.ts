@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_TYPES, SkiffError } from '@skiff/core';
 import { MAX_RAW_CHARS, refuse, validateRawObject, type QuarantineCode } from './contract.js';
 import { fromEpoch, textTimestampSql, type FastLoadCounts } from './fast-load.js';
+import { withLiteralPath } from './literal-path.js';
 import type { ParsedRecord } from './readers.js';
 
 /**
@@ -50,10 +51,10 @@ interface Column {
 }
 
 /** The file's columns matched to the contract's fields; refuses a file that cannot hold raw events. */
-export async function parquetColumns(conn: DuckDBConnection, file: string): Promise<{ columns: Column[]; all: string[] }> {
+export async function parquetColumns(conn: DuckDBConnection, file: string, readable = file): Promise<{ columns: Column[]; all: string[] }> {
   let described: Array<{ column_name: string; column_type: string }>;
   try {
-    described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q(file)})`)).getRowObjectsJson() as typeof described;
+    described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q(readable)})`)).getRowObjectsJson() as typeof described;
   } catch (err) {
     throw new SkiffError('BAD_INPUT', `${file} cannot be read as Parquet: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -177,6 +178,11 @@ export async function loadParquetWithDuckDb(
     timings?: Record<string, number>;
   },
 ): Promise<FastLoadCounts> {
+  // DuckDB reads `file` through a name without pattern characters; `file` itself is what is recorded.
+  return withLiteralPath(input.file, (readable) => loadParquetFrom(conn, input, readable));
+}
+
+async function loadParquetFrom(conn: DuckDBConnection, input: Parameters<typeof loadParquetWithDuckDb>[1], readable: string): Promise<FastLoadCounts> {
   const { loadId, file } = input;
   let t = performance.now();
   const lap = (name: string) => {
@@ -184,8 +190,8 @@ export async function loadParquetWithDuckDb(
     if (input.timings) input.timings[name] = (input.timings[name] ?? 0) + (now - t) / 1000;
     t = now;
   };
-  const { columns, all } = await parquetColumns(conn, file);
-  const [meta] = (await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${q(file)})`)).getRowObjectsJson() as Array<{ n: string }>;
+  const { columns, all } = await parquetColumns(conn, file, readable);
+  const [meta] = (await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${q(readable)})`)).getRowObjectsJson() as Array<{ n: string }>;
   const total = Number(meta?.n ?? 0);
   input.onStaged?.(total);
   try {
@@ -193,7 +199,7 @@ export async function loadParquetWithDuckDb(
       await conn.runAndReadAll(
         `INSERT INTO raw_events (load_id, source_file, line, session_id, event_type, item_id, ts, user_id, price, category, query)
          SELECT ${q(loadId)}, ${q(file)}, line, v_session_id, v_event_type, v_item_id, v_timestamp, v_user_id, v_price, v_category, v_query
-         FROM (${mappedRowsSql(file, columns)}) WHERE ok`,
+         FROM (${mappedRowsSql(readable, columns)}) WHERE ok`,
       )
     ).getRows();
     const sqlLoaded = Number(inserted[0]?.[0] ?? 0);
@@ -204,7 +210,7 @@ export async function loadParquetWithDuckDb(
     await conn.run(
       `CREATE OR REPLACE TEMP TABLE skiff_pq_rest AS
        SELECT line, raw, ${columns.map((c) => `j_${c.field}`).join(', ')}
-       FROM (${mappedRowsSql(file, columns, [`${raw} AS raw`, ...texts])}) WHERE NOT ok`,
+       FROM (${mappedRowsSql(readable, columns, [`${raw} AS raw`, ...texts])}) WHERE NOT ok`,
     );
     lap('rest');
     async function* rest(): AsyncGenerator<ParsedRecord> {

@@ -29,6 +29,8 @@ export const DEFAULT_VARS: ModelVars = {
   max_session_length: MAX_SESSION_LENGTH,
   session_gap_minutes: SESSION_GAP_MINUTES,
   freshness_max_age_hours: 0,
+  /** raw_events.not_future: events may be this many seconds later than the start of their load (clock skew). */
+  max_clock_skew_seconds: 300,
   /** sessions.length_distribution fails above this share of sessions longer than max_session_length… */
   max_long_session_share: 0.05,
   /** …or above this share of sessions of length 1; it judges only from this many sessions on. */

@@ -135,6 +135,7 @@ describe('transforms and checks', () => {
       'splits.time_ordered',
       'item_stats.unique_item',
       'raw_events.freshness',
+      'raw_events.not_future',
     ]);
     expect(c.passed).toBe(true);
     expect(c.checks.find((x) => x.name === 'splits.train_not_empty')?.detail).toBe('2 sessions');
@@ -151,6 +152,23 @@ describe('transforms and checks', () => {
     expect(s.checks.filter((x) => !x.passed).map((x) => [x.name, x.detail.replace(/, [\d.]+ hours old/, '')])).toEqual([
       ['raw_events.freshness', 'newest event 2020-01-04T00:04:00Z (limit 24 h)'],
     ]);
+  });
+
+  it('refuses events later than their load (beyond the clock skew) by name, with the count and the latest time', async () => {
+    const now = Date.now();
+    const f = path.join(dir, 'future.ndjson');
+    const rows = [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `p${d}`, item_id: 'a', t: Date.UTC(2026, 0, 1) + d * 86_400_000 }), ev({ session_id: `p${d}`, item_id: 'b', t: Date.UTC(2026, 0, 1) + d * 86_400_000 + 60_000 })]);
+    // Within the skew (4 minutes ahead) is fine; 2099 and 9999 are not.
+    rows.push(ev({ session_id: 'skew', item_id: 'a', t: now + 240_000 }), ev({ session_id: 'skew', item_id: 'b', t: now + 241_000 }));
+    rows.push(ev({ session_id: 'f1', item_id: 'a', t: Date.UTC(2099, 0, 1) }), ev({ session_id: 'f1', item_id: 'b', t: Date.UTC(2099, 0, 1, 0, 1) }));
+    rows.push(JSON.stringify({ session_id: 'f2', event_type: 'click', item_id: 'a', timestamp: '9999-12-31T00:00:00Z' }));
+    await writeFile(f, rows.join('\n'));
+    await wh.load([f]);
+    await wh.transform();
+    const c = await wh.check();
+    const failed = c.checks.filter((x) => !x.passed);
+    expect(c.passed).toBe(false);
+    expect(failed.find((x) => x.name === 'raw_events.not_future')?.detail).toMatch(/^[23] events later than their load's start \+ 300 s \(latest 9999-12-31/);
   });
 
   it('reports a check that cannot run (no transform yet) as failed instead of stopping', async () => {

@@ -54,11 +54,12 @@ export {
   currentSpanHours,
 } from './features.js';
 export type { Frame, ServingRow, TrainSnapshotFile, ItemCatalog } from './features.js';
-export { runMonitor, readServingLogs, qualityVerdict, DEFAULT_QUALITY_GATE } from './run-monitor.js';
+export { runMonitor, readServingLogs, scanServingLogs, qualityVerdict, DEFAULT_QUALITY_GATE } from './run-monitor.js';
+export type { ServingScan } from './run-monitor.js';
 export { readCsvFrame, parseCsvFrame } from './csv.js';
 export type { CsvFrame } from './csv.js';
 export type { RunMonitorOptions, SkiffMonitorRunResult, QualityGate, QualityVerdict } from './run-monitor.js';
-export { parseTimestampMs, readOnlineEvents, nextEventItem, onlineQuality, predictionDescriptors } from './online.js';
+export { parseTimestampMs, readOnlineEvents, nextEventItem, onlineQuality, predictionDescriptors, createOnlineQualityAccumulator, createPredictionAccumulator } from './online.js';
 export type { OnlineQuality, PredictionDescriptors, SessionEvents } from './online.js';
 export { ensureWorkspaceProject, addWorkspaceSnapshot, defaultDashboard, nameUuid, uuidv7, isWorkspaceUuid } from './workspace.js';
 export type { WorkspaceProject, WorkspaceSnapshotRef } from './workspace.js';

@@ -120,52 +120,75 @@ export function nextEventItem(row: ServingRow, events: SessionEvents): string | 
   return i < ev.items.length ? (ev.items[i] as string) : null;
 }
 
-export function onlineQuality(rows: readonly ServingRow[], events: SessionEvents): OnlineQuality {
+/** Online quality row by row, so a monitor can stream the serving log (onlineQuality over an array is the same). */
+export function createOnlineQualityAccumulator(events: SessionEvents): { add(row: ServingRow): void; result(): OnlineQuality } {
   let records = 0;
   let withNext = 0;
   let hr20 = 0;
   let mrr20 = 0;
   let hrK = 0;
   let mrrK = 0;
-  for (const r of rows) {
-    if (!r.sessionId) continue;
-    records++;
-    const target = nextEventItem(r, events);
-    if (target === null) continue;
-    withNext++;
-    const idx = r.recommended.findIndex((x) => x.itemId === target);
-    if (idx < 0) continue;
-    const rank = idx + 1;
-    if (rank <= 20) {
-      hr20++;
-      mrr20 += 1 / rank;
-    }
-    const k = typeof r.k === 'number' && r.k > 0 ? r.k : r.recommended.length;
-    if (rank <= k) {
-      hrK++;
-      mrrK += 1 / rank;
-    }
-  }
-  const avg = (x: number): number | null => (withNext ? x / withNext : null);
-  return { records, withNextEvent: withNext, 'hr@20': avg(hr20), 'mrr@20': avg(mrr20), 'hr@k': avg(hrK), 'mrr@k': avg(mrrK) };
+  return {
+    add(r) {
+      if (!r.sessionId) return;
+      records++;
+      const target = nextEventItem(r, events);
+      if (target === null) return;
+      withNext++;
+      const idx = r.recommended.findIndex((x) => x.itemId === target);
+      if (idx < 0) return;
+      const rank = idx + 1;
+      if (rank <= 20) {
+        hr20++;
+        mrr20 += 1 / rank;
+      }
+      const k = typeof r.k === 'number' && r.k > 0 ? r.k : r.recommended.length;
+      if (rank <= k) {
+        hrK++;
+        mrrK += 1 / rank;
+      }
+    },
+    result() {
+      const avg = (x: number): number | null => (withNext ? x / withNext : null);
+      return { records, withNextEvent: withNext, 'hr@20': avg(hr20), 'mrr@20': avg(mrr20), 'hr@k': avg(hrK), 'mrr@k': avg(mrrK) };
+    },
+  };
+}
+
+export function onlineQuality(rows: readonly ServingRow[], events: SessionEvents): OnlineQuality {
+  const acc = createOnlineQualityAccumulator(events);
+  for (const r of rows) acc.add(r);
+  return acc.result();
+}
+
+/** Prediction descriptors row by row (memory: one count per distinct recommended item). */
+export function createPredictionAccumulator(vocabularySize?: number | null): { add(row: ServingRow): void; result(): PredictionDescriptors } {
+  const counts = new Map<string, number>();
+  let slots = 0;
+  return {
+    add(r) {
+      for (const x of r.recommended) {
+        counts.set(x.itemId, (counts.get(x.itemId) ?? 0) + 1);
+        slots++;
+      }
+    },
+    result() {
+      const top = [...counts.values()].sort((a, b) => b - a).slice(0, 10);
+      const topSum = top.reduce((a, b) => a + b, 0);
+      const vocab = vocabularySize && vocabularySize > 0 ? vocabularySize : null;
+      return {
+        coverage: vocab ? counts.size / vocab : counts.size,
+        top10Share: slots ? topSum / slots : 0,
+        distinctItems: counts.size,
+        vocabularySize: vocab,
+        slots,
+      };
+    },
+  };
 }
 
 export function predictionDescriptors(rows: readonly ServingRow[], vocabularySize?: number | null): PredictionDescriptors {
-  const counts = new Map<string, number>();
-  let slots = 0;
-  for (const r of rows)
-    for (const x of r.recommended) {
-      counts.set(x.itemId, (counts.get(x.itemId) ?? 0) + 1);
-      slots++;
-    }
-  const top = [...counts.values()].sort((a, b) => b - a).slice(0, 10);
-  const topSum = top.reduce((a, b) => a + b, 0);
-  const vocab = vocabularySize && vocabularySize > 0 ? vocabularySize : null;
-  return {
-    coverage: vocab ? counts.size / vocab : counts.size,
-    top10Share: slots ? topSum / slots : 0,
-    distinctItems: counts.size,
-    vocabularySize: vocab,
-    slots,
-  };
+  const acc = createPredictionAccumulator(vocabularySize);
+  for (const r of rows) acc.add(r);
+  return acc.result();
 }

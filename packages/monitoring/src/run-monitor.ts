@@ -1,15 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError, type Logger, type ModelRegistry, type MonitorRunResult, type Recommender } from '@skiff/core';
+import { mulberry32, SkiffError, type Logger, type ModelRegistry, type MonitorRunResult, type Recommender } from '@skiff/core';
 import { computeDrift, type ColumnValues } from './drift.js';
 import { readCsvFrame } from './csv.js';
 import { ndjsonFiles, ndjsonLines } from './io.js';
 import { writeReport } from './report.js';
 import {
   categoryLookup,
-  currentCategories,
-  currentFrame,
-  currentSpanHours,
+  hourOfDay,
   MONITORED_COLUMNS,
   popularityBuckets,
   referenceCategories,
@@ -18,11 +16,12 @@ import {
   referenceRecommendationFrame,
   referenceTimeOf,
   samplePrefixes,
+  type Frame,
   type ItemCatalog,
   type ServingRow,
   type TrainSnapshotFile,
 } from './features.js';
-import { onlineQuality, predictionDescriptors, readOnlineEvents, type OnlineQuality, type PredictionDescriptors } from './online.js';
+import { createOnlineQualityAccumulator, createPredictionAccumulator, parseTimestampMs, readOnlineEvents, type OnlineQuality, type PredictionDescriptors, type SessionEvents } from './online.js';
 import type { ColumnKind } from './stattests.js';
 
 export interface RunMonitorOptions {
@@ -44,6 +43,12 @@ export interface RunMonitorOptions {
    * folder next to `servingLogDir` (where the serving app writes them). Serving mode only.
    */
   eventsDir?: string;
+  /**
+   * At most this many serving records feed the drift columns (a seeded uniform sample beyond it;
+   * default 1,000,000), so memory stays bounded on any log. Online quality and prediction
+   * descriptors always count every record.
+   */
+  maxCurrentRows?: number;
   /**
    * The served model. When given, the reference side of `rec_popularity_bucket` / `top_score` is
    * its `recommendBatch` on a deterministic sample of reference prefixes; without it those two
@@ -128,6 +133,95 @@ export async function readServingLogs(dir: string, since: Date | null, logger: L
   return rows;
 }
 
+/** The part of a serving record the drift columns need (a few numbers and two item ids). */
+interface CurrentSample {
+  sessionLength: number;
+  lastItem: string | null;
+  tsMs: number | null;
+  topItem: string | null;
+  topScore: number | null;
+}
+
+export interface ServingScan {
+  /** Records read (after the time window). */
+  rows: number;
+  /** Records kept for the drift columns: all of them up to `maxRows`, else a seeded uniform sample. */
+  sampled: number;
+  sample: CurrentSample[];
+  online: OnlineQuality;
+  prediction: PredictionDescriptors;
+  spanHours: number;
+}
+
+/**
+ * Streams the serving log once with bounded memory: online quality, prediction descriptors and the
+ * time span over every record; the drift columns from at most `maxRows` records (reservoir sampling,
+ * seeded, so the same log gives the same sample). Below the cap every record is kept, in file order.
+ */
+export async function scanServingLogs(
+  dir: string,
+  since: Date | null,
+  logger: Logger,
+  options: { events: SessionEvents; vocabularySize?: number | null; maxRows?: number; seed?: number },
+): Promise<ServingScan> {
+  const maxRows = Math.max(1, options.maxRows ?? 1_000_000);
+  const rng = mulberry32(options.seed ?? 1);
+  const online = createOnlineQualityAccumulator(options.events);
+  const prediction = createPredictionAccumulator(options.vocabularySize ?? null);
+  const sample: CurrentSample[] = [];
+  let rows = 0;
+  let bad = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const f of await ndjsonFiles(dir)) {
+    for await (const line of ndjsonLines(f)) {
+      let r: ServingRow & { ts: string };
+      try {
+        r = JSON.parse(line) as ServingRow & { ts: string };
+        if (!Array.isArray(r.items) || !Array.isArray(r.recommended)) throw new Error('shape');
+      } catch {
+        bad++;
+        continue;
+      }
+      if (since && Date.parse(r.ts) < since.getTime()) continue;
+      rows++;
+      online.add(r);
+      prediction.add(r);
+      const tsMs = parseTimestampMs(r.ts);
+      if (tsMs !== null) {
+        if (tsMs < lo) lo = tsMs;
+        if (tsMs > hi) hi = tsMs;
+      }
+      const top = r.recommended[0];
+      const s: CurrentSample = {
+        sessionLength: r.items.length,
+        lastItem: r.items.length ? (r.items[r.items.length - 1] ?? null) : null,
+        tsMs,
+        topItem: top ? top.itemId : null,
+        topScore: top && Number.isFinite(top.score) ? top.score : null,
+      };
+      if (sample.length < maxRows) sample.push(s);
+      else {
+        const j = Math.floor(rng() * rows);
+        if (j < maxRows) sample[j] = s;
+      }
+    }
+  }
+  if (bad) logger.warn('serving log lines skipped', { bad });
+  return { rows, sampled: sample.length, sample, online: online.result(), prediction: prediction.result(), spanHours: hi >= lo ? (hi - lo) / 3_600_000 : 0 };
+}
+
+/** currentFrame and currentCategories over the scan's sample. */
+function sampleFrame(sample: readonly CurrentSample[], bucket: (item: string) => string): Frame {
+  return {
+    session_length: sample.map((r) => r.sessionLength),
+    item_popularity_bucket: sample.map((r) => (r.lastItem !== null ? bucket(r.lastItem) : null)),
+    hour_of_day: sample.map((r) => hourOfDay(r.tsMs)),
+    rec_popularity_bucket: sample.map((r) => (r.topItem !== null ? bucket(r.topItem) : null)),
+    top_score: sample.map((r) => r.topScore),
+  };
+}
+
 /**
  * One monitoring run (DESIGN.md §7): reference = the served model's training snapshot,
  * current = the serving log; Evidently's default tests per column; snapshot + HTML + JSON.
@@ -163,10 +257,18 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     const train = trainSnap.sessions;
     const bucket = popularityBuckets(train);
     const since = options.windowHours ? new Date(now.getTime() - options.windowHours * 3_600_000) : null;
-    const rows = await readServingLogs(servingLogDir, since, logger);
-    if (rows.length === 0) throw new SkiffError('BAD_INPUT', `no serving records in ${servingLogDir}${since ? ` since ${since.toISOString()}` : ''}`);
+    // Events first (their own, smaller log), then one streaming pass over the serving log.
+    const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
+    const ev = await readOnlineEvents(eventsDir, logger);
+    const scan = await scanServingLogs(servingLogDir, since, logger, {
+      events: ev.events,
+      vocabularySize: options.recommender?.vocabulary.length ?? null,
+      ...(options.maxCurrentRows ? { maxRows: options.maxCurrentRows } : {}),
+    });
+    if (scan.rows === 0) throw new SkiffError('BAD_INPUT', `no serving records in ${servingLogDir}${since ? ` since ${since.toISOString()}` : ''}`);
+    if (scan.sampled < scan.rows) logger.info('drift columns computed on a uniform sample of the serving log', { rows: scan.rows, sampled: scan.sampled });
     reference = referenceFrame(train, bucket);
-    const cur = currentFrame(rows, bucket);
+    const cur = sampleFrame(scan.sample, bucket);
     current = cur;
     columns = [...MONITORED_COLUMNS];
 
@@ -177,12 +279,12 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     else {
       const categoryOf = categoryLookup(catalog);
       reference.category = referenceCategories(train, categoryOf);
-      current.category = currentCategories(rows, categoryOf);
+      current.category = scan.sample.map((r) => (r.lastItem !== null ? categoryOf(r.lastItem) : null));
       columns.push({ name: 'category', type: 'cat' });
     }
     // hour_of_day: needs request times on both sides, and a current window covering a whole day.
     const timeOf = referenceTimeOf(trainSnap);
-    const span = currentSpanHours(rows);
+    const span = scan.spanHours;
     if (!timeOf) skippedColumns.push({ column: 'hour_of_day', reason: 'train.json carries no timestamps/startedAt' });
     else if (span < 24) skippedColumns.push({ column: 'hour_of_day', reason: `the current window covers ${span.toFixed(1)} h; hour of day is compared over 24 h or more` });
     else {
@@ -206,11 +308,9 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     });
     for (const name of Object.keys(current)) if (!columns.some((c) => c.name === name)) delete current[name];
 
-    const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
-    const ev = await readOnlineEvents(eventsDir, logger);
-    online = ev.files > 0 ? onlineQuality(rows, ev.events) : null;
+    online = ev.files > 0 ? scan.online : null;
     quality = qualityVerdict({ ...DEFAULT_QUALITY_GATE, ...options.qualityGate }, online, manifest.metrics);
-    prediction = predictionDescriptors(rows, options.recommender?.vocabulary.length ?? null);
+    prediction = scan.prediction;
   }
 
   const result = computeDrift({ reference, current, columns });

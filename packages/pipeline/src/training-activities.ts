@@ -35,7 +35,7 @@ export interface PipelineDeps {
   trainer: Trainer;
   /** Experiment tracking: every training run, registered or not (optional). */
   tracker?: ExperimentTracker;
-  paths: { raw: string; snapshots: string; artifacts: string };
+  paths: { raw: string; snapshots: string; artifacts: string; /** Online events, ingested with the raw logs only when set (configuration). */ online?: string };
   logger: Logger;
   codeVersion: string;
 }
@@ -124,7 +124,8 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const explicit = input.inputs && input.inputs.length > 0;
       // The default raw folder may be absent or empty (files ingested by hand, say): nothing new to
       // load, and the run goes on with what the warehouse holds. Inputs named by the caller must exist.
-      const r = await withWarehouse(deps, (wh) => (explicit ? wh.load(input.inputs!) : wh.load([deps.paths.raw], { allowEmpty: true })));
+      const defaults = [deps.paths.raw, ...(deps.paths.online ? [deps.paths.online] : [])];
+      const r = await withWarehouse(deps, (wh) => (explicit ? wh.load(input.inputs!) : wh.load(defaults, { allowEmpty: true })));
       log('ingest').info('load finished', { loadId: r.loadId, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped });
       return r;
     },

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
-import { assertAlias, assertVersion, defaultActor, formatVersion, hashFiles, parseRef, rollbackTarget, sha256, verifyFiles, versionNumber, aliasHistory } from '@skiff/registry';
+import { assertAlias, assertVersion, defaultActor, formatVersion, hashFiles, isSafeEntry, parseRef, rollbackTarget, sha256, verifyFiles, versionNumber, aliasHistory } from '@skiff/registry';
 import { createMlflowClient, encodeKey, ensureExperiment, mlflowErrorCode, proxiedArtifactPath, type MlflowClientOptions } from './client.js';
 
 export interface CreateMlflowRegistryOptions extends MlflowClientOptions {
@@ -128,6 +128,8 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
     const tmp = path.join(cacheDir, `.dl-${process.pid}-${randomUUID()}`);
     try {
       for (const file of Object.keys(manifest.files)) {
+        // Checked before anything is written: a `../` entry would otherwise land outside the cache.
+        if (!isSafeEntry(file)) throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${manifest.version} names "${file.slice(0, 80)}", which is not a file inside the version folder`);
         const bytes = await client.getArtifact(`${root}/model/${file}`).catch((e: unknown) => {
           if (mlflowErrorCode(e)) return new Uint8Array(); // missing → hash mismatch below
           throw e;

@@ -58,7 +58,7 @@ describe('fs registry', () => {
     await writeFile(path.join(root, 'aliases.json'), JSON.stringify({ production: a.version }));
     await reg.setAlias('production', b.version, { reason: 'better' });
     const lines = (await readFile(path.join(root, 'alias-history.ndjson'), 'utf8')).trim().split('\n');
-    expect(JSON.parse(lines[1]!)).toEqual({ at: '2026-01-02T03:04:05.000Z', alias: 'production', from: 'v0001', to: 'v0002', actor: 'tester', reason: 'better', action: 'set' });
+    expect(JSON.parse(lines[1]!)).toEqual({ at: '2026-01-02T03:04:05.000Z', alias: 'production', from: 'v0001', to: 'v0002', actor: 'tester', reason: 'better', action: 'set', manifestSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await reg.history())[0]).toMatchObject({ from: null, to: 'v0001', actor: 'unknown', action: 'set' });
     expect((await reg.rollback('production')).to).toBe('v0001');
   });

@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
-import { atomicWrite, hashFiles, verifyFiles, withFileLock } from './files.js';
-import { assertAlias, assertVersion, defaultActor, formatVersion, isVersion, parseAliasEvent, parseRef, rollbackTarget, aliasHistory } from './names.js';
+import { atomicWrite, hashFiles, sha256, verifyFiles, withFileLock } from './files.js';
+import { assertAlias, assertVersion, defaultActor, formatVersion, isVersion, parseAliasEvent, parseRef, rollbackTarget, aliasHistory, SHA256_RE } from './names.js';
+
+interface AliasEntry {
+  version: string;
+  manifestSha256: string | null;
+}
 
 export interface CreateFsRegistryOptions {
   /** Folder holding `versions/`, `aliases.json` and `alias-history.ndjson`. */
@@ -29,13 +34,37 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
   const historyFile = path.join(root, 'alias-history.ndjson');
   const lockFile = path.join(root, 'aliases.lock');
 
-  async function readAliases(): Promise<Record<string, string>> {
+  /**
+   * aliases.json: `{ alias: { version, manifestSha256 } }`. The pin is the sha256 of the target's
+   * manifest when the alias moved; a bare version string (files written before pins) is unpinned.
+   */
+  async function readAliasEntries(): Promise<Record<string, AliasEntry>> {
+    let text: string;
     try {
-      return JSON.parse(await readFile(aliasFile, 'utf8')) as Record<string, string>;
+      text = await readFile(aliasFile, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw e;
     }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile} is not a JSON object`);
+    const out: Record<string, AliasEntry> = {};
+    for (const [alias, v] of Object.entries(raw as Record<string, unknown>)) {
+      const entry = typeof v === 'string' ? { version: v, manifestSha256: null } : (v as Partial<AliasEntry> | null);
+      if (!entry || typeof entry.version !== 'string' || !isVersion(entry.version) || (entry.manifestSha256 !== null && (typeof entry.manifestSha256 !== 'string' || !SHA256_RE.test(entry.manifestSha256))))
+        throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile}: alias "${alias.slice(0, 80)}" does not name a version with a manifest sha256`);
+      out[alias] = { version: entry.version, manifestSha256: entry.manifestSha256 ?? null };
+    }
+    return out;
+  }
+
+  async function readAliases(): Promise<Record<string, string>> {
+    return Object.fromEntries(Object.entries(await readAliasEntries()).map(([a, e]) => [a, e.version]));
   }
 
   async function versionIds(): Promise<string[]> {
@@ -43,14 +72,49 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
     return entries.filter(isVersion).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
   }
 
-  async function readManifest(version: string): Promise<ModelManifest> {
+  /** The manifest and the sha256 of its bytes; its version must be the folder's. */
+  async function readManifestWithDigest(version: string): Promise<{ manifest: ModelManifest; digest: string }> {
     assertVersion(version);
+    let bytes: Buffer;
+    let manifest: ModelManifest;
     try {
-      return JSON.parse(await readFile(path.join(versionsDir, version, 'manifest.json'), 'utf8')) as ModelManifest;
+      bytes = await readFile(path.join(versionsDir, version, 'manifest.json'));
+      manifest = JSON.parse(bytes.toString('utf8')) as ModelManifest;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SkiffError('MODEL_NOT_FOUND', `model version ${version} not found`);
       throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} is unreadable`, { cause: e });
     }
+    if (typeof manifest !== 'object' || manifest === null || manifest.version !== version)
+      throw new SkiffError('ARTIFACT_CORRUPTED', `manifest in folder ${version} says version "${String((manifest as ModelManifest | null)?.version).slice(0, 40)}"`);
+    return { manifest, digest: sha256(bytes) };
+  }
+
+  async function readManifest(version: string): Promise<ModelManifest> {
+    return (await readManifestWithDigest(version)).manifest;
+  }
+
+  /**
+   * The pin of a version: the manifest sha256 its latest pinned alias move recorded (aliases.json
+   * first, then history), or null when no alias ever pinned it.
+   */
+  async function pinOf(version: string, entries: Record<string, AliasEntry>): Promise<{ sha: string; by: string } | null> {
+    for (const [alias, e] of Object.entries(entries)) if (e.version === version && e.manifestSha256) return { sha: e.manifestSha256, by: `alias ${alias}` };
+    const pinned = (await readHistory()).filter((e) => e.to === version && e.manifestSha256);
+    const last = pinned.at(-1);
+    return last?.manifestSha256 ? { sha: last.manifestSha256, by: `the ${last.alias} move of ${last.at}` } : null;
+  }
+
+  /**
+   * Everything get() and an alias move check: the manifest matches its pin, names exactly the files
+   * of the folder (none outside it), and every file matches its sha256.
+   */
+  async function verifyVersion(version: string, pin: { sha: string; by: string } | null): Promise<{ manifest: ModelManifest; dir: string; digest: string }> {
+    const { manifest, digest } = await readManifestWithDigest(version);
+    if (pin && pin.sha !== digest)
+      throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} was changed after ${pin.by} pinned it (sha256 ${digest.slice(0, 12)} ≠ ${pin.sha.slice(0, 12)})`);
+    const dir = path.join(versionsDir, version);
+    await verifyFiles(dir, manifest.files, version, ['manifest.json']);
+    return { manifest, dir, digest };
   }
 
   async function readHistory(): Promise<AliasEvent[]> {
@@ -72,13 +136,14 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
   async function move(alias: string, decide: (current: string | undefined) => Promise<Omit<AliasEvent, 'at' | 'alias' | 'from'>>): Promise<AliasEvent> {
     await mkdir(root, { recursive: true });
     return withFileLock(lockFile, async () => {
-      const aliases = await readAliases();
-      const current = aliases[alias];
+      const entries = await readAliasEntries();
+      const current = entries[alias]?.version;
       const change = await decide(current);
-      await readManifest(change.to); // refuses unknown versions
-      const event: AliasEvent = { at: now().toISOString(), alias, from: current ?? null, ...change };
-      aliases[alias] = change.to;
-      await atomicWrite(aliasFile, JSON.stringify(aliases, null, 2));
+      // Refuses unknown and tampered versions; the alias then pins the manifest it was checked with.
+      const { digest } = await verifyVersion(change.to, await pinOf(change.to, entries));
+      const event: AliasEvent = { at: now().toISOString(), alias, from: current ?? null, ...change, manifestSha256: digest };
+      entries[alias] = { version: change.to, manifestSha256: digest };
+      await atomicWrite(aliasFile, JSON.stringify(entries, null, 2));
       await appendFile(historyFile, JSON.stringify(event) + '\n');
       return event;
     });
@@ -134,11 +199,12 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
 
     async get(versionOrAlias) {
       const ref = parseRef(versionOrAlias);
-      const version = ref.kind === 'version' ? ref.version : (await readAliases())[ref.alias];
+      const entries = await readAliasEntries();
+      const entry = ref.kind === 'alias' ? entries[ref.alias] : undefined;
+      const version = ref.kind === 'version' ? ref.version : entry?.version;
       if (!version) throw new SkiffError('MODEL_NOT_FOUND', `no model version or alias named "${versionOrAlias}"`);
-      const manifest = await readManifest(version);
-      const dir = path.join(versionsDir, version);
-      await verifyFiles(dir, manifest.files, version);
+      const pin = ref.kind === 'alias' && entry?.manifestSha256 ? { sha: entry.manifestSha256, by: `alias ${ref.alias}` } : await pinOf(version, entries);
+      const { manifest, dir } = await verifyVersion(version, pin);
       return { manifest, dir };
     },
 

@@ -80,7 +80,7 @@ describe('fs registry across processes', () => {
     let reads = 0;
     while (!finished) {
       const raw = await readFile(path.join(root, 'aliases.json'), 'utf8'); // never torn
-      expect([v1, v2]).toContain((JSON.parse(raw) as Record<string, string>)['production']);
+      expect([v1, v2]).toContain((JSON.parse(raw) as Record<string, { version: string }>)['production']?.version);
       expect([v1, v2]).toContain((await reg.get('production')).manifest.version);
       reads++;
     }

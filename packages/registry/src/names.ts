@@ -12,6 +12,8 @@ export const VERSION_RE = /^v\d{4,12}$/;
 export const ALIAS_RE = /^[a-z][a-z0-9_-]{0,63}$/;
 /** Anything that looks like a version (`v1`, `v0001`) is not an alias; nor is `latest` (MLflow reserves it). */
 const RESERVED_ALIAS_RE = /^(v\d+|latest)$/;
+/** A sha256 in hex, as manifests and pins hold it. */
+export const SHA256_RE = /^[0-9a-f]{64}$/;
 /** Run ids: opaque, but safe as a folder name and in a URL. */
 export const RUN_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** Experiment names: printable, no path separators. */
@@ -125,6 +127,7 @@ export function parseAliasEvent(line: string): AliasEvent | null {
     actor: typeof o['actor'] === 'string' ? o['actor'] : 'unknown',
     reason: typeof o['reason'] === 'string' ? o['reason'] : '',
     action: o['action'] === 'rollback' ? 'rollback' : 'set',
+    ...(typeof o['manifestSha256'] === 'string' && SHA256_RE.test(o['manifestSha256']) ? { manifestSha256: o['manifestSha256'] } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ export function buildMonitoringDeps(config: SkiffConfig, logger: Logger, extra: 
       runMonitor({
         registry,
         servingLogDir: paths.servingLogs,
+        eventsDir: paths.onlineEvents,
         snapshotsDir: paths.snapshots,
         reportsDir: paths.reports,
         logger: logger.child({ stage: 'monitor' }),

@@ -16,7 +16,7 @@ export function codeVersion(): string {
 
 /** SWAP POINT: warehouse — the DuckDB file under the data dir (docs/swapping.md#warehouse). */
 export function openWarehouse(config: SkiffConfig, logger: Logger, options: { onProgress?: (p: { file: string; rows: number }) => void } = {}): Promise<Warehouse> {
-  return createDuckDbWarehouse({ path: dataPaths(config.dataDir).warehouse, logger, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  return createDuckDbWarehouse({ path: dataPaths(config.dataDir).warehouse, logger, maxClockSkewSeconds: config.maxClockSkewSeconds, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
 }
 
 /** The warehouse opened read-only, for ad-hoc SQL (`skiff sql`). */
@@ -46,7 +46,7 @@ export function buildPipelineDeps(config: SkiffConfig, logger: Logger): Pipeline
     registry: buildRegistry(config),
     tracker: buildTracker(config),
     trainer: createTfjsTrainer({ logger }),
-    paths: { raw: paths.raw, snapshots: paths.snapshots, artifacts: paths.artifacts },
+    paths: { raw: paths.raw, snapshots: paths.snapshots, artifacts: paths.artifacts, ...(config.ingestOnlineEvents ? { online: paths.onlineEvents } : {}) },
     logger,
     codeVersion: codeVersion(),
   };

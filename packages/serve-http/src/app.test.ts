@@ -17,7 +17,8 @@ const fake: Recommender = {
 };
 const loaded: LoadedModel = { recommender: fake, manifest: { name: 'fake', version: 'v0001' } as ModelManifest, known: new Set(fake.vocabulary) };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A signed request id: a UUID and its HMAC (request-ids.ts). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/;
 
 describe('serving app', () => {
   let dir: string;
@@ -78,19 +79,36 @@ describe('serving app', () => {
     expect(tooMany.body.error.message).toMatch(/requests/);
   });
 
-  it('accepts follow-up events in the raw event contract', async () => {
+  it('accepts follow-up events carrying a request id issued for their session, stamped with the server time', async () => {
     const events: unknown[] = [];
-    const eventsLog = { append: (e: unknown) => void events.push(e), depth: () => 0, close: async () => {} };
+    const eventsLog = { append: (e: unknown) => void events.push(e), depth: () => 0, health: () => ({ error: null, since: null, written: 0, dropped: 0, errors: 0, removedFiles: 0 }), close: async () => {} };
     const app = createApp({ models: holder, servingLog: log, eventsLog, logger: silentLogger, now: () => new Date('2026-01-02T03:04:05.000Z') });
+    const rid = (await request(app).post('/v1/recommendations').send({ items: ['a'], sessionId: 's1' })).body.requestId as string;
     const res = await request(app)
       .post('/v1/events')
-      .send({ events: [{ sessionId: 's1', itemId: 'b', requestId: 'r-1' }, { sessionId: 's1', itemId: 'c', eventType: 'purchase', ts: '2026-01-02T03:05:00Z' }] });
+      .send({ events: [{ sessionId: 's1', itemId: 'b', requestId: rid }, { sessionId: 's1', itemId: 'c', eventType: 'purchase', ts: '2026-01-02T03:05:00Z', requestId: rid }] });
     expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: 2, refused: 0, refusals: [] });
     expect(events).toEqual([
-      { session_id: 's1', event_type: 'click', item_id: 'b', timestamp: '2026-01-02T03:04:05.000Z', request_id: 'r-1' },
-      { session_id: 's1', event_type: 'purchase', item_id: 'c', timestamp: '2026-01-02T03:05:00Z' },
+      { session_id: 's1', event_type: 'click', item_id: 'b', timestamp: '2026-01-02T03:04:05.000Z', request_id: rid },
+      { session_id: 's1', event_type: 'purchase', item_id: 'c', timestamp: '2026-01-02T03:04:05.000Z', request_id: rid, client_timestamp: '2026-01-02T03:05:00Z' },
     ]);
+    // Another session's id, an invented one, and a client clock far ahead are refused one by one.
+    const other = await request(app)
+      .post('/v1/events')
+      .send({ events: [{ sessionId: 's2', itemId: 'b', requestId: rid }, { sessionId: 's1', itemId: 'b', requestId: 'r-1' }, { sessionId: 's1', itemId: 'b', requestId: rid, ts: '2099-01-01T00:00:00Z' }] });
+    expect(other.body).toEqual({
+      accepted: 0,
+      refused: 3,
+      refusals: [
+        { index: 0, reason: 'unverified_request_id' },
+        { index: 1, reason: 'unverified_request_id' },
+        { index: 2, reason: 'future_client_time' },
+      ],
+    });
+    expect(events).toHaveLength(2);
     expect((await request(app).post('/v1/events').send({ events: [{ sessionId: 's1' }] })).status).toBe(400);
+    expect((await request(app).post('/v1/events').send({ events: [{ sessionId: 's1', itemId: 'b' }] })).status).toBe(400);
   });
 
   it('refuses other content types (415), oversize bodies (413) and unknown routes (404) as JSON', async () => {

@@ -1,42 +1,67 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
-import { RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
+import { ClientIdSchema, RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
 import { createMicroBatcher } from './batcher.js';
+import { createRequestIds, type RequestIds } from './request-ids.js';
+import { DASHBOARD_SCRIPT_HASH } from './dashboard/page.js';
 import { scoredItemsJson, sendJson } from './json.js';
 import type { LoadedModel, ModelHolder } from './model-holder.js';
-import type { NdjsonLog, ServingLog } from './serving-log.js';
+import type { NdjsonLog, NdjsonLogHealth, ServingLog } from './serving-log.js';
 
 export interface AppDeps {
   models: ModelHolder;
   servingLog: ServingLog;
-  /** Where the clicks that followed a recommendation go (raw event contract, ingested like any log). */
-  eventsLog?: NdjsonLog<RawEvent>;
+  /** Where the events that followed a recommendation go (data/online; ingested only when configured). */
+  eventsLog?: NdjsonLog<OnlineEventRecord>;
+  /** Issues and verifies signed request ids (default: a random secret per app). */
+  requestIds?: RequestIds;
+  /** How far ahead of the server's clock a client's event time may be (ms) before the event is refused. */
+  maxClockSkewMs?: number;
   logger: Logger;
   /** A fresh registry per app keeps tests independent. */
   metrics?: Registry;
   now?: () => Date;
   /** Mounted at /dashboard when given (see dashboard/router.ts). */
   dashboard?: Router;
+  /** Host header values the dashboard answers; an Origin header must name one of them too. */
+  dashboardHosts?: readonly string[];
+  /** /metrics on this app: open, behind a bearer token, or not at all (served on its own port). */
+  metricsAccess?: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'elsewhere' };
+  /** Requests per minute from one client address (0 or unset: no limit). */
+  rateLimitPerMinute?: number;
 }
 
-/** Request limits (DESIGN.md §6); the schemas enforce items ≤ 200 and k ≤ 200. */
-export const LIMITS = { bodyBytes: '256kb', batchSize: 100, eventsPerPost: 1000 } as const;
+/**
+ * Request limits. The schemas enforce items ≤ 200, k ≤ 200 and ids ≤ 256 characters; a batch may
+ * ask for at most `batchRecommendations` items in all, so one request writes a bounded serving log
+ * (≤ the body plus 2,000 scored items).
+ */
+export const LIMITS = { bodyBytes: '256kb', batchSize: 100, batchRecommendations: 2000, eventsPerPost: 1000 } as const;
 
-const BatchSchema = z.object({ requests: z.array(RecommendationRequestSchema).min(1).max(LIMITS.batchSize) }).strict();
+const BatchSchema = z
+  .object({ requests: z.array(RecommendationRequestSchema).min(1).max(LIMITS.batchSize) })
+  .strict()
+  .refine((b) => b.requests.reduce((n, r) => n + r.k, 0) <= LIMITS.batchRecommendations, {
+    message: `the requests of a batch ask for more than ${LIMITS.batchRecommendations} items in all (sum of k)`,
+    path: ['requests'],
+  });
 const EventsSchema = z
   .object({
     events: z
       .array(
         z
           .object({
-            sessionId: z.string().min(1).max(200),
-            itemId: z.string().min(1).max(200),
+            sessionId: ClientIdSchema,
+            itemId: ClientIdSchema,
             eventType: z.enum(['view', 'click', 'add_to_cart', 'purchase']).default('click'),
+            /** The client's own clock: kept apart (client_timestamp); the event's time is the server's. */
             ts: z.iso.datetime().optional(),
-            /** The `requestId` of the recommendation this click followed: exact attribution for online quality. */
-            requestId: z.string().min(1).max(100).optional(),
+            /** The `requestId` the server returned with the recommendation this event followed. */
+            requestId: z.string().min(1).max(100),
           })
           .strict(),
       )
@@ -44,6 +69,47 @@ const EventsSchema = z
       .max(LIMITS.eventsPerPost),
   })
   .strict();
+
+/** One line of the online events log (data/online): the raw event contract plus its provenance. */
+export type OnlineEventRecord = RawEvent & { request_id: string; client_timestamp?: string };
+
+/** Why a posted event was not stored. */
+export type EventRefusal = 'invalid' | 'unverified_request_id' | 'future_client_time';
+
+export const DEFAULT_DASHBOARD_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+/** The host part of a Host header or of an Origin URL, lower-cased, without the port. */
+function hostOf(value: string): string | null {
+  try {
+    return new URL(value.includes('://') ? value : `http://${value}`).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The dashboard answers only under the configured host names (a page on another site that resolves
+ * its own name to this server — DNS rebinding — is refused) and only same-site browser requests.
+ */
+function hostPolicy(hosts: readonly string[]) {
+  const allowed = new Set(hosts.map((h) => h.toLowerCase()));
+  return (req: Request, res: Response, next: NextFunction) => {
+    const host = hostOf(req.headers.host ?? '');
+    if (!host || !allowed.has(host)) return sendError(res, 421, 'HOST_NOT_ALLOWED', `the dashboard does not answer for host "${String(req.headers.host ?? '').slice(0, 100)}"`);
+    const origin = req.headers.origin;
+    if (origin !== undefined && (origin === 'null' || !allowed.has(hostOf(origin) ?? ''))) return sendError(res, 403, 'ORIGIN_NOT_ALLOWED', 'cross-origin requests to the dashboard are refused');
+    next();
+  };
+}
+
+/** Constant-time comparison of an `Authorization: Bearer …` header with the token. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const a = createHash('sha256').update(m[1]!).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
 
 function sendError(res: Response, status: number, code: string, message: string) {
   sendJson(res, status, JSON.stringify({ error: { code, message } }));
@@ -72,6 +138,9 @@ export function createApp(deps: AppDeps) {
   const served = new Counter({ name: 'skiff_recommendations_total', help: 'Recommendation lists served', labelNames: ['model_version'], registers: [metrics] });
   const unknown = new Counter({ name: 'skiff_unknown_items_total', help: 'Input items unknown to the served model', registers: [metrics] });
   const events = new Counter({ name: 'skiff_events_total', help: 'Follow-up events accepted on /v1/events', registers: [metrics] });
+  const refusedEvents = new Counter({ name: 'skiff_events_refused_total', help: 'Events refused on /v1/events, by reason', labelNames: ['reason'], registers: [metrics] });
+  const requestIds = deps.requestIds ?? createRequestIds();
+  const maxSkewMs = deps.maxClockSkewMs ?? 300_000;
   const info = new Gauge({
     name: 'skiff_model_info',
     help: 'The served model (value 1)',
@@ -93,6 +162,52 @@ export function createApp(deps: AppDeps) {
     },
   });
 
+  /** Background faults: the registry poll and the log files. The model in memory keeps serving through all of them. */
+  const faults = () => {
+    const out: Array<{ component: string; error: string; since: string | null }> = [];
+    const poll = models.health?.();
+    if (poll?.error) out.push({ component: 'registry', error: poll.error, since: poll.since });
+    const logs: Array<[string, NdjsonLog<unknown> | undefined]> = [['serving_log', servingLog as NdjsonLog<unknown>], ['events_log', eventsLog as NdjsonLog<unknown> | undefined]];
+    for (const [component, log] of logs) {
+      const h = log?.health();
+      if (h?.error) out.push({ component, error: h.error, since: h.since });
+    }
+    return out;
+  };
+  new Gauge({
+    name: 'skiff_fault',
+    help: 'A background task is failing (1) or healthy (0), by component',
+    labelNames: ['component'],
+    registers: [metrics],
+    collect() {
+      const now = new Set(faults().map((f) => f.component));
+      for (const component of ['registry', 'serving_log', ...(eventsLog ? ['events_log'] : [])]) this.set({ component }, now.has(component) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'skiff_registry_poll_failures',
+    help: 'Registry polls that failed since start (the served model was kept)',
+    registers: [metrics],
+    collect() {
+      this.set(models.health?.().failures ?? 0);
+    },
+  });
+  const logGauge = (name: string, help: string, pick: (h: NdjsonLogHealth) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['log'],
+      registers: [metrics],
+      collect() {
+        this.set({ log: 'serving' }, pick(servingLog.health()));
+        if (eventsLog) this.set({ log: 'events' }, pick(eventsLog.health()));
+      },
+    });
+  logGauge('skiff_log_records_written', 'Log records written to a file since start', (h) => h.written);
+  logGauge('skiff_log_records_dropped', 'Log records that could not be written (failed write, or queue full during a fault) since start', (h) => h.dropped);
+  logGauge('skiff_log_write_errors', 'Log open/write errors since start', (h) => h.errors);
+  logGauge('skiff_log_files_removed', 'Log files removed by retention since start', (h) => h.removedFiles);
+
   const batcher = createMicroBatcher();
   new Gauge({
     name: 'skiff_model_batch_size_mean',
@@ -105,6 +220,37 @@ export function createApp(deps: AppDeps) {
 
   const app = express();
   app.disable('x-powered-by');
+  // Security headers; the dashboard's one inline script is allowed by its hash (dashboard/page.ts).
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", DASHBOARD_SCRIPT_HASH],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+        },
+      },
+      strictTransportSecurity: false, // plain HTTP behind the deployment's TLS terminator
+    }),
+  );
+  if (deps.rateLimitPerMinute)
+    app.use(
+      rateLimit({
+        windowMs: 60_000,
+        limit: deps.rateLimitPerMinute,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        // Health checks stay answerable under a flood (an orchestrator must see the process alive).
+        skip: (req) => req.path === '/healthz' || req.path === '/readyz',
+        handler: (_req, res) => sendError(res, 429, 'RATE_LIMITED', `more than ${deps.rateLimitPerMinute} requests per minute from this address`),
+      }),
+    );
   // No ETag: nothing revalidates API answers, and Express would hash every JSON body for it.
   app.set('etag', false);
   app.set('query parser', 'simple');
@@ -128,12 +274,18 @@ export function createApp(deps: AppDeps) {
   });
   app.get('/readyz', (_req, res) => {
     const m = models.current();
-    if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
-    res.json({ status: 'ready', model: { name: m.manifest.name, version: m.manifest.version } });
+    const f = faults();
+    if (!m) return sendJson(res, 503, JSON.stringify({ error: { code: 'MODEL_NOT_FOUND', message: 'no model loaded yet' }, faults: f }));
+    // Still ready: the loaded model answers; "degraded" names what is failing in the background.
+    res.json({ status: f.length ? 'degraded' : 'ready', model: { name: m.manifest.name, version: m.manifest.version }, faults: f });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.contentType).send(await metrics.metrics());
-  });
+  const access = deps.metricsAccess ?? { mode: 'open' };
+  if (access.mode !== 'elsewhere')
+    app.get('/metrics', async (req, res) => {
+      if (access.mode === 'token' && !bearerMatches(req.headers.authorization, access.token))
+        return sendError(res, 401, 'UNAUTHORIZED', 'send Authorization: Bearer <metrics token>');
+      res.type(metrics.contentType).send(await metrics.metrics());
+    });
 
   /** Scores one request against one model snapshot (the caller holds `m` for the whole request). */
   async function answer(m: LoadedModel, r: RecommendationRequest, started: number) {
@@ -145,7 +297,7 @@ export function createApp(deps: AppDeps) {
     const model = { name: m.manifest.name, version: m.manifest.version };
     served.inc({ model_version: model.version });
     if (unknownItems) unknown.inc(unknownItems);
-    const requestId = randomUUID();
+    const requestId = requestIds.issue(r.sessionId ?? null);
     // Written by the log's timer, off the request path (serving-log.ts).
     servingLog.append({
       ts: now().toISOString(),
@@ -190,16 +342,33 @@ export function createApp(deps: AppDeps) {
 
   app.post('/v1/events', (req, res) => {
     const parsed = EventsSchema.safeParse(req.body);
-    if (!parsed.success) return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
+    if (!parsed.success) {
+      const body = req.body as { events?: unknown } | null;
+      refusedEvents.inc({ reason: 'invalid' }, Array.isArray(body?.events) ? Math.min(body.events.length, 100_000) || 1 : 1);
+      return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
+    }
     if (!eventsLog) return sendError(res, 404, 'NOT_FOUND', 'event collection is not enabled');
-    const ts = now().toISOString();
-    for (const e of parsed.data.events)
-      eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: e.ts ?? ts, ...(e.requestId ? { request_id: e.requestId } : {}) });
-    events.inc(parsed.data.events.length);
-    res.status(202).json({ accepted: parsed.data.events.length });
+    const at = now();
+    const ts = at.toISOString();
+    const refused: Array<{ index: number; reason: EventRefusal }> = [];
+    let accepted = 0;
+    parsed.data.events.forEach((e, index) => {
+      let reason: EventRefusal | null = null;
+      if (!requestIds.verify(e.requestId, e.sessionId)) reason = 'unverified_request_id';
+      else if (e.ts !== undefined && Date.parse(e.ts) > at.getTime() + maxSkewMs) reason = 'future_client_time';
+      if (reason) {
+        refused.push({ index, reason });
+        refusedEvents.inc({ reason });
+        return;
+      }
+      eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: ts, request_id: e.requestId, ...(e.ts ? { client_timestamp: e.ts } : {}) });
+      accepted++;
+    });
+    events.inc(accepted);
+    res.status(202).json({ accepted, refused: refused.length, refusals: refused.slice(0, 20) });
   });
 
-  if (deps.dashboard) app.use('/dashboard', deps.dashboard);
+  if (deps.dashboard) app.use('/dashboard', hostPolicy(deps.dashboardHosts ?? DEFAULT_DASHBOARD_HOSTS), deps.dashboard);
 
   app.use((_req, res) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
   // Express error middleware: malformed JSON and anything thrown end here as JSON, never a stack trace.

@@ -7,10 +7,24 @@ export interface LoadedModel {
   known: ReadonlySet<string>;
 }
 
+/** The registry poll's own state: the served model stays while the registry cannot be read. */
+export interface RegistryPollHealth {
+  /** The last poll's error while polls fail (unreadable or corrupt alias file, MLflow down …). */
+  error: string | null;
+  /** When polls started failing (ISO), null when the last poll succeeded. */
+  since: string | null;
+  /** Failed polls since start. */
+  failures: number;
+}
+
 export interface ModelHolder {
   current(): LoadedModel | null;
-  /** Loads the alias' version if it changed; a version that fails to load leaves the old one serving. */
+  /**
+   * Loads the alias' version if it changed; a version that fails to load leaves the old one
+   * serving. Never rejects: a registry that cannot be read is reported in `error` and health().
+   */
   refresh(): Promise<{ changed: boolean; version: string | null; error?: string }>;
+  health?(): RegistryPollHealth;
 }
 
 export interface CreateModelHolderOptions {
@@ -34,9 +48,27 @@ export function createModelHolder(options: CreateModelHolderOptions): ModelHolde
   let failed: string | null = null;
   let loaded: LoadedModel | null = null;
   let inflight: Promise<{ changed: boolean; version: string | null; error?: string }> | null = null;
+  const poll: RegistryPollHealth = { error: null, since: null, failures: 0 };
 
   async function doRefresh() {
-    const target = (await registry.aliases())[alias] ?? null;
+    let target: string | null;
+    try {
+      const aliases = await registry.aliases();
+      const t = aliases[alias];
+      if (t !== undefined && typeof t !== 'string') throw new Error(`alias ${alias} does not name a version`);
+      target = t ?? null;
+      if (poll.error !== null) logger.info('registry readable again', { alias, failedPolls: poll.failures });
+      poll.error = null;
+      poll.since = null;
+    } catch (e) {
+      poll.failures++;
+      if (poll.error === null) {
+        poll.since = new Date().toISOString();
+        logger.error('registry poll failed; keeping the current model', { alias, current: loaded?.manifest.version ?? null, error: (e as Error).message });
+      }
+      poll.error = (e as Error).message;
+      return { changed: false, version: loaded?.manifest.version ?? null, error: poll.error };
+    }
     if (target === null || target === loaded?.manifest.version || target === failed) return { changed: false, version: loaded?.manifest.version ?? null };
     try {
       // registry.get re-hashes every file: a corrupted artifact never reaches load().
@@ -60,6 +92,7 @@ export function createModelHolder(options: CreateModelHolderOptions): ModelHolde
 
   return {
     current: () => loaded,
+    health: () => ({ ...poll }),
     refresh() {
       inflight ??= doRefresh().finally(() => {
         inflight = null;

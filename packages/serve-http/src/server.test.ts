@@ -118,7 +118,9 @@ describe('serving under bad input, promotion and shutdown', () => {
     // A version whose files no longer match the manifest is refused; v2 keeps serving.
     const v3 = await register(reg, path.join(dir, 'a3'), ['q']);
     await writeFile(path.join(dir, 'registry', 'versions', v3, 'vocabulary.json'), '["tampered"]');
-    await reg.setAlias('production', v3);
+    await expect(reg.setAlias('production', v3)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED' });
+    // Moved by hand, around the registry's own check: serving refuses it too.
+    await writeFile(path.join(dir, 'registry', 'aliases.json'), JSON.stringify({ production: v3 }));
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await client;

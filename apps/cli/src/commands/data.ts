@@ -58,11 +58,12 @@ export function registerDataCommands(program: Command): void {
 
   program
     .command('sql')
-    .description('run a read-only SQL query on the warehouse (tables: raw_events, quarantine, loads, stg_events, sessions, …)')
+    .description('run a read-only SQL query on a copy of the warehouse (tables: raw_events, quarantine, loads, stg_events, sessions, …); SELECT/EXPLAIN only, no file access')
     .argument('<query>')
     .action(async (query: string, _opts: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      // Read-only: safe next to a running pipeline, and a typo cannot damage the warehouse.
+      // A private copy, opened read-only with external access off: a running ingest is never
+      // blocked, and a query cannot write, read other files or change settings.
       const reader = await openWarehouseReader(ctx.config);
       try {
         const rows = await reader.query(query);

@@ -33,7 +33,7 @@ export function registerOpsCommands(program: Command): void {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       configureServingProcess(ctx.config);
       const s = await serve(ctx, opts.port ?? ctx.config.servePort, opts.host ?? ctx.config.serveHost);
-      ctx.say(`serving ${s.models.current()?.manifest.version ?? '(no model yet)'} at ${s.url}  (POST /v1/recommendations, GET /healthz /readyz /metrics)`);
+      ctx.say(`serving ${s.models.current()?.manifest.version ?? '(no model yet)'} at ${s.url}  (POST /v1/recommendations, GET /healthz /readyz${s.metricsUrl ? `; metrics at ${s.metricsUrl}` : ' /metrics'})`);
       await untilSignal();
       await s.close();
     });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The dashboard page: static markup and a script that fills it from /dashboard/api/*. No number is
  * baked in; Chart.js (served from node_modules) draws the charts.
@@ -116,3 +118,10 @@ $('try-button').addEventListener('click', async () => {
 Promise.all([loadServing(), loadRegistry(), loadRuns(), loadMonitoring(), loadOnline()]).then(() => document.body.dataset.loaded = 'true', (e) => { document.body.dataset.loaded = 'error'; console.error(e); });
 </script>
 </body></html>`;
+
+/** The CSP source that allows the page's inline script (and nothing else inline). */
+export const DASHBOARD_SCRIPT_HASH = (() => {
+  const m = /<script>([\s\S]*?)<\/script>/.exec(DASHBOARD_HTML);
+  if (!m) throw new Error('dashboard page has no inline script');
+  return `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`;
+})();
