@@ -6,6 +6,7 @@ import { evaluate } from './evaluate.js';
 import { hasSavedModel, trainGru4Rec, type Gru4RecModel } from './gru4rec.js';
 import { disposeModel, isBaselineKind, loadModelArtifact, trainBaselineArtifact, type BaselineParams, type LoadedModel } from './model-kinds.js';
 import { createPopModel } from './pop.js';
+import { readTimedSplit } from './split-times.js';
 import { trainSr } from './sr.js';
 import { itemCounts } from './vocabulary.js';
 
@@ -30,7 +31,7 @@ async function readSplit(file: string): Promise<string[][]> {
 
 /**
  * Loads a registered artifact folder as a recommender (used by serving), dispatching on the
- * `kind` of its config.json: gru4rec (also when kind is missing), sasrec, pop, sr, vsknn.
+ * `kind` of its config.json: gru4rec (also when kind is missing), sasrec, pop, sr, vsknn, stan, vstan.
  */
 export async function loadRecommender(dir: string): Promise<LoadedModel> {
   return loadModelArtifact(dir);
@@ -38,7 +39,7 @@ export async function loadRecommender(dir: string): Promise<LoadedModel> {
 
 /**
  * The Trainer port on TensorFlow.js. Trains on the train split — GRU4Rec or (params.model
- * 'sasrec') the SASRec-style model, or with `params.model` 'pop' | 'sr' | 'vsknn' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
+ * 'sasrec') the SASRec-style model, or with `params.model` 'pop' | 'sr' | 'vsknn' | 'stan' | 'vstan' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
  * on the test split next to POP and SR trained on the same train split.
  */
 export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Trainer {
@@ -54,15 +55,15 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
           if (signal?.aborted) throw new SkiffError('TRAINING_FAILED', 'training cancelled', { retryable: false });
         };
         stopIfCancelled();
-        const train = await readSplit(snapshot.files.train);
+        const { sessions: train, times } = await readTimedSplit(snapshot.files.train);
         await onProgress?.({ stage: 'train', epoch: 0, epochs: 1 });
         stopIfCancelled();
-        const out = await trainBaselineArtifact(kind, train, params as TrainParams & BaselineParams, outDir);
+        const out = await trainBaselineArtifact(kind, train, params as TrainParams & BaselineParams, outDir, times);
         await onProgress?.({ stage: 'train', epoch: 1, epochs: 1 });
         logger.info('baseline trained', { model: kind, trainSeconds: Number(out.trainSeconds.toFixed(3)) });
         return out;
       }
-      if (!isNeuralKind(kind)) throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr or vsknn)`, { retryable: false });
+      if (!isNeuralKind(kind)) throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr, vsknn, stan or vstan)`, { retryable: false });
       const train = await readSplit(snapshot.files.train);
       // Validation split (inside the training period): HR/MRR@20 after every epoch, for the
       // training curves and early stopping (params.patience > 0: stop once HR@20 + MRR@20 has not

@@ -137,7 +137,7 @@ export async function reproductionSnapshot(ctx: Context, manifest: ModelManifest
 /** The training params a manifest recorded: core's TrainParams plus the baselines' own settings. */
 function recordedTrainParams(manifest: ModelManifest): TrainParams {
   const params = TrainParamsSchema.parse(manifest.params);
-  const extra = Object.fromEntries(['sr', 'vsknn'].filter((k) => manifest.params[k] !== undefined).map((k) => [k, manifest.params[k]]));
+  const extra = Object.fromEntries(['sr', 'vsknn', 'stan', 'vstan'].filter((k) => manifest.params[k] !== undefined).map((k) => [k, manifest.params[k]]));
   return { ...params, ...extra };
 }
 
@@ -181,7 +181,7 @@ export function registerModelCommands(program: Command): void {
   program
     .command('train')
     .description('ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline')
-    .option('--model <model>', 'gru4rec|sasrec|pop|sr|vsknn (default: the config\'s, gru4rec)')
+    .option('--model <model>', 'gru4rec|sasrec|pop|sr|vsknn|stan|vstan (default: the config\'s, gru4rec)')
     .option('--config <file>', 'training config (JSON)')
     .option('--epochs <n>', 'override epochs', (v) => Number(v))
     .option('--inline', 'run the stages in this process instead of through Temporal')
