@@ -41,6 +41,40 @@ interface StanSessionsJson {
   sessions: number[][];
 }
 
+/**
+ * The k-th largest of a[0, n) (1 ≤ k ≤ n), reordering `a`: Hoare-style quickselect with a
+ * median-of-three pivot, O(n) expected.
+ */
+function kthLargest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x > y ? (y > z ? y : x > z ? z : x) : x > z ? x : y > z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! > pivot) i++;
+      while (a[j]! < pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target]!;
+  }
+  return a[target]!;
+}
+
 function checkParams(kind: StanKind, p: StanParams | VstanParams): void {
   const finiteNonNeg = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
   const ok =
@@ -92,6 +126,8 @@ export class StanModel implements Recommender {
   private readonly invSqrtSize: Float64Array;
   private readonly itemOff: Int32Array;
   private readonly itemSess: Int32Array;
+  /** Aligned with itemSess: the item's last position in that session. */
+  private readonly itemSessPos: Int32Array;
   /** exp(−age/λ2) of every session, age from the newest session. */
   private readonly recency: Float64Array;
   /** 1 + idf(j) · λidf (VSTAN with λidf > 0). */
@@ -102,13 +138,17 @@ export class StanModel implements Recommender {
   private readonly posW: Float64Array;
   private readonly lastPos: Int32Array;
   private readonly sessStamp: Int32Array;
+  /** Per session, filled while collecting candidates: Σ w1 of the shared items, p*, c*. */
+  private readonly sessDot: Float64Array;
+  private readonly sessPStar: Int32Array;
+  private readonly sessCStar: Int32Array;
   private readonly itemStamp: Int32Array;
   private readonly score: Float64Array;
   private readonly touched: Int32Array;
   private cand = new Int32Array(1024);
   private sims = new Float64Array(1024);
-  private pStar = new Int32Array(1024);
-  private cStar = new Int32Array(1024);
+  private selectBuf = new Float64Array(1024);
+  private ipwAt = new Float64Array(64);
   private gen = 0;
   private readonly top = new TopK();
 
@@ -170,9 +210,16 @@ export class StanModel implements Recommender {
     this.itemOff = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) this.itemOff[i + 1] = this.itemOff[i]! + perItem[i]!;
     this.itemSess = new Int32Array(this.setItems.length);
+    this.itemSessPos = new Int32Array(this.setItems.length);
     const fill = this.itemOff.slice(0, n);
     // Sessions in ascending index = most recent first, so every item's list is sorted by recency.
-    for (let s = 0; s < S; s++) for (let j = setOff[s]!; j < setOff[s + 1]!; j++) this.itemSess[fill[this.setItems[j]!]!++] = s;
+    for (let s = 0; s < S; s++) {
+      for (let j = setOff[s]!; j < setOff[s + 1]!; j++) {
+        const at = fill[this.setItems[j]!]!++;
+        this.itemSess[at] = s;
+        this.itemSessPos[at] = this.setLast[j]!;
+      }
+    }
     let newest = -Infinity;
     for (const t of lastTimes) {
       if (!Number.isFinite(t)) throw new SkiffError('ARTIFACT_CORRUPTED', `session time ${t} is not a number`);
@@ -195,6 +242,9 @@ export class StanModel implements Recommender {
     this.score = new Float64Array(n);
     this.touched = new Int32Array(n);
     this.sessStamp = new Int32Array(S);
+    this.sessDot = new Float64Array(S);
+    this.sessPStar = new Int32Array(S);
+    this.sessCStar = new Int32Array(S);
   }
 
   get sessionCount(): number {
@@ -209,13 +259,11 @@ export class StanModel implements Recommender {
     c.set(this.cand);
     this.cand = c;
     this.sims = new Float64Array(size);
-    this.pStar = new Int32Array(size);
-    this.cStar = new Int32Array(size);
   }
 
   recommend(history: readonly string[], k: number, exclude?: ReadonlySet<string>): ScoredItem[] {
     const p = this.params;
-    const { ranked, posW, lastPos, sessStamp, itemStamp, score, touched, setOff, setItems, setLast, invSqrtSize, itemOff, itemSess, recency, idfBoost, inhByDistance } = this;
+    const { ranked, posW, lastPos, sessStamp, sessDot, sessPStar, sessCStar, itemStamp, score, touched, setOff, setItems, setLast, invSqrtSize, itemOff, itemSess, itemSessPos, recency, idfBoost, inhByDistance } = this;
     if (++this.gen > 0x7ffffff0) {
       this.gen = 1;
       sessStamp.fill(0);
@@ -242,69 +290,80 @@ export class StanModel implements Recommender {
     for (const id of distinct) q += posW[id]! * posW[id]!;
     const invNorm = q > 0 ? 1 / Math.sqrt(q) : 0;
     // 1. Candidates: the sampleSize most recent sessions of the union. A session among the most
-    // recent sampleSize of the union is among the most recent sampleSize of each of its items' lists.
+    // recent sampleSize of the union is among the most recent sampleSize of each of its items' lists,
+    // so walking those lists also completes, for every kept candidate, the sum of the shared items'
+    // weights, p* (last position in n of a prefix item) and c* (latest prefix position whose item is
+    // in n) — no pass over the candidates' own items is needed.
     const sample = p.sampleSize > 0 ? p.sampleSize : Number.MAX_SAFE_INTEGER;
     let nc = 0;
     for (const id of distinct) {
+      const w = posW[id]!;
+      const cp = lastPos[id]!;
       const end = Math.min(itemOff[id + 1]!, itemOff[id]! + sample);
       this.grow(nc + end - itemOff[id]!);
       for (let j = itemOff[id]!; j < end; j++) {
         const s = itemSess[j]!;
+        const pos = itemSessPos[j]!;
         if (sessStamp[s] !== gen) {
           sessStamp[s] = gen;
           this.cand[nc++] = s;
+          sessDot[s] = w;
+          sessPStar[s] = pos;
+          sessCStar[s] = cp;
+        } else {
+          sessDot[s] = sessDot[s]! + w;
+          if (pos > sessPStar[s]!) sessPStar[s] = pos;
+          if (cp > sessCStar[s]!) sessCStar[s] = cp;
         }
       }
     }
-    const cand = this.cand.subarray(0, nc).sort();
+    // Candidate order only matters for the sample cut (ties at the k-th similarity go by session
+    // index below), so the sort is skipped when every candidate is kept.
+    const cand = nc > sample ? this.cand.subarray(0, nc).sort() : this.cand;
     if (nc > sample) nc = sample;
-    // 2. Recency-weighted similarities, and per candidate p* (last position in n of a prefix item)
-    // and c* (latest prefix position whose item is in n).
-    const { sims, pStar, cStar } = this;
+    // 2. Recency-weighted similarities.
+    const { sims } = this;
     let positive = 0;
     for (let c = 0; c < nc; c++) {
       const s = cand[c]!;
-      let dot = 0;
-      let ps = 0;
-      let cs = 0;
-      for (let j = setOff[s]!; j < setOff[s + 1]!; j++) {
-        const it = setItems[j]!;
-        const lp = lastPos[it]!;
-        if (lp > 0) {
-          dot += posW[it]!;
-          if (setLast[j]! > ps) ps = setLast[j]!;
-          if (lp > cs) cs = lp;
-        }
-      }
-      const sim = dot * invNorm * invSqrtSize[s]! * recency[s]!;
+      const sim = sessDot[s]! * invNorm * invSqrtSize[s]! * recency[s]!;
       sims[c] = sim;
-      pStar[c] = ps;
-      cStar[c] = cs;
       if (sim > 0) positive++;
     }
-    // Top k by similarity: threshold from a native sort of the similarities; ties → more recent.
+    // Top k by similarity: the k-th largest by selection (linear, no sort); of the candidates tied
+    // at it, the most recent sessions (lowest index) are kept.
     let threshold = 0;
-    let atThreshold = Number.MAX_SAFE_INTEGER;
+    let lastTied = Number.MAX_SAFE_INTEGER;
     if (positive > p.k) {
-      const sorted = sims.slice(0, nc).sort();
-      threshold = sorted[nc - p.k]!;
+      if (this.selectBuf.length < nc) this.selectBuf = new Float64Array(this.cand.length);
+      const buf = this.selectBuf;
+      buf.set(sims.subarray(0, nc));
+      threshold = kthLargest(buf, nc, p.k);
       let above = 0;
-      for (let c = 0; c < nc; c++) if (sims[c]! > threshold) above++;
-      atThreshold = p.k - above;
+      const tied: number[] = [];
+      for (let c = 0; c < nc; c++) {
+        if (sims[c]! > threshold) above++;
+        else if (sims[c] === threshold) tied.push(cand[c]!);
+      }
+      const keep = p.k - above;
+      if (tied.length > keep) lastTied = tied.sort((a, b) => a - b)[keep - 1]!;
     }
-    // 3. Scores (zero-similarity neighbours add nothing).
+    // 3. Scores (zero-similarity neighbours add nothing). VSTAN's match decay exp((c* − L)/λ4) by c*.
     const ipw = this.kind === 'vstan' ? (p as VstanParams).lambdaIpw : 0;
+    const ipwAt = this.ipwAt.length > L ? this.ipwAt : (this.ipwAt = new Float64Array(2 * L + 1));
+    for (let c = 1; c <= L; c++) ipwAt[c] = ipw > 0 ? Math.exp((c - L) / ipw) : 1;
+    const remind = p.remind;
     let nt = 0;
     for (let c = 0; c < nc; c++) {
       const sim = sims[c]!;
       if (!(sim > 0) || sim < threshold) continue;
-      if (sim === threshold && positive > p.k && atThreshold-- <= 0) continue;
-      const contrib = ipw > 0 ? sim * Math.exp((cStar[c]! - L) / ipw) : sim;
-      const ps = pStar[c]!;
+      if (sim === threshold && cand[c]! > lastTied) continue;
       const s = cand[c]!;
+      const contrib = sim * ipwAt[sessCStar[s]!]!;
+      const ps = sessPStar[s]!;
       for (let j = setOff[s]!; j < setOff[s + 1]!; j++) {
         const it = setItems[j]!;
-        if (!p.remind && lastPos[it]! > 0) continue;
+        if (!remind && lastPos[it]! > 0) continue;
         if (itemStamp[it] !== gen) {
           itemStamp[it] = gen;
           score[it] = 0;
