@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark: POP, SR, V-SKNN, GRU4Rec and SASRec on the YooChoose rsc15-100k split (session-rec's sample),
+// Benchmark: POP, SR, V-SKNN, STAN, VSTAN, GRU4Rec and SASRec on the YooChoose rsc15-100k split (session-rec's sample),
 // next-item evaluation at every position of every test session. Prints one JSON line per model and
 // writes docs/evaluation.md (protocol + the measured table + these JSON lines).
 //
@@ -56,7 +56,7 @@ const NEURAL = [
 const SERVE_BUDGET_MS = Number(option('--serve-budget-ms', '20000'));
 
 /** From the data folder's README (independent implementation of the session-rec algorithms). */
-const REFERENCE = { pop: { hr: 0.089, mrr: 0.026 }, sr: { hr: 0.619, mrr: 0.347 }, vsknn: { hr: 0.679, mrr: 0.37 } };
+const REFERENCE = { pop: { hr: 0.089, mrr: 0.026 }, sr: { hr: 0.619, mrr: 0.347 }, vsknn: { hr: 0.679, mrr: 0.37 }, stan: { hr: 0.668, mrr: 0.373 }, vstan: { hr: 0.685, mrr: 0.375 } };
 
 if (!dataDir) {
   console.error(`eval-yoochoose: the YooChoose sample is not in ${candidates.join(', ')} (set SKIFF_YOOCHOOSE_DIR); nothing to do`);
@@ -142,6 +142,8 @@ async function bench(name, fit) {
     'hr@10': round(metrics['hr@10']),
     'mrr@10': round(metrics['mrr@10']),
     cores,
+    // Other processes on the machine slow predictions/s; the 1-minute load average says how busy it was.
+    loadavg1m: round(os.loadavg()[0], 2),
     ...(REFERENCE[name] ? { reference: { 'hr@20': REFERENCE[name].hr, 'mrr@20': REFERENCE[name].mrr } } : {}),
     ...extra,
   };
@@ -158,6 +160,8 @@ if (FROM_LOG) {
   await bench('pop', async () => ({ model: m.trainBaseline('pop', train.sessions) }));
   await bench('sr', async () => ({ model: m.trainBaseline('sr', train.sessions), extra: { params: m.DEFAULT_SR_PARAMS } }));
   await bench('vsknn', async () => ({ model: m.trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_VSKNN_PARAMS } }));
+  await bench('stan', async () => ({ model: m.trainBaseline('stan', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_STAN_PARAMS } }));
+  await bench('vstan', async () => ({ model: m.trainBaseline('vstan', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_VSTAN_PARAMS } }));
 }
 for (const n of FROM_LOG ? [] : NEURAL) {
   await bench(n.kind, async () => {
@@ -259,19 +263,24 @@ data without a stated licence — not shipped with skiff; the benchmark finds it
   - **MRR@20** = mean of 1/rank (0 beyond 20); **NDCG@20** = mean of 1/log2(rank + 1);
   - **Coverage@20** = distinct items ever in a top-20 list / training items;
   - **Popbias@20** = mean over predictions of the mean count/max-count of the listed items.
-- Ties: every model breaks score ties towards the more popular training item; SR and V-SKNN fill
+- Ties: every model breaks score ties towards the more popular training item; SR and the kNN models fill
   lists shorter than 20 with the most popular items (score 0). session-rec leaves zero-score ties
   unordered; the fill is worth +0.003 HR@20 for SR and +0.0005 for V-SKNN here.
 - Models are trained on train + validation only (no online update with test sessions).
 - **predictions/s** = the serving path: \`recommend(prefix, 20)\` one request at a time over the test
   prefixes (warm-up excluded; repeated passes for ≥ ${MIN_SERVE_MS / 1000} s, at most ${SERVE_BUDGET_MS / 1000} s), one Node.js thread, process affinity ${pinned()}
-  (${cores} core${cores === 1 ? '' : 's'} available), ${cpuModel()}, Node ${process.version}.
+  (${cores} core${cores === 1 ? '' : 's'} available), ${cpuModel()}, Node ${process.version}. Other processes slow it
+  down: each raw-output line records the machine's 1-minute load average when it was measured
+  (\`loadavg1m\`; lines without it are from runs before it was recorded), so compare predictions/s
+  between rows measured at similar load.
 
 ## Models
 
 - **POP** — training counts (session-rec \`pop.py\`).
 - **SR** — sequential rules (session-rec \`sr.py\`): steps ${m.DEFAULT_SR_PARAMS.steps}, weighting \`${m.DEFAULT_SR_PARAMS.weighting}\` (1/i), pruning ${m.DEFAULT_SR_PARAMS.pruning}; rules of the last item only.
 - **V-SKNN** — session-rec \`VMContextKNN\`: k ${m.DEFAULT_VSKNN_PARAMS.k}, sample ${m.DEFAULT_VSKNN_PARAMS.sampleSize} most recent candidate sessions (by last event time), similarity \`${m.DEFAULT_VSKNN_PARAMS.similarity}\`, weighting \`${m.DEFAULT_VSKNN_PARAMS.weighting}\`, weighting_score \`${m.DEFAULT_VSKNN_PARAMS.weightingScore}\`, no IDF, remind on (session-rec's RSC15 tuning).
+- **STAN** — session-rec \`knn/stan.py\` (Garg et al. 2019) with its RSC15 setting \`stan-mrr\`: k ${m.DEFAULT_STAN_PARAMS.k}, sample ${m.DEFAULT_STAN_PARAMS.sampleSize}, λ1 (prefix position) ${m.DEFAULT_STAN_PARAMS.lambdaSpw}, λ2 (neighbour age) ${m.DEFAULT_STAN_PARAMS.lambdaSnh} days, λ3 (item distance in the neighbour) ${m.DEFAULT_STAN_PARAMS.lambdaInh}; weighted cosine, remind on. Neighbour age is measured from the newest training session, which ranks exactly like session-rec's age from the request time.
+- **VSTAN** — session-rec \`knn/vstan.py\` with its RSC15 setting \`vstan-mrr\`: k ${m.DEFAULT_VSTAN_PARAMS.k}, sample ${m.DEFAULT_VSTAN_PARAMS.sampleSize}, cosine, λ1 ${m.DEFAULT_VSTAN_PARAMS.lambdaSpw}, λ2 ${m.DEFAULT_VSTAN_PARAMS.lambdaSnh} days, λ3 ${m.DEFAULT_VSTAN_PARAMS.lambdaInh}, λ4 (match position) ${m.DEFAULT_VSTAN_PARAMS.lambdaIpw}, IDF weight ${m.DEFAULT_VSTAN_PARAMS.lambdaIdf}.
 ${neural.length ? neural.map(({ n, row }) => neuralModelText(n, row)).join('\n') : '- tfjs models: not run (`--no-gru4rec`, `--no-sasrec` or no config file).'}
 
 ${neural.filter(({ n }) => n.meta.trialsTable).map(({ n }) => tuningSection(n)).join('')}## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
@@ -281,9 +290,10 @@ ${neural.filter(({ n }) => n.meta.trialsTable).map(({ n }) => tuningSection(n)).
 ${table}
 ${verdict()}
 "ref" = the data folder's README (independent implementation of the session-rec algorithms on this
-exact split). \`packages/model/src/real-data.test.ts\` asserts POP, SR and V-SKNN within ±0.01 of it.
+exact split). \`packages/model/src/real-data.test.ts\` asserts POP, SR, V-SKNN, STAN and VSTAN within ±0.01 of it.
 For context, session-rec's published RSC15 sliding-window averages (a larger dataset, 5 slices) are
-SR 0.651/0.301, V-SKNN 0.651/0.287, GRU4Rec 0.649/0.289 (HR@20/MRR@20) — not comparable one-to-one.
+SR 0.651/0.301, V-SKNN 0.651/0.287, STAN 0.666/0.293, VSTAN 0.676/0.294, GRU4Rec 0.649/0.289
+(HR@20/MRR@20) — not comparable one-to-one.
 
 ## Raw output
 

@@ -72,7 +72,7 @@ export const DatasetSnapshotSchema = z.object({
 export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
 
 export const TrainParamsSchema = z.object({
-  model: z.enum(['gru4rec', 'sasrec', 'pop', 'sr', 'vsknn']).default('gru4rec'),
+  model: z.enum(['gru4rec', 'sasrec', 'pop', 'sr', 'vsknn', 'stan', 'vstan']).default('gru4rec'),
   embeddingDim: z.number().int().positive().default(64),
   hiddenUnits: z.number().int().positive().default(100),
   maxLen: z.number().int().positive().default(10),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SkiffError } from '@skiff/core';
 
 /** Every model kind an artifact folder can hold. */
-export const MODEL_KINDS = ['gru4rec', 'sasrec', 'pop', 'sr', 'vsknn'] as const;
+export const MODEL_KINDS = ['gru4rec', 'sasrec', 'pop', 'sr', 'vsknn', 'stan', 'vstan'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 export function isModelKind(v: unknown): v is ModelKind {

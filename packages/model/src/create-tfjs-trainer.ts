@@ -25,6 +25,7 @@ async function readSplit(file: string): Promise<string[][]> {
 }
 
 /** A split file: sessions and, when recorded, the time (ms) of each session's last event. */
+/** A split file's sessions with their last event times in seconds (the kNN kinds' recency unit). */
 async function readSplitFile(file: string): Promise<{ sessions: string[][]; lastTimes?: number[] }> {
   let raw: { sessions?: unknown; endedAt?: unknown };
   try {
@@ -34,7 +35,7 @@ async function readSplitFile(file: string): Promise<{ sessions: string[][]; last
   }
   if (!Array.isArray(raw.sessions)) throw new SkiffError('BAD_INPUT', `split ${file} has no sessions array`);
   const sessions = raw.sessions as string[][];
-  const ends = Array.isArray(raw.endedAt) && raw.endedAt.length === sessions.length ? (raw.endedAt as string[]).map((t) => Date.parse(t)) : undefined;
+  const ends = Array.isArray(raw.endedAt) && raw.endedAt.length === sessions.length ? (raw.endedAt as string[]).map((t) => Date.parse(t) / 1000) : undefined;
   return { sessions, ...(ends && ends.every(Number.isFinite) ? { lastTimes: ends } : {}) };
 }
 
@@ -52,7 +53,7 @@ async function readRefitSet(snapshot: DatasetSnapshot): Promise<{ sessions: stri
 
 /**
  * Loads a registered artifact folder as a recommender (used by serving), dispatching on the
- * `kind` of its config.json: gru4rec (also when kind is missing), sasrec, pop, sr, vsknn.
+ * `kind` of its config.json: gru4rec (also when kind is missing), sasrec, pop, sr, vsknn, stan, vstan.
  */
 export async function loadRecommender(dir: string): Promise<LoadedModel> {
   return loadModelArtifact(dir);
@@ -60,7 +61,7 @@ export async function loadRecommender(dir: string): Promise<LoadedModel> {
 
 /**
  * The Trainer port on TensorFlow.js. Trains on the train split — GRU4Rec or (params.model
- * 'sasrec') the SASRec-style model, or with `params.model` 'pop' | 'sr' | 'vsknn' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
+ * 'sasrec') the SASRec-style model, or with `params.model` 'pop' | 'sr' | 'vsknn' | 'stan' | 'vstan' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
  * on the test split next to POP and SR trained on the same train split.
  */
 export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Trainer {
@@ -85,7 +86,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         logger.info('baseline trained', { model: kind, trainSeconds: Number(out.trainSeconds.toFixed(3)) });
         return out;
       }
-      if (!isNeuralKind(kind)) throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr or vsknn)`, { retryable: false });
+      if (!isNeuralKind(kind)) throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr, vsknn, stan or vstan)`, { retryable: false });
       const train = await readSplit(snapshot.files.train);
       const validation = await readSplit(snapshot.files.validation).catch(() => [] as string[][]);
       const started = Date.now();

@@ -5,6 +5,7 @@ export * from './ranked-items.js';
 export * from './pop.js';
 export * from './sr.js';
 export * from './vsknn.js';
+export * from './stan.js';
 export * from './session-file.js';
 export * from './model-kinds.js';
 export * from './encoder.js';

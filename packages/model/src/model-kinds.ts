@@ -3,12 +3,13 @@ import { readModelKind, type ModelKind } from './artifact.js';
 import { Gru4RecModel, loadGru4Rec } from './neural-model.js';
 import { createPopModel, loadPop, type PopModel } from './pop.js';
 import { loadSr, trainSr, type SrModel, type SrParams } from './sr.js';
+import { loadStan, trainStan, type StanModel, type StanParams, type VstanParams } from './stan.js';
 import { loadVsknn, trainVsknn, type VsknnModel, type VsknnParams } from './vsknn.js';
 
 /** The baselines: trained by counting, no tfjs, saved as JSON. */
-export const BASELINE_KINDS = ['pop', 'sr', 'vsknn'] as const;
+export const BASELINE_KINDS = ['pop', 'sr', 'vsknn', 'stan', 'vstan'] as const;
 export type BaselineKind = (typeof BASELINE_KINDS)[number];
-export type BaselineModel = PopModel | SrModel | VsknnModel;
+export type BaselineModel = PopModel | SrModel | VsknnModel | StanModel;
 /** Whatever an artifact folder loads as; every one is a core `Recommender` with `save(dir)`. */
 export type LoadedModel = Gru4RecModel | BaselineModel;
 
@@ -20,10 +21,12 @@ export function isBaselineKind(v: unknown): v is BaselineKind {
 export interface BaselineParams {
   sr?: Partial<SrParams>;
   vsknn?: Partial<VsknnParams>;
+  stan?: Partial<StanParams>;
+  vstan?: Partial<VstanParams>;
 }
 
 export interface TrainBaselineOptions extends BaselineParams {
-  /** Last-event time of each training session, for V-SKNN's recency sampling (default: array order). */
+  /** Last-event time of each training session in seconds, for the kNN kinds' recency (default: array order). */
   lastTimes?: readonly number[];
 }
 
@@ -36,6 +39,9 @@ export function trainBaseline(kind: BaselineKind, train: readonly (readonly stri
       return trainSr(train, options.sr);
     case 'vsknn':
       return trainVsknn(train, options.vsknn, options.lastTimes ? { lastTimes: options.lastTimes } : {});
+    case 'stan':
+    case 'vstan':
+      return trainStan(kind, train, options[kind], options.lastTimes ? { lastTimes: options.lastTimes } : {});
   }
 }
 
@@ -55,6 +61,9 @@ export async function loadModelArtifact(dir: string): Promise<LoadedModel> {
       return loadSr(dir);
     case 'vsknn':
       return loadVsknn(dir);
+    case 'stan':
+    case 'vstan':
+      return loadStan(dir, kind);
   }
 }
 
@@ -63,10 +72,19 @@ export function disposeModel(model: LoadedModel): void {
   if (model instanceof Gru4RecModel) model.dispose();
 }
 
-/** The Trainer port's `train` for a baseline kind: fit on the train split and save into `outDir`. */
+/**
+ * The Trainer port's `train` for a baseline kind: fit on the train split and save into `outDir`.
+ * `lastTimes` (seconds, aligned with `train`) gives the kNN kinds their sessions' recency.
+ */
 export async function trainBaselineArtifact(kind: BaselineKind, train: readonly (readonly string[])[], params: TrainParams & BaselineParams, outDir: string, lastTimes?: readonly number[]): Promise<TrainOutput> {
   const started = performance.now();
-  const model = trainBaseline(kind, train, { ...(params.sr ? { sr: params.sr } : {}), ...(params.vsknn ? { vsknn: params.vsknn } : {}), ...(lastTimes ? { lastTimes } : {}) });
+  const model = trainBaseline(kind, train, {
+    ...(params.sr ? { sr: params.sr } : {}),
+    ...(params.vsknn ? { vsknn: params.vsknn } : {}),
+    ...(params.stan ? { stan: params.stan } : {}),
+    ...(params.vstan ? { vstan: params.vstan } : {}),
+    ...(lastTimes ? { lastTimes } : {}),
+  });
   const fitSeconds = (performance.now() - started) / 1000;
   const files = await model.save(outDir);
   const events = train.reduce((a, s) => a + s.length, 0);

@@ -17,7 +17,7 @@ describeTrainerContract('tfjs gru4rec', async () => ({
   load,
 }));
 
-for (const model of ['sr', 'pop', 'vsknn'] as const)
+for (const model of ['sr', 'pop', 'vsknn', 'stan', 'vstan'] as const)
   describeTrainerContract(`tfjs ${model}`, async () => ({ trainer: createTfjsTrainer(), params: TrainParamsSchema.parse({ model, seed: 7 }), load }));
 
 describeTrainerContract('tfjs sasrec', async () => ({

@@ -53,7 +53,7 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 /** The training params a manifest recorded: core's TrainParams plus the baselines' own settings. */
 export function recordedTrainParams(manifest: ModelManifest): TrainParams {
   const params = TrainParamsSchema.parse(manifest.params);
-  const extra = Object.fromEntries(['sr', 'vsknn'].filter((k) => manifest.params[k] !== undefined).map((k) => [k, manifest.params[k]]));
+  const extra = Object.fromEntries(['sr', 'vsknn', 'stan', 'vstan'].filter((k) => manifest.params[k] !== undefined).map((k) => [k, manifest.params[k]]));
   return { ...params, ...extra };
 }
 

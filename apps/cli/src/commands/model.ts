@@ -108,7 +108,7 @@ export function registerModelCommands(program: Command): void {
   program
     .command('train')
     .description('ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline')
-    .option('--model <model>', 'gru4rec|sasrec|pop|sr|vsknn (default: the config\'s, gru4rec)')
+    .option('--model <model>', 'gru4rec|sasrec|pop|sr|vsknn|stan|vstan (default: the config\'s, gru4rec)')
     .option('--config <file>', 'training config (JSON)')
     .option('--epochs <n>', 'override epochs', (v) => Number(v))
     .option('--inline', 'run the stages in this process instead of through Temporal')
