@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make @tensorflow/tfjs-node 4.22.0 work without storage.googleapis.com (issue #5).
+# Make @tensorflow/tfjs-node 4.22.0 work without storage.googleapis.com.
 #
 # tfjs-node's own install script downloads libtensorflow 2.9.1 and a prebuilt addon from
 # storage.googleapis.com. Instead this script takes libtensorflow_cc.so.2 +
@@ -153,7 +153,8 @@ else
     ln -sf libtensorflow_framework.so.2 libtensorflow_framework.so
     ln -sf libtensorflow_framework.so.2 libtensorflow_framework.so.2.9.1
   )
-  # The wheel's runtime must not need libpython (the pre-2.12 problem, notes §7.2).
+  # The wheel's runtime must not need libpython: TensorFlow wheels before 2.12 shipped only a
+  # libtensorflow that depends on libpython symbols, which Node cannot load without preloading it.
   if readelf -d "$STAGE/deps/lib/libtensorflow_cc.so.2" "$STAGE/deps/lib/libtensorflow_framework.so.2" | grep -q 'NEEDED.*libpython'; then
     die "extract" "the wheel's libtensorflow_cc/framework link libpython; not usable from Node"
   fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `skiff` — the command line of DESIGN.md §10. Every command takes --data-dir and --json; with
+ * `skiff` — the command line (docs/design.md, The command line). Every command takes --data-dir and --json; with
  * --json the last line of stdout is one JSON object. Errors: non-zero exit, one line on stderr.
  */
 import { Command } from 'commander';

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Progress } from '@skiff/core';
 
 /**
- * The training progress bar of `skiff train` (issue #5), drawn with cli-progress on stderr. It is
+ * The training progress bar of `skiff train`, drawn with cli-progress on stderr. It is
  * fed the pipeline stage (ingest … promote) and the trainer's progress events — from the trainer's
  * onProgress callback inline, from the train activity's heartbeat details through Temporal — and
  * shows stage, epoch, batch, loss, validation HR@20, samples/s and an ETA. The text of a line is a

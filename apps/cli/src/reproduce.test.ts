@@ -27,11 +27,11 @@ interface TrainResult {
 const BAR = /\[[#-]{20}\] +\d+%/;
 
 /**
- * `skiff train --reproduce <version>` (issue #6): the snapshot a version was trained on is re-hashed
+ * `skiff train --reproduce <version>`: the snapshot a version was trained on is re-hashed
  * when its folder is still there, rebuilt from the warehouse over the version's recorded loads only
  * when it is gone, and refused (unless --force) when it does not hash to the recorded id. The model
  * is an SR baseline: deterministic, so a faithful reproduction gives exactly the same metrics. The
- * two training runs also check the progress bar of issue #5 on a real (non-terminal) stderr.
+ * two training runs also check the training progress bar (progress.ts) on a real (non-terminal) stderr.
  */
 describe('skiff train --reproduce', () => {
   let root: string;

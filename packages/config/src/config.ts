@@ -4,7 +4,8 @@ import { GateSchema, SkiffError, SplitChecksSchema, SplitRuleSchema, type Gate, 
 
 /**
  * The one configuration schema of skiff, parsed once per process from the environment
- * and CLI flags. Nothing else reads process.env (DESIGN.md §9).
+ * and CLI flags. Nothing else reads process.env (lint-enforced): one place decides what a
+ * setting means and refuses a bad value before any work starts.
  */
 export const SkiffConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
@@ -193,7 +194,7 @@ export function loadConfig(
   return Object.freeze({ ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) });
 }
 
-/** Well-known locations under the data dir (DESIGN.md §2 data/). */
+/** Well-known locations under the data dir (data/README.md lists what each holds). */
 export function dataPaths(dataDir: string) {
   return {
     raw: path.join(dataDir, 'raw'),

@@ -69,7 +69,7 @@ export interface Warehouse {
   check(): Promise<CheckResult>;
   /** Writes the current splits as files under `dir` and describes them. */
   snapshot(dir: string): Promise<DatasetSnapshot>;
-  /** Appends one monitoring run to the `monitoring_runs` table (a row per run, DESIGN.md §7). */
+  /** Appends one monitoring run to the `monitoring_runs` table (a row per run). */
   recordMonitoringRun?(run: MonitoringRunRow): Promise<void>;
   /**
    * The snapshot `snapshot(dir)` would have written when the warehouse held only these loads, so
@@ -102,7 +102,7 @@ export interface Recommender {
   recommendBatch(histories: ReadonlyArray<readonly string[]>, k: number): ScoredItem[][];
 }
 
-/** Lineage recorded with every registered version (DESIGN.md §6). */
+/** Lineage recorded with every registered version: what it was trained on, by which run and code. */
 export interface Lineage {
   snapshotId: string;
   loadIds: string[];
@@ -126,7 +126,7 @@ export interface ModelManifest {
   files: Record<string, string>;
 }
 
-/** Who moves an alias and why; both optional so that older callers keep compiling. */
+/** Who moves an alias and why; each adapter fills in a default for what is not given. */
 export interface AliasChangeOptions {
   /** Why the alias moved (e.g. the promotion decision). Default: a generated description. */
   reason?: string;
@@ -254,7 +254,7 @@ export interface PipelineParams {
   /** Baselines, confidence interval and policy of the promotion gate. */
   gate?: Partial<Gate>;
   /**
-   * Task queues per kind of work, so that training can run on other machines (DESIGN.md §3).
+   * Task queues per kind of work, so that training can run on other machines (docs/scaling.md).
    * Unset: every activity runs on the workflow's own queue.
    */
   queues?: TaskQueues;
@@ -403,7 +403,7 @@ export interface MonitoringRunRow {
   qualityDrop?: boolean | null;
 }
 
-/** The outcome of one monitoring run (DESIGN.md §7 and §10 `skiff monitor --json`). */
+/** The outcome of one monitoring run (also what `skiff monitor --json` prints). */
 export interface MonitorRunResult {
   datasetDrift: boolean;
   /** Share of drifted columns that makes the dataset drifted (Evidently's drift_share, default 0.5). */

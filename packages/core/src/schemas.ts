@@ -6,7 +6,7 @@ export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'search'
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
- * One raw shop event as it lands in `data/raw/` (DESIGN.md §4). Timestamps may be ISO-8601
+ * One raw shop event as it lands in `data/raw/` (docs/design.md, Raw events). Timestamps may be ISO-8601
  * strings or epoch seconds / milliseconds; the warehouse normalises them.
  */
 export const RawEventSchema = z.object({
@@ -30,7 +30,6 @@ export interface ScoredItem {
 /** Ranking metrics keyed like `hr@20`, `mrr@20`, `ndcg@10`, `coverage@20`, `popbias@20`. */
 export type Metrics = Record<string, number>;
 
-/** The request body of `POST /v1/recommendations` (DESIGN.md §6). */
 /** Longest item or session id a client may send (ids are logged as they come). */
 export const MAX_ID_CHARS = 256;
 /** A lone UTF-16 surrogate: JSON carries it, but UTF-8 (the logs, DuckDB) would turn it into U+FFFD and merge ids. */
@@ -42,6 +41,7 @@ export const ClientIdSchema = z
   .max(MAX_ID_CHARS)
   .refine((s) => !LONE_SURROGATE.test(s), 'holds a lone UTF-16 surrogate');
 
+/** The request body of `POST /v1/recommendations` (docs/design.md, Serving). */
 export const RecommendationRequestSchema = z
   .object({
     items: z.array(ClientIdSchema).max(200),

@@ -1,9 +1,9 @@
 import { EVENT_TYPES, type EventType } from '@skiff/core';
 
 /**
- * The raw event contract (DESIGN.md §4) as one hand-written validator, so that every reader
+ * The raw event contract (docs/design.md, Raw events) as one hand-written validator, so that every reader
  * refuses a row for the same reason, in the same words, as the SQL validation of the DuckDB
- * load path (`fast-load.ts`). `contract.test.ts` checks it against core's `RawEventSchema`.
+ * load path (`fast-load.ts`). `readers.test.ts` checks it against core's `RawEventSchema`.
  */
 
 /** Why a row went to quarantine; the text of the reason always starts with `<code>: `. */

@@ -6,7 +6,7 @@ import { withLiteralPath } from './literal-path.js';
 import { CSV_NUMBER_PATTERN, csvHeader, isBlankLine, stagedLineParser, unreadableLine, type ParsedRecord, type StagedLineFormat } from './readers.js';
 
 /**
- * The NDJSON and CSV load path that lets DuckDB do the reading (issue #3, item 5):
+ * The NDJSON and CSV load path that lets DuckDB do the reading:
  *
  * 1. `read_csv` with one VARCHAR column and no delimiter/quote reads every line of the file, in
  *    order, into a table; lines it cannot read (invalid UTF-8, over its 2 MB line limit) go to its

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDuckDbWarehouse, type DuckDbWarehouse } from './create-duckdb-warehouse.js';
 
 /**
- * Every file of the shared public samples (DESIGN.md §4: read from ../shared/data, never committed),
+ * Every file of the public data samples (not redistributable, so read from a folder next to the
+ * repository and never committed; skipped when absent),
  * loaded with `--format auto` and checked against the counts in each folder's README.
  */
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));

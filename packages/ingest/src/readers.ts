@@ -6,7 +6,7 @@ import { readLines } from './lines.js';
 
 export { parseTimestamp, type NormalisedEvent } from './contract.js';
 
-/** The line readers, one per text format (DESIGN.md §4). */
+/** The line readers, one per text format (docs/design.md, Raw events). */
 export const LINE_FORMATS = ['ndjson', 'csv', 'yoochoose', 'diginetica', 'otto', 'coveo'] as const;
 export type LineFormat = (typeof LINE_FORMATS)[number];
 /** Every raw format: the line formats, and Parquet (read by DuckDB, `parquet-load.ts`). */

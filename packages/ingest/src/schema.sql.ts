@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
   raw          VARCHAR NOT NULL,
   reason       VARCHAR NOT NULL
 );
--- Added by issue #3 (older warehouse files get them here): rows skipped by design (blank lines,
+-- Columns that warehouse files of earlier skiff versions lack (added here when such a file is opened): rows skipped by design (blank lines,
 -- headers, page views…), how the format was chosen, and the reason code of each refused row.
 ALTER TABLE loads ADD COLUMN IF NOT EXISTS skipped_rows BIGINT DEFAULT 0;
 ALTER TABLE load_files ADD COLUMN IF NOT EXISTS skipped_rows BIGINT DEFAULT 0;
@@ -50,11 +50,11 @@ ALTER TABLE load_files ADD COLUMN IF NOT EXISTS engine VARCHAR;
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS code VARCHAR;
 `;
 
-/** Warehouse files created before issue #3 had session_id NOT NULL (no sessionization by user). */
+/** Warehouse files of earlier skiff versions have session_id NOT NULL (they had no sessionization by user). */
 export const RELAX_SESSION_ID = `ALTER TABLE raw_events ALTER COLUMN session_id DROP NOT NULL`;
 
 /**
- * One row per monitoring run (`Warehouse.recordMonitoringRun`, DESIGN.md §7), mirroring core's
+ * One row per monitoring run (`Warehouse.recordMonitoringRun`), mirroring core's
  * `MonitoringRunRow`; created on the first run recorded. Times are UTC wall time like the raw tables.
  */
 export const MONITORING_RUNS_DDL = `

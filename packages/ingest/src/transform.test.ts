@@ -178,7 +178,7 @@ describe('transforms and checks', () => {
     expect(c.checks.find((x) => x.name === 'stg_events.item_not_null')?.detail).toMatch(/^check could not run: .*stg_events/);
   });
 
-  it('opens a warehouse file written before issue #3 and adds what it lacks', async () => {
+  it('opens a warehouse file of an earlier layout (no skipped_rows, session_id NOT NULL) and adds what it lacks', async () => {
     const old = path.join(dir, 'old.duckdb');
     const inst = await DuckDBInstance.create(old);
     const conn = await inst.connect();

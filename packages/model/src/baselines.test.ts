@@ -143,8 +143,7 @@ describe('artifacts and the Trainer port', () => {
     const trainer = createTfjsTrainer();
     const counts = itemCounts(train);
     for (const kind of ['pop', 'sr', 'vsknn'] as const) {
-      // core's enum lists gru4rec/pop only until the lead adds sr/vsknn.
-      const params = { model: kind as TrainParams['model'], embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 };
+      const params = { model: kind, embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 };
       const progress: number[] = [];
       const out = await trainer.train({ snapshot, params, outDir: path.join(tmp, `trained-${kind}`), onProgress: (p) => void progress.push(p.epoch ?? -1) });
       expect(out).toMatchObject({ backend: 'js', epochs: 1, losses: [] });

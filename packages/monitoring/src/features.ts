@@ -2,14 +2,14 @@ import { mulberry32, type Recommender } from '@skiff/core';
 import type { RawValue } from './drift.js';
 import { parseTimestampMs } from './online.js';
 
-/** Monitored columns (DESIGN.md §7; the thin slice covers the request-side columns). */
+/** Columns monitored in every run: the request side, always available from the serving log. */
 export const MONITORED_COLUMNS = [
   { name: 'session_length', type: 'num' as const },
   { name: 'item_popularity_bucket', type: 'cat' as const },
 ];
 
 /**
- * Columns added when the data allows (issue #8): `category` needs the snapshot's items.json,
+ * Columns added when the data allows: `category` needs the snapshot's items.json,
  * `hour_of_day` needs times in train.json and a current window of at least a day,
  * `rec_popularity_bucket` / `top_score` need the served model (`recommender`) for the reference side.
  */

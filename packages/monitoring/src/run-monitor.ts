@@ -92,8 +92,9 @@ export interface QualityVerdict extends QualityGate {
 }
 
 /**
- * What `runMonitor` returns: core's `MonitorRunResult` plus the fields added for issue #8
- * (optional here only so that this type stays assignable in both directions while core catches up).
+ * What `runMonitor` returns: core's `MonitorRunResult` with every per-run detail present. Core leaves
+ * them optional because a runner can report a verdict without them (a CSV-only run, a test's fake);
+ * `runMonitor` always fills them (null where the data does not allow a value).
  */
 export interface SkiffMonitorRunResult extends MonitorRunResult {
   /** Evidently local workspace holding every run (`evidently ui --workspace <workspacePath>`). */
@@ -223,7 +224,7 @@ function sampleFrame(sample: readonly CurrentSample[], bucket: (item: string) =>
 }
 
 /**
- * One monitoring run (DESIGN.md §7): reference = the served model's training snapshot,
+ * One monitoring run (docs/design.md, Monitoring): reference = the served model's training snapshot,
  * current = the serving log; Evidently's default tests per column; snapshot + HTML + JSON.
  */
 export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonitorRunResult> {

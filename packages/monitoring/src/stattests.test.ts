@@ -14,7 +14,7 @@ const close = (actual: number, expected: number, rtol = 1e-9): void => {
   else expect(Math.abs(actual - expected) / Math.abs(expected)).toBeLessThan(rtol);
 };
 
-describe('golden values (notes §1.9, Evidently 0.7.21)', () => {
+describe('golden values (computed with Evidently 0.7.21)', () => {
   it('cat_ABC', () => {
     const r = [...rep('A', 50), ...rep('B', 30), ...rep('C', 20)];
     const c = [...rep('A', 30), ...rep('B', 30), ...rep('C', 40)];
@@ -119,7 +119,7 @@ describe('computeDrift', () => {
   });
 });
 
-describe('snapshot fingerprints (notes §2.3)', () => {
+describe("snapshot fingerprints (Evidently's metric ids)", () => {
   it('matches Evidently ids', () => {
     expect(valueDriftFingerprint('age')).toBe('1cf7e5c2a8eb2a62a2667e70ee06d259');
     expect(driftedColumnsCountFingerprint(0.5)).toBe('15e89f895b482f9b84ba7274ed18a106');

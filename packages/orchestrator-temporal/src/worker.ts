@@ -67,7 +67,7 @@ export interface SkiffWorkers {
   close(): Promise<void>;
 }
 
-/** Several workers (one per queue) over one connection: the scale-out layout of issue #9. */
+/** Several workers (one per queue) over one connection: the scale-out layout of docs/scaling.md. */
 export async function createSkiffWorkers(options: { address: string; namespace?: string; roles: WorkerRole[]; temporalEnv?: Record<string, string> }): Promise<SkiffWorkers> {
   const { connectionOptions } = connectionConfig(options.address, options.namespace ?? 'default', options.temporalEnv);
   const connection = await NativeConnection.connect(connectionOptions);

@@ -8,7 +8,7 @@ import { SkiffError, type AliasEvent } from '@skiff/core';
 
 /** Version ids: `v` + at least four digits (`v0001`). */
 export const VERSION_RE = /^v\d{4,12}$/;
-/** Alias names (DESIGN.md §6: `production`, `staging` …). */
+/** Alias names (`production`, `staging` …). */
 export const ALIAS_RE = /^[a-z][a-z0-9_-]{0,63}$/;
 /** Anything that looks like a version (`v1`, `v0001`) is not an alias; nor is `latest` (MLflow reserves it). */
 const RESERVED_ALIAS_RE = /^(v\d+|latest)$/;

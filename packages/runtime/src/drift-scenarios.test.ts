@@ -9,7 +9,7 @@ import { createCatalogue, generateSessions, type DriftScenario } from '@skiff/si
 import { sequences } from './test-helpers/sessions.js';
 
 /**
- * Each simulator scenario through the real monitor (DESIGN.md §7): the column the scenario is
+ * Each simulator scenario through the real monitor: the column the scenario is
  * about drifts, and calm traffic drifts nowhere. Reference = a training snapshot with its
  * items.json, as the warehouse writes it; current = serving records of every prefix.
  */

@@ -5,7 +5,7 @@ import { connectClient, findTemporalCli, installTemporalLogging, startDevServer,
 import { startWorker, type RunningWorker } from './worker.js';
 
 /**
- * TEMPORAL_ADDRESS set → that cluster. Unset → find the CLI (DESIGN.md §3 order) and start
+ * TEMPORAL_ADDRESS set → that cluster. Unset → find the CLI (`findTemporalCli`, in the order of infra/temporal/README.md) and start
  * `temporal server start-dev` with its db under the data dir, or reuse one already running there.
  * `say` gets a line naming the CLI that was found.
  */

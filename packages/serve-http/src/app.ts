@@ -122,7 +122,7 @@ function zodMessage(error: z.ZodError): string {
     .join('; ');
 }
 
-/** The serving app (DESIGN.md §6), built apart from listen() so tests drive it in-process. */
+/** The serving app (its HTTP contract: docs/design.md, Serving), built apart from listen() so tests drive it in-process. */
 export function createApp(deps: AppDeps) {
   const { models, servingLog, eventsLog, logger, now = () => new Date() } = deps;
   const metrics = deps.metrics ?? new Registry();

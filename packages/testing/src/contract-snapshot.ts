@@ -14,7 +14,7 @@ export interface ContractSnapshot {
 }
 
 /**
- * Writes a small, structured dataset snapshot the way the warehouse does (DESIGN.md §1: the trainer
+ * Writes a small, structured dataset snapshot the way the warehouse does (the trainer
  * reads files, not tables): `train.json`, `validation.json`, `test.json` as
  * `{ sessions: string[][], startedAt: string[] }`, sessions ordered by start, plus `snapshot.json`.
  * `items` items; item i is followed by (7i + 3) mod items 80% of the time, so sequence models have

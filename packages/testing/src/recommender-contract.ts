@@ -187,7 +187,7 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
 };
 
 /**
- * The behaviour every `Recommender` must have (ports.ts; DESIGN.md §6: serving asks for k items,
+ * The behaviour every `Recommender` must have (ports.ts; serving asks for k items,
  * unknown items are ignored): k respected, valid sorted lists, exclusions, unknown items ignored,
  * the stated empty-history fallback, recommendBatch = recommend in a loop, no state between requests.
  * The harness is made once for the suite (training can be slow).

@@ -30,7 +30,7 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
 }
 
 /**
- * The behaviour every `ModelRegistry` adapter must have (DESIGN.md §6): numbered immutable
+ * The behaviour every `ModelRegistry` adapter must have (docs/design.md, Registry): numbered immutable
  * versions with sha256 manifests, validated names, atomic alias moves with who/from/to/why
  * history, rollback, and refusal of tampered artifacts.
  * @example

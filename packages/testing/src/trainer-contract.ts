@@ -42,7 +42,7 @@ const KS = [5, 20];
 
 /**
  * The prediction points of the protocol: test items unknown to training removed, then (prefix → next
- * item) at every position. Deliberately a second, independent implementation of DESIGN.md §5 (the
+ * item) at every position. Deliberately a second, independent implementation of the protocol (the
  * model package's `evaluate` does the same): the suite checks a trainer's reported metrics against
  * it, so it must not call the code under test, and @skiff/testing does not depend on @skiff/model.
  */
@@ -61,7 +61,7 @@ export function predictionPoints(train: ReadonlyArray<readonly string[]>, test: 
 }
 
 /**
- * HR@k and MRR@k of `model` by the evaluation protocol of DESIGN.md §5: test items unknown to the
+ * HR@k and MRR@k of `model` by the evaluation protocol (docs/design.md, Models and evaluation): test items unknown to the
  * training data are removed, then every position i ≥ 1 of every test session is a prediction of
  * item i from the prefix before it.
  */
@@ -105,7 +105,7 @@ const within = (dir: string, p: string) => {
 };
 
 /**
- * The behaviour every `Trainer` adapter must have (ports.ts, DESIGN.md §5): train a snapshot into a
+ * The behaviour every `Trainer` adapter must have (ports.ts): train a snapshot into a
  * self-contained artifact folder with per-epoch progress (Temporal heartbeats) and cancellation,
  * evaluate it by the shared protocol next to baselines, deterministically for a seed, and load it
  * as a Recommender. The suite writes its own small snapshot (400 training sessions, 40 items) and

@@ -10,7 +10,7 @@ import { contractCase, seededRandom, type ContractSuiteOptions } from './contrac
 export interface QuarantinedRow {
   /** 1-based line (or row number) of the refused row in its file. */
   line?: number | null;
-  /** Why it was refused (DESIGN.md §4). */
+  /** Why it was refused: `<code>: <detail>`. */
   reason: string;
   /** The source file, as the adapter records it. */
   file?: string | null;
@@ -97,7 +97,7 @@ const iso = (t: number) => new Date(t).toISOString();
 const isoPlus3 = (t: number) => `${new Date(t + 3 * 3_600_000).toISOString().slice(0, 19)}+03:00`;
 
 /**
- * The sessions as NDJSON lines of the raw contract (DESIGN.md §4), shuffled, with every timestamp
+ * The sessions as NDJSON lines of the raw contract (docs/design.md, Raw events), shuffled, with every timestamp
  * form the contract allows in each session (ISO `Z`, ISO with an offset, epoch ms, epoch s), plus a
  * search event (no item) in every other session. Returns the lines and the number of events.
  */
@@ -153,7 +153,7 @@ interface SplitFile {
 }
 
 /**
- * The behaviour every `Warehouse` adapter must have (ports.ts, DESIGN.md §1 and §4): raw loads with
+ * The behaviour every `Warehouse` adapter must have (ports.ts; docs/design.md, The loop and Raw events): raw loads with
  * accounting, quarantine and sha256 idempotency in one transaction; transform and checks that report
  * every failure at once; content-addressed snapshots of time-based splits that the trainer reads.
  * The suite writes small NDJSON/CSV files into a temp folder; each case takes well under a second on

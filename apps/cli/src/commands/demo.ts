@@ -65,7 +65,7 @@ export interface DemoResult {
 
 export const DEMO_DEFAULTS = { sessions: 20_000, items: 2_000, days: 7, seed: 1, trafficSessions: 300 };
 
-/** The whole loop of DESIGN.md §1 on simulator data; leaves everything running until close(). */
+/** The whole loop (docs/design.md, The loop) on simulator data; leaves everything running until close(). */
 export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHandle> {
   const t0 = Date.now();
   const step = (n: number, s: string) => ctx.say(`\n[${n}/6] ${s}  (+${((Date.now() - t0) / 1000).toFixed(1)} s)`);
