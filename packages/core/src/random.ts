@@ -1,6 +1,8 @@
 /**
- * The one seeded PRNG of skiff (mulberry32): deterministic floats in [0, 1). Training shuffles,
- * monitoring samples, tests and benchmarks use it so that a seed means the same thing everywhere.
+ * The seeded PRNG (mulberry32) for training shuffles, monitoring samples, tests and benchmarks:
+ * deterministic floats in [0, 1), so a seed means the same thing in each of them. The simulator has
+ * a generator of its own (sfc32 with named streams, `packages/simulator/src/random.ts`): it needs
+ * independent streams per purpose, and its seeds define the demo's data, which must not change.
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
