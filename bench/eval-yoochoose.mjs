@@ -100,7 +100,7 @@ const SASREC_HEADS = { hiddenUnits: 'feed-forward', embeddingDim: 'width' };
 const PARAM_HEADS = { hiddenUnits: 'hidden', embeddingDim: 'emb', blocks: 'blocks', heads: 'heads', batchSize: 'batch', learningRate: 'lr', negatives: 'negatives', repeatWindow: 'repeat window', dropout: 'dropout' };
 
 
-/** Generated sentences: how each tfjs model compares with SR on both metrics (the bar). */
+/** Generated sentences: how each tfjs model compares with SR on both metrics (the strongest baseline is the bar a neural model has to clear). */
 function verdict() {
   const by = Object.fromEntries(results.map((r) => [r.model, r]));
   const sr = by.sr;

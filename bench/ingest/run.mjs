@@ -3,8 +3,8 @@
 // of a fresh database file, on the same generated file, in the same run.
 // One JSON line per figure: { bench: 'ingest', format, rows, skiffRowsPerSec, duckdbRowsPerSec, ratio, ... }.
 // Also `shapedRowsPerSec` / `shapedRatio`: DuckDB's reader writing skiff's `raw_events` shape (load id
-// and source file on every row; no line numbers, no hash, no validation) — what the table that the
-// issue asks for costs to write, an upper bound for any load that keeps it; and `hashedRatio`: the
+// and source file on every row; no line numbers, no hash, no validation) — what the table skiff keeps
+// costs to write, an upper bound for any load that keeps it; and `hashedRatio`: the
 // same while skiff's own file scan (sha256 and line count, `scanFile`) runs alongside, as every load
 // must — the bound for any load that keeps the table and knows whether the file was loaded before.
 // Usage: node bench/ingest/run.mjs [--rows 1000000] [--repeat 3] [--engine duckdb|js] [--bad-share 0.01]
