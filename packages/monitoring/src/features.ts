@@ -1,6 +1,6 @@
 import { mulberry32, type Recommender } from '@skiff/core';
 import type { RawValue } from './drift.js';
-import { parseTimestampMs } from './online.js';
+import { parseTimestampMs } from './timestamps.js';
 
 /** Columns monitored in every run: the request side, always available from the serving log. */
 export const MONITORED_COLUMNS = [

@@ -8,6 +8,9 @@
 import type { Logger } from '@skiff/core';
 import { ndjsonFiles, ndjsonLines } from './io.js';
 import type { ServingRow } from './features.js';
+import { parseTimestampMs } from './timestamps.js';
+
+export { parseTimestampMs } from './timestamps.js';
 
 export interface OnlineQuality {
   /** Serving records with a sessionId (in the monitoring window). */
@@ -38,26 +41,6 @@ export interface PredictionDescriptors {
  * names the recommendation it followed (`request_id`), for exact attribution.
  */
 export type SessionEvents = Map<string, { times: number[]; items: string[]; byRequest?: Map<string, string> }>;
-
-const EPOCH_RE = /^\d+(\.\d+)?$/;
-const HAS_OFFSET_RE = /(Z|[+-]\d{2}(:?\d{2})?)$/;
-
-/**
- * Timestamp in ms: ISO-8601 (no offset = UTC, like the warehouse contract) or epoch seconds
- * (< 1e11) / milliseconds as numbers or digit strings. null when unusable.
- */
-export function parseTimestampMs(v: unknown): number | null {
-  let ms: number;
-  if (typeof v === 'number' || (typeof v === 'string' && EPOCH_RE.test(v))) {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) return null;
-    ms = n < 1e11 ? n * 1000 : n;
-  } else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v)) {
-    const s = v.length > 10 && !HAS_OFFSET_RE.test(v) ? `${v.replace(' ', 'T')}Z` : v.replace(' ', 'T');
-    ms = Date.parse(s);
-  } else return null;
-  return Number.isFinite(ms) ? ms : null;
-}
 
 /** Reads every `*.ndjson` under `dir` (raw event contract); bad lines are counted and logged, never fatal. */
 export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ events: SessionEvents; files: number; lines: number }> {
