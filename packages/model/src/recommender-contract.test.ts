@@ -23,7 +23,9 @@ for (const kind of MODEL_KINDS)
       const model = await loadRecommender(out.artifactDir);
       return {
         recommender: model,
-        train: data.train,
+        // The trainer fits every kind on train + validation (the refit of the evaluation protocol),
+        // so that is the data whose most popular items an empty history gets.
+        train: [...data.train, ...data.validation],
         dispose: async () => {
           disposeModel(model);
           await rm(dir, { recursive: true, force: true });
