@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   GateSchema,
@@ -124,7 +125,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const explicit = input.inputs && input.inputs.length > 0;
       // The default raw folder may be absent or empty (files ingested by hand, say): nothing new to
       // load, and the run goes on with what the warehouse holds. Inputs named by the caller must exist.
-      const defaults = [deps.paths.raw, ...(deps.paths.online ? [deps.paths.online] : [])];
+      const defaults = [deps.paths.raw, ...(deps.paths.online && existsSync(deps.paths.online) ? [deps.paths.online] : [])];
       const r = await withWarehouse(deps, (wh) => (explicit ? wh.load(input.inputs!) : wh.load(defaults, { allowEmpty: true })));
       log('ingest').info('load finished', { loadId: r.loadId, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped });
       return r;
