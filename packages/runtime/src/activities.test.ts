@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '@skiff/config';
+import { loadConfig, pipelineSettings } from '@skiff/config';
 import { silentLogger, TrainParamsSchema } from '@skiff/core';
 import { runTrainingPipeline } from '@skiff/pipeline';
 import { createCatalogue, writeRawLogs } from '@skiff/simulator';
@@ -19,18 +19,20 @@ describe('runtime composition', () => {
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
-  it('runs the whole pipeline inline on real adapters and registers + promotes a model', async () => {
-    const acts = buildActivities(loadConfig({}, { dataDir }), silentLogger);
+  it('runs the whole pipeline inline on real adapters, registers the model and promotes it only as the gate decides', async () => {
+    const config = loadConfig({}, { dataDir });
+    const acts = buildActivities(config, silentLogger);
     const train = TrainParamsSchema.parse({ epochs: 1, embeddingDim: 16, hiddenUnits: 16 });
-    const r = await runTrainingPipeline(acts, { train, promotionMetric: 'hr@20' }, { workflowId: 'inline-test', runId: 'inline' });
+    const r = await runTrainingPipeline(acts, { train, ...pipelineSettings(config) }, { workflowId: 'inline-test', runId: 'inline' });
     expect(r.modelVersion).toBe('v0001');
-    expect(r.promoted).toBe(true);
     expect(r.metrics['hr@20']).toBeGreaterThan(0);
     expect(r.baselines['pop']?.['hr@20']).toBeGreaterThan(0);
-    // A second run loads nothing new (same files) and does not beat an equal champion.
-    const again = await runTrainingPipeline(acts, { train, promotionMetric: 'hr@20' }, { workflowId: 'inline-test-2', runId: 'inline' });
+    // The candidate is promoted exactly when the gate's decision names it (it must beat every baseline).
+    expect(r.decision).toBeDefined();
+    expect(r.promoted).toBe(r.decision!.promote === 'candidate');
+    // A second run over the same files registers another version.
+    const again = await runTrainingPipeline(acts, { train, ...pipelineSettings(config) }, { workflowId: 'inline-test-2', runId: 'inline' });
     expect(again.modelVersion).toBe('v0002');
-    expect(again.promoted).toBe(false);
     expect(codeVersion()).toMatch(/^skiff@/);
   });
 });
