@@ -109,7 +109,7 @@ export const SkiffConfigSchema = z.object({
     .string()
     .default('pop,sr,vsknn')
     .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['pop', 'sr', 'vsknn']))),
+    .pipe(z.array(z.enum(['pop', 'sr', 'vsknn', 'stan', 'vstan']))),
   promotionConfidence: z.coerce.number().gt(0).lt(1).default(0.95),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),

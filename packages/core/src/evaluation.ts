@@ -142,7 +142,7 @@ export const GateSchema = z
      */
     policy: z.enum(['candidate', 'promote-best']).default('candidate'),
     /** Baselines fitted on every run on the same split. */
-    baselines: z.array(z.enum(['pop', 'sr', 'vsknn'])).default(['pop', 'sr', 'vsknn']),
+    baselines: z.array(z.enum(['pop', 'sr', 'vsknn', 'stan', 'vstan'])).default(['pop', 'sr', 'vsknn']),
     /** Two-sided confidence level of the paired bootstrap interval; a win needs its lower bound above 0. */
     confidence: z.number().gt(0).lt(1).default(0.95),
     resamples: z.number().int().min(100).max(100_000).default(1000),
