@@ -75,7 +75,7 @@ const tty = process.stdout.isTTY;
 const say = (line) => process.stdout.write(`[setup] ${line}\n`);
 
 /** Runs one step's script; its output goes to the step's log, its `[x] …` lines also to the screen. */
-function runScript(name, [cmd, ...args], log, env = process.env) {
+function runScript([cmd, ...args], log, env = process.env) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let pending = '';
@@ -84,7 +84,11 @@ function runScript(name, [cmd, ...args], log, env = process.env) {
       pending += chunk.toString('utf8');
       const lines = pending.split('\n');
       pending = lines.pop();
-      for (const line of lines) if (/^\[[\w-]+\] /.test(line)) clearTicker(), process.stdout.write(`  ${line}\n`);
+      for (const line of lines) {
+        if (!/^\[[\w-]+\] /.test(line)) continue;
+        clearTicker();
+        process.stdout.write(`  ${line}\n`);
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -160,7 +164,7 @@ async function provisionChromium(log) {
   process.stdout.write('  [chromium] apt-get install chromium (Debian package)\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
-    const r = await runScript('chromium', ['apt-get', ...args], log, env);
+    const r = await runScript(['apt-get', ...args], log, env);
     if (!r.ok) return r;
   }
   const p = onPath('chromium');
@@ -191,7 +195,7 @@ async function main() {
     const stop = startTicker(name, started);
     let result;
     try {
-      result = step.run ? await step.run(log) : await runScript(name, step.command, log);
+      result = step.run ? await step.run(log) : await runScript(step.command, log);
     } catch (e) {
       result = { ok: false, reason: e?.message ?? String(e) };
     } finally {

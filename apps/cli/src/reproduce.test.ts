@@ -6,16 +6,8 @@ import type { ModelManifest } from '@skiff/core';
 import { verifySnapshotDir } from '@skiff/ingest';
 import { createFsRegistry } from '@skiff/registry';
 import { createCatalogue, writeRawLogs } from '@skiff/simulator';
+import type { ReproductionResult } from '@skiff/pipeline';
 import { runCliInProcess, runCliProcess, type CliResult } from './test-helpers/cli.js';
-
-interface Reproduction {
-  version: string;
-  snapshotId: string;
-  snapshot: { source: 'folder' | 'rebuilt'; recordedId: string; computedId: string; matches: boolean; dir: string };
-  backend: { original: string; reproduced: string };
-  metrics: Record<string, { original: number; reproduced: number; diff: number }>;
-  maxAbsDiff: number | null;
-}
 
 interface TrainResult {
   modelVersion: string;
@@ -73,7 +65,7 @@ describe('skiff train --reproduce', () => {
   });
 
   it('re-verifies the stored snapshot folder and gets exactly the recorded metrics', async () => {
-    const r = lastJson<Reproduction>(await reproduce('v0001'));
+    const r = lastJson<ReproductionResult>(await reproduce('v0001'));
     expect(r.snapshot).toMatchObject({ source: 'folder', recordedId: v1.lineage.snapshotId, computedId: v1.lineage.snapshotId, matches: true });
     expect(r.snapshotId).toBe(v1.lineage.snapshotId);
     expect(Object.keys(r.metrics).sort()).toEqual(Object.keys(v1.metrics).sort());
@@ -97,7 +89,7 @@ describe('skiff train --reproduce', () => {
     const dir = snapshotDir(v1.lineage.snapshotId);
     const original = await readFile(path.join(dir, 'train.json'), 'utf8');
     await rm(dir, { recursive: true });
-    const r = lastJson<Reproduction>(await reproduce('v0001'));
+    const r = lastJson<ReproductionResult>(await reproduce('v0001'));
     expect(r.snapshot).toMatchObject({ source: 'rebuilt', recordedId: v1.lineage.snapshotId, computedId: v1.lineage.snapshotId, matches: true, dir });
     expect(r.snapshotId).toBe(v1.lineage.snapshotId);
     for (const [k, m] of Object.entries(r.metrics)) expect(Math.abs(m.diff), k).toBeLessThanOrEqual(1e-9);
@@ -126,7 +118,7 @@ describe('skiff train --reproduce', () => {
       expect(refused.stderr).toMatch(/^skiff: BAD_INPUT: snapshot folder .* does not match its id: its files hash to snap-[0-9a-f]{12}, not /);
       expect(refused.stderr).toContain('--force');
 
-      const forced = lastJson<Reproduction>(await reproduce('v0001', '--force'));
+      const forced = lastJson<ReproductionResult>(await reproduce('v0001', '--force'));
       expect(forced.snapshot).toMatchObject({ source: 'folder', matches: false, recordedId: v1.lineage.snapshotId });
       expect(forced.snapshot.computedId).not.toBe(v1.lineage.snapshotId);
     } finally {
@@ -142,7 +134,7 @@ describe('skiff train --reproduce', () => {
     const refused = await reproduce(claimed.version);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`the snapshot rebuilt from loads ${v1.lineage.loadIds.join(', ')} is ${v1.lineage.snapshotId}, not the recorded snap-0123456789ab`);
-    const forced = lastJson<Reproduction>(await reproduce(claimed.version, '--force'));
+    const forced = lastJson<ReproductionResult>(await reproduce(claimed.version, '--force'));
     expect(forced.snapshot).toMatchObject({ source: 'rebuilt', matches: false, recordedId: 'snap-0123456789ab', computedId: v1.lineage.snapshotId });
     expect(forced.maxAbsDiff).toBe(0);
     expect(await exists(snapshotDir('snap-0123456789ab'))).toBe(false);
@@ -160,7 +152,7 @@ describe('skiff train --reproduce', () => {
     const { manifest } = await registry.get(trained.modelVersion);
     expect(manifest.name).toBe('gru4rec');
     await rm(snapshotDir(manifest.lineage.snapshotId), { recursive: true });
-    const r = lastJson<Reproduction>(await reproduce(trained.modelVersion));
+    const r = lastJson<ReproductionResult>(await reproduce(trained.modelVersion));
     expect(r.snapshot).toMatchObject({ source: 'rebuilt', matches: true, recordedId: manifest.lineage.snapshotId });
     expect(r.backend.reproduced).toBe(r.backend.original);
     expect(r.maxAbsDiff).not.toBeNull();
@@ -177,7 +169,7 @@ describe('skiff train --reproduce', () => {
     expect(manifest.metrics['hr@20']).toBeGreaterThan(0);
     expect(manifest.metrics['hr@20']).toBe(trained.metrics['hr@20']);
     expect(JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'))).toMatchObject({ format: 'skiff-sasrec' });
-    const r = lastJson<Reproduction>(await reproduce(trained.modelVersion));
+    const r = lastJson<ReproductionResult>(await reproduce(trained.modelVersion));
     expect(r.maxAbsDiff).not.toBeNull();
     expect(r.maxAbsDiff!).toBeLessThanOrEqual(1e-6);
   }, 120_000);
