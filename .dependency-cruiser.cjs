@@ -19,14 +19,16 @@ module.exports = {
     },
     {
       name: 'no-deep-imports-between-packages',
-      comment: "Another package is used through its package name and exports, never by a relative path into its folder.",
+      comment:
+        'Another package is used through its package name and exports, never by a relative path into its folder.',
       severity: 'error',
       from: { path: '^(packages|apps)/([^/]+)/' },
       to: { path: '^(packages|apps)/([^/]+)/src/', pathNot: '^$1/$2/' },
     },
     {
       name: 'workspace-imports-resolve',
-      comment: 'An @skiff/* import that does not resolve would be missing from the picture: build first (npm run build).',
+      comment:
+        'An @skiff/* import that does not resolve would be missing from the picture: build first (npm run build).',
       severity: 'error',
       from: {},
       to: { couldNotResolve: true, path: '^@skiff/' },

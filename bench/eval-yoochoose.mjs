@@ -42,8 +42,18 @@ const option = (name, fallback) => {
 };
 /** The tfjs kinds and their chosen configurations. */
 const NEURAL = [
-  { kind: 'gru4rec', title: 'GRU4Rec', configFile: path.resolve(repoRoot, option('--gru-config', 'apps/cli/configs/gru4rec-yoochoose.v1.json')), epochs: option('--gru-epochs', undefined) },
-  { kind: 'sasrec', title: 'SASRec', configFile: path.resolve(repoRoot, option('--sasrec-config', 'apps/cli/configs/sasrec-yoochoose.v1.json')), epochs: option('--sasrec-epochs', undefined) },
+  {
+    kind: 'gru4rec',
+    title: 'GRU4Rec',
+    configFile: path.resolve(repoRoot, option('--gru-config', 'apps/cli/configs/gru4rec-yoochoose.v1.json')),
+    epochs: option('--gru-epochs', undefined),
+  },
+  {
+    kind: 'sasrec',
+    title: 'SASRec',
+    configFile: path.resolve(repoRoot, option('--sasrec-config', 'apps/cli/configs/sasrec-yoochoose.v1.json')),
+    epochs: option('--sasrec-epochs', undefined),
+  },
 ]
   .filter((n) => !flag(`--no-${n.kind}`) && existsSync(n.configFile))
   .map((n) => {
@@ -56,10 +66,18 @@ const NEURAL = [
 const SERVE_BUDGET_MS = Number(option('--serve-budget-ms', '20000'));
 
 /** From the data folder's README (independent implementation of the session-rec algorithms). */
-const REFERENCE = { pop: { hr: 0.089, mrr: 0.026 }, sr: { hr: 0.619, mrr: 0.347 }, vsknn: { hr: 0.679, mrr: 0.37 }, stan: { hr: 0.668, mrr: 0.373 }, vstan: { hr: 0.685, mrr: 0.375 } };
+const REFERENCE = {
+  pop: { hr: 0.089, mrr: 0.026 },
+  sr: { hr: 0.619, mrr: 0.347 },
+  vsknn: { hr: 0.679, mrr: 0.37 },
+  stan: { hr: 0.668, mrr: 0.373 },
+  vstan: { hr: 0.685, mrr: 0.375 },
+};
 
 if (!dataDir) {
-  console.error(`eval-yoochoose: the YooChoose sample is not in ${candidates.join(', ')} (set SKIFF_YOOCHOOSE_DIR); nothing to do`);
+  console.error(
+    `eval-yoochoose: the YooChoose sample is not in ${candidates.join(', ')} (set SKIFF_YOOCHOOSE_DIR); nothing to do`,
+  );
   process.exit(2);
 }
 
@@ -97,8 +115,17 @@ const round = (x, d = 4) => Number(x.toFixed(d));
 /** The searched parameters as table columns (the trial table lists exactly the search space's keys). */
 /** SASRec's width is embeddingDim and its feed-forward size hiddenUnits. */
 const SASREC_HEADS = { hiddenUnits: 'feed-forward', embeddingDim: 'width' };
-const PARAM_HEADS = { hiddenUnits: 'hidden', embeddingDim: 'emb', blocks: 'blocks', heads: 'heads', batchSize: 'batch', learningRate: 'lr', negatives: 'negatives', repeatWindow: 'repeat window', dropout: 'dropout' };
-
+const PARAM_HEADS = {
+  hiddenUnits: 'hidden',
+  embeddingDim: 'emb',
+  blocks: 'blocks',
+  heads: 'heads',
+  batchSize: 'batch',
+  learningRate: 'lr',
+  negatives: 'negatives',
+  repeatWindow: 'repeat window',
+  dropout: 'dropout',
+};
 
 /** Generated sentences: how each tfjs model compares with SR on both metrics (the strongest baseline is the bar a neural model has to clear). */
 function verdict() {
@@ -109,7 +136,8 @@ function verdict() {
     .map((n) => {
       const g = by[n.kind];
       const d = (k) => g[k] - sr[k];
-      const part = (k, name) => `${d(k) > 0 ? 'beats' : 'does not beat'} SR on ${name} (${g[k].toFixed(4)} vs ${sr[k].toFixed(4)}, ${d(k) >= 0 ? '+' : ''}${d(k).toFixed(4)})`;
+      const part = (k, name) =>
+        `${d(k) > 0 ? 'beats' : 'does not beat'} SR on ${name} (${g[k].toFixed(4)} vs ${sr[k].toFixed(4)}, ${d(k) >= 0 ? '+' : ''}${d(k).toFixed(4)})`;
       return `\n**${n.title} vs SR on test:** it ${part('hr@20', 'HR@20')} and ${part('mrr@20', 'MRR@20')}.\n`;
     })
     .join('');
@@ -155,20 +183,47 @@ async function bench(name, fit) {
 const FROM_LOG = option('--from-log', undefined);
 if (FROM_LOG) {
   // Re-render the doc from the JSON lines of an earlier run (same machine facts are read again).
-  for (const l of readFileSync(path.resolve(FROM_LOG), 'utf8').split('\n')) if (l.startsWith('{"bench":"eval-yoochoose"')) results.push(JSON.parse(l));
+  for (const l of readFileSync(path.resolve(FROM_LOG), 'utf8').split('\n'))
+    if (l.startsWith('{"bench":"eval-yoochoose"')) results.push(JSON.parse(l));
 } else {
   await bench('pop', async () => ({ model: m.trainBaseline('pop', train.sessions) }));
-  await bench('sr', async () => ({ model: m.trainBaseline('sr', train.sessions), extra: { params: m.DEFAULT_SR_PARAMS } }));
-  await bench('vsknn', async () => ({ model: m.trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_VSKNN_PARAMS } }));
-  await bench('stan', async () => ({ model: m.trainBaseline('stan', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_STAN_PARAMS } }));
-  await bench('vstan', async () => ({ model: m.trainBaseline('vstan', train.sessions, { lastTimes: train.lastTimes }), extra: { params: m.DEFAULT_VSTAN_PARAMS } }));
+  await bench('sr', async () => ({
+    model: m.trainBaseline('sr', train.sessions),
+    extra: { params: m.DEFAULT_SR_PARAMS },
+  }));
+  await bench('vsknn', async () => ({
+    model: m.trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }),
+    extra: { params: m.DEFAULT_VSKNN_PARAMS },
+  }));
+  await bench('stan', async () => ({
+    model: m.trainBaseline('stan', train.sessions, { lastTimes: train.lastTimes }),
+    extra: { params: m.DEFAULT_STAN_PARAMS },
+  }));
+  await bench('vstan', async () => ({
+    model: m.trainBaseline('vstan', train.sessions, { lastTimes: train.lastTimes }),
+    extra: { params: m.DEFAULT_VSTAN_PARAMS },
+  }));
 }
 for (const n of FROM_LOG ? [] : NEURAL) {
   await bench(n.kind, async () => {
     const losses = [];
     // No validate callback: train_full has no held-out part here, so exactly params.epochs run.
-    const model = await m.trainGru4Rec({ train: train.sessions, params: n.params, onEpochEnd: (e) => void losses.push(round(e.loss)) });
-    return { model, extra: { params: n.params, config: path.relative(repoRoot, n.configFile), backend: model.config.backend, losses, samplesPerSecond: Math.round(model.training.samplesPerSecond), ...(n.meta.validation ? { tuning: n.meta } : {}) } };
+    const model = await m.trainGru4Rec({
+      train: train.sessions,
+      params: n.params,
+      onEpochEnd: (e) => void losses.push(round(e.loss)),
+    });
+    return {
+      model,
+      extra: {
+        params: n.params,
+        config: path.relative(repoRoot, n.configFile),
+        backend: model.config.backend,
+        losses,
+        samplesPerSecond: Math.round(model.training.samplesPerSecond),
+        ...(n.meta.validation ? { tuning: n.meta } : {}),
+      },
+    };
   });
 }
 
@@ -180,7 +235,9 @@ function cpuModel() {
 
 function pinned() {
   try {
-    return execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().replace(/^.*affinity mask: /, 'mask ');
+    return execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' })
+      .trim()
+      .replace(/^.*affinity mask: /, 'mask ');
   } catch {
     return 'unknown';
   }
@@ -206,7 +263,10 @@ function tuningSection(n) {
   const f = (x) => (typeof x === 'number' ? String(x) : '–');
   const keys = Object.keys(PARAM_HEADS).filter((k) => t.trialsTable.some((r) => r[k] !== undefined));
   const rows = t.trialsTable
-    .map((r) => `| ${r.trial}${r.trial === t.trial ? ' **(chosen)**' : ''} | ${keys.map((k) => f(r[k])).join(' | ')} | ${r.bestEpoch} / ${r.epochsRun} | ${r['hr@20'].toFixed(4)} | ${r['mrr@20'].toFixed(4)} | ${r.seconds.toFixed(0)} |`)
+    .map(
+      (r) =>
+        `| ${r.trial}${r.trial === t.trial ? ' **(chosen)**' : ''} | ${keys.map((k) => f(r[k])).join(' | ')} | ${r.bestEpoch} / ${r.epochsRun} | ${r['hr@20'].toFixed(4)} | ${r['mrr@20'].toFixed(4)} | ${r.seconds.toFixed(0)} |`,
+    )
     .join('\n');
   return `## ${n.title} tuning (train_tr → train_valid; the test split is not used)
 
@@ -229,7 +289,10 @@ function renderDoc(rows) {
   const f = (x, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '–');
   const ref = (r, key) => (r.reference ? f(r.reference[key]) : '–');
   const table = rows
-    .map((r) => `| ${r.model} | ${f(r['hr@20'])} | ${f(r['mrr@20'])} | ${ref(r, 'hr@20')} | ${ref(r, 'mrr@20')} | ${f(r['ndcg@20'])} | ${f(r['coverage@20'])} | ${f(r['popbias@20'])} | ${f(r.trainSeconds, 2)} | ${r.predictionsPerSecond.toLocaleString('en-US')} |`)
+    .map(
+      (r) =>
+        `| ${r.model} | ${f(r['hr@20'])} | ${f(r['mrr@20'])} | ${ref(r, 'hr@20')} | ${ref(r, 'mrr@20')} | ${f(r['ndcg@20'])} | ${f(r['coverage@20'])} | ${f(r['popbias@20'])} | ${f(r.trainSeconds, 2)} | ${r.predictionsPerSecond.toLocaleString('en-US')} |`,
+    )
     .join('\n');
   const neural = NEURAL.map((n) => ({ n, row: rows.find((r) => r.model === n.kind) })).filter((x) => x.row);
   return `# Offline evaluation
@@ -283,7 +346,10 @@ data without a stated licence — not shipped with skiff; the benchmark finds it
 - **VSTAN** — session-rec \`knn/vstan.py\` with its RSC15 setting \`vstan-mrr\`: k ${m.DEFAULT_VSTAN_PARAMS.k}, sample ${m.DEFAULT_VSTAN_PARAMS.sampleSize}, cosine, λ1 ${m.DEFAULT_VSTAN_PARAMS.lambdaSpw}, λ2 ${m.DEFAULT_VSTAN_PARAMS.lambdaSnh} days, λ3 ${m.DEFAULT_VSTAN_PARAMS.lambdaInh}, λ4 (match position) ${m.DEFAULT_VSTAN_PARAMS.lambdaIpw}, IDF weight ${m.DEFAULT_VSTAN_PARAMS.lambdaIdf}.
 ${neural.length ? neural.map(({ n, row }) => neuralModelText(n, row)).join('\n') : '- tfjs models: not run (`--no-gru4rec`, `--no-sasrec` or no config file).'}
 
-${neural.filter(({ n }) => n.meta.trialsTable).map(({ n }) => tuningSection(n)).join('')}## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
+${neural
+  .filter(({ n }) => n.meta.trialsTable)
+  .map(({ n }) => tuningSection(n))
+  .join('')}## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
 
 | model | HR@20 | MRR@20 | ref HR@20 | ref MRR@20 | NDCG@20 | Cov@20 | Pop@20 | train s | predictions/s |
 |---|---|---|---|---|---|---|---|---|---|

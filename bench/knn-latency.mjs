@@ -61,7 +61,12 @@ for (let r = 0; r < rounds; r++) {
     }
     const seconds = (performance.now() - start) / 1000;
     const sorted = Float64Array.from(times).sort();
-    x.rounds.push({ rps: prefixes.length / seconds, p50: pct(sorted, 0.5) * 1000, p90: pct(sorted, 0.9) * 1000, p99: pct(sorted, 0.99) * 1000 });
+    x.rounds.push({
+      rps: prefixes.length / seconds,
+      p50: pct(sorted, 0.5) * 1000,
+      p90: pct(sorted, 0.9) * 1000,
+      p99: pct(sorted, 0.99) * 1000,
+    });
   }
 }
 const load1 = os.loadavg()[0];
@@ -69,7 +74,12 @@ for (const x of models) {
   const byRps = [...x.rounds].sort((a, b) => a.rps - b.rps);
   const med = byRps[Math.floor(byRps.length / 2)];
   const best = byRps[byRps.length - 1];
-  const f = (o) => ({ requestsPerSecond: Math.round(o.rps), p50us: Math.round(o.p50), p90us: Math.round(o.p90), p99us: Math.round(o.p99) });
+  const f = (o) => ({
+    requestsPerSecond: Math.round(o.rps),
+    p50us: Math.round(o.p50),
+    p90us: Math.round(o.p90),
+    p99us: Math.round(o.p99),
+  });
   console.log(
     JSON.stringify({
       bench: 'knn-latency',

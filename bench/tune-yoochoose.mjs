@@ -57,14 +57,22 @@ const validMetrics = (model) => m.evaluate(model, valid, { ks: [20], trainItemCo
 
 // The baselines on the same inner split: the bar a configuration has to clear on validation.
 const baselines = {};
-const logged = FROM_LOG ? (await readFile(path.resolve(FROM_LOG), 'utf8')).split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l)) : undefined;
+const logged = FROM_LOG
+  ? (await readFile(path.resolve(FROM_LOG), 'utf8'))
+      .split('\n')
+      .filter((l) => l.trim().startsWith('{'))
+      .map((l) => JSON.parse(l))
+  : undefined;
 // A log of the other model would otherwise overwrite this model's config file.
 const otherModel = logged?.find((l) => l.params && l.params.model !== MODEL);
-if (otherModel) throw new Error(`${FROM_LOG} holds ${otherModel.params.model} trials; pass --model ${otherModel.params.model}`);
+if (otherModel)
+  throw new Error(`${FROM_LOG} holds ${otherModel.params.model} trials; pass --model ${otherModel.params.model}`);
 for (const kind of logged ? [] : ['sr', 'vsknn']) {
   const mt = validMetrics(m.trainBaseline(kind, trainTr.sessions, { lastTimes: trainTr.lastTimes }));
   baselines[kind] = { 'hr@20': round(mt['hr@20']), 'mrr@20': round(mt['mrr@20']) };
-  console.log(JSON.stringify({ bench: 'tune-yoochoose', baseline: kind, split: 'train_tr→train_valid', ...baselines[kind] }));
+  console.log(
+    JSON.stringify({ bench: 'tune-yoochoose', baseline: kind, split: 'train_tr→train_valid', ...baselines[kind] }),
+  );
 }
 
 /** Fixed part of every trial. */
@@ -97,8 +105,26 @@ const DEFAULT_SPACES = {
 const SPACE = option('--space', undefined) ? JSON.parse(option('--space')) : DEFAULT_SPACES[MODEL];
 /** The first trial, as an anchor: GRU4Rec's previous untuned configuration; for SASRec a middle-of-the-grid one. */
 const DEFAULT_ANCHORS = {
-  gru4rec: { hiddenUnits: 100, embeddingDim: 100, batchSize: 128, learningRate: 0.005, negatives: 64, repeatWindow: 0, dropout: 0 },
-  sasrec: { embeddingDim: 64, hiddenUnits: 128, blocks: 2, heads: 1, batchSize: 256, learningRate: 0.003, negatives: 2048, repeatWindow: 5, dropout: 0.2 },
+  gru4rec: {
+    hiddenUnits: 100,
+    embeddingDim: 100,
+    batchSize: 128,
+    learningRate: 0.005,
+    negatives: 64,
+    repeatWindow: 0,
+    dropout: 0,
+  },
+  sasrec: {
+    embeddingDim: 64,
+    hiddenUnits: 128,
+    blocks: 2,
+    heads: 1,
+    batchSize: 256,
+    learningRate: 0.003,
+    negatives: 2048,
+    repeatWindow: 5,
+    dropout: 0.2,
+  },
 };
 const ANCHOR = option('--anchor', undefined) ? JSON.parse(option('--anchor')) : DEFAULT_ANCHORS[MODEL];
 const FIRST_TRIAL = Number(option('--first-trial', '0'));
@@ -171,12 +197,17 @@ if (logged) {
     if (l.baseline) baselines[l.baseline] = { 'hr@20': l['hr@20'], 'mrr@20': l['mrr@20'] };
     if (l.trial !== undefined && l.params) results.push(l);
   }
-  searchSeconds = round(results.reduce((a, r) => a + r.seconds, 0), 1);
+  searchSeconds = round(
+    results.reduce((a, r) => a + r.seconds, 0),
+    1,
+  );
 }
 for (let i = 0; i < trials.length; i++) {
   const elapsed = (performance.now() - started) / 1000;
   if (elapsed > BUDGET_S) {
-    console.log(JSON.stringify({ bench: 'tune-yoochoose', skipped: trials.length - i, reason: `time budget ${BUDGET_S} s used` }));
+    console.log(
+      JSON.stringify({ bench: 'tune-yoochoose', skipped: trials.length - i, reason: `time budget ${BUDGET_S} s used` }),
+    );
     break;
   }
   results.push(await runTrial(FIRST_TRIAL + i, trials[i]));

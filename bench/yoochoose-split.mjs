@@ -19,8 +19,15 @@ export const TRAIN_FULL = 'yoochoose-clicks-100k_train_full.txt';
 export const TEST = 'yoochoose-clicks-100k_test.txt';
 
 export function yoochooseDir() {
-  const candidates = [process.env.SKIFF_YOOCHOOSE_DIR, path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k'), path.resolve(repoRoot, '../../shared/data/yoochoose-rsc15-100k')].filter(Boolean);
-  return { dir: candidates.find((d) => existsSync(path.join(d, TRAIN_FULL)) && existsSync(path.join(d, TEST))), candidates };
+  const candidates = [
+    process.env.SKIFF_YOOCHOOSE_DIR,
+    path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k'),
+    path.resolve(repoRoot, '../../shared/data/yoochoose-rsc15-100k'),
+  ].filter(Boolean);
+  return {
+    dir: candidates.find((d) => existsSync(path.join(d, TRAIN_FULL)) && existsSync(path.join(d, TEST))),
+    candidates,
+  };
 }
 
 /**
@@ -31,13 +38,17 @@ export function yoochooseDir() {
 export async function pipelineSplit(dataDir, options = {}) {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-split-'));
   try {
-    const wh = await createDuckDbWarehouse({ path: path.join(tmp, 'w.duckdb'), ...(options.split ? { split: options.split } : {}) });
+    const wh = await createDuckDbWarehouse({
+      path: path.join(tmp, 'w.duckdb'),
+      ...(options.split ? { split: options.split } : {}),
+    });
     let snap;
     try {
       await wh.load([path.join(dataDir, TRAIN_FULL), path.join(dataDir, TEST)]);
       await wh.transform();
       const checks = await wh.check();
-      if (!checks.passed) throw new Error(`data-quality checks failed: ${JSON.stringify(checks.checks.filter((c) => !c.passed))}`);
+      if (!checks.passed)
+        throw new Error(`data-quality checks failed: ${JSON.stringify(checks.checks.filter((c) => !c.passed))}`);
       snap = await wh.snapshot(path.join(tmp, 'snapshots'));
     } finally {
       await wh.close();
@@ -46,8 +57,15 @@ export async function pipelineSplit(dataDir, options = {}) {
       const j = JSON.parse(await readFile(f, 'utf8'));
       return { sessions: j.sessions, lastTimes: j.endedAt.map((t) => Date.parse(t)) };
     };
-    const [train, validation, test] = await Promise.all([read(snap.files.train), read(snap.files.validation), read(snap.files.test)]);
-    const refit = { sessions: [...train.sessions, ...validation.sessions], lastTimes: [...train.lastTimes, ...validation.lastTimes] };
+    const [train, validation, test] = await Promise.all([
+      read(snap.files.train),
+      read(snap.files.validation),
+      read(snap.files.test),
+    ]);
+    const refit = {
+      sessions: [...train.sessions, ...validation.sessions],
+      lastTimes: [...train.lastTimes, ...validation.lastTimes],
+    };
     return { train, validation, test, refit, split: snap.split };
   } finally {
     await rm(tmp, { recursive: true, force: true });

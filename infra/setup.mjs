@@ -67,7 +67,8 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument: ${a}`);
   }
   if (!PROFILES[opts.profile]) throw new Error(`--for: one of ${Object.keys(PROFILES).join(', ')}`);
-  for (const s of opts.only ?? []) if (!STEPS[s]) throw new Error(`--only: unknown step ${s} (one of ${Object.keys(STEPS).join(', ')})`);
+  for (const s of opts.only ?? [])
+    if (!STEPS[s]) throw new Error(`--only: unknown step ${s} (one of ${Object.keys(STEPS).join(', ')})`);
   return opts;
 }
 
@@ -93,7 +94,9 @@ function runScript([cmd, ...args], log, env = process.env) {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', (e) => resolve({ ok: false, reason: `${cmd} could not start: ${e.message}` }));
-    child.on('close', (code) => resolve(code === 0 ? { ok: true } : { ok: false, reason: `${cmd} ${args.join(' ')} exited with ${code}` }));
+    child.on('close', (code) =>
+      resolve(code === 0 ? { ok: true } : { ok: false, reason: `${cmd} ${args.join(' ')} exited with ${code}` }),
+    );
   });
 }
 
@@ -159,22 +162,36 @@ async function provisionChromium(log) {
   }
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !onPath('apt-get')) {
-    return { ok: false, reason: `no ${CHROMIUM_NAMES.join('/')} on PATH${isRoot ? ' and no apt-get' : ', and installing one needs root'}` };
+    return {
+      ok: false,
+      reason: `no ${CHROMIUM_NAMES.join('/')} on PATH${isRoot ? ' and no apt-get' : ', and installing one needs root'}`,
+    };
   }
   process.stdout.write('  [chromium] apt-get install chromium (Debian package)\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'chromium'],
+  ]) {
     const r = await runScript(['apt-get', ...args], log, env);
     if (!r.ok) return r;
   }
   const p = onPath('chromium');
-  return p ? record(p, 'apt-get install chromium') : { ok: false, reason: 'apt-get installed chromium but no chromium is on PATH' };
+  return p
+    ? record(p, 'apt-get install chromium')
+    : { ok: false, reason: 'apt-get installed chromium but no chromium is on PATH' };
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
-    process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+    process.stdout.write(
+      readFileSync(fileURLToPath(import.meta.url), 'utf8')
+        .split('\n')
+        .slice(1, 12)
+        .join('\n')
+        .replace(/^\/\/ ?/gm, '') + '\n',
+    );
     return 0;
   }
   const profile = PROFILES[opts.profile];
@@ -209,7 +226,13 @@ async function main() {
       continue;
     }
     const logged = readFileSync(logPath, 'utf8').trimEnd();
-    const tail = logged ? logged.split('\n').slice(-15).map((l) => `    ${l}`).join('\n') : '';
+    const tail = logged
+      ? logged
+          .split('\n')
+          .slice(-15)
+          .map((l) => `    ${l}`)
+          .join('\n')
+      : '';
     const message = `${name} failed after ${secs} s: ${result.reason}\n${tail ? `  last lines of ${path.relative(ROOT, logPath)}:\n${tail}\n` : ''}  fix: ${step.fix}`;
     if (profile.optional.includes(name)) {
       process.stderr.write(`[setup] warning: ${message}\n  continuing without it\n`);
@@ -220,7 +243,9 @@ async function main() {
     process.stderr.write(`[setup] FAILED: ${message}\n`);
     return 1;
   }
-  say(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s${failedOptional.length ? ` (without ${failedOptional.join(', ')})` : ''}`);
+  say(
+    `done in ${((Date.now() - t0) / 1000).toFixed(1)} s${failedOptional.length ? ` (without ${failedOptional.join(', ')})` : ''}`,
+  );
   return 0;
 }
 

@@ -19,7 +19,8 @@ const options = await extractDepcruiseOptions('./.dependency-cruiser.cjs');
 // The sources of every workspace; dist/ is only ever a target (what an import of @skiff/x resolves to).
 const sources = [];
 for (const group of ['apps', 'packages'])
-  for (const e of await readdir(group, { withFileTypes: true })) if (e.isDirectory()) sources.push(`${group}/${e.name}/src`);
+  for (const e of await readdir(group, { withFileTypes: true }))
+    if (e.isDirectory()) sources.push(`${group}/${e.name}/src`);
 const result = await cruise(sources, { ...options, validate: true });
 const output = /** @type {import('dependency-cruiser').ICruiseResult} */ (result.output);
 
@@ -54,7 +55,17 @@ const mermaid = [
   ]),
   ...nodes.flatMap((n) => edges.get(n).map((t) => `  ${id(n)} --> ${id(t)}`)),
 ].join('\n');
-const table = nodes.map((n) => `| \`${n}\` | ${edges.get(n).map((t) => `\`${t}\``).join(', ') || '—'} |`).join('\n');
+const table = nodes
+  .map(
+    (n) =>
+      `| \`${n}\` | ${
+        edges
+          .get(n)
+          .map((t) => `\`${t}\``)
+          .join(', ') || '—'
+      } |`,
+  )
+  .join('\n');
 
 const doc = `# Who imports whom
 
@@ -77,11 +88,15 @@ ${table}
 if (check) {
   const current = await readFile(OUT, 'utf8').catch(() => '');
   if (current !== doc) {
-    process.stderr.write(`${OUT} is stale: the imports of the code changed. Run \`npm run deps:graph\` and commit the result.\n`);
+    process.stderr.write(
+      `${OUT} is stale: the imports of the code changed. Run \`npm run deps:graph\` and commit the result.\n`,
+    );
     failed = true;
   }
 } else {
   await writeFile(OUT, doc);
-  process.stdout.write(`wrote ${OUT} (${nodes.length} packages, ${[...edges.values()].reduce((a, e) => a + e.length, 0)} edges)\n`);
+  process.stdout.write(
+    `wrote ${OUT} (${nodes.length} packages, ${[...edges.values()].reduce((a, e) => a + e.length, 0)} edges)\n`,
+  );
 }
 if (failed) process.exit(1);

@@ -36,7 +36,6 @@ const ENGINE = values.engine;
 const BAD_SHARE = Number(values['bad-share']);
 if (!(BAD_SHARE >= 0 && BAD_SHARE < 1)) throw new Error('--bad-share must be in [0, 1)');
 
-
 const TYPES = ['view', 'view', 'click', 'click', 'click', 'add_to_cart', 'purchase'];
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -51,11 +50,20 @@ function badLine(ev, n) {
     case 0:
       return { nd: JSON.stringify(ev).slice(0, -9), csv: `${ev.session_id},${ev.event_type}` };
     case 1:
-      return { nd: JSON.stringify({ ...ev, event_type: undefined }), csv: `${ev.session_id},,${ev.item_id},${ev.timestamp},${ev.user_id},${ev.price}` };
+      return {
+        nd: JSON.stringify({ ...ev, event_type: undefined }),
+        csv: `${ev.session_id},,${ev.item_id},${ev.timestamp},${ev.user_id},${ev.price}`,
+      };
     case 2:
-      return { nd: JSON.stringify({ ...ev, session_id: 12345 }), csv: `${ev.session_id},${ev.event_type},${ev.item_id},${ev.timestamp},${ev.user_id},cheap` };
+      return {
+        nd: JSON.stringify({ ...ev, session_id: 12345 }),
+        csv: `${ev.session_id},${ev.event_type},${ev.item_id},${ev.timestamp},${ev.user_id},cheap`,
+      };
     default:
-      return { nd: JSON.stringify({ ...ev, timestamp: 'yesterday' }), csv: `${ev.session_id},${ev.event_type},${ev.item_id},yesterday,${ev.user_id},${ev.price}` };
+      return {
+        nd: JSON.stringify({ ...ev, timestamp: 'yesterday' }),
+        csv: `${ev.session_id},${ev.event_type},${ev.item_id},yesterday,${ev.user_id},${ev.price}`,
+      };
   }
 }
 
@@ -108,21 +116,36 @@ const COLUMNS = `{session_id: 'VARCHAR', event_type: 'VARCHAR', item_id: 'VARCHA
 
 /** Collects the per-phase seconds the warehouse logs at debug level. */
 function phaseLogger(into) {
-  const l = { debug: (msg, f) => msg.startsWith('file phases') && Object.assign(into, f), info() {}, warn() {}, error() {}, child: () => l };
+  const l = {
+    debug: (msg, f) => msg.startsWith('file phases') && Object.assign(into, f),
+    info() {},
+    warn() {},
+    error() {},
+    child: () => l,
+  };
   return l;
 }
 
 async function timeSkiff(dir, file, run, bad) {
   const phases = {};
-  const wh = await createDuckDbWarehouse({ path: path.join(dir, `skiff-${run}.duckdb`), lineEngine: ENGINE, logger: phaseLogger(phases) });
+  const wh = await createDuckDbWarehouse({
+    path: path.join(dir, `skiff-${run}.duckdb`),
+    lineEngine: ENGINE,
+    logger: phaseLogger(phases),
+  });
   const t0 = performance.now();
   const r = await wh.load([file]);
   const seconds = (performance.now() - t0) / 1000;
   await wh.close();
-  if (r.loaded !== ROWS - bad || r.quarantined !== bad) throw new Error(`skiff loaded ${r.loaded}/${r.rows}, quarantined ${r.quarantined} (expected ${bad})`);
+  if (r.loaded !== ROWS - bad || r.quarantined !== bad)
+    throw new Error(`skiff loaded ${r.loaded}/${r.rows}, quarantined ${r.quarantined} (expected ${bad})`);
   delete phases.file;
   delete phases.engine;
-  return { seconds, engine: r.files[0]?.engine, phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))])) };
+  return {
+    seconds,
+    engine: r.files[0]?.engine,
+    phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))])),
+  };
 }
 
 /** skiff's raw_events as RAW_DDL creates it (packages/ingest/src/schema.sql.ts). */
@@ -135,7 +158,9 @@ const RAW_EVENTS = `CREATE TABLE raw_events (load_id VARCHAR NOT NULL, source_fi
  * with `hashed`, while `scanFile` reads the file).
  */
 async function timeDuckDb(dir, file, format, run, shaped, hashed = false) {
-  const inst = await DuckDBInstance.create(path.join(dir, `duckdb-${shaped ? 'shaped-' : ''}${hashed ? 'hashed-' : ''}${run}.duckdb`));
+  const inst = await DuckDBInstance.create(
+    path.join(dir, `duckdb-${shaped ? 'shaped-' : ''}${hashed ? 'hashed-' : ''}${run}.duckdb`),
+  );
   const conn = await inst.connect();
   const lenient = BAD_SHARE > 0 ? ', ignore_errors = true' : '';
   const reader =
@@ -152,7 +177,10 @@ async function timeDuckDb(dir, file, format, run, shaped, hashed = false) {
     ]);
   else await conn.run(`CREATE TABLE events AS SELECT * FROM ${reader}`);
   const seconds = (performance.now() - t0) / 1000;
-  const n = Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM ${shaped ? 'raw_events' : 'events'}`)).getRowObjectsJson()[0].n);
+  const n = Number(
+    (await conn.runAndReadAll(`SELECT count(*) AS n FROM ${shaped ? 'raw_events' : 'events'}`)).getRowObjectsJson()[0]
+      .n,
+  );
   conn.closeSync();
   inst.closeSync();
   // With bad lines, what DuckDB keeps depends on its own leniency (it casts 12345 to '12345'); the rate is per input line.

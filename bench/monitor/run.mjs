@@ -15,14 +15,16 @@ import { mulberry32 } from '../../packages/core/dist/index.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const python = process.env.EVIDENTLY_PYTHON ?? path.join(root, '.cache', 'evidently-venv', 'bin', 'python');
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 if (sizes.length === 0) sizes.push(1_000_000);
 
 const NUM = ['amount', 'latency', 'items_in_cart'];
 const CAT = ['city', 'device', 'flag'];
 const CITIES = ['berlin', 'paris', 'rome', 'madrid', 'vienna', 'lisbon', 'oslo', 'dublin'];
 const DEVICES = ['mobile', 'desktop', 'tablet'];
-
 
 /** Seeded CSV: shift = 0 for the reference; the current drifts in amount, items_in_cart and city. */
 async function writeCsv(file, rows, seed, shift) {
@@ -33,7 +35,7 @@ async function writeCsv(file, rows, seed, shift) {
   await write(`${[...NUM, ...CAT].join(',')}\n`);
   let buf = '';
   for (let i = 0; i < rows; i++) {
-    const amount = rng() < 0.01 ? '' : (Math.exp(3 + 0.8 * normal() + shift * 0.3)).toFixed(2);
+    const amount = rng() < 0.01 ? '' : Math.exp(3 + 0.8 * normal() + shift * 0.3).toFixed(2);
     const latency = (20 + 5 * normal()).toFixed(3); // no drift
     const items = Math.min(99, Math.floor(-Math.log(1 - rng()) * (8 + shift * 4)));
     const c = Math.min(CITIES.length - 1, Math.floor(CITIES.length * rng() ** (1 + shift * 0.5)));
@@ -60,12 +62,16 @@ async function skiff(refFile, curFile) {
 }
 
 if (!existsSync(python)) {
-  console.error(`no python at ${python} (create .cache/evidently-venv, see packages/monitoring/oracle/requirements.txt)`);
+  console.error(
+    `no python at ${python} (create .cache/evidently-venv, see packages/monitoring/oracle/requirements.txt)`,
+  );
   process.exit(1);
 }
 // SKIFF_BENCH_DATA=<dir> keeps the generated CSVs there (and reuses them on the next run).
 const keep = process.env.SKIFF_BENCH_DATA;
-const tmp = keep ? (await mkdir(keep, { recursive: true }), keep) : await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-monitor-'));
+const tmp = keep
+  ? (await mkdir(keep, { recursive: true }), keep)
+  : await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-monitor-'));
 try {
   for (const rows of sizes) {
     const refFile = path.join(tmp, `ref-${rows}.csv`);
@@ -74,10 +80,14 @@ try {
     if (!keep || !existsSync(curFile)) await writeCsv(curFile, rows, 2, 1);
     const s = await skiff(refFile, curFile);
     const py = JSON.parse(
-      execFileSync(python, [path.join(here, 'evidently_bench.py'), refFile, curFile, '--num', NUM.join(','), '--cat', CAT.join(',')], {
-        encoding: 'utf8',
-        maxBuffer: 16 << 20,
-      }),
+      execFileSync(
+        python,
+        [path.join(here, 'evidently_bench.py'), refFile, curFile, '--num', NUM.join(','), '--cat', CAT.join(',')],
+        {
+          encoding: 'utf8',
+          maxBuffer: 16 << 20,
+        },
+      ),
     );
     let maxRel = 0;
     for (const c of s.result.columns) {

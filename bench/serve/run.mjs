@@ -25,9 +25,11 @@ const rounds = Number(process.argv[4] ?? 1);
 const ITEMS = 50_000;
 const YOOCHOOSE = path.resolve(root, '../shared/data/yoochoose-rsc15-100k');
 
-
 async function startProcess(args, env = {}) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   const url = await new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (d) => {
@@ -50,7 +52,13 @@ async function load(url, connections, bodies) {
     duration: seconds,
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
   });
-  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.non2xx, load1: Number(os.loadavg()[0].toFixed(2)) };
+  return {
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: result.requests.average,
+    errors: result.errors + result.non2xx,
+    load1: Number(os.loadavg()[0].toFixed(2)),
+  };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -60,7 +68,13 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-serve-'));
 /** Registers the artifact in `dataDir`'s registry as production (what `skiff serve` follows). */
 async function publish(dataDir, art, name) {
   const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
-  const v = await registry.register({ name, sourceDir: art, metrics: {}, params: {}, lineage: { snapshotId: 'bench', loadIds: [], codeVersion: 'bench', backend: 'bench' } });
+  const v = await registry.register({
+    name,
+    sourceDir: art,
+    metrics: {},
+    params: {},
+    lineage: { snapshotId: 'bench', loadIds: [], codeVersion: 'bench', backend: 'bench' },
+  });
   await registry.setAlias('production', v.version);
 }
 
@@ -69,7 +83,19 @@ async function gru4rec() {
   const r = rng(7);
   const sessions = [];
   for (let i = 0; i < ITEMS; i++) sessions.push([`i${i}`, `i${Math.floor(r() * ITEMS)}`, `i${(i + 1) % ITEMS}`]);
-  const trained = await trainGru4Rec({ train: sessions, params: { model: 'gru4rec', embeddingDim: 64, hiddenUnits: 64, maxLen: 10, epochs: 1, batchSize: 256, learningRate: 0.005, seed: 1 } });
+  const trained = await trainGru4Rec({
+    train: sessions,
+    params: {
+      model: 'gru4rec',
+      embeddingDim: 64,
+      hiddenUnits: 64,
+      maxLen: 10,
+      epochs: 1,
+      batchSize: 256,
+      learningRate: 0.005,
+      seed: 1,
+    },
+  });
   const model = trained.model ?? trained;
   const art = path.join(dir, 'gru4rec-artifact');
   await model.save(art);
@@ -92,7 +118,9 @@ async function vsknn() {
   await model.save(art);
   const dataDir = path.join(dir, 'vsknn-data');
   await publish(dataDir, art, 'vsknn');
-  const bodies = test.sessions.flatMap((s) => s.slice(1).map((_, i) => JSON.stringify({ items: s.slice(0, i + 1), k: 20 })));
+  const bodies = test.sessions.flatMap((s) =>
+    s.slice(1).map((_, i) => JSON.stringify({ items: s.slice(0, i + 1), k: 20 })),
+  );
   return { name: `vsknn-yoochoose-${train.sessions.length}-sessions`, dataDir, bodies };
 }
 
@@ -106,7 +134,10 @@ try {
         console.log(JSON.stringify({ bench: 'serve', skipped: 'vsknn', reason: `${YOOCHOOSE} not found` }));
         continue;
       }
-      const skiff = await startProcess([path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir], { SKIFF_LOG_LEVEL: 'warn', SKIFF_RATE_LIMIT_PER_MINUTE: process.env.SKIFF_RATE_LIMIT_PER_MINUTE ?? '0' });
+      const skiff = await startProcess(
+        [path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir],
+        { SKIFF_LOG_LEVEL: 'warn', SKIFF_RATE_LIMIT_PER_MINUTE: process.env.SKIFF_RATE_LIMIT_PER_MINUTE ?? '0' },
+      );
       try {
         const runs = { 1: [], 16: [], 64: [] };
         for (let round = 0; round < rounds; round++)
@@ -114,14 +145,40 @@ try {
             const ceiling = await load(hello.url, connections, target.bodies);
             const ours = await load(skiff.url, connections, target.bodies);
             runs[connections].push({ ceiling, ours });
-            console.log(JSON.stringify({ bench: 'serve', target: 'express-hello', model: null, connections, round, ...ceiling }));
-            console.log(JSON.stringify({ bench: 'serve', target: 'skiff', model: target.name, connections, round, ...ours, throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)) }));
+            console.log(
+              JSON.stringify({ bench: 'serve', target: 'express-hello', model: null, connections, round, ...ceiling }),
+            );
+            console.log(
+              JSON.stringify({
+                bench: 'serve',
+                target: 'skiff',
+                model: target.name,
+                connections,
+                round,
+                ...ours,
+                throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)),
+              }),
+            );
           }
         if (rounds > 1)
           for (const [connections, rs] of Object.entries(runs)) {
             const m = (side, key) => median(rs.map((r) => r[side][key]));
             const ratio = median(rs.map((r) => r.ours.rps / r.ceiling.rps));
-            console.log(JSON.stringify({ bench: 'serve', summary: 'median', model: target.name, connections: Number(connections), rounds, p50: m('ours', 'p50'), p99: m('ours', 'p99'), rps: Math.round(m('ours', 'rps')), ceilingP99: m('ceiling', 'p99'), ceilingRps: Math.round(m('ceiling', 'rps')), throughputVsCeiling: Number(ratio.toFixed(3)) }));
+            console.log(
+              JSON.stringify({
+                bench: 'serve',
+                summary: 'median',
+                model: target.name,
+                connections: Number(connections),
+                rounds,
+                p50: m('ours', 'p50'),
+                p99: m('ours', 'p99'),
+                rps: Math.round(m('ours', 'rps')),
+                ceilingP99: m('ceiling', 'p99'),
+                ceilingRps: Math.round(m('ceiling', 'rps')),
+                throughputVsCeiling: Number(ratio.toFixed(3)),
+              }),
+            );
           }
       } finally {
         skiff.child.kill('SIGTERM');

@@ -25,7 +25,6 @@ const ITEMS = 2_000;
 const SEQ_LEN = 10;
 const SEED = 42;
 
-
 /** Sessions with structure: Zipf-like popularity plus 3 preferred successors per item. */
 function generate(file) {
   const r = rng(SEED);
@@ -41,7 +40,10 @@ function generate(file) {
       cur = r() < 0.6 ? succ[cur][Math.floor(r() * 3)] : popular();
     }
   }
-  writeFileSync(file, JSON.stringify({ generator: 'bench/train/run.mjs', seed: SEED, items: ITEMS, seqLen: SEQ_LEN, n: examples, x, y }));
+  writeFileSync(
+    file,
+    JSON.stringify({ generator: 'bench/train/run.mjs', seed: SEED, items: ITEMS, seqLen: SEQ_LEN, n: examples, x, y }),
+  );
 }
 
 function runJson(cmd, args) {
@@ -57,7 +59,11 @@ function runJson(cmd, args) {
     child.stderr.on('data', (d) => (err += d));
     child.on('error', (e) => resolve({ error: String(e) }));
     child.on('close', (code) => {
-      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+      const line = out
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1);
       if (code === 0 && line) resolve(JSON.parse(line));
       else resolve({ error: `exit ${code}: ${err.trim().split('\n').slice(-5).join(' | ')}` });
     });
@@ -80,11 +86,24 @@ for (const b of backends) {
   } else if (b === 'tensorflow-fused') {
     res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_block.mjs'), dataFile, String(epochs)]);
   } else if (b.endsWith('-ops')) {
-    res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_ops.mjs'), b.slice(0, -'-ops'.length), dataFile, String(epochs)]);
+    res = await runJson(process.execPath, [
+      path.join(here, 'tfjs_gru_ops.mjs'),
+      b.slice(0, -'-ops'.length),
+      dataFile,
+      String(epochs),
+    ]);
   } else {
     res = await runJson(process.execPath, [path.join(here, 'tfjs_gru.mjs'), b, dataFile, String(epochs)]);
   }
-  const name = { tensorflow: 'tfjs-node', 'tensorflow-ops': 'tfjs-node-ops', 'tensorflow-fused': 'tfjs-node-fused', wasm: 'tfjs-wasm', 'wasm-ops': 'tfjs-wasm-ops', keras: 'keras-tf' }[b] ?? b;
+  const name =
+    {
+      tensorflow: 'tfjs-node',
+      'tensorflow-ops': 'tfjs-node-ops',
+      'tensorflow-fused': 'tfjs-node-fused',
+      wasm: 'tfjs-wasm',
+      'wasm-ops': 'tfjs-wasm-ops',
+      keras: 'keras-tf',
+    }[b] ?? b;
   if (res.error) res = { bench: 'train', backend: name, skipped: true, error: res.error };
   results[name] = res;
   console.log(JSON.stringify(res));

@@ -10,7 +10,8 @@ const root = process.env.SKIFF_ROOT ?? path.resolve(path.dirname(fileURLToPath(i
 const rootRequire = createRequire(path.join(root, 'package.json'));
 const importFromRoot = (name) => import(pathToFileURL(rootRequire.resolve(name)).href);
 /** A built skiff package's dist entry (npm run build first). */
-export const importSkiff = (pkg, file = 'index.js') => import(pathToFileURL(path.join(root, 'packages', pkg, 'dist', file)).href);
+export const importSkiff = (pkg, file = 'index.js') =>
+  import(pathToFileURL(path.join(root, 'packages', pkg, 'dist', file)).href);
 
 /**
  * tfjs on `tensorflow` (tfjs-node) or `wasm`, with skiff's UnsortedSegmentSum kernel for WASM
@@ -21,9 +22,12 @@ export async function setupTf(backend) {
   if (backend === 'tensorflow') await importFromRoot('@tensorflow/tfjs-node');
   else if (backend === 'wasm') {
     const wasm = await importFromRoot('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(path.dirname(rootRequire.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
+    wasm.setWasmPaths(
+      path.dirname(rootRequire.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep,
+    );
     const { unsortedSegmentSumWasm } = await importSkiff('model', 'backend.js');
-    if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm });
+    if (!tf.getKernel('UnsortedSegmentSum', 'wasm'))
+      tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm });
   } else throw new Error(`unknown backend ${backend}`);
   if (!(await tf.setBackend(backend))) throw new Error(`setBackend('${backend}') failed`);
   await tf.ready();

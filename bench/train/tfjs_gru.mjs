@@ -13,9 +13,23 @@ const ys = tf.tensor1d(Float32Array.from(Y), 'float32');
 
 const model = tf.sequential({
   layers: [
-    tf.layers.embedding({ inputDim: items, outputDim: EMBED, inputLength: seqLen, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 1 }) }),
-    tf.layers.gru({ units: UNITS, resetAfter: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }), recurrentInitializer: tf.initializers.orthogonal({ seed: 3 }) }),
-    tf.layers.dense({ units: items, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+    tf.layers.embedding({
+      inputDim: items,
+      outputDim: EMBED,
+      inputLength: seqLen,
+      embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 1 }),
+    }),
+    tf.layers.gru({
+      units: UNITS,
+      resetAfter: false,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      recurrentInitializer: tf.initializers.orthogonal({ seed: 3 }),
+    }),
+    tf.layers.dense({
+      units: items,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+    }),
   ],
 });
 model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
@@ -47,6 +61,11 @@ report({
   losses: h.history.loss,
   extra: {
     tfBackend: tf.getBackend(),
-    ...(backend === 'wasm' ? { wasmSimd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), wasmThreads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') } : { libtensorflow: tf.backend().binding?.TF_Version }),
+    ...(backend === 'wasm'
+      ? {
+          wasmSimd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+          wasmThreads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+        }
+      : { libtensorflow: tf.backend().binding?.TF_Version }),
   },
 });

@@ -6,19 +6,32 @@
 // gradients of every step are one matMul each; the loss is TensorFlow's fused
 // SparseSoftmaxCrossEntropyWithLogits (which also returns its gradient). tfjs-node only.
 // Prints one JSON line. usage: node bench/train/tfjs_gru_block.mjs <data.json> [epochs]
-import { EMBED, UNITS, importSkiff, kerasInitialWeights, readBenchData, report, setupTf, trainLoop } from './shared.mjs';
+import {
+  EMBED,
+  UNITS,
+  importSkiff,
+  kerasInitialWeights,
+  readBenchData,
+  report,
+  setupTf,
+  trainLoop,
+} from './shared.mjs';
 
 const [dataFile, epochsArg] = process.argv.slice(2);
 const epochs = Number(epochsArg ?? 2);
 const { tf, rootRequire } = await setupTf('tensorflow');
-const { createTensorsTypeOpAttr } = rootRequire(rootRequire.resolve('@tensorflow/tfjs-node/dist/nodejs_kernel_backend.js'));
+const { createTensorsTypeOpAttr } = rootRequire(
+  rootRequire.resolve('@tensorflow/tfjs-node/dist/nodejs_kernel_backend.js'),
+);
 const { mulberry32 } = await importSkiff('core');
 const backend = tf.backend();
 const F32 = [createTensorsTypeOpAttr('T', 'float32')];
 /** outputs r, u, c, h */
-const cell = (x, h, wru, wc, bru, bc) => backend.executeMultipleOutputs('GRUBlockCell', F32, [x, h, wru, wc, bru, bc], 4);
+const cell = (x, h, wru, wc, bru, bc) =>
+  backend.executeMultipleOutputs('GRUBlockCell', F32, [x, h, wru, wc, bru, bc], 4);
 /** outputs d_x, d_h_prev, d_c_bar, d_r_bar_u_bar */
-const cellGrad = (x, h, wru, wc, bru, bc, r, u, c, dh) => backend.executeMultipleOutputs('GRUBlockCellGrad', F32, [x, h, wru, wc, bru, bc, r, u, c, dh], 4);
+const cellGrad = (x, h, wru, wc, bru, bc, r, u, c, dh) =>
+  backend.executeMultipleOutputs('GRUBlockCellGrad', F32, [x, h, wru, wc, bru, bc, r, u, c, dh], 4);
 
 const data = readBenchData(dataFile);
 const { items, T } = data;
@@ -81,7 +94,12 @@ const gru = tf.customGrad((x, wru, wc, bru, bc, save) => {
 const SCE_ATTRS = [createTensorsTypeOpAttr('T', 'float32'), createTensorsTypeOpAttr('Tlabels', 'int32')];
 const sparseCrossEntropy = (labels) =>
   tf.customGrad((logits, save) => {
-    const [perRow, backprop] = backend.executeMultipleOutputs('SparseSoftmaxCrossEntropyWithLogits', SCE_ATTRS, [logits, labels], 2);
+    const [perRow, backprop] = backend.executeMultipleOutputs(
+      'SparseSoftmaxCrossEntropyWithLogits',
+      SCE_ATTRS,
+      [logits, labels],
+      2,
+    );
     save([backprop]);
     return { value: perRow.mean(), gradFunc: (dy, [g]) => g.mul(dy.div(logits.shape[0])) };
   });

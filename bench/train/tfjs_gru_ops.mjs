@@ -28,7 +28,10 @@ const optimizer = tf.train.adam(1e-3);
 
 function loss(xb, yb, rows) {
   const x = tf.gather(emb, xb.reshape([-1]));
-  const proj = tf.matMul(x, W).add(b).reshape([rows, T, 3 * UNITS]);
+  const proj = tf
+    .matMul(x, W)
+    .add(b)
+    .reshape([rows, T, 3 * UNITS]);
   const steps = tf.unstack(proj, 1);
   let h = tf.zeros([rows, UNITS]);
   for (let t = 0; t < T; t++) {

@@ -36,7 +36,11 @@ try {
 
   if (process.argv.includes('--quick')) {
     step = 'one matMul on the tensorflow backend';
-    const sum = tf.ones([4, 4]).matMul(tf.ones([4, 4])).sum().dataSync()[0];
+    const sum = tf
+      .ones([4, 4])
+      .matMul(tf.ones([4, 4]))
+      .sum()
+      .dataSync()[0];
     if (sum !== 64) throw new Error(`matMul of ones gave ${sum}, expected 64`);
     result.ok = true;
     result.quick = true;
@@ -52,7 +56,8 @@ try {
   dense.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
   const h1 = await dense.fit(xs, ys, { epochs: 30, batchSize: 64, verbose: 0 });
   result.denseLoss = [h1.history.loss[0], h1.history.loss.at(-1)].map((v) => +v.toFixed(5));
-  if (!(result.denseLoss[1] < result.denseLoss[0] * 0.1)) throw new Error(`dense loss did not fall: ${result.denseLoss}`);
+  if (!(result.denseLoss[1] < result.denseLoss[0] * 0.1))
+    throw new Error(`dense loss did not fall: ${result.denseLoss}`);
 
   step = 'embedding → GRU → softmax fit';
   const V = 50;

@@ -19,7 +19,9 @@ if (!existsSync(main)) {
     env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
   });
   if (built.status !== 0 || !existsSync(main)) {
-    process.stderr.write(`skiff: the build failed (${built.error?.message ?? `exit ${built.status}`}); run \`npm run build\` to see why\n`);
+    process.stderr.write(
+      `skiff: the build failed (${built.error?.message ?? `exit ${built.status}`}); run \`npm run build\` to see why\n`,
+    );
     process.exit(1);
   }
 }

@@ -33,13 +33,49 @@ describe('the demo at a terminal', () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-console-'));
     // The end-to-end demo's data (seed 3): its gate has a clear winner to serve; on a smaller draw
     // no model may beat every other at 95 %, and the demo then has nothing to serve.
-    const cmd = [process.execPath, CLI_MAIN, 'demo', '--once', '--sessions', '5000', '--items', '800', '--days', '5', '--seed', '3', '--epochs', '2', '--traffic-sessions', '40', '--data-dir', dataDir].join(' ');
-    const env = { ...process.env, SKIFF_TEMPORAL_PORT: String(await freePort()), SKIFF_TEMPORAL_UI_PORT: String(await freePort()), SKIFF_LOG_FORMAT: 'auto', SKIFF_LOG_LEVEL: 'info' };
-    const { stdout } = await run('script', ['-qec', cmd, '/dev/null'], { env, maxBuffer: 64 << 20, timeout: 900_000 }).catch((e: { stdout?: string; code?: number }) => {
-      throw new Error(`the demo at a terminal failed (exit ${e.code}):\n${screenLines(e.stdout ?? '').slice(-40).join('\n')}`);
+    const cmd = [
+      process.execPath,
+      CLI_MAIN,
+      'demo',
+      '--once',
+      '--sessions',
+      '5000',
+      '--items',
+      '800',
+      '--days',
+      '5',
+      '--seed',
+      '3',
+      '--epochs',
+      '2',
+      '--traffic-sessions',
+      '40',
+      '--data-dir',
+      dataDir,
+    ].join(' ');
+    const env = {
+      ...process.env,
+      SKIFF_TEMPORAL_PORT: String(await freePort()),
+      SKIFF_TEMPORAL_UI_PORT: String(await freePort()),
+      SKIFF_LOG_FORMAT: 'auto',
+      SKIFF_LOG_LEVEL: 'info',
+    };
+    const { stdout } = await run('script', ['-qec', cmd, '/dev/null'], {
+      env,
+      maxBuffer: 64 << 20,
+      timeout: 900_000,
+    }).catch((e: { stdout?: string; code?: number }) => {
+      throw new Error(
+        `the demo at a terminal failed (exit ${e.code}):\n${screenLines(e.stdout ?? '')
+          .slice(-40)
+          .join('\n')}`,
+      );
     });
     const screen = screenLines(stdout);
-    expect(screen.filter((l) => l.startsWith('{')), 'JSON lines on screen').toEqual([]);
+    expect(
+      screen.filter((l) => l.startsWith('{')),
+      'JSON lines on screen',
+    ).toEqual([]);
     expect(screen.some((l) => l.startsWith('[6/6]'))).toBe(true);
     expect(screen.some((l) => l.startsWith('training backend:'))).toBe(true);
 

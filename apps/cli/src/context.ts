@@ -1,5 +1,14 @@
 import path from 'node:path';
-import { chooseLogSink, createLogger, dataPaths, lazyLogFile, loadConfig, type DataPaths, type LineStream, type SkiffConfig } from '@skiff/config';
+import {
+  chooseLogSink,
+  createLogger,
+  dataPaths,
+  lazyLogFile,
+  loadConfig,
+  type DataPaths,
+  type LineStream,
+  type SkiffConfig,
+} from '@skiff/config';
 import type { Logger } from '@skiff/core';
 import { openTemporal as openRuntimeTemporal, type TemporalSession } from '@skiff/runtime';
 
@@ -36,7 +45,12 @@ function displayPath(p: string): string {
 
 /** The only place the CLI reads process.env: config is parsed once, flags win over env. */
 export function createContext(opts: GlobalOptions, extra: Partial<SkiffConfig> = {}): Context {
-  const config = loadConfig(process.env, { dataDir: opts.dataDir, logLevel: opts.logLevel, logFormat: opts.logFormat, ...extra });
+  const config = loadConfig(process.env, {
+    dataDir: opts.dataDir,
+    logLevel: opts.logLevel,
+    logFormat: opts.logFormat,
+    ...extra,
+  });
   const json = Boolean(opts.json);
   const paths = dataPaths(config.dataDir);
   const base = { app: 'skiff' };
@@ -45,7 +59,9 @@ export function createContext(opts: GlobalOptions, extra: Partial<SkiffConfig> =
       ? lazyLogFile(paths.logs, 'skiff', (f) => process.stderr.write(`logs: ${displayPath(f)}\n`))
       : null;
   const loggerFor = (screen: LineStream): Logger =>
-    file ? createLogger({ level: config.logLevel, base, destination: file, console: screen }) : createLogger({ level: config.logLevel, base, destination: screen });
+    file
+      ? createLogger({ level: config.logLevel, base, destination: file, console: screen })
+      : createLogger({ level: config.logLevel, base, destination: screen });
   return {
     config,
     paths,

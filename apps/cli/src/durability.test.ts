@@ -5,7 +5,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainParamsSchema } from '@skiff/core';
-import { connectClient, findTemporalCli, freePort, startDevServer, startTraining, type DevServer, type SkiffClient } from '@skiff/orchestrator-temporal';
+import {
+  connectClient,
+  findTemporalCli,
+  freePort,
+  startDevServer,
+  startTraining,
+  type DevServer,
+  type SkiffClient,
+} from '@skiff/orchestrator-temporal';
 import { createFsRegistry } from '@skiff/registry';
 import { createCatalogue, writeRawLogs } from '@skiff/simulator';
 
@@ -33,9 +41,21 @@ describe('durability: a worker killed during training', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-durable-'));
-    await writeRawLogs({ dir: path.join(dataDir, 'raw'), catalogue: createCatalogue({ items: 600, seed: 4 }), sessions: 3_000, seed: 4, start: new Date(Date.UTC(2026, 0, 1)), days: 5 });
+    await writeRawLogs({
+      dir: path.join(dataDir, 'raw'),
+      catalogue: createCatalogue({ items: 600, seed: 4 }),
+      sessions: 3_000,
+      seed: 4,
+      start: new Date(Date.UTC(2026, 0, 1)),
+      days: 5,
+    });
     const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: true });
-    server = await startDevServer({ cli, stateDir: path.join(dataDir, 'temporal'), port: await freePort(), uiPort: await freePort() });
+    server = await startDevServer({
+      cli,
+      stateDir: path.join(dataDir, 'temporal'),
+      port: await freePort(),
+      uiPort: await freePort(),
+    });
     sc = await connectClient(server.address);
   }, 120_000);
 
@@ -51,13 +71,20 @@ describe('durability: a worker killed during training', () => {
     const workflowId = 'train-durable-1';
     const train = TrainParamsSchema.parse({ epochs: 6, embeddingDim: 32, hiddenUnits: 32, batchSize: 64, maxLen: 8 });
     const queues = { data: 'skiff-data', training: 'skiff-training', monitoring: 'skiff-monitoring' };
-    const { handle } = await startTraining(sc.client, { train, promotionMetric: 'hr@20', queues }, { workflowId, taskQueue: 'skiff-pipeline' });
+    const { handle } = await startTraining(
+      sc.client,
+      { train, promotionMetric: 'hr@20', queues },
+      { workflowId, taskQueue: 'skiff-pipeline' },
+    );
 
     // Kill the worker once two epochs are checkpointed.
     const progress = path.join(dataDir, 'artifacts', workflowId, '.checkpoint', 'progress.json');
     let done = 0;
     for (let i = 0; i < 1200 && done < 2; i++) {
-      done = await readFile(progress, 'utf8').then((t) => (JSON.parse(t) as { epochsDone: number }).epochsDone, () => 0);
+      done = await readFile(progress, 'utf8').then(
+        (t) => (JSON.parse(t) as { epochsDone: number }).epochsDone,
+        () => 0,
+      );
       if (done < 2) await new Promise((r) => setTimeout(r, 100));
     }
     expect(done).toBeGreaterThanOrEqual(2);
@@ -72,7 +99,9 @@ describe('durability: a worker killed during training', () => {
     expect(manifest.params['resumedFromEpoch']).toBeGreaterThanOrEqual(done);
     expect(manifest.params['epochsRun']).toBe(6);
     const history = await handle.fetchHistory();
-    const trainAttempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+    const trainAttempts = history.events!.filter(
+      (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+    );
     expect(trainAttempts.length).toBeGreaterThanOrEqual(1);
   }, 300_000);
 });

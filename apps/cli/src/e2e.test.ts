@@ -23,11 +23,18 @@ const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
  */
 function findChromium(): string | undefined {
   const recorded = path.join(repoRoot, '.cache', 'setup', 'chromium.json');
-  const fromSetup = existsSync(recorded) ? (JSON.parse(readFileSync(recorded, 'utf8')) as { path?: string }).path : undefined;
-  return [process.env['SKIFF_CHROMIUM_PATH'], fromSetup, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && existsSync(p));
+  const fromSetup = existsSync(recorded)
+    ? (JSON.parse(readFileSync(recorded, 'utf8')) as { path?: string }).path
+    : undefined;
+  return [process.env['SKIFF_CHROMIUM_PATH'], fromSetup, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+    (p): p is string => !!p && existsSync(p),
+  );
 }
 const chromiumPath = findChromium();
-if (!chromiumPath) console.warn('SKIPPED dashboard browser test: no Chromium (run `node infra/setup.mjs --only chromium`, or set SKIFF_CHROMIUM_PATH)');
+if (!chromiumPath)
+  console.warn(
+    'SKIPPED dashboard browser test: no Chromium (run `node infra/setup.mjs --only chromium`, or set SKIFF_CHROMIUM_PATH)',
+  );
 
 /**
  * The whole loop on real components: simulator logs → DuckDB file → trainingPipeline on a real
@@ -44,12 +51,24 @@ describe('end to end: the demo loop', () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-e2e-'));
     temporalPort = await freePort();
     temporalUiPort = await freePort();
-    const ctx = createContext({ dataDir, json: true, logLevel: 'warn' }, {
-      temporalPort,
-      temporalUiPort,
-      cacheDir: path.join(repoRoot, '.cache'),
+    const ctx = createContext(
+      { dataDir, json: true, logLevel: 'warn' },
+      {
+        temporalPort,
+        temporalUiPort,
+        cacheDir: path.join(repoRoot, '.cache'),
+      },
+    );
+    demo = await runDemo(ctx, {
+      once: true,
+      sessions: 5_000,
+      items: 800,
+      days: 5,
+      seed: 3,
+      epochs: 2,
+      trafficSessions: 150,
+      drift: true,
     });
-    demo = await runDemo(ctx, { once: true, sessions: 5_000, items: 800, days: 5, seed: 3, epochs: 2, trafficSessions: 150, drift: true });
   }, 600_000);
 
   afterAll(async () => {
@@ -75,7 +94,9 @@ describe('end to end: the demo loop', () => {
       const first = (await registry.history('production'))[0]!;
       expect(first).toMatchObject({ to: r.promotedVersion, actor: `pipeline:${r.workflowId}` });
       expect(first.reason).toMatch(/ beats all: /);
-      expect((await registry.get(r.promotedVersion!)).manifest.name).toBe(d.promote === 'candidate' ? 'gru4rec' : d.promote);
+      expect((await registry.get(r.promotedVersion!)).manifest.name).toBe(
+        d.promote === 'candidate' ? 'gru4rec' : d.promote,
+      );
     }
     const { manifest } = await registry.get('v0001');
     expect(manifest.lineage.workflowId).toBe(r.workflowId);
@@ -86,7 +107,9 @@ describe('end to end: the demo loop', () => {
   });
 
   it('serves k items for a known session over HTTP and refuses a malformed body with a JSON 400', async () => {
-    const vocab = JSON.parse(await readFile(path.join(dataDir, 'registry', 'versions', 'v0001', 'vocabulary.json'), 'utf8')) as string[];
+    const vocab = JSON.parse(
+      await readFile(path.join(dataDir, 'registry', 'versions', 'v0001', 'vocabulary.json'), 'utf8'),
+    ) as string[];
     const ok = await fetch(`${demo.result.servingUrl}/v1/recommendations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -96,7 +119,11 @@ describe('end to end: the demo loop', () => {
     const body = (await ok.json()) as { items: Array<{ itemId: string; score: number }>; model: { version: string } };
     expect(body.items).toHaveLength(7);
     expect(body.model.version).toMatch(/^v\d{4}$/);
-    const bad = await fetch(`${demo.result.servingUrl}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' });
+    const bad = await fetch(`${demo.result.servingUrl}/v1/recommendations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"items": [',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BAD_INPUT');
     expect(demo.result.traffic.failed).toBe(0);
@@ -111,64 +138,89 @@ describe('end to end: the demo loop', () => {
     expect(demo.result.datasetDrift).toBe(true);
     expect(demo.result.retrainWorkflowId).toMatch(/^retrain-/);
     // After v0001 (and the baseline a promote-best run registers when it wins).
-    expect((demo.result.retrain as { modelVersion: string }).modelVersion).toBe(demo.result.promotedVersion === 'v0002' ? 'v0003' : 'v0002');
+    expect((demo.result.retrain as { modelVersion: string }).modelVersion).toBe(
+      demo.result.promotedVersion === 'v0002' ? 'v0003' : 'v0002',
+    );
   });
 
-  it.skipIf(!chromiumPath)('shows the run in the dashboard, in headless Chromium, and answers the "try it" box', async () => {
-    const browser = await chromium.launch({ executablePath: chromiumPath!, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
-      await page.goto(demo.result.dashboardUrl);
-      await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
-      // The registry table shows this run's versions with the metrics the pipeline measured.
-      const hr = await page.textContent('#registry-table tr[data-version="v0001"] td.hr20');
-      expect(hr).toBe(demo.result.metrics['hr@20']!.toFixed(4));
-      expect(await page.textContent('#registry-table')).toContain('production');
-      // Charts were drawn (Chart.js sizes the canvas when it renders).
-      expect(await page.$eval('#training-chart', (c) => (c as unknown as { width: number }).width)).toBeGreaterThan(0);
-      // The monitoring verdicts of the run.
-      const verdict = await page.textContent('#monitoring-verdict');
-      expect(verdict).toBe(demo.result.datasetDrift ? 'dataset drift' : 'no dataset drift');
-      expect(await page.textContent('#monitoring-table')).toContain('session_length');
-      // Every training attempt is tracked, with its Temporal run.
-      expect(await page.textContent('#runs-table')).toContain('finished');
-      // "Try it": the box is prefilled with known items; results come back with metadata.
-      await page.fill('#try-k', '5');
-      await page.click('#try-button');
-      await page.waitForSelector('#try-results tr.try-row:nth-child(5)');
-      expect(await page.textContent('#try-results')).toMatch(/c\d\d/);
-      await mkdir(artifactsDir, { recursive: true });
-      await page.screenshot({ path: path.join(artifactsDir, 'dashboard.png'), fullPage: true });
-    } finally {
-      await browser.close();
-    }
-  });
+  it.skipIf(!chromiumPath)(
+    'shows the run in the dashboard, in headless Chromium, and answers the "try it" box',
+    async () => {
+      const browser = await chromium.launch({
+        executablePath: chromiumPath!,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+        await page.goto(demo.result.dashboardUrl);
+        await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
+        // The registry table shows this run's versions with the metrics the pipeline measured.
+        const hr = await page.textContent('#registry-table tr[data-version="v0001"] td.hr20');
+        expect(hr).toBe(demo.result.metrics['hr@20']!.toFixed(4));
+        expect(await page.textContent('#registry-table')).toContain('production');
+        // Charts were drawn (Chart.js sizes the canvas when it renders).
+        expect(await page.$eval('#training-chart', (c) => (c as unknown as { width: number }).width)).toBeGreaterThan(
+          0,
+        );
+        // The monitoring verdicts of the run.
+        const verdict = await page.textContent('#monitoring-verdict');
+        expect(verdict).toBe(demo.result.datasetDrift ? 'dataset drift' : 'no dataset drift');
+        expect(await page.textContent('#monitoring-table')).toContain('session_length');
+        // Every training attempt is tracked, with its Temporal run.
+        expect(await page.textContent('#runs-table')).toContain('finished');
+        // "Try it": the box is prefilled with known items; results come back with metadata.
+        await page.fill('#try-k', '5');
+        await page.click('#try-button');
+        await page.waitForSelector('#try-results tr.try-row:nth-child(5)');
+        expect(await page.textContent('#try-results')).toMatch(/c\d\d/);
+        await mkdir(artifactsDir, { recursive: true });
+        await page.screenshot({ path: path.join(artifactsDir, 'dashboard.png'), fullPage: true });
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   it('runs every shell block of README.md and docs/tutorial.md, as written, against this demo', async () => {
     const docs = ['README.md', path.join('docs', 'tutorial.md')];
-    const lines = (await Promise.all(docs.map(async (d) => shellLines(await readFile(path.join(repoRoot, d), 'utf8'))))).flat();
+    const lines = (
+      await Promise.all(docs.map(async (d) => shellLines(await readFile(path.join(repoRoot, d), 'utf8'))))
+    ).flat();
     const byKind: Partial<Record<ReturnType<typeof classify>, string[]>> = {};
     for (const l of lines) (byKind[classify(l)] ??= []).push(l);
     expect(byKind.unknown ?? [], 'lines the docs test cannot run').toEqual([]);
     expect(byKind.skiff?.length ?? 0).toBeGreaterThanOrEqual(15);
     // npm lines are .ci/run's own commands, on a fresh clone; the demo's --drift is this file's demo.
-    expect(new Set(byKind.npm?.map((l) => l.replace(/\s+#.*$/, '')))).toEqual(new Set(['npm ci && npm run demo', 'npm run demo -- --once', 'npm test', 'npm run demo -- --once --drift']));
+    expect(new Set(byKind.npm?.map((l) => l.replace(/\s+#.*$/, '')))).toEqual(
+      new Set(['npm ci && npm run demo', 'npm run demo -- --once', 'npm test', 'npm run demo -- --once --drift']),
+    );
     const serving = new URL(demo.result.servingUrl).host;
     // As a user types them: bash in the repository, `npx skiff` through the root package's bin, the
     // data dir and the Temporal server of this demo from the environment, the demo's serving port.
-    const env = { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_TEMPORAL_PORT: String(temporalPort), SKIFF_TEMPORAL_UI_PORT: String(temporalUiPort), SKIFF_LOG_FORMAT: 'json' };
+    const env = {
+      ...process.env,
+      SKIFF_DATA_DIR: dataDir,
+      SKIFF_TEMPORAL_PORT: String(temporalPort),
+      SKIFF_TEMPORAL_UI_PORT: String(temporalUiPort),
+      SKIFF_LOG_FORMAT: 'json',
+    };
     for (const line of [...(byKind.skiff ?? []), ...(byKind.curl ?? [])]) {
       const command = line.replaceAll('localhost:8080', serving);
-      const r = await run('bash', ['-o', 'pipefail', '-c', command], { cwd: repoRoot, env, maxBuffer: 32 << 20 }).catch((e: { stderr?: string; stdout?: string; code?: number }) => {
-        throw new Error(`\`${line}\` failed (exit ${e.code}): ${e.stderr ?? ''}${e.stdout?.slice(-2000) ?? ''}`);
-      });
+      const r = await run('bash', ['-o', 'pipefail', '-c', command], { cwd: repoRoot, env, maxBuffer: 32 << 20 }).catch(
+        (e: { stderr?: string; stdout?: string; code?: number }) => {
+          throw new Error(`\`${line}\` failed (exit ${e.code}): ${e.stderr ?? ''}${e.stdout?.slice(-2000) ?? ''}`);
+        },
+      );
       if (line.startsWith('curl ')) expect(r.stdout.length, line).toBeGreaterThan(0);
     }
   }, 900_000);
 
   it('answers `skiff registry list --json` with the versions and aliases', async () => {
     const { stdout } = await run(process.execPath, [cliMain, 'registry', 'list', '--json', '--data-dir', dataDir]);
-    const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { versions: Array<{ version: string }>; aliases: Record<string, string> };
+    const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      versions: Array<{ version: string }>;
+      aliases: Record<string, string>;
+    };
     expect(last.versions.map((v) => v.version).slice(0, 2)).toEqual(['v0001', 'v0002']);
     expect(last.versions.map((v) => v.version)).toContain(last.aliases['production']);
   });

@@ -14,7 +14,10 @@ program
   .option('--data-dir <dir>', 'data folder (env SKIFF_DATA_DIR)', undefined)
   .option('--json', 'print one JSON object as the last line of stdout')
   .option('--log-level <level>', 'trace|debug|info|warn|error|silent (env SKIFF_LOG_LEVEL)')
-  .option('--log-format <format>', 'auto: JSON logs to a file under <data-dir>/logs when stderr is a terminal, else stderr; json: always stderr (env SKIFF_LOG_FORMAT)')
+  .option(
+    '--log-format <format>',
+    'auto: JSON logs to a file under <data-dir>/logs when stderr is a terminal, else stderr; json: always stderr (env SKIFF_LOG_FORMAT)',
+  )
   .showHelpAfterError();
 
 registerCommands(program);

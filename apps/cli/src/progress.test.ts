@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createTrainingProgress, formatTrainingLine, progressWanted, renderBar, showTrainingStatus, trainingFraction, waitPolling, type ProgressStream } from './progress.js';
+import {
+  createTrainingProgress,
+  formatTrainingLine,
+  progressWanted,
+  renderBar,
+  showTrainingStatus,
+  trainingFraction,
+  waitPolling,
+  type ProgressStream,
+} from './progress.js';
 
 /** A terminal (or a CI log) that records what is written to it. */
 function fakeStream(isTTY: boolean) {
@@ -19,7 +28,8 @@ function fakeStream(isTTY: boolean) {
 /** Escape sequences (cursor moves, line clears) removed. */
 const plain = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]|\r/g, ''); // eslint-disable-line no-control-regex
 /** The last line the bar drew: cli-progress writes each rendering as one chunk of plain text. */
-const lastDrawn = (writes: string[]) => writes.filter((w) => plain(w).trim() !== '' && !w.includes('\x1b')).at(-1) ?? '';
+const lastDrawn = (writes: string[]) =>
+  writes.filter((w) => plain(w).trim() !== '' && !w.includes('\x1b')).at(-1) ?? '';
 
 describe('training progress bar', () => {
   it('renders stage, epoch, batch, loss, validation, samples/s and ETA from progress events', () => {
@@ -39,33 +49,47 @@ describe('training progress bar', () => {
       t = 1000;
       view.update({ stage: 'train', epoch: 0, epochs: 2, batch: 3, batches: 4 });
       view.render();
-      expect(lastDrawn(stream.writes)).toBe('train     [##########----------]  50% | epoch 1/2 | batch 4/4 | ETA 1s | 96.0 samples/s');
+      expect(lastDrawn(stream.writes)).toBe(
+        'train     [##########----------]  50% | epoch 1/2 | batch 4/4 | ETA 1s | 96.0 samples/s',
+      );
 
       // End of the first epoch: validation, then the epoch's loss — both drawn at once.
       view.update({ stage: 'validate', epoch: 1, epochs: 2, valHr20: 0.25, valMrr20: 0.1 });
-      expect(lastDrawn(stream.writes)).toBe('train     [##########----------]  50% | epoch 1/2 | ETA 1s | val hr@20 0.2500 | 96.0 samples/s');
+      expect(lastDrawn(stream.writes)).toBe(
+        'train     [##########----------]  50% | epoch 1/2 | ETA 1s | val hr@20 0.2500 | 96.0 samples/s',
+      );
       view.update({ stage: 'train', epoch: 1, epochs: 2, loss: 3.14159 });
-      expect(lastDrawn(stream.writes)).toBe('train     [##########----------]  50% | epoch 1/2 | ETA 1s | loss 3.1416 | val hr@20 0.2500 | 96.0 samples/s');
+      expect(lastDrawn(stream.writes)).toBe(
+        'train     [##########----------]  50% | epoch 1/2 | ETA 1s | loss 3.1416 | val hr@20 0.2500 | 96.0 samples/s',
+      );
 
       // A trainer that reports samples/s is believed; the ETA follows the clock.
       t = 3000;
       view.update({ stage: 'train', epoch: 1, epochs: 2, batch: 1, batches: 4, samplesPerSecond: 12345.6 });
       view.render();
-      expect(lastDrawn(stream.writes)).toBe('train     [###############-----]  75% | epoch 2/2 | batch 2/4 | ETA 1s | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s');
+      expect(lastDrawn(stream.writes)).toBe(
+        'train     [###############-----]  75% | epoch 2/2 | batch 2/4 | ETA 1s | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s',
+      );
       expect(view.text()).toBe(lastDrawn(stream.writes));
 
       // The same event again (a heartbeat polled twice) changes nothing, even later.
       t = 9000;
       view.update({ stage: 'train', epoch: 1, epochs: 2, batch: 1, batches: 4, samplesPerSecond: 12345.6 });
       view.render();
-      expect(lastDrawn(stream.writes)).toBe('train     [###############-----]  75% | epoch 2/2 | batch 2/4 | ETA 1s | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s');
+      expect(lastDrawn(stream.writes)).toBe(
+        'train     [###############-----]  75% | epoch 2/2 | batch 2/4 | ETA 1s | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s',
+      );
 
       view.stage('evaluate');
-      expect(lastDrawn(stream.writes)).toBe('evaluate  [####################] 100% | epoch 2/2 | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s');
+      expect(lastDrawn(stream.writes)).toBe(
+        'evaluate  [####################] 100% | epoch 2/2 | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s',
+      );
       // A stale heartbeat of the train activity does not move the bar back.
       view.update({ stage: 'train', epoch: 1, epochs: 2, batch: 2, batches: 4 });
       view.render();
-      expect(lastDrawn(stream.writes)).toBe('evaluate  [####################] 100% | epoch 2/2 | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s');
+      expect(lastDrawn(stream.writes)).toBe(
+        'evaluate  [####################] 100% | epoch 2/2 | loss 3.1416 | val hr@20 0.2500 | 12,346 samples/s',
+      );
     } finally {
       view.stop();
     }
@@ -140,8 +164,15 @@ describe('training progress bar', () => {
     expect(trainingFraction({ epoch: 1, epochs: 4, batch: 4, batches: 10 })).toBeCloseTo(0.375);
     expect(trainingFraction({ epoch: 3, epochs: 4 })).toBe(0.75);
     expect(trainingFraction({ epochs: 4 })).toBeUndefined();
-    expect(formatTrainingLine({ stage: 'train', fraction: 0.9, etaSeconds: 3725, epoch: 8, epochs: 10, batch: 0, batches: 5 }, 'x')).toBe('train     [x]  90% | epoch 9/10 | batch 1/5 | ETA 1h02m');
-    expect(formatTrainingLine({ stage: 'train', fraction: 0.5, etaSeconds: 75 }, '')).toBe('train     []  50% | ETA 1m15s');
+    expect(
+      formatTrainingLine(
+        { stage: 'train', fraction: 0.9, etaSeconds: 3725, epoch: 8, epochs: 10, batch: 0, batches: 5 },
+        'x',
+      ),
+    ).toBe('train     [x]  90% | epoch 9/10 | batch 1/5 | ETA 1h02m');
+    expect(formatTrainingLine({ stage: 'train', fraction: 0.5, etaSeconds: 75 }, '')).toBe(
+      'train     []  50% | ETA 1m15s',
+    );
   });
 
   it('is on for a terminal, off otherwise, unless --progress / --no-progress say so', () => {
@@ -157,10 +188,19 @@ describe('training progress bar', () => {
     const view = createTrainingProgress({ stream, now: () => 0, barSize: 10 });
     showTrainingStatus(view, { progress: { stage: 'snapshot' }, activities: [{ type: 'snapshot', heartbeat: null }] });
     expect(view.text()).toBe('snapshot  [----------]   0%');
-    showTrainingStatus(view, { progress: { stage: 'train' }, activities: [{ type: 'train', heartbeat: { stage: 'train', epoch: 1, epochs: 2, batch: 4, batches: 10 } }] });
+    showTrainingStatus(view, {
+      progress: { stage: 'train' },
+      activities: [{ type: 'train', heartbeat: { stage: 'train', epoch: 1, epochs: 2, batch: 4, batches: 10 } }],
+    });
     expect(view.text()).toBe('train     [########--]  75% | epoch 2/2 | batch 5/10');
     // Details that are not progress (another payload, a string) are ignored.
-    showTrainingStatus(view, { progress: { stage: 'train' }, activities: [{ type: 'train', heartbeat: 'alive' }, { type: 'other', heartbeat: { stage: 'x', epoch: 9, epochs: 9 } }] });
+    showTrainingStatus(view, {
+      progress: { stage: 'train' },
+      activities: [
+        { type: 'train', heartbeat: 'alive' },
+        { type: 'other', heartbeat: { stage: 'x', epoch: 9, epochs: 9 } },
+      ],
+    });
     expect(view.text()).toBe('train     [########--]  75% | epoch 2/2 | batch 5/10');
     showTrainingStatus(view, { progress: { stage: 'evaluate' }, activities: [{ type: 'evaluate', heartbeat: null }] });
     expect(view.text()).toBe('evaluate  [##########] 100% | epoch 2/2');
@@ -174,18 +214,28 @@ describe('training progress bar', () => {
     expect(polls).toBeGreaterThanOrEqual(3);
 
     let failing = 0;
-    const r = waitPolling(new Promise<number>((res) => setTimeout(() => res(7), 40)), async () => {
-      failing++;
-      throw new Error('query failed');
-    }, 5);
+    const r = waitPolling(
+      new Promise<number>((res) => setTimeout(() => res(7), 40)),
+      async () => {
+        failing++;
+        throw new Error('query failed');
+      },
+      5,
+    );
     await expect(r).resolves.toBe(7);
     expect(failing).toBeGreaterThanOrEqual(2);
 
     const t0 = Date.now();
-    const stuck = waitPolling(new Promise<number>((res) => setTimeout(() => res(1), 30)), () => new Promise<void>(() => {}), 5);
+    const stuck = waitPolling(
+      new Promise<number>((res) => setTimeout(() => res(1), 30)),
+      () => new Promise<void>(() => {}),
+      5,
+    );
     await expect(stuck).resolves.toBe(1);
     expect(Date.now() - t0).toBeLessThan(1000);
 
-    await expect(waitPolling(Promise.reject(new Error('workflow failed')), async () => {}, 5)).rejects.toThrow('workflow failed');
+    await expect(waitPolling(Promise.reject(new Error('workflow failed')), async () => {}, 5)).rejects.toThrow(
+      'workflow failed',
+    );
   });
 });

@@ -20,7 +20,10 @@ export interface ProgressStream {
 }
 
 /** What the bar knows (core's training `Progress`, plus rate and ETA); `formatTrainingLine` renders it. */
-export interface TrainingViewState extends Pick<Progress, 'stage' | 'epoch' | 'epochs' | 'batch' | 'batches' | 'loss' | 'valHr20'> {
+export interface TrainingViewState extends Pick<
+  Progress,
+  'stage' | 'epoch' | 'epochs' | 'batch' | 'batches' | 'loss' | 'valHr20'
+> {
   samplesPerSecond?: number;
   /** Share of the training done, 0…1. */
   fraction: number;
@@ -84,12 +87,17 @@ const fmtRate = (r: number): string => (r >= 100 ? Math.round(r).toLocaleString(
  */
 export function formatTrainingLine(state: TrainingViewState, bar: string): string {
   const parts = [`${state.stage.padEnd(9)} [${bar}] ${String(Math.floor(state.fraction * 100)).padStart(3)}%`];
-  if (state.epochs !== undefined) parts.push(`epoch ${Math.min(state.epochs, (state.epoch ?? 0) + (state.batch !== undefined ? 1 : 0))}/${state.epochs}`);
+  if (state.epochs !== undefined)
+    parts.push(
+      `epoch ${Math.min(state.epochs, (state.epoch ?? 0) + (state.batch !== undefined ? 1 : 0))}/${state.epochs}`,
+    );
   if (state.batch !== undefined && state.batches !== undefined) parts.push(`batch ${state.batch + 1}/${state.batches}`);
-  if (state.etaSeconds !== null && Number.isFinite(state.etaSeconds) && state.fraction < 1) parts.push(`ETA ${fmtSeconds(state.etaSeconds)}`);
+  if (state.etaSeconds !== null && Number.isFinite(state.etaSeconds) && state.fraction < 1)
+    parts.push(`ETA ${fmtSeconds(state.etaSeconds)}`);
   if (state.loss !== undefined) parts.push(`loss ${state.loss.toFixed(4)}`);
   if (state.valHr20 !== undefined) parts.push(`val hr@20 ${state.valHr20.toFixed(4)}`);
-  if (state.samplesPerSecond !== undefined && Number.isFinite(state.samplesPerSecond)) parts.push(`${fmtRate(state.samplesPerSecond)} samples/s`);
+  if (state.samplesPerSecond !== undefined && Number.isFinite(state.samplesPerSecond))
+    parts.push(`${fmtRate(state.samplesPerSecond)} samples/s`);
   return parts.join(' | ');
 }
 
@@ -144,7 +152,8 @@ export function createTrainingProgress(options: TrainingProgressOptions): Traini
   const bar = new cliProgress.SingleBar({
     stream: barStream as unknown as NodeJS.WritableStream,
     // Cut to the terminal's width, so that the line never wraps (and is redrawn in place).
-    format: (_opts, params) => formatTrainingLine(state, renderBar(params.progress, barSize)).slice(0, Math.max(20, params.maxWidth - 1)),
+    format: (_opts, params) =>
+      formatTrainingLine(state, renderBar(params.progress, barSize)).slice(0, Math.max(20, params.maxWidth - 1)),
     // The cursor stays visible and line wrapping on: nothing to restore if the process dies.
     hideCursor: false,
     linewrap: true,
@@ -157,7 +166,8 @@ export function createTrainingProgress(options: TrainingProgressOptions): Traini
   bar.start(1, 0);
 
   /** Batches run since the start of the first epoch. */
-  const batchesDone = (p: TrainingProgressEvent) => (p.batch !== undefined && p.batches ? (p.epoch ?? 0) * p.batches + p.batch + 1 : undefined);
+  const batchesDone = (p: TrainingProgressEvent) =>
+    p.batch !== undefined && p.batches ? (p.epoch ?? 0) * p.batches + p.batch + 1 : undefined;
 
   const view: TrainingProgressView = {
     stage(name) {
@@ -207,7 +217,8 @@ export function createTrainingProgress(options: TrainingProgressOptions): Traini
       const b = batchesDone(p);
       if (b !== undefined) rateOrigin ??= { t, batches: b };
       if (p.samplesPerSecond !== undefined) state.samplesPerSecond = p.samplesPerSecond;
-      else if (batchSize && b !== undefined && rateOrigin && t > rateOrigin.t && b > rateOrigin.batches) state.samplesPerSecond = ((b - rateOrigin.batches) * batchSize) / ((t - rateOrigin.t) / 1000);
+      else if (batchSize && b !== undefined && rateOrigin && t > rateOrigin.t && b > rateOrigin.batches)
+        state.samplesPerSecond = ((b - rateOrigin.batches) * batchSize) / ((t - rateOrigin.t) / 1000);
       bar.update(state.fraction);
       // Batch events wait for the next tick.
       if (epochLevel) view.render();
@@ -254,7 +265,9 @@ export interface TrainingStatusLike {
 
 /** A heartbeat detail that looks like core's Progress (anything else is ignored). */
 function asProgress(v: unknown): TrainingProgressEvent | undefined {
-  return v !== null && typeof v === 'object' && typeof (v as { stage?: unknown }).stage === 'string' ? (v as TrainingProgressEvent) : undefined;
+  return v !== null && typeof v === 'object' && typeof (v as { stage?: unknown }).stage === 'string'
+    ? (v as TrainingProgressEvent)
+    : undefined;
 }
 
 /** Shows a polled workflow status: the pipeline stage, and the train activity's last heartbeat. */

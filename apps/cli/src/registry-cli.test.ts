@@ -62,7 +62,14 @@ describe('skiff registry / skiff runs', () => {
     let clock = Date.UTC(2026, 2, 1, 12, 0, 0);
     const now = () => new Date((clock += 60_000));
     const registry = createFsRegistry({ root: path.join(dataDir, 'registry'), now, actor: 'fixture' });
-    const lineage = (n: number): Lineage => ({ snapshotId: `snap-00000000000${n}`, loadIds: [`load-${n}`], workflowId: `wf-${n}`, runId: `run-${n}`, codeVersion: 'skiff@0.0.0', backend: 'js' });
+    const lineage = (n: number): Lineage => ({
+      snapshotId: `snap-00000000000${n}`,
+      loadIds: [`load-${n}`],
+      workflowId: `wf-${n}`,
+      runId: `run-${n}`,
+      codeVersion: 'skiff@0.0.0',
+      backend: 'js',
+    });
     await registry.register({
       name: 'gru4rec',
       sourceDir: await artifact('a1', [1, 2, 3]),
@@ -80,10 +87,21 @@ describe('skiff registry / skiff runs', () => {
       lineage: lineage(2),
     });
     // A baseline without the metrics `list` shows.
-    await registry.register({ name: 'pop', sourceDir: await artifact('a3', [9]), metrics: {}, params: { model: 'pop' }, lineage: lineage(3) });
+    await registry.register({
+      name: 'pop',
+      sourceDir: await artifact('a3', [9]),
+      metrics: {},
+      params: { model: 'pop' },
+      lineage: lineage(3),
+    });
 
     const tracker = createFsTracker({ root: path.join(dataDir, 'runs'), now });
-    runA = await tracker.startRun({ experiment: 'gru4rec', name: 'train-a', tags: { snapshotId: 'snap-1' }, params: { epochs: 3, batchSize: 128 } });
+    runA = await tracker.startRun({
+      experiment: 'gru4rec',
+      name: 'train-a',
+      tags: { snapshotId: 'snap-1' },
+      params: { epochs: 3, batchSize: 128 },
+    });
     for (const [step, loss] of [0.9, 0.7, 0.5].entries()) await tracker.logMetrics(runA.runId, { loss }, step + 1);
     await tracker.logMetrics(runA.runId, { trainSeconds: 12 }, 3);
     runA = await tracker.endRun(runA.runId, { status: 'finished' });
@@ -115,7 +133,13 @@ describe('skiff registry / skiff runs', () => {
 
   it('registry show: the manifest, re-verified, by version or alias', async () => {
     const m = await json<ModelManifest & { dir: string; aliases: string[] }>('registry', 'show', 'v0002');
-    expect(m).toMatchObject({ version: 'v0002', name: 'gru4rec', params: { epochs: 5 }, lineage: { snapshotId: 'snap-000000000002', loadIds: ['load-2'] }, aliases: [] });
+    expect(m).toMatchObject({
+      version: 'v0002',
+      name: 'gru4rec',
+      params: { epochs: 5 },
+      lineage: { snapshotId: 'snap-000000000002', loadIds: ['load-2'] },
+      aliases: [],
+    });
     expect(m.dir).toBe(path.join(dataDir, 'registry', 'versions', 'v0002'));
     expect(Object.keys(m.files).sort()).toEqual(['model.json', 'weights.bin']);
     const lines = await text('registry', 'show', 'v0001');
@@ -126,7 +150,15 @@ describe('skiff registry / skiff runs', () => {
   });
 
   it('registry diff: params, metrics (with Δ), baselines, lineage and files side by side', async () => {
-    type Diff = { a: string; b: string; params: SideBySideRow[]; metrics: SideBySideRow[]; baselines: SideBySideRow[]; lineage: SideBySideRow[]; files: SideBySideRow[] };
+    type Diff = {
+      a: string;
+      b: string;
+      params: SideBySideRow[];
+      metrics: SideBySideRow[];
+      baselines: SideBySideRow[];
+      lineage: SideBySideRow[];
+      files: SideBySideRow[];
+    };
     const d = await json<Diff>('registry', 'diff', 'v0001', 'v0002');
     expect(d.a).toBe('v0001');
     expect(d.b).toBe('v0002');
@@ -138,7 +170,11 @@ describe('skiff registry / skiff runs', () => {
     expect(d.params.find((r) => r.key === 'epochs')).toEqual({ key: 'epochs', a: 3, b: 5, same: false, delta: 2 });
     expect(d.params.find((r) => r.key === 'learningRate')).toMatchObject({ same: true });
     expect(d.baselines).toEqual([{ key: 'pop.hr@20', a: 0.05, b: 0.05, same: true, delta: 0 }]);
-    expect(d.lineage.find((r) => r.key === 'snapshotId')).toMatchObject({ a: 'snap-000000000001', b: 'snap-000000000002', same: false });
+    expect(d.lineage.find((r) => r.key === 'snapshotId')).toMatchObject({
+      a: 'snap-000000000001',
+      b: 'snap-000000000002',
+      same: false,
+    });
     expect(d.files.find((r) => r.key === 'model.json')).toMatchObject({ same: true });
     expect(d.files.find((r) => r.key === 'weights.bin')).toMatchObject({ same: false });
 
@@ -151,20 +187,32 @@ describe('skiff registry / skiff runs', () => {
     expect(lines).toContain('  * epochs        3        5');
     expect(lines).toContain('    learningRate  0.005    0.005');
     expect(lines.every((l) => l === l.trimEnd())).toBe(true);
-    expect(lines.find((l) => l.includes('snapshotId'))).toMatch(/^ {2}\* snapshotId +snap-000000000001 +snap-000000000002$/);
+    expect(lines.find((l) => l.includes('snapshotId'))).toMatch(
+      /^ {2}\* snapshotId +snap-000000000001 +snap-000000000002$/,
+    );
   });
 
   it('registry promote / rollback / history: aliases move, are recorded, and refuse what cannot be done', async () => {
     type Move = { alias: string; version: string; previous: string | null; event: AliasEvent };
     const first = await json<Move>('registry', 'promote', 'v0001');
-    expect(first).toMatchObject({ alias: 'production', version: 'v0001', previous: null, event: { action: 'set', from: null, to: 'v0001' } });
+    expect(first).toMatchObject({
+      alias: 'production',
+      version: 'v0001',
+      previous: null,
+      event: { action: 'set', from: null, to: 'v0001' },
+    });
     expect(first.event.reason).toContain('manual promote of v0001');
 
-    expect(await text('registry', 'promote', 'v0002', '--reason', 'better hr@20', '--actor', 'alice')).toEqual(['production: v0001 → v0002']);
+    expect(await text('registry', 'promote', 'v0002', '--reason', 'better hr@20', '--actor', 'alice')).toEqual([
+      'production: v0001 → v0002',
+    ]);
     const staging = await json<Move>('registry', 'promote', 'v0003', '--alias', 'staging');
     expect(staging).toMatchObject({ alias: 'staging', version: 'v0003', previous: null });
     // Promoting an alias copies its target.
-    expect(await json<Move>('registry', 'promote', 'production', '--alias', 'candidate')).toMatchObject({ alias: 'candidate', version: 'v0002' });
+    expect(await json<Move>('registry', 'promote', 'production', '--alias', 'candidate')).toMatchObject({
+      alias: 'candidate',
+      version: 'v0002',
+    });
 
     const shown = await json<{ aliases: string[] }>('registry', 'show', 'production');
     expect(shown.aliases.sort()).toEqual(['candidate', 'production']);
@@ -173,8 +221,17 @@ describe('skiff registry / skiff runs', () => {
     expect(listed[1]).toMatch(/ production,candidate$/);
 
     const back = await json<Move>('registry', 'rollback', '--reason', 'regression');
-    expect(back).toMatchObject({ alias: 'production', version: 'v0001', previous: 'v0002', event: { action: 'rollback', from: 'v0002', to: 'v0001', reason: 'regression' } });
-    expect((await json<{ aliases: Record<string, string> }>('registry', 'list')).aliases).toEqual({ production: 'v0001', staging: 'v0003', candidate: 'v0002' });
+    expect(back).toMatchObject({
+      alias: 'production',
+      version: 'v0001',
+      previous: 'v0002',
+      event: { action: 'rollback', from: 'v0002', to: 'v0001', reason: 'regression' },
+    });
+    expect((await json<{ aliases: Record<string, string> }>('registry', 'list')).aliases).toEqual({
+      production: 'v0001',
+      staging: 'v0003',
+      candidate: 'v0002',
+    });
     // Nothing earlier to go back to; an alias that was never set; a version that does not exist.
     expect(await fails('BAD_INPUT', 'registry', 'rollback')).toContain('no earlier target');
     expect(await fails('BAD_INPUT', 'registry', 'rollback', '--alias', 'nightly')).toContain('not set');
@@ -216,14 +273,24 @@ describe('skiff registry / skiff runs', () => {
       [runA.runId, 'finished'],
     ]);
     expect(all.runs[2]!.metrics).toEqual({ loss: 0.5, trainSeconds: 12 });
-    expect((await json<{ runs: RunInfo[] }>('runs', 'list', '--experiment', 'gru4rec')).runs.map((r) => r.runId)).toEqual([runB.runId, runA.runId]);
-    expect((await json<{ runs: RunInfo[] }>('runs', 'list', '--status', 'failed')).runs.map((r) => r.runId)).toEqual([runB.runId]);
-    expect((await json<{ runs: RunInfo[] }>('runs', 'list', '--limit', '1')).runs.map((r) => r.runId)).toEqual([runC.runId]);
+    expect(
+      (await json<{ runs: RunInfo[] }>('runs', 'list', '--experiment', 'gru4rec')).runs.map((r) => r.runId),
+    ).toEqual([runB.runId, runA.runId]);
+    expect((await json<{ runs: RunInfo[] }>('runs', 'list', '--status', 'failed')).runs.map((r) => r.runId)).toEqual([
+      runB.runId,
+    ]);
+    expect((await json<{ runs: RunInfo[] }>('runs', 'list', '--limit', '1')).runs.map((r) => r.runId)).toEqual([
+      runC.runId,
+    ]);
     expect((await json<{ runs: RunInfo[] }>('runs', 'list', '--experiment', 'vsknn')).runs).toEqual([]);
 
     const lines = await text('runs', 'list');
     expect(lines).toHaveLength(3);
-    expect(lines[2]).toMatch(new RegExp(`^${runA.runId} {2}gru4rec {4}train-a {14}finished ${runA.startedAt} {2}loss=0\\.5000 trainSeconds=12$`));
+    expect(lines[2]).toMatch(
+      new RegExp(
+        `^${runA.runId} {2}gru4rec {4}train-a {14}finished ${runA.startedAt} {2}loss=0\\.5000 trainSeconds=12$`,
+      ),
+    );
     expect(await text('runs', 'list', '--experiment', 'vsknn')).toEqual(['no runs yet']);
 
     expect(await fails('BAD_INPUT', 'runs', 'list', '--status', 'done')).toContain('--status must be one of');
@@ -233,7 +300,15 @@ describe('skiff registry / skiff runs', () => {
 
   it('runs show: params, latest metrics and every point', async () => {
     const r = await json<RunInfo & { history: MetricPoint[] }>('runs', 'show', runA.runId);
-    expect(r).toMatchObject({ runId: runA.runId, experiment: 'gru4rec', name: 'train-a', status: 'finished', params: { epochs: '3', batchSize: '128' }, tags: { snapshotId: 'snap-1' }, metrics: { loss: 0.5 } });
+    expect(r).toMatchObject({
+      runId: runA.runId,
+      experiment: 'gru4rec',
+      name: 'train-a',
+      status: 'finished',
+      params: { epochs: '3', batchSize: '128' },
+      tags: { snapshotId: 'snap-1' },
+      metrics: { loss: 0.5 },
+    });
     expect(r.history.filter((p) => p.key === 'loss').map((p) => [p.step, p.value])).toEqual([
       [1, 0.9],
       [2, 0.7],
@@ -285,7 +360,10 @@ describe('skiff registry / skiff runs', () => {
       runCliProcess(['runs', 'show', 'nope', '--data-dir', dataDir], env),
     ]);
     expect(ok.code).toBe(0);
-    const last = JSON.parse(ok.stdout.trim().split('\n').at(-1)!) as { versions: ModelManifest[]; aliases: Record<string, string> };
+    const last = JSON.parse(ok.stdout.trim().split('\n').at(-1)!) as {
+      versions: ModelManifest[];
+      aliases: Record<string, string>;
+    };
     expect(last.versions.map((v) => v.version)).toEqual(['v0001', 'v0002', 'v0003']);
     expect(last.aliases['production']).toBe('v0001');
     expect(bad.code).toBe(1);

@@ -32,20 +32,33 @@ describe('skiff train --reproduce', () => {
   let v1: ModelManifest;
 
   const env = { SKIFF_LOG_LEVEL: 'warn', SKIFF_MLFLOW_TRACKING_URI: '' };
-  const train = (...args: string[]) => runCliProcess(['train', '--inline', '--model', 'sr', '--json', '--data-dir', dataDir, ...args], env);
-  const reproduce = (...args: string[]) => runCliInProcess(['train', '--reproduce', ...args, '--json', '--data-dir', dataDir, '--log-level', 'warn']);
+  const train = (...args: string[]) =>
+    runCliProcess(['train', '--inline', '--model', 'sr', '--json', '--data-dir', dataDir, ...args], env);
+  const reproduce = (...args: string[]) =>
+    runCliInProcess(['train', '--reproduce', ...args, '--json', '--data-dir', dataDir, '--log-level', 'warn']);
   const lastJson = <T>(r: CliResult): T => {
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
   };
   const snapshotDir = (id: string) => path.join(dataDir, 'snapshots', id);
-  const exists = (p: string) => stat(p).then(() => true, () => false);
+  const exists = (p: string) =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
 
   beforeAll(async () => {
     delete process.env['SKIFF_MLFLOW_TRACKING_URI'];
     root = await mkdtemp(path.join(os.tmpdir(), 'skiff-reproduce-'));
     dataDir = path.join(root, 'data');
-    await writeRawLogs({ dir: path.join(dataDir, 'raw'), catalogue: createCatalogue({ items: 300, seed: 4 }), sessions: 1500, seed: 4, start: new Date(Date.UTC(2026, 0, 1)), days: 4 });
+    await writeRawLogs({
+      dir: path.join(dataDir, 'raw'),
+      catalogue: createCatalogue({ items: 300, seed: 4 }),
+      sessions: 1500,
+      seed: 4,
+      start: new Date(Date.UTC(2026, 0, 1)),
+      days: 4,
+    });
     // --progress forces the bar onto stderr even though it is a pipe here.
     const r = await train('--progress');
     const out = lastJson<TrainResult>(r);
@@ -66,7 +79,12 @@ describe('skiff train --reproduce', () => {
 
   it('re-verifies the stored snapshot folder and gets exactly the recorded metrics', async () => {
     const r = lastJson<ReproductionResult>(await reproduce('v0001'));
-    expect(r.snapshot).toMatchObject({ source: 'folder', recordedId: v1.lineage.snapshotId, computedId: v1.lineage.snapshotId, matches: true });
+    expect(r.snapshot).toMatchObject({
+      source: 'folder',
+      recordedId: v1.lineage.snapshotId,
+      computedId: v1.lineage.snapshotId,
+      matches: true,
+    });
     expect(r.snapshotId).toBe(v1.lineage.snapshotId);
     expect(Object.keys(r.metrics).sort()).toEqual(Object.keys(v1.metrics).sort());
     for (const [k, m] of Object.entries(r.metrics)) expect(m.reproduced, k).toBe(v1.metrics[k]);
@@ -77,7 +95,14 @@ describe('skiff train --reproduce', () => {
 
   it('rebuilds a deleted snapshot from the recorded loads only, ignoring a load added after training', async () => {
     // New raw data (a later week, other sessions): the next training loads it as a second load.
-    await writeRawLogs({ dir: path.join(dataDir, 'raw', 'later'), catalogue: createCatalogue({ items: 300, seed: 4 }), sessions: 600, seed: 9, start: new Date(Date.UTC(2026, 0, 8)), days: 2 });
+    await writeRawLogs({
+      dir: path.join(dataDir, 'raw', 'later'),
+      catalogue: createCatalogue({ items: 300, seed: 4 }),
+      sessions: 600,
+      seed: 9,
+      start: new Date(Date.UTC(2026, 0, 8)),
+      days: 2,
+    });
     const r2 = await train();
     const v2 = lastJson<TrainResult>(r2);
     expect(v2.modelVersion).toBe('v0002');
@@ -90,7 +115,13 @@ describe('skiff train --reproduce', () => {
     const original = await readFile(path.join(dir, 'train.json'), 'utf8');
     await rm(dir, { recursive: true });
     const r = lastJson<ReproductionResult>(await reproduce('v0001'));
-    expect(r.snapshot).toMatchObject({ source: 'rebuilt', recordedId: v1.lineage.snapshotId, computedId: v1.lineage.snapshotId, matches: true, dir });
+    expect(r.snapshot).toMatchObject({
+      source: 'rebuilt',
+      recordedId: v1.lineage.snapshotId,
+      computedId: v1.lineage.snapshotId,
+      matches: true,
+      dir,
+    });
     expect(r.snapshotId).toBe(v1.lineage.snapshotId);
     for (const [k, m] of Object.entries(r.metrics)) expect(Math.abs(m.diff), k).toBeLessThanOrEqual(1e-9);
     expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-9);
@@ -115,7 +146,9 @@ describe('skiff train --reproduce', () => {
       const refused = await reproduce('v0001');
       expect(refused.code).toBe(1);
       expect(refused.stdout).toBe('');
-      expect(refused.stderr).toMatch(/^skiff: BAD_INPUT: snapshot folder .* does not match its id: its files hash to snap-[0-9a-f]{12}, not /);
+      expect(refused.stderr).toMatch(
+        /^skiff: BAD_INPUT: snapshot folder .* does not match its id: its files hash to snap-[0-9a-f]{12}, not /,
+      );
       expect(refused.stderr).toContain('--force');
 
       const forced = lastJson<ReproductionResult>(await reproduce('v0001', '--force'));
@@ -130,16 +163,36 @@ describe('skiff train --reproduce', () => {
   it('refuses a rebuilt snapshot whose id is not the recorded one, unless --force, and names unknown loads', async () => {
     const { dir: v1Dir } = await registry.get('v0001');
     // A version whose lineage claims another snapshot of the same loads (as if the raw rows or the SQL had changed since).
-    const claimed = await registry.register({ name: 'sr', sourceDir: v1Dir, metrics: v1.metrics, baselineMetrics: v1.baselineMetrics, params: v1.params, lineage: { ...v1.lineage, snapshotId: 'snap-0123456789ab' } });
+    const claimed = await registry.register({
+      name: 'sr',
+      sourceDir: v1Dir,
+      metrics: v1.metrics,
+      baselineMetrics: v1.baselineMetrics,
+      params: v1.params,
+      lineage: { ...v1.lineage, snapshotId: 'snap-0123456789ab' },
+    });
     const refused = await reproduce(claimed.version);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`the snapshot rebuilt from loads ${v1.lineage.loadIds.join(', ')} is ${v1.lineage.snapshotId}, not the recorded snap-0123456789ab`);
+    expect(refused.stderr).toContain(
+      `the snapshot rebuilt from loads ${v1.lineage.loadIds.join(', ')} is ${v1.lineage.snapshotId}, not the recorded snap-0123456789ab`,
+    );
     const forced = lastJson<ReproductionResult>(await reproduce(claimed.version, '--force'));
-    expect(forced.snapshot).toMatchObject({ source: 'rebuilt', matches: false, recordedId: 'snap-0123456789ab', computedId: v1.lineage.snapshotId });
+    expect(forced.snapshot).toMatchObject({
+      source: 'rebuilt',
+      matches: false,
+      recordedId: 'snap-0123456789ab',
+      computedId: v1.lineage.snapshotId,
+    });
     expect(forced.maxAbsDiff).toBe(0);
     expect(await exists(snapshotDir('snap-0123456789ab'))).toBe(false);
 
-    const lost = await registry.register({ name: 'sr', sourceDir: v1Dir, metrics: v1.metrics, params: v1.params, lineage: { ...v1.lineage, snapshotId: 'snap-ba9876543210', loadIds: ['load-20250101000000-deadbeef'] } });
+    const lost = await registry.register({
+      name: 'sr',
+      sourceDir: v1Dir,
+      metrics: v1.metrics,
+      params: v1.params,
+      lineage: { ...v1.lineage, snapshotId: 'snap-ba9876543210', loadIds: ['load-20250101000000-deadbeef'] },
+    });
     const unknown = await reproduce(lost.version);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^skiff: BAD_INPUT: load not in the warehouse: load-20250101000000-deadbeef/);
@@ -147,8 +200,22 @@ describe('skiff train --reproduce', () => {
 
   it('reproduces a tiny GRU4Rec on the same backend within 1e-6, from a rebuilt snapshot', async () => {
     const config = path.join(root, 'tiny-gru4rec.json');
-    await writeFile(config, JSON.stringify({ model: 'gru4rec', embeddingDim: 8, hiddenUnits: 8, maxLen: 6, epochs: 1, batchSize: 64, learningRate: 0.01, seed: 7 }));
-    const trained = lastJson<TrainResult>(await runCliProcess(['train', '--inline', '--config', config, '--json', '--data-dir', dataDir], env));
+    await writeFile(
+      config,
+      JSON.stringify({
+        model: 'gru4rec',
+        embeddingDim: 8,
+        hiddenUnits: 8,
+        maxLen: 6,
+        epochs: 1,
+        batchSize: 64,
+        learningRate: 0.01,
+        seed: 7,
+      }),
+    );
+    const trained = lastJson<TrainResult>(
+      await runCliProcess(['train', '--inline', '--config', config, '--json', '--data-dir', dataDir], env),
+    );
     const { manifest } = await registry.get(trained.modelVersion);
     expect(manifest.name).toBe('gru4rec');
     await rm(snapshotDir(manifest.lineage.snapshotId), { recursive: true });
@@ -161,8 +228,27 @@ describe('skiff train --reproduce', () => {
 
   it('--model sasrec trains the SASRec-style model, registers it with its metrics, and reproduces it within 1e-6', async () => {
     const config = path.join(root, 'tiny-attention.json');
-    await writeFile(config, JSON.stringify({ model: 'gru4rec', embeddingDim: 8, hiddenUnits: 16, maxLen: 6, epochs: 1, batchSize: 64, learningRate: 0.01, seed: 7, blocks: 1, heads: 2 }));
-    const trained = lastJson<TrainResult>(await runCliProcess(['train', '--inline', '--config', config, '--model', 'sasrec', '--json', '--data-dir', dataDir], env));
+    await writeFile(
+      config,
+      JSON.stringify({
+        model: 'gru4rec',
+        embeddingDim: 8,
+        hiddenUnits: 16,
+        maxLen: 6,
+        epochs: 1,
+        batchSize: 64,
+        learningRate: 0.01,
+        seed: 7,
+        blocks: 1,
+        heads: 2,
+      }),
+    );
+    const trained = lastJson<TrainResult>(
+      await runCliProcess(
+        ['train', '--inline', '--config', config, '--model', 'sasrec', '--json', '--data-dir', dataDir],
+        env,
+      ),
+    );
     const { manifest, dir } = await registry.get(trained.modelVersion);
     expect(manifest.name).toBe('sasrec');
     expect(manifest.params).toMatchObject({ model: 'sasrec', blocks: 1, heads: 2 });

@@ -17,7 +17,14 @@ describe('skiff sql never blocks skiff ingest', () => {
     for (const part of [1, 2]) {
       const lines: string[] = [];
       for (let i = 0; i < 150_000; i++)
-        lines.push(JSON.stringify({ session_id: `p${part}-s${Math.floor(i / 5)}`, event_type: 'click', item_id: `i${i % 997}`, timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }));
+        lines.push(
+          JSON.stringify({
+            session_id: `p${part}-s${Math.floor(i / 5)}`,
+            event_type: 'click',
+            item_id: `i${i % 997}`,
+            timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+          }),
+        );
       const f = path.join(dataDir, `part${part}.ndjson`);
       await writeFile(f, lines.join('\n') + '\n');
       files.push(f);
@@ -31,7 +38,11 @@ describe('skiff sql never blocks skiff ingest', () => {
   const sql = (q: string) => runCliProcess(['sql', q, '--json', '--data-dir', dataDir, '--log-level', 'error']);
 
   it('queries answer while an ingest runs, and the ingest is not blocked by queries', async () => {
-    const ingest = spawn(process.execPath, [CLI_MAIN, 'ingest', files[1]!, '--data-dir', dataDir, '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ingest = spawn(
+      process.execPath,
+      [CLI_MAIN, 'ingest', files[1]!, '--data-dir', dataDir, '--log-level', 'error'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     ingest.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => ingest.once('exit', (code) => r(code)));
@@ -56,6 +67,8 @@ describe('skiff sql never blocks skiff ingest', () => {
   it('refuses writes and file access with a one-line error', async () => {
     const r = await sql(`COPY raw_events TO '${path.join(dataDir, 'leak.csv')}'`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^skiff: BAD_INPUT: (skiff sql runs queries only|Permission Error: .* disabled by configuration)/);
+    expect(r.stderr).toMatch(
+      /^skiff: BAD_INPUT: (skiff sql runs queries only|Permission Error: .* disabled by configuration)/,
+    );
   });
 });

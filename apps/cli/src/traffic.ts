@@ -8,7 +8,11 @@ export interface TrafficResult {
   onlineHr: number;
 }
 
-export async function sendTraffic(url: string, sessions: readonly string[][], options: { k?: number; concurrency?: number; idPrefix?: string; postEvents?: boolean } = {}): Promise<TrafficResult> {
+export async function sendTraffic(
+  url: string,
+  sessions: readonly string[][],
+  options: { k?: number; concurrency?: number; idPrefix?: string; postEvents?: boolean } = {},
+): Promise<TrafficResult> {
   const { k = 20, concurrency = 8, idPrefix = 'sim' } = options;
   // A lane is a shopper: it plays one session at a time, in order (ask, click, ask again…), so
   // that each click follows the recommendation it answers, as on a real site.
@@ -45,7 +49,11 @@ export async function sendTraffic(url: string, sessions: readonly string[][], op
         await fetch(`${url}/v1/events`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ events: [{ sessionId: job.sessionId, itemId: job.next, ...(body.requestId ? { requestId: body.requestId } : {}) }] }),
+          body: JSON.stringify({
+            events: [
+              { sessionId: job.sessionId, itemId: job.next, ...(body.requestId ? { requestId: body.requestId } : {}) },
+            ],
+          }),
         });
     } catch {
       failed++;

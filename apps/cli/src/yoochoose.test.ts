@@ -20,16 +20,22 @@ import { runCliProcess, type CliResult } from './test-helpers/cli.js';
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const TRAIN = 'yoochoose-clicks-100k_train_full.txt';
 const TEST = 'yoochoose-clicks-100k_test.txt';
-const candidates = [process.env['SKIFF_YOOCHOOSE_DIR'], path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k'), path.resolve(repoRoot, '../../shared/data/yoochoose-rsc15-100k')].filter(
-  (d): d is string => Boolean(d),
-);
+const candidates = [
+  process.env['SKIFF_YOOCHOOSE_DIR'],
+  path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k'),
+  path.resolve(repoRoot, '../../shared/data/yoochoose-rsc15-100k'),
+].filter((d): d is string => Boolean(d));
 const dataDir = candidates.find((d) => existsSync(path.join(d, TRAIN)) && existsSync(path.join(d, TEST)));
-const title = dataDir ? `YooChoose rsc15-100k through skiff train (${dataDir})` : `YooChoose rsc15-100k through skiff train (skipped: set SKIFF_YOOCHOOSE_DIR; not found in ${candidates.join(', ')})`;
+const title = dataDir
+  ? `YooChoose rsc15-100k through skiff train (${dataDir})`
+  : `YooChoose rsc15-100k through skiff train (skipped: set SKIFF_YOOCHOOSE_DIR; not found in ${candidates.join(', ')})`;
 
 /** The rows of docs/evaluation.md's raw output (written by bench/eval-yoochoose.mjs). */
 function documented(model: string): { 'hr@20': number; 'mrr@20': number; predictions: number } {
   const doc = readFileSync(path.join(repoRoot, 'docs/evaluation.md'), 'utf8');
-  const line = doc.split('\n').find((l) => l.startsWith('{"bench":"eval-yoochoose"') && (JSON.parse(l) as { model: string }).model === model);
+  const line = doc
+    .split('\n')
+    .find((l) => l.startsWith('{"bench":"eval-yoochoose"') && (JSON.parse(l) as { model: string }).model === model);
   if (!line) throw new Error(`docs/evaluation.md has no raw output line for ${model}`);
   return JSON.parse(line) as { 'hr@20': number; 'mrr@20': number; predictions: number };
 }
@@ -70,9 +76,20 @@ describe.skipIf(!dataDir)(title, () => {
       const doc = documented(model);
       expect(run.predictions).toBe(10_152);
       expect(run.predictions).toBe(doc.predictions);
-      expect(run.split).toMatchObject({ rule: { rule: 'last-days', testDays: 1 }, train: { sessions: 13_629 }, validation: { sessions: 4_165 }, test: { sessions: 3_416, predictions: 10_152, removedEvents: 0, droppedSessions: 0 } });
-      expect(Math.abs(run.metrics['hr@20']! - doc['hr@20']), `${model} hr@20 ${run.metrics['hr@20']} vs ${doc['hr@20']}`).toBeLessThanOrEqual(0.001);
-      expect(Math.abs(run.metrics['mrr@20']! - doc['mrr@20']), `${model} mrr@20 ${run.metrics['mrr@20']} vs ${doc['mrr@20']}`).toBeLessThanOrEqual(0.001);
+      expect(run.split).toMatchObject({
+        rule: { rule: 'last-days', testDays: 1 },
+        train: { sessions: 13_629 },
+        validation: { sessions: 4_165 },
+        test: { sessions: 3_416, predictions: 10_152, removedEvents: 0, droppedSessions: 0 },
+      });
+      expect(
+        Math.abs(run.metrics['hr@20']! - doc['hr@20']),
+        `${model} hr@20 ${run.metrics['hr@20']} vs ${doc['hr@20']}`,
+      ).toBeLessThanOrEqual(0.001);
+      expect(
+        Math.abs(run.metrics['mrr@20']! - doc['mrr@20']),
+        `${model} mrr@20 ${run.metrics['mrr@20']} vs ${doc['mrr@20']}`,
+      ).toBeLessThanOrEqual(0.001);
     }
   }, 300_000);
 
@@ -82,7 +99,9 @@ describe.skipIf(!dataDir)(title, () => {
     const r = await train(root, 'sr', { SKIFF_SPLIT_TEST_DAYS: '0.01' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/DATA_QUALITY_FAILED: split too small: .*test has \d+ sessions \(minimum 50\)/);
-    expect(r.stderr).toMatch(/train [\d,]+ sessions; validation [\d,]+ sessions \/ [\d,]+ predictions.*; test \d+ sessions \/ \d+ predictions/);
+    expect(r.stderr).toMatch(
+      /train [\d,]+ sessions; validation [\d,]+ sessions \/ [\d,]+ predictions.*; test \d+ sessions \/ \d+ predictions/,
+    );
     expect(existsSync(path.join(root, 'registry', 'versions'))).toBe(false);
   }, 300_000);
 });

@@ -11,7 +11,9 @@ const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 it('exits 1 with a one-line reason when there is no production model', async () => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-monitor-'));
   try {
-    const err = await promisify(execFile)(process.execPath, [main], { env: { ...process.env, SKIFF_DATA_DIR: dataDir } }).then(
+    const err = await promisify(execFile)(process.execPath, [main], {
+      env: { ...process.env, SKIFF_DATA_DIR: dataDir },
+    }).then(
       () => undefined,
       (e: { code: number; stderr: string }) => e,
     );

@@ -29,7 +29,14 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 it('serves health and readiness from its own entry point and exits 0 on SIGTERM', async () => {
   const port = await freePort();
   const child = spawn(process.execPath, [main], {
-    env: { ...process.env, SKIFF_DATA_DIR: dataDir, SKIFF_SERVE_PORT: String(port), SKIFF_SERVE_HOST: '127.0.0.1', SKIFF_LOG_LEVEL: 'warn', SKIFF_MLFLOW_TRACKING_URI: '' },
+    env: {
+      ...process.env,
+      SKIFF_DATA_DIR: dataDir,
+      SKIFF_SERVE_PORT: String(port),
+      SKIFF_SERVE_HOST: '127.0.0.1',
+      SKIFF_LOG_LEVEL: 'warn',
+      SKIFF_MLFLOW_TRACKING_URI: '',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -43,7 +50,11 @@ it('serves health and readiness from its own entry point and exits 0 on SIGTERM'
   }
   expect(health?.status, stderr).toBe(200);
   expect((await fetch(`${url}/readyz`)).status).toBe(503);
-  const bad = await fetch(`${url}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' });
+  const bad = await fetch(`${url}/v1/recommendations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"items": [',
+  });
   expect(bad.status).toBe(400);
   child.kill('SIGTERM');
   expect(await exited).toBe(0);

@@ -6,7 +6,9 @@ import { expect, it } from 'vitest';
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 it('exits 1 with a one-line reason on an invalid configuration, before reaching Temporal', async () => {
-  const err = await promisify(execFile)(process.execPath, [main], { env: { ...process.env, SKIFF_WORKER_ROLES: 'workflows,gpu' } }).then(
+  const err = await promisify(execFile)(process.execPath, [main], {
+    env: { ...process.env, SKIFF_WORKER_ROLES: 'workflows,gpu' },
+  }).then(
     () => undefined,
     (e: { code: number; stderr: string }) => e,
   );

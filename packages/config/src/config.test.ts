@@ -29,7 +29,7 @@ describe('loadConfig', () => {
 });
 
 describe('pipelineSettings', () => {
-  it('defaults to session-rec\'s last-day split, the minimum sizes and the candidate gate against pop, sr and vsknn', () => {
+  it("defaults to session-rec's last-day split, the minimum sizes and the candidate gate against pop, sr and vsknn", () => {
     expect(pipelineSettings(loadConfig({}))).toEqual({
       split: { rule: 'last-days', testDays: 1 },
       splitChecks: { minSessions: 50, minPredictions: 200 },
@@ -50,10 +50,21 @@ describe('pipelineSettings', () => {
         SKIFF_PROMOTION_METRIC: 'mrr@20',
       }),
     );
-    expect(s).toMatchObject({ split: { rule: 'dates', testStart: '2014-04-07T00:00:00Z' }, splitChecks: { minSessions: 10 }, gate: { policy: 'promote-best', baselines: ['sr', 'vsknn'] }, promotionMetric: 'mrr@20' });
-    expect(pipelineSettings(loadConfig({ SKIFF_SPLIT_RULE: 'fraction', SKIFF_SPLIT_TEST_FRACTION: '0.2' })).split).toEqual({ rule: 'fraction', testFraction: 0.2, validationFraction: 0.1 });
-    expect(pipelineSettings(loadConfig({ SKIFF_SPLIT_TEST_DAYS: '2', SKIFF_SPLIT_VALIDATION_DAYS: '7' })).split).toEqual({ rule: 'last-days', testDays: 2, validationDays: 7 });
-    expect(() => pipelineSettings(loadConfig({ SKIFF_SPLIT_RULE: 'dates', SKIFF_SPLIT_TEST_START: '2014-04-07T00:00:00Z' }))).toThrow(/CONFIG_INVALID|invalid split \(SKIFF_SPLIT_\*\): validationStart/);
+    expect(s).toMatchObject({
+      split: { rule: 'dates', testStart: '2014-04-07T00:00:00Z' },
+      splitChecks: { minSessions: 10 },
+      gate: { policy: 'promote-best', baselines: ['sr', 'vsknn'] },
+      promotionMetric: 'mrr@20',
+    });
+    expect(
+      pipelineSettings(loadConfig({ SKIFF_SPLIT_RULE: 'fraction', SKIFF_SPLIT_TEST_FRACTION: '0.2' })).split,
+    ).toEqual({ rule: 'fraction', testFraction: 0.2, validationFraction: 0.1 });
+    expect(
+      pipelineSettings(loadConfig({ SKIFF_SPLIT_TEST_DAYS: '2', SKIFF_SPLIT_VALIDATION_DAYS: '7' })).split,
+    ).toEqual({ rule: 'last-days', testDays: 2, validationDays: 7 });
+    expect(() =>
+      pipelineSettings(loadConfig({ SKIFF_SPLIT_RULE: 'dates', SKIFF_SPLIT_TEST_START: '2014-04-07T00:00:00Z' })),
+    ).toThrow(/CONFIG_INVALID|invalid split \(SKIFF_SPLIT_\*\): validationStart/);
     expect(() => loadConfig({ SKIFF_PROMOTION_METRIC: 'coverage@20' })).toThrow(SkiffError);
     expect(() => loadConfig({ SKIFF_PROMOTION_BASELINES: 'pop,gru4rec' })).toThrow(SkiffError);
   });
@@ -77,6 +88,8 @@ describe('security settings', () => {
     expect(c.metricsPort).toBe(9100);
     expect(c.dashboardHosts).toEqual(['shop.example', 'localhost']);
     expect(c.ingestOnlineEvents).toBe(true);
-    expect(() => loadConfig({ SKIFF_METRICS_TOKEN: 'short', SKIFF_REQUEST_ID_SECRET: 'short' })).toThrow(/metricsToken.*requestIdSecret|requestIdSecret.*metricsToken/);
+    expect(() => loadConfig({ SKIFF_METRICS_TOKEN: 'short', SKIFF_REQUEST_ID_SECRET: 'short' })).toThrow(
+      /metricsToken.*requestIdSecret|requestIdSecret.*metricsToken/,
+    );
   });
 });

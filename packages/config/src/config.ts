@@ -1,6 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { GateSchema, SkiffError, SplitChecksSchema, SplitRuleSchema, type Gate, type SplitChecks, type SplitRule } from '@skiff/core';
+import {
+  GateSchema,
+  SkiffError,
+  SplitChecksSchema,
+  SplitRuleSchema,
+  type Gate,
+  type SplitChecks,
+  type SplitRule,
+} from '@skiff/core';
 
 /**
  * The one configuration schema of skiff, parsed once per process from the environment
@@ -33,7 +41,12 @@ export const SkiffConfigSchema = z.object({
   workerRoles: z
     .string()
     .default('workflows,data,training,monitoring')
-    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['workflows', 'data', 'training', 'monitoring'])).min(1)),
   servePort: z.coerce.number().int().min(0).max(65535).default(8080),
   serveHost: z.string().min(1).default('127.0.0.1'),
@@ -53,11 +66,20 @@ export const SkiffConfigSchema = z.object({
   dashboardHosts: z
     .string()
     .default('localhost,127.0.0.1,[::1]')
-    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   /** Requests per minute from one client address (0: no limit). */
   rateLimitPerMinute: z.coerce.number().int().min(0).default(60_000),
   /** Serving and events logs: total bytes kept per log (oldest files removed first; 0: no cap) and days kept (0: forever). */
-  servingLogRetainBytes: z.coerce.number().int().min(0).default(10 * 1024 * 1024 * 1024),
+  servingLogRetainBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 1024 * 1024 * 1024),
   servingLogRetainDays: z.coerce.number().int().min(0).default(30),
   /**
    * Signs the request ids the server issues, so a click is only credited to a recommendation this
@@ -73,8 +95,14 @@ export const SkiffConfigSchema = z.object({
     .default(false)
     .transform((v) => v === true || v === 'true' || v === '1'),
   /** Schedules (`skiff schedules apply`): monitoring interval and nightly retraining time (UTC). */
-  monitorEvery: z.string().regex(/^\d+[smhd]$/, 'like 30m, 1h').default('1h'),
-  retrainAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('02:00'),
+  monitorEvery: z
+    .string()
+    .regex(/^\d+[smhd]$/, 'like 30m, 1h')
+    .default('1h'),
+  retrainAt: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)')
+    .default('02:00'),
   /** Set: the registry and experiment tracking live in this MLflow server instead of data/. */
   mlflowTrackingUri: z.url().optional(),
   /** tfjs backend: tfjs-node when it loads (auto), or force one. */
@@ -103,12 +131,20 @@ export const SkiffConfigSchema = z.object({
   splitMinSessions: z.coerce.number().int().min(1).default(50),
   splitMinPredictions: z.coerce.number().int().min(1).default(200),
   /** The promotion gate: metric, policy, baselines fitted on every run, confidence of the paired bootstrap interval. */
-  promotionMetric: z.string().regex(/^(hr|mrr|ndcg)@\d+$/, 'hr@k, mrr@k or ndcg@k').default('hr@20'),
+  promotionMetric: z
+    .string()
+    .regex(/^(hr|mrr|ndcg)@\d+$/, 'hr@k, mrr@k or ndcg@k')
+    .default('hr@20'),
   promotionPolicy: z.enum(['candidate', 'promote-best']).default('candidate'),
   promotionBaselines: z
     .string()
     .default('pop,sr,vsknn')
-    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['pop', 'sr', 'vsknn', 'stan', 'vstan']))),
   promotionConfidence: z.coerce.number().gt(0).lt(1).default(0.95),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
@@ -184,7 +220,9 @@ export function loadConfig(
     const v = env[envKey];
     if (v !== undefined && v !== '') raw[key] = v;
   }
-  raw['temporalEnv'] = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TEMPORAL_') && e[1] !== undefined));
+  raw['temporalEnv'] = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TEMPORAL_') && e[1] !== undefined),
+  );
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) raw[k] = v;
   const parsed = SkiffConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -220,20 +258,43 @@ export function taskQueues(config: SkiffConfig): { data: string; training: strin
 }
 
 /** The split, split checks and promotion gate of a training run, from the configuration. */
-export function pipelineSettings(config: SkiffConfig): { split: SplitRule; splitChecks: SplitChecks; gate: Gate; promotionMetric: string } {
+export function pipelineSettings(config: SkiffConfig): {
+  split: SplitRule;
+  splitChecks: SplitChecks;
+  gate: Gate;
+  promotionMetric: string;
+} {
   const rule =
     config.splitRule === 'dates'
       ? { rule: 'dates', testStart: config.splitTestStart, validationStart: config.splitValidationStart }
       : config.splitRule === 'fraction'
-        ? { rule: 'fraction', testFraction: config.splitTestFraction, validationFraction: config.splitValidationFraction }
-        : { rule: 'last-days', testDays: config.splitTestDays, ...(config.splitValidationDays !== undefined ? { validationDays: config.splitValidationDays } : {}) };
+        ? {
+            rule: 'fraction',
+            testFraction: config.splitTestFraction,
+            validationFraction: config.splitValidationFraction,
+          }
+        : {
+            rule: 'last-days',
+            testDays: config.splitTestDays,
+            ...(config.splitValidationDays !== undefined ? { validationDays: config.splitValidationDays } : {}),
+          };
   const split = SplitRuleSchema.safeParse(rule);
   if (!split.success)
-    throw new SkiffError('CONFIG_INVALID', `invalid split (SKIFF_SPLIT_*): ${split.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`);
+    throw new SkiffError(
+      'CONFIG_INVALID',
+      `invalid split (SKIFF_SPLIT_*): ${split.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`,
+    );
   return {
     split: split.data,
-    splitChecks: SplitChecksSchema.parse({ minSessions: config.splitMinSessions, minPredictions: config.splitMinPredictions }),
-    gate: GateSchema.parse({ policy: config.promotionPolicy, baselines: config.promotionBaselines, confidence: config.promotionConfidence }),
+    splitChecks: SplitChecksSchema.parse({
+      minSessions: config.splitMinSessions,
+      minPredictions: config.splitMinPredictions,
+    }),
+    gate: GateSchema.parse({
+      policy: config.promotionPolicy,
+      baselines: config.promotionBaselines,
+      confidence: config.promotionConfidence,
+    }),
     promotionMetric: config.promotionMetric,
   };
 }

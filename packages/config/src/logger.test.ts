@@ -24,8 +24,21 @@ describe('createLogger', () => {
     expect(out.lines).toHaveLength(2);
     for (const line of out.lines) expect(() => strictParse(line), line).not.toThrow();
     const first = strictParse(out.lines[0]!);
-    expect(first).toMatchObject({ app: 'worker', stage: 'validate', msg: 'epoch done', level: 30, level_: 'custom', msg_: 'x', time_: 1 });
-    expect(strictParse(out.lines[1]!)).toMatchObject({ app: 'serve', component: 'temporal-sdk', hostname_: 'h', level: 40 });
+    expect(first).toMatchObject({
+      app: 'worker',
+      stage: 'validate',
+      msg: 'epoch done',
+      level: 30,
+      level_: 'custom',
+      msg_: 'x',
+      time_: 1,
+    });
+    expect(strictParse(out.lines[1]!)).toMatchObject({
+      app: 'serve',
+      component: 'temporal-sdk',
+      hostname_: 'h',
+      level: 40,
+    });
   });
 
   it('the strict parser used above does refuse a repeated key', () => {
@@ -66,7 +79,12 @@ describe('where logs go', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-logs-'));
     try {
       const opened: string[] = [];
-      const file = lazyLogFile(path.join(dir, 'logs'), 'skiff', (f) => opened.push(f), new Date('2026-01-02T03:04:05.678Z'));
+      const file = lazyLogFile(
+        path.join(dir, 'logs'),
+        'skiff',
+        (f) => opened.push(f),
+        new Date('2026-01-02T03:04:05.678Z'),
+      );
       expect(file.path).toBe(path.join(dir, 'logs', `skiff-20260102T030405Z-${process.pid}.ndjson`));
       await expect(readdir(dir)).resolves.toEqual([]);
       const log = createLogger({ destination: file });

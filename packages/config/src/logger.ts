@@ -1,6 +1,14 @@
 import { mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { levels, multistream, pino, type DestinationStream, type Level, type Logger as PinoLogger, type StreamEntry } from 'pino';
+import {
+  levels,
+  multistream,
+  pino,
+  type DestinationStream,
+  type Level,
+  type Logger as PinoLogger,
+  type StreamEntry,
+} from 'pino';
 import type { Logger } from '@skiff/core';
 
 /** A stream lines can be written to (stderr, a file, a progress bar that clears itself first). */
@@ -24,7 +32,10 @@ export interface CreateLoggerOptions {
 /** Keys pino writes itself: a field with one of these names would repeat the key on the line. */
 const RESERVED = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 
-function fieldsOf(bindings: Record<string, unknown>, fields: Record<string, unknown> | undefined): Record<string, unknown> {
+function fieldsOf(
+  bindings: Record<string, unknown>,
+  fields: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   // One object per line, later keys replacing earlier ones: a child's `stage` replaces its
   // parent's, so that no line carries a key twice (which strict JSON tools reject).
   const merged: Record<string, unknown> = { ...bindings };
@@ -89,8 +100,16 @@ export function chooseLogSink(format: 'auto' | 'json', stderrIsTTY: boolean): 's
  * The log file of one command run, `<logDir>/<command>-<UTC time>-<pid>.ndjson`, created on the
  * first line written (a command that logs nothing leaves no file); `onOpen` is told its path then.
  */
-export function lazyLogFile(logDir: string, command: string, onOpen: (file: string) => void, now = new Date()): LineStream & { path: string } {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+export function lazyLogFile(
+  logDir: string,
+  command: string,
+  onOpen: (file: string) => void,
+  now = new Date(),
+): LineStream & { path: string } {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const file = path.join(logDir, `${command}-${stamp}-${process.pid}.ndjson`);
   let fd: number | undefined;
   return {

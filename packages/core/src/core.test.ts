@@ -16,9 +16,21 @@ describe('SkiffError', () => {
 
 describe('schemas', () => {
   it('accepts the raw event contract and refuses unknown event types', () => {
-    expect(RawEventSchema.safeParse({ session_id: 's', event_type: 'click', item_id: 'i', timestamp: 1700000000 }).success).toBe(true);
-    expect(RawEventSchema.safeParse({ session_id: 's', event_type: 'search', item_id: null, timestamp: '2026-01-01T00:00:00Z', query: 'shoes' }).success).toBe(true);
-    expect(RawEventSchema.safeParse({ session_id: 's', event_type: 'teleport', item_id: 'i', timestamp: 1 }).success).toBe(false);
+    expect(
+      RawEventSchema.safeParse({ session_id: 's', event_type: 'click', item_id: 'i', timestamp: 1700000000 }).success,
+    ).toBe(true);
+    expect(
+      RawEventSchema.safeParse({
+        session_id: 's',
+        event_type: 'search',
+        item_id: null,
+        timestamp: '2026-01-01T00:00:00Z',
+        query: 'shoes',
+      }).success,
+    ).toBe(true);
+    expect(
+      RawEventSchema.safeParse({ session_id: 's', event_type: 'teleport', item_id: 'i', timestamp: 1 }).success,
+    ).toBe(false);
   });
   it('defaults k to 20 and refuses unknown request fields', () => {
     expect(RecommendationRequestSchema.parse({ items: ['a'] }).k).toBe(20);

@@ -26,7 +26,9 @@ export const SplitRuleSchema = z.discriminatedUnion('rule', [
       validationStart: z.iso.datetime({ offset: true }),
     })
     .strict()
-    .refine((r) => Date.parse(r.validationStart) < Date.parse(r.testStart), { message: 'validationStart must be before testStart' }),
+    .refine((r) => Date.parse(r.validationStart) < Date.parse(r.testStart), {
+      message: 'validationStart must be before testStart',
+    }),
   z
     .object({
       rule: z.literal('fraction'),
@@ -85,7 +87,10 @@ export interface SplitSummary {
 }
 
 /** Prediction points of `sessions` once items not in `known` are removed (session-rec's protocol). */
-export function predictionPoints(sessions: readonly (readonly string[])[], known: ReadonlySet<string> | null): SplitPart {
+export function predictionPoints(
+  sessions: readonly (readonly string[])[],
+  known: ReadonlySet<string> | null,
+): SplitPart {
   let events = 0;
   let predictions = 0;
   let removedEvents = 0;
@@ -102,7 +107,11 @@ export function predictionPoints(sessions: readonly (readonly string[])[], known
 
 /** The sizes of train, validation and test, each filtered by what it is evaluated against. */
 export function summariseSplit(
-  split: { train: readonly (readonly string[])[]; validation: readonly (readonly string[])[]; test: readonly (readonly string[])[] },
+  split: {
+    train: readonly (readonly string[])[];
+    validation: readonly (readonly string[])[];
+    test: readonly (readonly string[])[];
+  },
   meta: { rule: SplitRule; validationStart: string; testStart: string },
 ): SplitSummary {
   const trainItems = new Set(split.train.flat());
@@ -119,16 +128,21 @@ export function summariseSplit(
 export function splitProblems(s: SplitSummary, checks: SplitChecks): string[] {
   const out: string[] = [];
   for (const part of ['train', 'validation', 'test'] as const)
-    if (s[part].sessions < checks.minSessions) out.push(`${part} has ${s[part].sessions} sessions (minimum ${checks.minSessions})`);
+    if (s[part].sessions < checks.minSessions)
+      out.push(`${part} has ${s[part].sessions} sessions (minimum ${checks.minSessions})`);
   for (const part of ['validation', 'test'] as const)
-    if (s[part].predictions < checks.minPredictions) out.push(`${part} has ${s[part].predictions} prediction points (minimum ${checks.minPredictions})`);
+    if (s[part].predictions < checks.minPredictions)
+      out.push(`${part} has ${s[part].predictions} prediction points (minimum ${checks.minPredictions})`);
   return out;
 }
 
 /** Sizes as one line: `train 13,629 sessions · validation 4,165 sessions / 12,000 predictions · …`. */
 export function describeSplitSizes(s: SplitSummary): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  const removed = (p: SplitPart) => (p.removedEvents ? `, ${n(p.removedEvents)} unseen-item events removed, ${n(p.droppedSessions)} sessions dropped` : '');
+  const removed = (p: SplitPart) =>
+    p.removedEvents
+      ? `, ${n(p.removedEvents)} unseen-item events removed, ${n(p.droppedSessions)} sessions dropped`
+      : '';
   return `train ${n(s.train.sessions)} sessions; validation ${n(s.validation.sessions)} sessions / ${n(s.validation.predictions)} predictions${removed(s.validation)}; test ${n(s.test.sessions)} sessions / ${n(s.test.predictions)} predictions${removed(s.test)}`;
 }
 
@@ -166,13 +180,18 @@ export interface PairedDifference {
  * difference is paired. Returns the means and, for every ordered pair, the percentile interval of
  * the mean difference at `confidence`. Seeded: the same inputs give the same intervals.
  */
-export function pairedBootstrap(values: Record<string, ArrayLike<number>>, options: { confidence: number; resamples: number; seed: number }): {
+export function pairedBootstrap(
+  values: Record<string, ArrayLike<number>>,
+  options: { confidence: number; resamples: number; seed: number },
+): {
   means: Record<string, number>;
   diff: (a: string, b: string) => PairedDifference;
 } {
   const names = Object.keys(values);
   const n = values[names[0] ?? '']?.length ?? 0;
-  for (const m of names) if (values[m]!.length !== n) throw new Error(`pairedBootstrap: ${m} has ${values[m]!.length} points, expected ${n}`);
+  for (const m of names)
+    if (values[m]!.length !== n)
+      throw new Error(`pairedBootstrap: ${m} has ${values[m]!.length} points, expected ${n}`);
   const cols = names.map((m) => Float64Array.from(values[m]!));
   const mean = (c: Float64Array) => (n ? c.reduce((a, x) => a + x, 0) / n : 0);
   const means = Object.fromEntries(names.map((m, j) => [m, mean(cols[j]!)]));
@@ -196,7 +215,8 @@ export function pairedBootstrap(values: Record<string, ArrayLike<number>>, optio
       const ib = names.indexOf(b);
       if (ia < 0 || ib < 0) throw new Error(`pairedBootstrap: unknown model ${ia < 0 ? a : b}`);
       const d = new Float64Array(options.resamples);
-      for (let r = 0; r < options.resamples; r++) d[r] = sample[r * names.length + ia]! - sample[r * names.length + ib]!;
+      for (let r = 0; r < options.resamples; r++)
+        d[r] = sample[r * names.length + ia]! - sample[r * names.length + ib]!;
       d.sort();
       const q = (p: number) => d[Math.min(d.length - 1, Math.max(0, Math.floor(p * d.length)))]!;
       return { a: means[a]!, b: means[b]!, diff: means[a]! - means[b]!, lo: q(alpha), hi: q(1 - alpha) };

@@ -228,7 +228,12 @@ export interface RunInfo {
  * await tracker.endRun(run.runId, { status: 'finished' });
  */
 export interface ExperimentTracker {
-  startRun(input?: { experiment?: string; name?: string; tags?: Record<string, string>; params?: Record<string, unknown> }): Promise<RunInfo>;
+  startRun(input?: {
+    experiment?: string;
+    name?: string;
+    tags?: Record<string, string>;
+    params?: Record<string, unknown>;
+  }): Promise<RunInfo>;
   /** Logging the same key again with another value is refused (BAD_INPUT). */
   logParams(runId: string, params: Record<string, unknown>): Promise<void>;
   /** Values must be finite numbers; `step` defaults to 0. */
@@ -422,9 +427,22 @@ export interface MonitorRunResult {
   workspaceProjectId?: string;
   workspaceSnapshotPath?: string;
   /** Online quality from the follow-up events of served sessions (null without events). */
-  online?: { records: number; withNextEvent: number; 'hr@20': number | null; 'mrr@20': number | null; 'hr@k': number | null; 'mrr@k': number | null } | null;
+  online?: {
+    records: number;
+    withNextEvent: number;
+    'hr@20': number | null;
+    'mrr@20': number | null;
+    'hr@k': number | null;
+    'mrr@k': number | null;
+  } | null;
   /** Prediction drift descriptors of the current window. */
-  prediction?: { coverage: number; top10Share: number; distinctItems: number; vocabularySize: number | null; slots: number } | null;
+  prediction?: {
+    coverage: number;
+    top10Share: number;
+    distinctItems: number;
+    vocabularySize: number | null;
+    slots: number;
+  } | null;
   /** Monitored columns left out for lack of data, with the reason. */
   skippedColumns?: Array<{ column: string; reason: string }>;
   /**

@@ -8,7 +8,16 @@ import { EVENT_TYPES, type EventType } from '@skiff/core';
 
 /** Why a row went to quarantine; the text of the reason always starts with `<code>: `. */
 export type QuarantineCode = 'json' | 'missing' | 'type' | 'value' | 'timestamp' | 'oversize' | 'utf8' | 'csv';
-export const QUARANTINE_CODES: readonly QuarantineCode[] = ['json', 'missing', 'type', 'value', 'timestamp', 'oversize', 'utf8', 'csv'];
+export const QUARANTINE_CODES: readonly QuarantineCode[] = [
+  'json',
+  'missing',
+  'type',
+  'value',
+  'timestamp',
+  'oversize',
+  'utf8',
+  'csv',
+];
 
 /** Lines longer than this (in bytes, without the newline) are quarantined unread. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -35,7 +44,11 @@ export interface Refusal {
 
 export type Validated = { ok: true; event: NormalisedEvent } | ({ ok: false } & Refusal);
 
-export const refuse = (code: QuarantineCode, detail: string): { ok: false } & Refusal => ({ ok: false, code, reason: `${code}: ${detail}` });
+export const refuse = (code: QuarantineCode, detail: string): { ok: false } & Refusal => ({
+  ok: false,
+  code,
+  reason: `${code}: ${detail}`,
+});
 
 /** The value shown inside a reason: at most 50 characters. */
 export const shown = (v: string) => v.slice(0, 50);
@@ -44,8 +57,10 @@ const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 const EPOCH_RE = /^\d+(\.\d+)?$/;
 // ISO-8601 date, optional time (minutes, seconds, fraction), optional offset. The SQL path gates its
 // TIMESTAMPTZ cast with the same pattern (see fast-load.ts).
-export const ISO_TIMESTAMP_PATTERN = '\\d{4}-\\d{2}-\\d{2}([T ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?';
-const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+export const ISO_TIMESTAMP_PATTERN =
+  '\\d{4}-\\d{2}-\\d{2}([T ]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?';
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 /** Date's own limit (±8.64e15 ms); anything beyond is not a usable timestamp. */
 const MAX_MS = 8.64e15;
 
@@ -98,15 +113,23 @@ export function validateRawObject(obj: unknown): Validated {
   if (!absent(session_id) && typeof session_id !== 'string') return refuse('type', 'session_id must be a string');
   if (absent(event_type)) return refuse('missing', 'event_type');
   if (typeof event_type !== 'string') return refuse('type', 'event_type must be a string');
-  if (!EVENT_TYPE_SET.has(event_type)) return refuse('value', `event_type "${shown(event_type)}" is not one of ${EVENT_TYPES.join(', ')}`);
+  if (!EVENT_TYPE_SET.has(event_type))
+    return refuse('value', `event_type "${shown(event_type)}" is not one of ${EVENT_TYPES.join(', ')}`);
   if (!absent(item_id) && typeof item_id !== 'string') return refuse('type', 'item_id must be a string');
   if (absent(timestamp)) return refuse('missing', 'timestamp');
-  if (typeof timestamp !== 'string' && typeof timestamp !== 'number') return refuse('type', 'timestamp must be a string or a number');
-  for (const [k, v] of [['user_id', user_id], ['category', category], ['query', query]] as const)
+  if (typeof timestamp !== 'string' && typeof timestamp !== 'number')
+    return refuse('type', 'timestamp must be a string or a number');
+  for (const [k, v] of [
+    ['user_id', user_id],
+    ['category', category],
+    ['query', query],
+  ] as const)
     if (!absent(v) && typeof v !== 'string') return refuse('type', `${k} must be a string`);
-  if (price !== undefined && price !== null && typeof price !== 'number') return refuse('type', 'price must be a number');
+  if (price !== undefined && price !== null && typeof price !== 'number')
+    return refuse('type', 'price must be a number');
   if (absent(session_id) && absent(user_id)) return refuse('missing', 'session_id (and no user_id to sessionize by)');
-  if (event_type !== 'search' && absent(item_id)) return refuse('missing', `item_id is required for ${event_type} events`);
+  if (event_type !== 'search' && absent(item_id))
+    return refuse('missing', `item_id is required for ${event_type} events`);
   const tsMs = parseTimestamp(timestamp);
   if (tsMs === undefined) return refuse('timestamp', `"${shown(String(timestamp))}" is not ISO-8601 or epoch s/ms`);
   const str = (v: unknown) => (absent(v) ? null : (v as string));

@@ -40,7 +40,14 @@ describe('DuckDB warehouse', () => {
     const f = path.join(dir, 'mixed.ndjson');
     await writeFile(
       f,
-      [ev('a', 'i1', T0), '{not json', ev('a', 'i2', T0 + 1000), JSON.stringify({ session_id: 'a', event_type: 'teleport', item_id: 'x', timestamp: 1 }), ev('b', null, T0, 'view'), ev('b', null, T0, 'search')].join('\n'),
+      [
+        ev('a', 'i1', T0),
+        '{not json',
+        ev('a', 'i2', T0 + 1000),
+        JSON.stringify({ session_id: 'a', event_type: 'teleport', item_id: 'x', timestamp: 1 }),
+        ev('b', null, T0, 'view'),
+        ev('b', null, T0, 'search'),
+      ].join('\n'),
     );
     const r = await wh.load([f]);
     expect(r).toMatchObject({ rows: 6, loaded: 3, quarantined: 3, skipped: 0 });
@@ -64,7 +71,13 @@ describe('DuckDB warehouse', () => {
   it('builds sessions, sequences and a time split, passes checks and snapshots the splits', async () => {
     await wh.load([await writeDays('days.ndjson', 6)]);
     const t = await wh.transform();
-    expect(t.models.map((m) => m.name)).toEqual(['stg_events', 'sessions', 'session_sequences', 'splits', 'item_stats']);
+    expect(t.models.map((m) => m.name)).toEqual([
+      'stg_events',
+      'sessions',
+      'session_sequences',
+      'splits',
+      'item_stats',
+    ]);
     expect(t.models.find((m) => m.name === 'session_sequences')?.rows).toBe(30);
     const c = await wh.check();
     expect(c.passed).toBe(true);
@@ -78,16 +91,20 @@ describe('DuckDB warehouse', () => {
     expect((await wh.snapshot(path.join(dir, 'snapshots'))).snapshotId).toBe(snap.snapshotId);
   });
 
-  it('splits by each session\'s LAST event under the configured rule, and records the rule and the sizes', async () => {
+  it("splits by each session's LAST event under the configured rule, and records the rule and the sizes", async () => {
     const lines: string[] = [];
     // Ten days of two sessions a day at 10:00 and 20:00, plus one session that starts on day 7 and
     // ends on day 9 (test under the last-day rule although it started long before the cut).
-    for (let d = 0; d < 10; d++) for (const h of [10, 20]) for (let i = 0; i < 3; i++) lines.push(ev(`d${d}h${h}`, `i${(d + i) % 4}`, T0 + d * DAY + h * 3_600_000 + i * 1000));
+    for (let d = 0; d < 10; d++)
+      for (const h of [10, 20])
+        for (let i = 0; i < 3; i++)
+          lines.push(ev(`d${d}h${h}`, `i${(d + i) % 4}`, T0 + d * DAY + h * 3_600_000 + i * 1000));
     lines.push(ev('long', 'i0', T0 + 7 * DAY + 3_600_000), ev('long', 'i1', T0 + 9 * DAY + 21 * 3_600_000));
     const f = path.join(dir, 'ten.ndjson');
     await writeFile(f, lines.join('\n') + '\n');
     await wh.load([f]);
-    const read = async (p: string) => (JSON.parse(await readFile(p, 'utf8')) as { sessions: string[][]; endedAt: string[] });
+    const read = async (p: string) =>
+      JSON.parse(await readFile(p, 'utf8')) as { sessions: string[][]; endedAt: string[] };
 
     await wh.transform();
     expect((await wh.check()).passed).toBe(true);
@@ -97,34 +114,69 @@ describe('DuckDB warehouse', () => {
     expect(s1.counts).toMatchObject({ train: 15, validation: 3, test: 3 });
     expect((await read(s1.files.test)).sessions).toContainEqual(['i0', 'i1']);
     expect((await read(s1.files.test)).endedAt).toHaveLength(3);
-    expect(s1.split).toMatchObject({ rule: { rule: 'last-days', testDays: 1 }, testStart: '2026-01-09T21:00:00.000Z', validationStart: '2026-01-08T20:00:02.000Z' });
-    expect(s1.split!.test).toMatchObject({ sessions: 3, events: 8, predictions: 5, removedEvents: 0, droppedSessions: 0 });
+    expect(s1.split).toMatchObject({
+      rule: { rule: 'last-days', testDays: 1 },
+      testStart: '2026-01-09T21:00:00.000Z',
+      validationStart: '2026-01-08T20:00:02.000Z',
+    });
+    expect(s1.split!.test).toMatchObject({
+      sessions: 3,
+      events: 8,
+      predictions: 5,
+      removedEvents: 0,
+      droppedSessions: 0,
+    });
     expect(s1.split!.train).toMatchObject({ sessions: 15, events: 45 });
 
     await wh.transform({ split: { rule: 'last-days', testDays: 2, validationDays: 3 } });
     expect((await wh.snapshot(path.join(dir, 'snapshots'))).counts).toMatchObject({ train: 9, validation: 7, test: 5 });
 
-    await wh.transform({ split: { rule: 'dates', validationStart: '2026-01-05T00:00:00Z', testStart: '2026-01-08T00:00:00Z' } });
+    await wh.transform({
+      split: { rule: 'dates', validationStart: '2026-01-05T00:00:00Z', testStart: '2026-01-08T00:00:00Z' },
+    });
     const s3 = await wh.snapshot(path.join(dir, 'snapshots'));
     expect(s3.counts).toMatchObject({ train: 8, validation: 6, test: 7 });
-    expect(s3.split?.rule).toEqual({ rule: 'dates', validationStart: '2026-01-05T00:00:00Z', testStart: '2026-01-08T00:00:00Z' });
+    expect(s3.split?.rule).toEqual({
+      rule: 'dates',
+      validationStart: '2026-01-05T00:00:00Z',
+      testStart: '2026-01-08T00:00:00Z',
+    });
 
     await wh.transform({ split: { rule: 'fraction', testFraction: 0.5, validationFraction: 0.5 } });
     const s4 = await wh.snapshot(path.join(dir, 'snapshots'));
     expect(s4.counts.test).toBeGreaterThan(s4.counts.validation);
     expect(s4.counts.validation).toBeGreaterThan(0);
 
-    await expect(wh.transform({ split: { rule: 'dates', validationStart: '2026-01-08T00:00:00Z', testStart: "2026-01-05'; DROP TABLE raw_events; --" } })).rejects.toThrow(/invalid split rule/);
-    await expect(wh.transform({ split: { rule: 'last-days', testDays: -1 } })).rejects.toThrow(/invalid split rule: testDays/);
+    await expect(
+      wh.transform({
+        split: {
+          rule: 'dates',
+          validationStart: '2026-01-08T00:00:00Z',
+          testStart: "2026-01-05'; DROP TABLE raw_events; --",
+        },
+      }),
+    ).rejects.toThrow(/invalid split rule/);
+    await expect(wh.transform({ split: { rule: 'last-days', testDays: -1 } })).rejects.toThrow(
+      /invalid split rule: testDays/,
+    );
   });
 
-  it('snapshots carry each session\'s start time (aligned with sessions) and an items.json of the latest category and price', async () => {
+  it("snapshots carry each session's start time (aligned with sessions) and an items.json of the latest category and price", async () => {
     const e = (session: string, item: string, t: number, extra: Record<string, unknown> = {}) =>
-      JSON.stringify({ session_id: session, event_type: 'click', item_id: item, timestamp: new Date(t).toISOString(), ...extra });
+      JSON.stringify({
+        session_id: session,
+        event_type: 'click',
+        item_id: item,
+        timestamp: new Date(t).toISOString(),
+        ...extra,
+      });
     const lines: string[] = [];
     // Six days, two sessions a day at 09:15 and 21:40 UTC, so every split has sessions.
     for (let d = 0; d < 6; d++)
-      for (const [k, minute] of [[0, 9 * 60 + 15], [1, 21 * 60 + 40]] as const) {
+      for (const [k, minute] of [
+        [0, 9 * 60 + 15],
+        [1, 21 * 60 + 40],
+      ] as const) {
         const start = T0 + d * DAY + minute * 60_000;
         lines.push(e(`d${d}-${k}`, `i${k}`, start), e(`d${d}-${k}`, `i${k + 2}`, start + 5_000));
       }
@@ -169,7 +221,9 @@ describe('DuckDB warehouse', () => {
   });
 
   it('records monitoring runs in monitoring_runs, one row per run, creating the table when missing', async () => {
-    const before = await wh.query<{ n: string }>(`SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'monitoring_runs'`);
+    const before = await wh.query<{ n: string }>(
+      `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'monitoring_runs'`,
+    );
     expect(Number(before[0]?.n)).toBe(0);
     const first: MonitoringRunRow = {
       runAt: '2026-03-01T10:15:30.250Z',
@@ -184,7 +238,17 @@ describe('DuckDB warehouse', () => {
       reportPath: '/data/reports/2026-03-01T10-15-30-250Z/report.html',
       qualityDrop: true,
     };
-    const second: MonitoringRunRow = { ...first, runAt: '2026-03-01T12:00:00+01:00', modelVersion: null, datasetDrift: false, share: 0, driftedColumns: [], onlineHr20: null, reportPath: 'r2.html', qualityDrop: null };
+    const second: MonitoringRunRow = {
+      ...first,
+      runAt: '2026-03-01T12:00:00+01:00',
+      modelVersion: null,
+      datasetDrift: false,
+      share: 0,
+      driftedColumns: [],
+      onlineHr20: null,
+      reportPath: 'r2.html',
+      qualityDrop: null,
+    };
     // Through the port type, where the method is optional.
     const port: Warehouse = wh;
     await port.recordMonitoringRun!(first);
@@ -194,10 +258,36 @@ describe('DuckDB warehouse', () => {
               current_rows::INTEGER AS current_rows, drifted_columns, online_hr20, report_path, quality_drop FROM monitoring_runs ORDER BY run_at`,
     );
     expect(runs).toEqual([
-      { run_at: '2026-03-01T10:15:30.250Z', model_version: 'v0003', dataset_drift: true, share: 0.6, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: ['prefix_length', 'hour_of_day', 'it\'s "quoted"'], online_hr20: 0.42, report_path: first.reportPath, quality_drop: true },
-      { run_at: '2026-03-01T11:00:00.000Z', model_version: null, dataset_drift: false, share: 0, drift_share: 0.5, reference_rows: 12000, current_rows: 345, drifted_columns: [], online_hr20: null, report_path: 'r2.html', quality_drop: null },
+      {
+        run_at: '2026-03-01T10:15:30.250Z',
+        model_version: 'v0003',
+        dataset_drift: true,
+        share: 0.6,
+        drift_share: 0.5,
+        reference_rows: 12000,
+        current_rows: 345,
+        drifted_columns: ['prefix_length', 'hour_of_day', 'it\'s "quoted"'],
+        online_hr20: 0.42,
+        report_path: first.reportPath,
+        quality_drop: true,
+      },
+      {
+        run_at: '2026-03-01T11:00:00.000Z',
+        model_version: null,
+        dataset_drift: false,
+        share: 0,
+        drift_share: 0.5,
+        reference_rows: 12000,
+        current_rows: 345,
+        drifted_columns: [],
+        online_hr20: null,
+        report_path: 'r2.html',
+        quality_drop: null,
+      },
     ]);
-    const types = await wh.query<{ column_name: string; data_type: string }>(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'monitoring_runs' ORDER BY column_index`);
+    const types = await wh.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'monitoring_runs' ORDER BY column_index`,
+    );
     expect(types.find((c) => c.column_name === 'drifted_columns')?.data_type).toBe('VARCHAR[]');
     // A table created before quality_drop existed gets the column on the next run (old rows: NULL).
     const old = await createDuckDbWarehouse({ path: path.join(dir, 'old.duckdb') });
@@ -230,6 +320,9 @@ describe('DuckDB warehouse', () => {
     const e = await empty.check();
     await empty.close();
     expect(e.passed).toBe(false);
-    expect(e.checks.filter((x) => !x.passed).map((x) => x.name)).toEqual(['splits.train_not_empty', 'splits.test_not_empty']);
+    expect(e.checks.filter((x) => !x.passed).map((x) => x.name)).toEqual([
+      'splits.train_not_empty',
+      'splits.test_not_empty',
+    ]);
   });
 });

@@ -81,7 +81,9 @@ export interface DuckDbLoadResult extends LoadResult {
 /** The Warehouse port plus what the DuckDB adapter can do beyond it. */
 export interface DuckDbWarehouse extends Warehouse {
   load(paths: string[], options?: { format?: string; allowEmpty?: boolean }): Promise<DuckDbLoadResult>;
-  transform(options?: { split?: SplitRule }): Promise<TransformResult & { models: Array<{ name: string; rows: number; checksum: string }> }>;
+  transform(options?: {
+    split?: SplitRule;
+  }): Promise<TransformResult & { models: Array<{ name: string; rows: number; checksum: string }> }>;
   /** Appends one row to `monitoring_runs` (created when missing). */
   recordMonitoringRun(run: MonitoringRunRow): Promise<void>;
   /** Runs a read query and returns its rows as JSON values (big integers as strings). */
@@ -110,7 +112,9 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     ...(options.sessionGapMinutes !== undefined ? { session_gap_minutes: options.sessionGapMinutes } : {}),
     ...(options.freshnessMaxAgeHours !== undefined ? { freshness_max_age_hours: options.freshnessMaxAgeHours } : {}),
     ...(options.split ? splitVars(options.split) : {}),
-    ...(options.maxClockSkewSeconds !== undefined ? { max_clock_skew_seconds: Math.max(0, Math.floor(options.maxClockSkewSeconds)) } : {}),
+    ...(options.maxClockSkewSeconds !== undefined
+      ? { max_clock_skew_seconds: Math.max(0, Math.floor(options.maxClockSkewSeconds)) }
+      : {}),
   };
   const models = loadModels(vars);
   const checks = loadChecks(vars);
@@ -171,7 +175,12 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
   }
 
   /** `stages` collects the stage databases of the load, detached once its transaction has ended. */
-  async function loadFile(loadId: string, file: string, format: string, stages: StagedLines[]): Promise<DuckDbLoadFile> {
+  async function loadFile(
+    loadId: string,
+    file: string,
+    format: string,
+    stages: StagedLines[],
+  ): Promise<DuckDbLoadFile> {
     const { format: fmt, detectedBy } = await detectFormat(file, format);
     const phases: Record<string, number> = {};
     const timed = <T>(name: string, p: Promise<T>) => {
@@ -209,7 +218,18 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     const seen = await rows<{ load_id: string }>(conn, `SELECT load_id FROM load_files WHERE sha256 = '${sha}'`);
     if (seen.length > 0) {
       logger.info('file already loaded, skipped', { file, sha256: sha, previousLoad: seen[0]!.load_id });
-      return { path: file, sha256: sha, format: fmt, rows: 0, loaded: 0, quarantined: 0, skipped: true, skippedRows: 0, detectedBy, engine: 'none' };
+      return {
+        path: file,
+        sha256: sha,
+        format: fmt,
+        rows: 0,
+        loaded: 0,
+        quarantined: 0,
+        skipped: true,
+        skippedRows: 0,
+        detectedBy,
+        engine: 'none',
+      };
     }
     let engine: 'duckdb' | 'js' = 'js';
     let counts: { rows: number; loaded: number; quarantined: number; skipped: number } | undefined;
@@ -236,7 +256,11 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
         timings: phases,
       });
       if (counts) engine = 'duckdb';
-      else logger.warn('the DuckDB path did not take this file (its lines differ from the JS scan, or line 1 of a CSV is not its header); loading with the JS reader', { file, lines: scan.lines });
+      else
+        logger.warn(
+          'the DuckDB path did not take this file (its lines differ from the JS scan, or line 1 of a CSV is not its header); loading with the JS reader',
+          { file, lines: scan.lines },
+        );
     }
     if (!counts) {
       const t = performance.now();
@@ -276,7 +300,12 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
        FROM stg_events GROUP BY item_id ORDER BY item_id`,
     );
     // fromEntries defines own properties, so an item called `__proto__` is kept like any other.
-    return Object.fromEntries(list.map((r) => [r.item_id, { category: r.category ?? null, price: r.price === null || r.price === undefined ? null : Number(r.price) }]));
+    return Object.fromEntries(
+      list.map((r) => [
+        r.item_id,
+        { category: r.category ?? null, price: r.price === null || r.price === undefined ? null : Number(r.price) },
+      ]),
+    );
   }
 
   /** Writes the splits of the derived tables `c` sees as a content-addressed snapshot under `dir`. */
@@ -323,8 +352,17 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       loadIds,
       createdAt: new Date().toISOString(),
       dir: target,
-      files: { train: path.join(target, 'train.json'), validation: path.join(target, 'validation.json'), test: path.join(target, 'test.json') },
-      counts: { train: seqs.train.length, validation: seqs.validation.length, test: seqs.test.length, items: items.size },
+      files: {
+        train: path.join(target, 'train.json'),
+        validation: path.join(target, 'validation.json'),
+        test: path.join(target, 'test.json'),
+      },
+      counts: {
+        train: seqs.train.length,
+        validation: seqs.validation.length,
+        test: seqs.test.length,
+        items: items.size,
+      },
       splitTime,
       split: summariseSplit(seqs, { rule, ...splitTime }),
     };
@@ -339,13 +377,17 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
   const warehouse: DuckDbWarehouse = {
     async load(paths, loadOptions = {}) {
       const files = await expandInputs(paths, { missingOk: loadOptions.allowEmpty === true });
-      const loadId = `load-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+      const loadId = `load-${new Date()
+        .toISOString()
+        .replace(/[-:.TZ]/g, '')
+        .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
       if (files.length === 0 && loadOptions.allowEmpty) {
         // Like a load whose files were all loaded before: nothing is written, the warehouse holds what it held.
         logger.info('nothing new to load', { loadId, paths });
         return { loadId, files: [], rows: 0, loaded: 0, quarantined: 0, skipped: 0, skippedRows: 0 };
       }
-      if (files.length === 0) throw new SkiffError('BAD_INPUT', `no raw files (${RAW_EXTENSIONS.join(', ')}) found in ${paths.join(', ')}`);
+      if (files.length === 0)
+        throw new SkiffError('BAD_INPUT', `no raw files (${RAW_EXTENSIONS.join(', ')}) found in ${paths.join(', ')}`);
       const startedAt = new Date();
       const results: DuckDbLoadFile[] = [];
       const stages: StagedLines[] = [];
@@ -361,15 +403,35 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
         for (const f of files) {
           const r = await loadFile(loadId, f, loadOptions.format ?? 'auto', stages);
           results.push(r);
-          logger.info('file loaded', { loadId, file: f, format: r.format, detectedBy: r.detectedBy, engine: r.engine, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skippedRows: r.skippedRows, skipped: r.skipped });
+          logger.info('file loaded', {
+            loadId,
+            file: f,
+            format: r.format,
+            detectedBy: r.detectedBy,
+            engine: r.engine,
+            rows: r.rows,
+            loaded: r.loaded,
+            quarantined: r.quarantined,
+            skippedRows: r.skippedRows,
+            skipped: r.skipped,
+          });
         }
         const sum = (k: 'rows' | 'loaded' | 'quarantined' | 'skippedRows') => results.reduce((a, r) => a + r[k], 0);
         // A load whose files were all loaded before writes nothing at all (so snapshots stay the same).
-        if (results.some((r) => !r.skipped)) await conn.run(
-          `INSERT INTO loads (load_id, started_at, finished_at, files, rows, loaded, quarantined, skipped_rows)
+        if (results.some((r) => !r.skipped))
+          await conn.run(
+            `INSERT INTO loads (load_id, started_at, finished_at, files, rows, loaded, quarantined, skipped_rows)
            VALUES ($1, $2::TIMESTAMP, now()::TIMESTAMP, $3, $4, $5, $6, $7)`,
-          [loadId, startedAt.toISOString(), files.length, sum('rows'), sum('loaded'), sum('quarantined'), sum('skippedRows')],
-        );
+            [
+              loadId,
+              startedAt.toISOString(),
+              files.length,
+              sum('rows'),
+              sum('loaded'),
+              sum('quarantined'),
+              sum('skippedRows'),
+            ],
+          );
         await conn.run('COMMIT');
         return {
           loadId,
@@ -410,11 +472,22 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       for (const c of checks) {
         try {
           // Each check returns one row: failures (0 = passed), detail (shown on failure), optional info (shown on success).
-          const [r] = await rows<{ failures: string | number | null; detail?: string | null; info?: string | null }>(conn, c.sql);
+          const [r] = await rows<{ failures: string | number | null; detail?: string | null; info?: string | null }>(
+            conn,
+            c.sql,
+          );
           const failures = Number(r?.failures ?? 0);
-          results.push({ name: c.name, passed: failures === 0, detail: failures === 0 ? (r?.info ?? 'ok') : (r?.detail ?? `${failures} failures`) });
+          results.push({
+            name: c.name,
+            passed: failures === 0,
+            detail: failures === 0 ? (r?.info ?? 'ok') : (r?.detail ?? `${failures} failures`),
+          });
         } catch (err) {
-          results.push({ name: c.name, passed: false, detail: `check could not run: ${(err as Error).message.split('\n')[0]}` });
+          results.push({
+            name: c.name,
+            passed: false,
+            detail: `check could not run: ${(err as Error).message.split('\n')[0]}`,
+          });
         }
       }
       return { passed: results.every((c) => c.passed), checks: results };
@@ -424,13 +497,25 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       return writeSnapshot(conn, dir);
     },
 
-    async snapshotFromLoads(loadIds: string[], dir: string, snapshotOptions: { split?: SplitRule } = {}): Promise<DatasetSnapshot> {
+    async snapshotFromLoads(
+      loadIds: string[],
+      dir: string,
+      snapshotOptions: { split?: SplitRule } = {},
+    ): Promise<DatasetSnapshot> {
       const wanted = [...new Set(loadIds)];
       if (wanted.length === 0) throw new SkiffError('BAD_INPUT', 'snapshotFromLoads: no load ids given');
       const list = wanted.map(sqlString).join(', ');
-      const known = new Set((await rows<{ load_id: string }>(conn, `SELECT load_id FROM loads WHERE load_id IN (${list})`)).map((r) => r.load_id));
+      const known = new Set(
+        (await rows<{ load_id: string }>(conn, `SELECT load_id FROM loads WHERE load_id IN (${list})`)).map(
+          (r) => r.load_id,
+        ),
+      );
       const missing = wanted.filter((id) => !known.has(id));
-      if (missing.length > 0) throw new SkiffError('BAD_INPUT', `load${missing.length === 1 ? '' : 's'} not in the warehouse: ${missing.join(', ')}`);
+      if (missing.length > 0)
+        throw new SkiffError(
+          'BAD_INPUT',
+          `load${missing.length === 1 ? '' : 's'} not in the warehouse: ${missing.join(', ')}`,
+        );
       // A second connection whose temporary views and tables shadow the raw and derived tables:
       // the models' unqualified names resolve to them, and the main connection sees none of it.
       const c = await instance.connect();
@@ -451,11 +536,16 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     },
 
     async recordMonitoringRun(run: MonitoringRunRow) {
-      if (Number.isNaN(Date.parse(run.runAt))) throw new SkiffError('BAD_INPUT', `monitoring run: runAt "${run.runAt}" is not an ISO-8601 time`);
+      if (Number.isNaN(Date.parse(run.runAt)))
+        throw new SkiffError('BAD_INPUT', `monitoring run: runAt "${run.runAt}" is not an ISO-8601 time`);
       for (const k of ['referenceRows', 'currentRows'] as const)
-        if (!Number.isSafeInteger(run[k]) || run[k] < 0) throw new SkiffError('BAD_INPUT', `monitoring run: ${k} must be a non-negative integer, got ${run[k]}`);
+        if (!Number.isSafeInteger(run[k]) || run[k] < 0)
+          throw new SkiffError('BAD_INPUT', `monitoring run: ${k} must be a non-negative integer, got ${run[k]}`);
       await conn.run(MONITORING_RUNS_DDL);
-      const [valid] = await rows<{ ok: boolean }>(conn, `SELECT TRY_CAST(${sqlString(run.runAt)} AS TIMESTAMPTZ) IS NOT NULL AS ok`);
+      const [valid] = await rows<{ ok: boolean }>(
+        conn,
+        `SELECT TRY_CAST(${sqlString(run.runAt)} AS TIMESTAMPTZ) IS NOT NULL AS ok`,
+      );
       if (!valid?.ok) throw new SkiffError('BAD_INPUT', `monitoring run: runAt "${run.runAt}" is not an ISO-8601 time`);
       await conn.run(
         `INSERT INTO monitoring_runs (run_at, model_version, dataset_drift, share, drift_share, reference_rows, current_rows, drifted_columns, online_hr20, report_path, quality_drop)
@@ -487,7 +577,11 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
           quality_drop: BOOLEAN,
         },
       );
-      logger.info('monitoring run recorded', { runAt: run.runAt, modelVersion: run.modelVersion, datasetDrift: run.datasetDrift });
+      logger.info('monitoring run recorded', {
+        runAt: run.runAt,
+        modelVersion: run.modelVersion,
+        datasetDrift: run.datasetDrift,
+      });
     },
 
     async query<T = Record<string, unknown>>(sql: string) {

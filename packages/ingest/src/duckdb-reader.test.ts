@@ -13,7 +13,19 @@ describe('read-only warehouse reader', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-reader-'));
     file = path.join(dir, 'w.duckdb');
     const raw = path.join(dir, 'events.ndjson');
-    await writeFile(raw, ['s1', 's1', 's2'].map((s, i) => JSON.stringify({ session_id: s, event_type: 'click', item_id: `i${i}`, timestamp: `2026-01-01T00:0${i}:00Z` })).join('\n') + '\n');
+    await writeFile(
+      raw,
+      ['s1', 's1', 's2']
+        .map((s, i) =>
+          JSON.stringify({
+            session_id: s,
+            event_type: 'click',
+            item_id: `i${i}`,
+            timestamp: `2026-01-01T00:0${i}:00Z`,
+          }),
+        )
+        .join('\n') + '\n',
+    );
     const wh = await createDuckDbWarehouse({ path: file });
     await wh.load([raw]);
     await wh.close();

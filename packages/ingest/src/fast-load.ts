@@ -3,7 +3,15 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_TYPES } from '@skiff/core';
 import { ISO_TIMESTAMP_PATTERN, MAX_LINE_BYTES } from './contract.js';
 import { withLiteralPath } from './literal-path.js';
-import { CSV_NUMBER_PATTERN, csvHeader, isBlankLine, stagedLineParser, unreadableLine, type ParsedRecord, type StagedLineFormat } from './readers.js';
+import {
+  CSV_NUMBER_PATTERN,
+  csvHeader,
+  isBlankLine,
+  stagedLineParser,
+  unreadableLine,
+  type ParsedRecord,
+  type StagedLineFormat,
+} from './readers.js';
 
 /**
  * The NDJSON and CSV load path that lets DuckDB do the reading:
@@ -70,12 +78,24 @@ export async function stageLines(stager: DuckDBConnection, file: string): Promis
         new_line = '\\n', strict_mode = false,
         store_rejects = true, rejects_table = 'skiff_rejects', rejects_scan = 'skiff_rejects_scan')`),
     );
-    const [n] = (await stager.runAndReadAll(`SELECT count(*)::BIGINT AS n, coalesce(min(rowid), 0)::BIGINT AS base FROM ${db}.lines`)).getRowObjectsJson() as Array<{ n: string; base: string }>;
+    const [n] = (
+      await stager.runAndReadAll(
+        `SELECT count(*)::BIGINT AS n, coalesce(min(rowid), 0)::BIGINT AS base FROM ${db}.lines`,
+      )
+    ).getRowObjectsJson() as Array<{ n: string; base: string }>;
     const rejects = (
-      await stager.runAndReadAll(`SELECT line::BIGINT AS line, any_value(error_type) AS type, any_value(csv_line) AS raw FROM skiff_rejects GROUP BY line ORDER BY line`)
+      await stager.runAndReadAll(
+        `SELECT line::BIGINT AS line, any_value(error_type) AS type, any_value(csv_line) AS raw FROM skiff_rejects GROUP BY line ORDER BY line`,
+      )
     ).getRowObjectsJson() as Array<{ line: string; type: string; raw: string | null }>;
     await stager.run(`DROP TABLE IF EXISTS skiff_rejects; DROP TABLE IF EXISTS skiff_rejects_scan`);
-    return { db, table: `${db}.lines`, rows: Number(n?.n ?? 0), base: n?.base ?? '0', rejects: rejects.map((r) => ({ line: Number(r.line), type: r.type, raw: r.raw ?? '' })) };
+    return {
+      db,
+      table: `${db}.lines`,
+      rows: Number(n?.n ?? 0),
+      base: n?.base ?? '0',
+      rejects: rejects.map((r) => ({ line: Number(r.line), type: r.type, raw: r.raw ?? '' })),
+    };
   } catch (err) {
     await stager.run(`DETACH DATABASE IF EXISTS ${db}`).catch(() => undefined);
     throw err;
@@ -125,7 +145,8 @@ const STRUCTURE = `{${FIELDS.map((f) => `"${f}":"JSON"`).join(',')}}`;
  * Infinity (which DuckDB reads and JSON.parse refuses) can then only be a contract field's value, and
  * none of them accepts one. So: no other bytes, one member per key, and the same values in both parsers.
  */
-const canonicalNumber = (f: string) => `(NOT ${isNum(f)} OR NOT (contains(j_${f}, '.') OR contains(j_${f}, 'e')) OR contains(raw, '"${f}":' || j_${f}))`;
+const canonicalNumber = (f: string) =>
+  `(NOT ${isNum(f)} OR NOT (contains(j_${f}, '.') OR contains(j_${f}, 'e')) OR contains(raw, '"${f}":' || j_${f}))`;
 const EXACT_SHAPE = `(NOT contains(raw, '\\') AND strlen(raw) = 1 + ${FIELDS.map((f) => `coalesce(strlen(j_${f}) + ${f.length + 4}, 0)`).join(' + ')}
       AND ${canonicalNumber('price')} AND ${canonicalNumber('timestamp')})`;
 
@@ -217,7 +238,8 @@ export function acceptedRowsSql(lineExpr: string, from: string): string {
  * JS's String.prototype.trim whitespace (WhiteSpace and LineTerminator), as an RE2 class: the `csv`
  * reader trims every cell, so a line with such a character at a cell's edge is left to it.
  */
-const JS_SPACE = '[\\t\\x{0B}\\f \\x{A0}\\x{FEFF}\\x{1680}\\x{2000}-\\x{200A}\\x{202F}\\x{205F}\\x{3000}\\n\\r\\x{2028}\\x{2029}]';
+const JS_SPACE =
+  '[\\t\\x{0B}\\f \\x{A0}\\x{FEFF}\\x{1680}\\x{2000}-\\x{200A}\\x{202F}\\x{205F}\\x{3000}\\n\\r\\x{2028}\\x{2029}]';
 
 /**
  * `acceptedRowsSql` for the project's CSV (`session_id,event_type,…` with a header, columns in any
@@ -230,7 +252,11 @@ const JS_SPACE = '[\\t\\x{0B}\\f \\x{A0}\\x{FEFF}\\x{1680}\\x{2000}-\\x{200A}\\x
  * `parseTimestamp` takes (`textTimestampSql`), a price that matches the reader's number pattern and
  * is finite. `columns` is `csvHeader` of the header line, which is line 1.
  */
-export function acceptedCsvRowsSql(lineExpr: string, from: string, header: { columns: ReadonlyMap<string, number>; width: number }): string {
+export function acceptedCsvRowsSql(
+  lineExpr: string,
+  from: string,
+  header: { columns: ReadonlyMap<string, number>; width: number },
+): string {
   const types = EVENT_TYPES.map((t) => `'${t}'`).join(', ');
   const cell = (name: string) => {
     const i = header.columns.get(name);
@@ -260,7 +286,11 @@ export function acceptedCsvRowsSql(lineExpr: string, from: string, header: { col
 
 /** The reason DuckDB's reader refused a line (it never reaches the JSON checks). */
 const rejectKind = (type: string): 'oversize' | 'utf8' | undefined =>
-  type === 'INVALID ENCODING' || type === 'INVALID UNICODE' ? 'utf8' : type === 'LINE SIZE OVER MAXIMUM' ? 'oversize' : undefined;
+  type === 'INVALID ENCODING' || type === 'INVALID UNICODE'
+    ? 'utf8'
+    : type === 'LINE SIZE OVER MAXIMUM'
+      ? 'oversize'
+      : undefined;
 
 /**
  * Loads one NDJSON or CSV file through DuckDB inside the caller's transaction (on `conn`). `sink`
@@ -297,7 +327,9 @@ export async function loadLinesWithDuckDb(
   let headerText = '';
   if (input.format === 'csv') {
     if (staged.rows === 0 || staged.rejects[0]?.line === 1) return undefined;
-    const [first] = (await stager.runAndReadAll(`SELECT raw FROM ${staged.table} WHERE rowid = ${staged.base}`)).getRowsJS() as Array<[string | null]>;
+    const [first] = (
+      await stager.runAndReadAll(`SELECT raw FROM ${staged.table} WHERE rowid = ${staged.base}`)
+    ).getRowsJS() as Array<[string | null]>;
     headerText = first?.[0] ?? '';
     if (isBlankLine(headerText)) return undefined;
     header = csvHeader(headerText);
@@ -309,7 +341,9 @@ export async function loadLinesWithDuckDb(
   const idx = `(stage.rowid - ${staged.base})`;
   let lineExpr = `${idx} + 1`;
   if (staged.rejects.length > 0) {
-    await stager.run(`CREATE TABLE ${staged.db}.shift AS SELECT unnest([${staged.rejects.map((r, j) => r.line - j - 1).join(', ')}]::BIGINT[]) AS p`);
+    await stager.run(
+      `CREATE TABLE ${staged.db}.shift AS SELECT unnest([${staged.rejects.map((r, j) => r.line - j - 1).join(', ')}]::BIGINT[]) AS p`,
+    );
     lineExpr = `${idx} + 1 + (SELECT count(*) FROM ${staged.db}.shift WHERE p <= ${idx})`;
   }
   // The certainly-good lines go straight into raw_events (one parallel pipeline, no table between)…
@@ -349,7 +383,9 @@ export async function loadLinesWithDuckDb(
     let after = 0;
     while (anyRest) {
       const page = (
-        await conn.runAndReadAll(`SELECT line::DOUBLE AS line, raw FROM skiff_rest WHERE line > ${after} ORDER BY line LIMIT 50000`)
+        await conn.runAndReadAll(
+          `SELECT line::DOUBLE AS line, raw FROM skiff_rest WHERE line > ${after} ORDER BY line LIMIT 50000`,
+        )
       ).getRowsJS() as Array<[number, string | null]>;
       if (page.length === 0) break;
       for (const [line, raw] of page) {
@@ -363,8 +399,14 @@ export async function loadLinesWithDuckDb(
   try {
     const js = await input.sink(rest());
     lap('js');
-    const counts = { rows: sqlLoaded + js.rows, loaded: sqlLoaded + js.loaded, quarantined: js.quarantined, skipped: js.skipped };
-    if (counts.rows !== expectedLines) throw new Error(`internal: ${file} has ${expectedLines} lines but ${counts.rows} were accounted for`);
+    const counts = {
+      rows: sqlLoaded + js.rows,
+      loaded: sqlLoaded + js.loaded,
+      quarantined: js.quarantined,
+      skipped: js.skipped,
+    };
+    if (counts.rows !== expectedLines)
+      throw new Error(`internal: ${file} has ${expectedLines} lines but ${counts.rows} were accounted for`);
     return counts;
   } finally {
     if (anyRest) await conn.run(`DROP TABLE IF EXISTS skiff_rest`);

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
 /** sha256 of a file, with what the DuckDB load path needs to know about its lines. */
-export async function scanFile(file: string): Promise<{ sha256: string; lines: number; hasCr: boolean; hasNul: boolean }> {
+export async function scanFile(
+  file: string,
+): Promise<{ sha256: string; lines: number; hasCr: boolean; hasNul: boolean }> {
   const h = createHash('sha256');
   let newlines = 0;
   let last = -1;

@@ -1,5 +1,11 @@
 export * from './create-duckdb-warehouse.js';
-export { computeSnapshotId, verifySnapshotDir, type ItemCatalog, type SnapshotSplitFile, type SnapshotVerification } from './snapshot-id.js';
+export {
+  computeSnapshotId,
+  verifySnapshotDir,
+  type ItemCatalog,
+  type SnapshotSplitFile,
+  type SnapshotVerification,
+} from './snapshot-id.js';
 export { scanFile, sha256File } from './file-scan.js';
 export { expandInputs } from './input-discovery.js';
 export * from './duckdb-reader.js';

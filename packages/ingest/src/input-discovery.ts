@@ -21,7 +21,8 @@ export async function expandInputs(paths: string[], options: { missingOk?: boole
         // Only `serving` and `online` folders inside the given one are the server's logs (never
         // ingested as shop logs; online events only when given by name): one above it is just a name.
         const parts = path.relative(p, full).split(path.sep);
-        if (!e.isFile() || parts.includes('serving') || parts.includes('online') || !RAW_EXTENSIONS.includes(ext)) continue;
+        if (!e.isFile() || parts.includes('serving') || parts.includes('online') || !RAW_EXTENSIONS.includes(ext))
+          continue;
         if (['.txt', '.tsv', '.dat'].includes(ext)) {
           const d = await detectFormat(full).catch(() => undefined);
           if (!d) continue;

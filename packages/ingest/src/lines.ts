@@ -6,9 +6,7 @@ import { MAX_LINE_BYTES } from './contract.js';
  * One physical line of a raw file: its text, or why it could not be read. Lines are split on
  * `\n` (a trailing `\r` is dropped), numbered from 1, and a last line without a newline counts.
  */
-export type RawLine =
-  | { line: number; text: string }
-  | { line: number; bad: 'oversize' | 'utf8'; raw: string };
+export type RawLine = { line: number; text: string } | { line: number; bad: 'oversize' | 'utf8'; raw: string };
 
 const NL = 0x0a;
 const CR = 0x0d;

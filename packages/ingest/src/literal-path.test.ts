@@ -8,7 +8,8 @@ import { sha256File } from './file-scan.js';
 import { expandInputs } from './input-discovery.js';
 import { needsLiteralAlias } from './literal-path.js';
 
-const ev = (session: string, item: string) => JSON.stringify({ session_id: session, event_type: 'click', item_id: item, timestamp: '2026-01-01T10:00:00.000Z' });
+const ev = (session: string, item: string) =>
+  JSON.stringify({ session_id: session, event_type: 'click', item_id: item, timestamp: '2026-01-01T10:00:00.000Z' });
 
 /**
  * DuckDB's file readers expand `*`, `?` and `[…]`: each name below also has a decoy that the
@@ -56,7 +57,9 @@ describe('literal file names into DuckDB', () => {
     await writeFile(file, ev('real', 'r1') + '\n');
     const r = await wh.load([file]);
     expect(r).toMatchObject({ rows: 1, loaded: 1, quarantined: 0 });
-    const rows = await wh.query<{ session_id: string; source_file: string }>(`SELECT session_id, source_file FROM raw_events`);
+    const rows = await wh.query<{ session_id: string; source_file: string }>(
+      `SELECT session_id, source_file FROM raw_events`,
+    );
     expect(rows).toEqual([{ session_id: 'real', source_file: file }]);
     const files = await wh.query<{ source_file: string; sha256: string }>(`SELECT source_file, sha256 FROM load_files`);
     expect(files).toEqual([{ source_file: file, sha256: await sha256File(file) }]);
@@ -64,14 +67,18 @@ describe('literal file names into DuckDB', () => {
 
   it('loads a Parquet file whose name has pattern characters, not its decoy', async () => {
     const parquet = async (file: string, session: string) =>
-      wconn.run(`COPY (SELECT '${session}' AS session_id, 'click' AS event_type, 'i1' AS item_id, TIMESTAMP '2026-01-01 10:00:00' AS timestamp) TO '${file.replaceAll("'", "''")}' (FORMAT parquet)`);
+      wconn.run(
+        `COPY (SELECT '${session}' AS session_id, 'click' AS event_type, 'i1' AS item_id, TIMESTAMP '2026-01-01 10:00:00' AS timestamp) TO '${file.replaceAll("'", "''")}' (FORMAT parquet)`,
+      );
     await parquet(path.join(dir, "p1's.parquet"), 'decoy');
     const file = path.join(dir, "p[1]'s.parquet");
     await parquet(path.join(dir, 'tmp.parquet'), 'real');
     await rename(path.join(dir, 'tmp.parquet'), file);
     const r = await wh.load([file]);
     expect(r).toMatchObject({ rows: 1, loaded: 1 });
-    expect(await wh.query(`SELECT session_id, source_file FROM raw_events`)).toEqual([{ session_id: 'real', source_file: file }]);
+    expect(await wh.query(`SELECT session_id, source_file FROM raw_events`)).toEqual([
+      { session_id: 'real', source_file: file },
+    ]);
   });
 
   it('a folder with pattern characters in its own path is expanded and loaded literally', async () => {

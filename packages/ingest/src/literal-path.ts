@@ -24,7 +24,11 @@ export async function withLiteralPath<T>(file: string, fn: (readable: string) =>
   const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-literal-'));
   try {
     const alias = path.join(dir, `input${path.extname(file).replace(PATTERN_CHARS, '_')}`);
-    if (needsLiteralAlias(alias)) throw new SkiffError('BAD_INPUT', `cannot give DuckDB a literal path for ${file}: the temporary folder ${dir} itself holds a pattern character`);
+    if (needsLiteralAlias(alias))
+      throw new SkiffError(
+        'BAD_INPUT',
+        `cannot give DuckDB a literal path for ${file}: the temporary folder ${dir} itself holds a pattern character`,
+      );
     await symlink(path.resolve(file), alias);
     return await fn(alias);
   } finally {

@@ -21,7 +21,16 @@ import type { ParsedRecord } from './readers.js';
  * - price: any numeric type; a non-finite value is refused (`value`), a VARCHAR one too (`type`).
  */
 
-export const CONTRACT_FIELDS = ['session_id', 'event_type', 'item_id', 'timestamp', 'user_id', 'price', 'category', 'query'] as const;
+export const CONTRACT_FIELDS = [
+  'session_id',
+  'event_type',
+  'item_id',
+  'timestamp',
+  'user_id',
+  'price',
+  'category',
+  'query',
+] as const;
 type Field = (typeof CONTRACT_FIELDS)[number];
 const TEXT_FIELDS = ['session_id', 'event_type', 'item_id', 'user_id', 'category', 'query'] as const;
 
@@ -51,18 +60,31 @@ interface Column {
 }
 
 /** The file's columns matched to the contract's fields; refuses a file that cannot hold raw events. */
-export async function parquetColumns(conn: DuckDBConnection, file: string, readable = file): Promise<{ columns: Column[]; all: string[] }> {
+export async function parquetColumns(
+  conn: DuckDBConnection,
+  file: string,
+  readable = file,
+): Promise<{ columns: Column[]; all: string[] }> {
   let described: Array<{ column_name: string; column_type: string }>;
   try {
-    described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q(readable)})`)).getRowObjectsJson() as typeof described;
+    described = (
+      await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q(readable)})`)
+    ).getRowObjectsJson() as typeof described;
   } catch (err) {
     throw new SkiffError('BAD_INPUT', `${file} cannot be read as Parquet: ${(err as Error).message.split('\n')[0]}`);
   }
   const all = described.map((d) => d.column_name);
   const columns = CONTRACT_FIELDS.map((field): Column => {
-    const hit = described.find((d) => d.column_name === field) ?? described.find((d) => d.column_name.toLowerCase() === field);
+    const hit =
+      described.find((d) => d.column_name === field) ?? described.find((d) => d.column_name.toLowerCase() === field);
     return hit
-      ? { field, sql: ident(hit.column_name), name: hit.column_name, type: hit.column_type, kind: kindOf(hit.column_type) }
+      ? {
+          field,
+          sql: ident(hit.column_name),
+          name: hit.column_name,
+          type: hit.column_type,
+          kind: kindOf(hit.column_type),
+        }
       : { field, sql: null, name: null, type: null, kind: 'missing' };
   });
   const has = (f: Field) => columns.some((c) => c.field === f && c.kind !== 'missing');
@@ -71,13 +93,17 @@ export async function parquetColumns(conn: DuckDBConnection, file: string, reada
     ...(has('session_id') || has('user_id') ? [] : ['session_id (or user_id)']),
   ];
   if (lacking.length > 0)
-    throw new SkiffError('BAD_INPUT', `${file} is not a raw-event Parquet file: no column ${lacking.join(', ')} (columns: ${all.join(', ') || 'none'})`);
+    throw new SkiffError(
+      'BAD_INPUT',
+      `${file} is not a raw-event Parquet file: no column ${lacking.join(', ')} (columns: ${all.join(', ') || 'none'})`,
+    );
   return { columns, all };
 }
 
 /** The value inserted into raw_events for a column (NULL when it has no usable value in SQL). */
 function sqlValue(c: Column): string {
-  if (c.sql === null) return c.field === 'price' ? 'NULL::DOUBLE' : c.field === 'timestamp' ? 'NULL::TIMESTAMP' : 'NULL::VARCHAR';
+  if (c.sql === null)
+    return c.field === 'price' ? 'NULL::DOUBLE' : c.field === 'timestamp' ? 'NULL::TIMESTAMP' : 'NULL::VARCHAR';
   if (c.field === 'timestamp') {
     if (c.kind === 'time') return `date_trunc('millisecond', CAST(${c.sql} AS TIMESTAMP))`;
     // Numbers go through their shortest text, the same digits the JS side reads.
@@ -85,7 +111,8 @@ function sqlValue(c: Column): string {
     if (c.kind === 'text') return textTimestampSql(c.sql);
     return 'NULL::TIMESTAMP';
   }
-  if (c.field === 'price') return c.kind === 'int' || c.kind === 'float' ? `TRY_CAST(CAST(${c.sql} AS VARCHAR) AS DOUBLE)` : 'NULL::DOUBLE';
+  if (c.field === 'price')
+    return c.kind === 'int' || c.kind === 'float' ? `TRY_CAST(CAST(${c.sql} AS VARCHAR) AS DOUBLE)` : 'NULL::DOUBLE';
   return c.kind === 'text' || c.kind === 'int' ? `CAST(${c.sql} AS VARCHAR)` : 'NULL::VARCHAR';
 }
 
@@ -116,9 +143,17 @@ function mappedRowsSql(file: string, columns: Column[], extra: string[] = []): s
     return c.kind === 'text' || c.kind === 'int' ? `(null_${f} OR v_${f} <> '')` : `null_${f}`;
   });
   const ts = col('timestamp');
-  const tsOk = ts.kind === 'time' ? `(isfinite(v_timestamp) AND v_timestamp > TIMESTAMP '1970-01-01' AND v_timestamp < TIMESTAMP '10000-01-01')` : 'v_timestamp IS NOT NULL';
+  const tsOk =
+    ts.kind === 'time'
+      ? `(isfinite(v_timestamp) AND v_timestamp > TIMESTAMP '1970-01-01' AND v_timestamp < TIMESTAMP '10000-01-01')`
+      : 'v_timestamp IS NOT NULL';
   const price = col('price');
-  const priceOk = price.kind === 'missing' ? 'true' : price.kind === 'int' || price.kind === 'float' ? `(null_price OR isfinite(v_price))` : `null_price`;
+  const priceOk =
+    price.kind === 'missing'
+      ? 'true'
+      : price.kind === 'int' || price.kind === 'float'
+        ? `(null_price OR isfinite(v_price))`
+        : `null_price`;
   return `
   WITH r AS (
     SELECT file_row_number + 1 AS line, ${columns.map((c) => `${sqlValue(c)} AS v_${c.field}`).join(', ')},
@@ -136,7 +171,10 @@ function mappedRowsSql(file: string, columns: Column[], extra: string[] = []): s
 }
 
 /** The object `validateRawObject` judges for a row the SQL did not take, from the column texts. */
-function rowObject(columns: Column[], texts: Record<string, string | null>): { obj: Record<string, unknown>; nonFinitePrice?: string } {
+function rowObject(
+  columns: Column[],
+  texts: Record<string, string | null>,
+): { obj: Record<string, unknown>; nonFinitePrice?: string } {
   const obj: Record<string, unknown> = {};
   let nonFinitePrice: string | undefined;
   for (const c of columns) {
@@ -182,7 +220,11 @@ export async function loadParquetWithDuckDb(
   return withLiteralPath(input.file, (readable) => loadParquetFrom(conn, input, readable));
 }
 
-async function loadParquetFrom(conn: DuckDBConnection, input: Parameters<typeof loadParquetWithDuckDb>[1], readable: string): Promise<FastLoadCounts> {
+async function loadParquetFrom(
+  conn: DuckDBConnection,
+  input: Parameters<typeof loadParquetWithDuckDb>[1],
+  readable: string,
+): Promise<FastLoadCounts> {
   const { loadId, file } = input;
   let t = performance.now();
   const lap = (name: string) => {
@@ -191,7 +233,11 @@ async function loadParquetFrom(conn: DuckDBConnection, input: Parameters<typeof 
     t = now;
   };
   const { columns, all } = await parquetColumns(conn, file, readable);
-  const [meta] = (await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${q(readable)})`)).getRowObjectsJson() as Array<{ n: string }>;
+  const [meta] = (
+    await conn.runAndReadAll(
+      `SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${q(readable)})`,
+    )
+  ).getRowObjectsJson() as Array<{ n: string }>;
   const total = Number(meta?.n ?? 0);
   input.onStaged?.(total);
   try {
@@ -217,7 +263,9 @@ async function loadParquetFrom(conn: DuckDBConnection, input: Parameters<typeof 
       let after = 0;
       for (;;) {
         const page = (
-          await conn.runAndReadAll(`SELECT line::DOUBLE AS line, * EXCLUDE (line) FROM skiff_pq_rest WHERE line > ${after} ORDER BY line LIMIT 50000`)
+          await conn.runAndReadAll(
+            `SELECT line::DOUBLE AS line, * EXCLUDE (line) FROM skiff_pq_rest WHERE line > ${after} ORDER BY line LIMIT 50000`,
+          )
         ).getRowObjectsJson() as Array<{ line: number; raw: string | null } & Record<string, string | null>>;
         if (page.length === 0) return;
         for (const row of page) {
@@ -226,7 +274,9 @@ async function loadParquetFrom(conn: DuckDBConnection, input: Parameters<typeof 
           const v = validateRawObject(obj);
           if (v.ok && nonFinitePrice === undefined) yield { line: row.line, kind: 'event', event: v.event };
           else {
-            const r: { code: QuarantineCode; reason: string } = v.ok ? refuse('value', `price "${nonFinitePrice}" is not a finite number`) : v;
+            const r: { code: QuarantineCode; reason: string } = v.ok
+              ? refuse('value', `price "${nonFinitePrice}" is not a finite number`)
+              : v;
             yield { line: row.line, kind: 'quarantine', raw: rawText, code: r.code, reason: r.reason };
           }
         }
@@ -235,8 +285,14 @@ async function loadParquetFrom(conn: DuckDBConnection, input: Parameters<typeof 
     }
     const js = await input.sink(rest());
     lap('js');
-    const counts = { rows: sqlLoaded + js.rows, loaded: sqlLoaded + js.loaded, quarantined: js.quarantined, skipped: js.skipped };
-    if (counts.rows !== total) throw new Error(`internal: ${file} has ${total} rows but ${counts.rows} were accounted for`);
+    const counts = {
+      rows: sqlLoaded + js.rows,
+      loaded: sqlLoaded + js.loaded,
+      quarantined: js.quarantined,
+      skipped: js.skipped,
+    };
+    if (counts.rows !== total)
+      throw new Error(`internal: ${file} has ${total} rows but ${counts.rows} were accounted for`);
     return counts;
   } finally {
     await conn.run(`DROP TABLE IF EXISTS skiff_pq_rest`);

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDuckDbWarehouse, type DuckDbWarehouse } from './create-duckdb-warehouse.js';
 
 const ISO = '2026-01-01T10:00:00.000Z';
-const good = (o: Record<string, unknown> = {}) => JSON.stringify({ session_id: 's1', event_type: 'click', item_id: 'i1', timestamp: ISO, ...o });
+const good = (o: Record<string, unknown> = {}) =>
+  JSON.stringify({ session_id: 's1', event_type: 'click', item_id: 'i1', timestamp: ISO, ...o });
 const { session_id: _s, ...noSession } = JSON.parse(good()) as Record<string, unknown>;
 const { event_type: _e, ...noType } = JSON.parse(good()) as Record<string, unknown>;
 const { timestamp: _t, ...noTs } = JSON.parse(good()) as Record<string, unknown>;
@@ -23,10 +24,20 @@ const MIXED: Array<[string | Buffer, string | 'ok' | 'skip']> = [
   [good({ session_id: 42 }), 'type: session_id must be a string'],
   [good({ timestamp: 'yesterday' }), 'timestamp: "yesterday" is not ISO-8601 or epoch s/ms'],
   [good({ query: 'x'.repeat(70_000) }), 'oversize: line longer than 65536 bytes'],
-  [Buffer.concat([Buffer.from('{"session_id":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","event_type":"click","item_id":"i1","timestamp":1767261600}')]), 'utf8: line is not valid UTF-8'],
+  [
+    Buffer.concat([
+      Buffer.from('{"session_id":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('","event_type":"click","item_id":"i1","timestamp":1767261600}'),
+    ]),
+    'utf8: line is not valid UTF-8',
+  ],
   [JSON.stringify({ ...noSession, user_id: 'u1' }), 'ok'],
   [JSON.stringify(noType), 'missing: event_type'],
-  [good({ event_type: 'teleport' }), 'value: event_type "teleport" is not one of view, click, add_to_cart, purchase, search'],
+  [
+    good({ event_type: 'teleport' }),
+    'value: event_type "teleport" is not one of view, click, add_to_cart, purchase, search',
+  ],
   [good({ price: '12' }), 'type: price must be a number'],
   [good({ item_id: null }), 'missing: item_id is required for click events'],
   [good({ event_type: 'search', item_id: null, query: 'shoes' }), 'ok'],
@@ -58,7 +69,9 @@ const expected = {
   skippedRows: MIXED.filter(([, r]) => r === 'skip').length,
   quarantined: MIXED.filter(([, r]) => r !== 'ok' && r !== 'skip').length,
 };
-const expectedReasons = MIXED.flatMap(([, r], i) => (r === 'ok' || r === 'skip' ? [] : [{ line: i + 1, reason: r, code: r.split(':')[0] }]));
+const expectedReasons = MIXED.flatMap(([, r], i) =>
+  r === 'ok' || r === 'skip' ? [] : [{ line: i + 1, reason: r, code: r.split(':')[0] }],
+);
 
 describe('quarantine and accounting', () => {
   let dir: string;
@@ -73,8 +86,12 @@ describe('quarantine and accounting', () => {
 
   async function state(w: DuckDbWarehouse) {
     return {
-      events: await w.query(`SELECT line, session_id, event_type, item_id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%g') AS ts, user_id, price, category, query FROM raw_events ORDER BY line`),
-      refused: await w.query<{ line: number; reason: string; code: string }>(`SELECT line::INTEGER AS line, reason, code FROM quarantine ORDER BY line`),
+      events: await w.query(
+        `SELECT line, session_id, event_type, item_id, strftime(ts, '%Y-%m-%dT%H:%M:%S.%g') AS ts, user_id, price, category, query FROM raw_events ORDER BY line`,
+      ),
+      refused: await w.query<{ line: number; reason: string; code: string }>(
+        `SELECT line::INTEGER AS line, reason, code FROM quarantine ORDER BY line`,
+      ),
       loads: await w.query(`SELECT rows, loaded, quarantined, skipped_rows FROM loads`),
     };
   }
@@ -90,7 +107,14 @@ describe('quarantine and accounting', () => {
       expect(r.rows).toBe(r.loaded + r.quarantined + r.skippedRows);
       const s = await state(wh);
       expect(s.refused).toEqual(expectedReasons);
-      expect(s.loads).toEqual([{ rows: String(expected.rows), loaded: String(expected.loaded), quarantined: String(expected.quarantined), skipped_rows: String(expected.skippedRows) }]);
+      expect(s.loads).toEqual([
+        {
+          rows: String(expected.rows),
+          loaded: String(expected.loaded),
+          quarantined: String(expected.quarantined),
+          skipped_rows: String(expected.skippedRows),
+        },
+      ]);
       expect(s.events.map((e) => e['line'])).toEqual(MIXED.flatMap(([, x], i) => (x === 'ok' ? [String(i + 1)] : [])));
       // A second load of the same file adds nothing, not even a load row.
       const again = await wh.load([f]);
@@ -101,8 +125,15 @@ describe('quarantine and accounting', () => {
 
   it('gives the same rows and reasons through DuckDB, the JS reader, and with CRLF line ends', async () => {
     const results = [];
-    for (const [engine, eol] of [['duckdb', '\n'], ['js', '\n'], ['duckdb', '\r\n']] as const) {
-      const w = await createDuckDbWarehouse({ path: path.join(dir, `${engine}-${eol.length}.duckdb`), lineEngine: engine });
+    for (const [engine, eol] of [
+      ['duckdb', '\n'],
+      ['js', '\n'],
+      ['duckdb', '\r\n'],
+    ] as const) {
+      const w = await createDuckDbWarehouse({
+        path: path.join(dir, `${engine}-${eol.length}.duckdb`),
+        lineEngine: engine,
+      });
       const f = path.join(dir, `mixed-${eol.length}.ndjson`);
       await writeFile(f, mixedFile(eol));
       const r = await w.load([f]);
@@ -116,7 +147,10 @@ describe('quarantine and accounting', () => {
     const events = results[0]!.events;
     expect(events.find((e) => e['line'] === '10')).toMatchObject({ session_id: null, user_id: 'u1' });
     expect(events.find((e) => e['line'] === '17')).toMatchObject({ ts: '2026-01-01T10:00:00.000', price: 9.5 });
-    expect(events.find((e) => e['line'] === '25')).toMatchObject({ session_id: 'é\\"q', ts: '2026-01-01T10:00:00.123' });
+    expect(events.find((e) => e['line'] === '25')).toMatchObject({
+      session_id: 'é\\"q',
+      ts: '2026-01-01T10:00:00.123',
+    });
   });
 
   it('reads lines where DuckDB and JSON.parse could disagree exactly as the JS reader does', async () => {
@@ -202,7 +236,10 @@ describe('quarantine and accounting', () => {
         { line: 6, reason: 'type: price must be a number', code: 'type' },
         { line: 8, reason: 'missing: session_id (and no user_id to sessionize by)', code: 'missing' },
       ]);
-      expect((await wh.query(`SELECT item_id FROM raw_events ORDER BY line`)).map((x) => x['item_id'])).toEqual(['i1', 'i,2']);
+      expect((await wh.query(`SELECT item_id FROM raw_events ORDER BY line`)).map((x) => x['item_id'])).toEqual([
+        'i1',
+        'i,2',
+      ]);
     });
 
   it('loads a clean CSV (every row taken by the SQL, only the header left) as the JS reader does', async () => {
@@ -265,7 +302,10 @@ describe('quarantine and accounting', () => {
     await writeFile(f, lines.join('\n') + '\n');
     const results = [];
     for (const engine of ['duckdb', 'js'] as const) {
-      const w = await createDuckDbWarehouse({ path: path.join(dir, `tricky-csv-${engine}.duckdb`), lineEngine: engine });
+      const w = await createDuckDbWarehouse({
+        path: path.join(dir, `tricky-csv-${engine}.duckdb`),
+        lineEngine: engine,
+      });
       const r = await w.load([f]);
       expect(r.files[0]).toMatchObject({ format: 'csv', engine });
       expect(r.rows).toBe(lines.length);
@@ -280,19 +320,29 @@ describe('quarantine and accounting', () => {
     expect(byItem.get('i4')).toMatchObject({ event_type: 'click' });
     expect(byItem.get('i8')).toMatchObject({ line: '9' });
     expect(byItem.get('i,9')).toBeDefined();
-    expect(results[1]!.refused.map((x) => x.line)).toEqual(expect.arrayContaining([15, 16, 22, 23, 26, 27, 28, 29, 30, 31]));
+    expect(results[1]!.refused.map((x) => x.line)).toEqual(
+      expect.arrayContaining([15, 16, 22, 23, 26, 27, 28, 29, 30, 31]),
+    );
   });
 
   for (const engine of ['duckdb', 'js'] as const)
     it(`quarantines a line of several MiB as oversize (${engine} reader)`, async () => {
       wh = await createDuckDbWarehouse({ path: path.join(dir, 'w.duckdb'), lineEngine: engine });
       const f = path.join(dir, 'big-line.ndjson');
-      await writeFile(f, [good(), good({ query: 'y'.repeat(3 << 20) }), '{bad', good({ session_id: 's2' })].join('\n') + '\n');
+      await writeFile(
+        f,
+        [good(), good({ query: 'y'.repeat(3 << 20) }), '{bad', good({ session_id: 's2' })].join('\n') + '\n',
+      );
       const r = await wh.load([f]);
       expect(r).toMatchObject({ rows: 4, loaded: 2, quarantined: 2 });
       expect(r.files[0]?.engine).toBe(engine);
-      const q = await wh.query<{ line: string; reason: string; n: string }>(`SELECT line, reason, strlen(raw) AS n FROM quarantine ORDER BY line`);
-      expect(q.map((x) => [x.line, x.reason])).toEqual([['2', 'oversize: line longer than 65536 bytes'], ['3', 'json: not valid JSON']]);
+      const q = await wh.query<{ line: string; reason: string; n: string }>(
+        `SELECT line, reason, strlen(raw) AS n FROM quarantine ORDER BY line`,
+      );
+      expect(q.map((x) => [x.line, x.reason])).toEqual([
+        ['2', 'oversize: line longer than 65536 bytes'],
+        ['3', 'json: not valid JSON'],
+      ]);
       expect(Number(q[0]!.n)).toBeLessThanOrEqual(10_000);
       expect((await wh.query(`SELECT line FROM raw_events ORDER BY line`)).map((x) => x['line'])).toEqual(['1', '4']);
     });
@@ -302,14 +352,23 @@ describe('quarantine and accounting', () => {
     const f = path.join(dir, 'numbered.ndjson');
     const lines: string[] = [];
     // Every line names its own number; a few bad and blank lines shift nothing.
-    for (let i = 1; i <= 250_001; i++) lines.push(i % 50_000 === 0 ? '' : i % 70_001 === 0 ? Buffer.from([0xc3, 0x28]).toString('latin1') : good({ session_id: `L${i}`, item_id: `i${i % 1000}` }));
+    for (let i = 1; i <= 250_001; i++)
+      lines.push(
+        i % 50_000 === 0
+          ? ''
+          : i % 70_001 === 0
+            ? Buffer.from([0xc3, 0x28]).toString('latin1')
+            : good({ session_id: `L${i}`, item_id: `i${i % 1000}` }),
+      );
     await writeFile(f, Buffer.from(lines.join('\n'), 'latin1'));
     const r = await wh.load([f]);
     expect(r.files[0]?.engine).toBe('duckdb');
     expect(r).toMatchObject({ rows: 250_001, skippedRows: 5, quarantined: 3, loaded: 250_001 - 8 });
     const [m] = await wh.query<{ n: string }>(`SELECT count(*) AS n FROM raw_events WHERE session_id <> 'L' || line`);
     expect(m?.n).toBe('0');
-    expect((await wh.query(`SELECT line, code FROM quarantine ORDER BY line`)).map((x) => [x['line'], x['code']])).toEqual([
+    expect(
+      (await wh.query(`SELECT line, code FROM quarantine ORDER BY line`)).map((x) => [x['line'], x['code']]),
+    ).toEqual([
       ['70001', 'utf8'],
       ['140002', 'utf8'],
       ['210003', 'utf8'],
@@ -341,7 +400,10 @@ describe('a load killed midway', () => {
 
   for (const engine of ['js', 'duckdb'] as const) {
     it(`leaves the warehouse as it was (SIGKILL during a ${engine} load)`, async () => {
-      expect(existsSync(distIndex), `the child process imports ${distIndex}: run \`npx tsc -p tsconfig.build.json\` first`).toBe(true);
+      expect(
+        existsSync(distIndex),
+        `the child process imports ${distIndex}: run \`npx tsc -p tsconfig.build.json\` first`,
+      ).toBe(true);
       const db = path.join(dir, 'w.duckdb');
       const small = path.join(dir, 'small.ndjson');
       await writeFile(small, [good(), good({ item_id: 'i2', timestamp: '2026-01-01T10:00:01Z' })].join('\n'));
@@ -377,7 +439,9 @@ describe('a load killed midway', () => {
         });
         child.on('exit', () => resolve(`exited early: ${stderr}`));
       });
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.on('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.on('exit', r),
+      );
       expect(outcome).toBe('killed');
       expect(child.signalCode).toBe('SIGKILL');
 

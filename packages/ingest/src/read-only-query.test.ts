@@ -13,7 +13,10 @@ describe('read-only warehouse queries', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-sql-test-'));
     warehouse = path.join(dir, 'w.duckdb');
     const f = path.join(dir, 'a.ndjson');
-    await writeFile(f, JSON.stringify({ session_id: 's', event_type: 'click', item_id: 'i', timestamp: '2026-01-01T00:00:00Z' }) + '\n');
+    await writeFile(
+      f,
+      JSON.stringify({ session_id: 's', event_type: 'click', item_id: 'i', timestamp: '2026-01-01T00:00:00Z' }) + '\n',
+    );
     const wh = await createDuckDbWarehouse({ path: warehouse });
     await wh.load([f]);
     await wh.close();
@@ -21,10 +24,14 @@ describe('read-only warehouse queries', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('answers queries (SELECT, DESCRIBE, SHOW, EXPLAIN)', async () => {
-    expect((await queryWarehouseReadOnly(warehouse, 'SELECT count(*)::INTEGER AS n FROM raw_events')).rows).toEqual([{ n: 1 }]);
+    expect((await queryWarehouseReadOnly(warehouse, 'SELECT count(*)::INTEGER AS n FROM raw_events')).rows).toEqual([
+      { n: 1 },
+    ]);
     expect((await queryWarehouseReadOnly(warehouse, 'DESCRIBE raw_events')).rows.length).toBeGreaterThan(3);
     expect((await queryWarehouseReadOnly(warehouse, 'SHOW TABLES')).rows.map((r) => r['name'])).toContain('raw_events');
-    expect((await queryWarehouseReadOnly(warehouse, 'EXPLAIN SELECT * FROM raw_events')).rows.length).toBeGreaterThan(0);
+    expect((await queryWarehouseReadOnly(warehouse, 'EXPLAIN SELECT * FROM raw_events')).rows.length).toBeGreaterThan(
+      0,
+    );
   });
 
   const out = () => path.join(dir, 'out');
@@ -49,10 +56,15 @@ describe('read-only warehouse queries', () => {
   });
 
   it('refuses external access even inside a query (a table function in a SELECT)', async () => {
-    await expect(queryWarehouseReadOnly(warehouse, `SELECT content FROM read_text('/etc/hostname')`)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/disabled by configuration/) });
+    await expect(
+      queryWarehouseReadOnly(warehouse, `SELECT content FROM read_text('/etc/hostname')`),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/disabled by configuration/) });
   });
 
   it('says so when there is no warehouse', async () => {
-    await expect(queryWarehouseReadOnly(path.join(dir, 'none.duckdb'), 'SELECT 1')).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/skiff ingest/) });
+    await expect(queryWarehouseReadOnly(path.join(dir, 'none.duckdb'), 'SELECT 1')).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/skiff ingest/),
+    });
   });
 });

@@ -37,12 +37,18 @@ export async function snapshotWarehouse(file: string, dir: string, attempts = 20
       () => true,
       () => false,
     );
-    if (hasWal) await copyFile(wal, `${copy}.wal`).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    if (hasWal)
+      await copyFile(wal, `${copy}.wal`).catch((e: NodeJS.ErrnoException) =>
+        e.code === 'ENOENT' ? undefined : Promise.reject(e),
+      );
     await copyFile(file, copy);
     if (before.equals(await header(file))) return copy;
     await new Promise((r) => setTimeout(r, 25 * (i + 1)));
   }
-  throw new SkiffError('SOURCE_UNAVAILABLE', `the warehouse ${file} was checkpointed during each of ${attempts} copies; try again`);
+  throw new SkiffError(
+    'SOURCE_UNAVAILABLE',
+    `the warehouse ${file} was checkpointed during each of ${attempts} copies; try again`,
+  );
 }
 
 export interface ReadOnlyQueryResult {
@@ -57,11 +63,17 @@ export interface ReadOnlyQueryResult {
  * statements run. Holding no lock on the warehouse, it never blocks a running ingest.
  */
 export async function queryWarehouseReadOnly(warehouse: string, sql: string): Promise<ReadOnlyQueryResult> {
-  if (!(await stat(warehouse).catch(() => null))?.isFile()) throw new SkiffError('BAD_INPUT', `no warehouse at ${warehouse}: run skiff ingest first`);
+  if (!(await stat(warehouse).catch(() => null))?.isFile())
+    throw new SkiffError('BAD_INPUT', `no warehouse at ${warehouse}: run skiff ingest first`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-sql-'));
   try {
     const copy = await snapshotWarehouse(warehouse, dir);
-    const db = await DuckDBInstance.create(copy, { access_mode: 'READ_ONLY', enable_external_access: 'false', autoload_known_extensions: 'false', lock_configuration: 'true' });
+    const db = await DuckDBInstance.create(copy, {
+      access_mode: 'READ_ONLY',
+      enable_external_access: 'false',
+      autoload_known_extensions: 'false',
+      lock_configuration: 'true',
+    });
     const conn = await db.connect();
     try {
       const statements = await conn.extractStatements(sql).catch((e: unknown) => {
@@ -72,7 +84,11 @@ export async function queryWarehouseReadOnly(warehouse: string, sql: string): Pr
         const p = await statements.prepare(i).catch((e: unknown) => {
           throw new SkiffError('BAD_INPUT', (e as Error).message.split('\n')[0] ?? 'cannot prepare the query');
         });
-        if (!QUERY_TYPES.has(p.statementType)) throw new SkiffError('BAD_INPUT', `skiff sql runs queries only (SELECT, EXPLAIN, DESCRIBE, SHOW); statement ${i + 1} is ${StatementType[p.statementType]}`);
+        if (!QUERY_TYPES.has(p.statementType))
+          throw new SkiffError(
+            'BAD_INPUT',
+            `skiff sql runs queries only (SELECT, EXPLAIN, DESCRIBE, SHOW); statement ${i + 1} is ${StatementType[p.statementType]}`,
+          );
       }
       try {
         const reader = await conn.runAndReadAll(sql);

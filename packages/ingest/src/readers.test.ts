@@ -36,8 +36,18 @@ describe('format detection (--format auto)', () => {
     ['b.jsonl', '{"session":1,"events":[{"aid":1,"ts":1659304800025,"type":"clicks"}]}\n', 'otto', /session \+ events/],
     ['c.txt', 'SessionId\tItemId\tTime\n1\t2\t1396437466.94\n', 'yoochoose', /SessionId, ItemId, Time/],
     ['d.dat', '1,2014-04-07T10:51:09.277Z,214536502,0\n', 'yoochoose', /RSC15 \.dat/],
-    ['e.csv', 'session_id;user_id;item_id;timeframe;eventdate\n1;NA;81766;526309;2016-05-09\n', 'diginetica', /timeframe/],
-    ['f.csv', 'session_id_hash,event_type,product_action,product_sku_hash,server_timestamp_epoch_ms,hashed_url\n', 'coveo', /session_id_hash/],
+    [
+      'e.csv',
+      'session_id;user_id;item_id;timeframe;eventdate\n1;NA;81766;526309;2016-05-09\n',
+      'diginetica',
+      /timeframe/,
+    ],
+    [
+      'f.csv',
+      'session_id_hash,event_type,product_action,product_sku_hash,server_timestamp_epoch_ms,hashed_url\n',
+      'coveo',
+      /session_id_hash/,
+    ],
     ['g.csv', '\uFEFFsession_id,event_type,item_id,timestamp\r\n', 'csv', /raw contract/],
   ];
   for (const [name, content, format, how] of cases)
@@ -48,18 +58,40 @@ describe('format detection (--format auto)', () => {
     });
 
   it('refuses what it cannot recognise, and unknown --format values', async () => {
-    await expect(detectFormat(await file('x.txt', 'hello\n'))).rejects.toThrow(/cannot detect the format.*first line "hello"/);
-    await expect(detectFormat(await file('y.ndjson', '{}'), 'avro')).rejects.toThrow(/format "avro" is not supported \(supported: auto, ndjson, csv, yoochoose, diginetica, otto, coveo, parquet\)/);
-    expect(await detectFormat(await file('z.txt', 'x'), 'yoochoose')).toEqual({ format: 'yoochoose', detectedBy: 'requested' });
+    await expect(detectFormat(await file('x.txt', 'hello\n'))).rejects.toThrow(
+      /cannot detect the format.*first line "hello"/,
+    );
+    await expect(detectFormat(await file('y.ndjson', '{}'), 'avro')).rejects.toThrow(
+      /format "avro" is not supported \(supported: auto, ndjson, csv, yoochoose, diginetica, otto, coveo, parquet\)/,
+    );
+    expect(await detectFormat(await file('z.txt', 'x'), 'yoochoose')).toEqual({
+      format: 'yoochoose',
+      detectedBy: 'requested',
+    });
   });
 });
 
 describe('readers of the public formats', () => {
   it('YooChoose (session-rec prepared): tab-separated, epoch seconds → click', async () => {
-    const f = await file('rsc15.txt', 'SessionId\tItemId\tTime\n3\t214716935\t1396437466.94\n3\t214832672\tnot-a-time\n\n6\t\t1396796300.848\n');
+    const f = await file(
+      'rsc15.txt',
+      'SessionId\tItemId\tTime\n3\t214716935\t1396437466.94\n3\t214832672\tnot-a-time\n\n6\t\t1396796300.848\n',
+    );
     const rs = await read(f, 'yoochoose');
     expect(rs[0]).toEqual({ line: 1, kind: 'skip', why: 'header' });
-    expect(events(rs)).toEqual([{ line: 2, session_id: '3', event_type: 'click', item_id: '214716935', tsMs: 1396437466940, user_id: null, price: null, category: null, query: null }]);
+    expect(events(rs)).toEqual([
+      {
+        line: 2,
+        session_id: '3',
+        event_type: 'click',
+        item_id: '214716935',
+        tsMs: 1396437466940,
+        user_id: null,
+        price: null,
+        category: null,
+        query: null,
+      },
+    ]);
     expect(refused(rs)).toEqual([
       [3, 'timestamp: "not-a-time" is not ISO-8601 or epoch s/ms'],
       [5, 'missing: item_id is required for click events'],
@@ -68,21 +100,53 @@ describe('readers of the public formats', () => {
   });
 
   it('YooChoose (raw RSC15 .dat): clicks and buys', async () => {
-    const clicks = events(await read(await file('clicks.dat', '1,2014-04-07T10:51:09.277Z,214536502,0\n1,2014-04-07T10:54:09.868Z,214536500,S\n'), 'yoochoose'));
-    expect(clicks.map((e) => [e.session_id, e.event_type, e.item_id, new Date(e.tsMs).toISOString(), e.category])).toEqual([
+    const clicks = events(
+      await read(
+        await file('clicks.dat', '1,2014-04-07T10:51:09.277Z,214536502,0\n1,2014-04-07T10:54:09.868Z,214536500,S\n'),
+        'yoochoose',
+      ),
+    );
+    expect(
+      clicks.map((e) => [e.session_id, e.event_type, e.item_id, new Date(e.tsMs).toISOString(), e.category]),
+    ).toEqual([
       ['1', 'click', '214536502', '2014-04-07T10:51:09.277Z', '0'],
       ['1', 'click', '214536500', '2014-04-07T10:54:09.868Z', 'S'],
     ]);
-    const buys = events(await read(await file('buys.dat', '420374,2014-04-06T18:44:58.314Z,214537888,12462,1\n'), 'yoochoose'));
+    const buys = events(
+      await read(await file('buys.dat', '420374,2014-04-06T18:44:58.314Z,214537888,12462,1\n'), 'yoochoose'),
+    );
     expect(buys).toMatchObject([{ session_id: '420374', event_type: 'purchase', item_id: '214537888', price: 12462 }]);
   });
 
   it('Diginetica: time = eventdate + timeframe ms, NA user = anonymous → view', async () => {
-    const f = await file('dg.csv', 'session_id;user_id;item_id;timeframe;eventdate\n1;NA;81766;526309;2016-05-09\n2;77;31331;5;2016-05-10\n3;NA;1;x;2016-05-10\n4;NA;1;5\n');
+    const f = await file(
+      'dg.csv',
+      'session_id;user_id;item_id;timeframe;eventdate\n1;NA;81766;526309;2016-05-09\n2;77;31331;5;2016-05-10\n3;NA;1;x;2016-05-10\n4;NA;1;5\n',
+    );
     const rs = await read(f, 'diginetica');
     expect(events(rs)).toEqual([
-      { line: 2, session_id: '1', event_type: 'view', item_id: '81766', tsMs: Date.UTC(2016, 4, 9) + 526309, user_id: null, price: null, category: null, query: null },
-      { line: 3, session_id: '2', event_type: 'view', item_id: '31331', tsMs: Date.UTC(2016, 4, 10) + 5, user_id: '77', price: null, category: null, query: null },
+      {
+        line: 2,
+        session_id: '1',
+        event_type: 'view',
+        item_id: '81766',
+        tsMs: Date.UTC(2016, 4, 9) + 526309,
+        user_id: null,
+        price: null,
+        category: null,
+        query: null,
+      },
+      {
+        line: 3,
+        session_id: '2',
+        event_type: 'view',
+        item_id: '31331',
+        tsMs: Date.UTC(2016, 4, 10) + 5,
+        user_id: '77',
+        price: null,
+        category: null,
+        query: null,
+      },
     ]);
     expect(refused(rs)).toEqual([
       [4, 'timestamp: eventdate "2016-05-10" + timeframe "x" is not a date + milliseconds'],
@@ -94,8 +158,23 @@ describe('readers of the public formats', () => {
     const f = await file(
       'otto.jsonl',
       [
-        JSON.stringify({ session: 0, events: [{ aid: 1517085, ts: 1659304800025, type: 'clicks' }, { aid: 7, ts: 1659304800026, type: 'carts' }, { aid: 8, ts: 1659304800027, type: 'orders' }] }),
-        JSON.stringify({ session: 1, events: [{ aid: 2, ts: 1659304800025, type: 'wishes' }, { aid: 3, type: 'clicks' }, { aid: 4, ts: '1659304800025', type: 'clicks' }, { ts: 1, type: 'clicks' }] }),
+        JSON.stringify({
+          session: 0,
+          events: [
+            { aid: 1517085, ts: 1659304800025, type: 'clicks' },
+            { aid: 7, ts: 1659304800026, type: 'carts' },
+            { aid: 8, ts: 1659304800027, type: 'orders' },
+          ],
+        }),
+        JSON.stringify({
+          session: 1,
+          events: [
+            { aid: 2, ts: 1659304800025, type: 'wishes' },
+            { aid: 3, type: 'clicks' },
+            { aid: 4, ts: '1659304800025', type: 'clicks' },
+            { ts: 1, type: 'clicks' },
+          ],
+        }),
         JSON.stringify({ events: [] }),
         JSON.stringify({ session: 2, events: [] }),
         '{"session": 3, "events": {}}',
@@ -156,10 +235,25 @@ describe('readers of the public formats', () => {
 
 describe('lines and the raw contract', () => {
   it('splits lines from bytes: CRLF, BOM, a last line without newline, invalid UTF-8, oversize', async () => {
-    const f = await file('lines.txt', Buffer.concat([Buffer.from('\uFEFFa\r\nb\n\n'), Buffer.from([0x63, 0xc3, 0x28, 0x0a]), Buffer.from('x'.repeat(70_000) + '\nlast')]));
+    const f = await file(
+      'lines.txt',
+      Buffer.concat([
+        Buffer.from('\uFEFFa\r\nb\n\n'),
+        Buffer.from([0x63, 0xc3, 0x28, 0x0a]),
+        Buffer.from('x'.repeat(70_000) + '\nlast'),
+      ]),
+    );
     const out = [];
-    for await (const l of readLines(f, { chunkBytes: 1024 })) out.push('text' in l ? [l.line, l.text] : [l.line, l.bad]);
-    expect(out).toEqual([[1, 'a'], [2, 'b'], [3, ''], [4, 'utf8'], [5, 'oversize'], [6, 'last']]);
+    for await (const l of readLines(f, { chunkBytes: 1024 }))
+      out.push('text' in l ? [l.line, l.text] : [l.line, l.bad]);
+    expect(out).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, ''],
+      [4, 'utf8'],
+      [5, 'oversize'],
+      [6, 'last'],
+    ]);
   });
 
   it('parses ISO-8601 (offsets, fractions truncated to ms, no offset = UTC) and epoch s/ms', () => {
@@ -171,7 +265,8 @@ describe('lines and the raw contract', () => {
     expect(parseTimestamp(1767225600)).toBe(Date.UTC(2026, 0, 1));
     expect(parseTimestamp('1767225600123')).toBe(Date.UTC(2026, 0, 1) + 123);
     expect(parseTimestamp(1396437466.94)).toBe(1396437466940);
-    for (const bad of ['2026-02-30', '2026-01-01T24:00:00Z', 'Jan 1 2026', '', '1969-12-31', 'infinity'] as const) expect(parseTimestamp(bad)).toBeUndefined();
+    for (const bad of ['2026-02-30', '2026-01-01T24:00:00Z', 'Jan 1 2026', '', '1969-12-31', 'infinity'] as const)
+      expect(parseTimestamp(bad)).toBeUndefined();
     for (const bad of [0, -5, Number.NaN, 1e20]) expect(parseTimestamp(bad)).toBeUndefined();
   });
 

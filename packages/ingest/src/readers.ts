@@ -1,7 +1,16 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError, type EventType } from '@skiff/core';
-import { MAX_LINE_BYTES, MAX_RAW_CHARS, refuse, shown, validateRawObject, type NormalisedEvent, type QuarantineCode, type Refusal } from './contract.js';
+import {
+  MAX_LINE_BYTES,
+  MAX_RAW_CHARS,
+  refuse,
+  shown,
+  validateRawObject,
+  type NormalisedEvent,
+  type QuarantineCode,
+  type Refusal,
+} from './contract.js';
 import { readLines } from './lines.js';
 
 export { parseTimestamp, type NormalisedEvent } from './contract.js';
@@ -59,21 +68,36 @@ export function detectFromHeader(head: string, ext: string): FormatDetection | u
   if (JSON_EXT.has(ext) || head.startsWith('{')) {
     try {
       const o = JSON.parse(head) as unknown;
-      if (o && typeof o === 'object' && 'session' in o && 'events' in o && Array.isArray((o as { events: unknown }).events))
+      if (
+        o &&
+        typeof o === 'object' &&
+        'session' in o &&
+        'events' in o &&
+        Array.isArray((o as { events: unknown }).events)
+      )
         return { format: 'otto', detectedBy: 'first line is a JSON object with session + events[]' };
     } catch {
       // A bad first line is quarantined like any other; the extension decides.
     }
-    if (JSON_EXT.has(ext) || head.startsWith('{')) return { format: 'ndjson', detectedBy: `JSON lines (${ext || 'first line'})` };
+    if (JSON_EXT.has(ext) || head.startsWith('{'))
+      return { format: 'ndjson', detectedBy: `JSON lines (${ext || 'first line'})` };
   }
   const tab = names(head, '\t');
   const semi = names(head, ';');
   const comma = names(head, ',');
-  for (const cols of [tab, comma]) if (hasAll(cols, ['sessionid', 'itemid', 'time'])) return { format: 'yoochoose', detectedBy: 'header SessionId, ItemId, Time' };
-  if (YOOCHOOSE_DAT.test(head)) return { format: 'yoochoose', detectedBy: 'RSC15 .dat row (session, ISO time, item, …)' };
-  if (hasAll(semi, ['session_id', 'item_id', 'timeframe', 'eventdate'])) return { format: 'diginetica', detectedBy: 'header session_id;user_id;item_id;timeframe;eventdate' };
-  if (hasAll(comma, ['session_id_hash', 'product_action'])) return { format: 'coveo', detectedBy: 'header session_id_hash, …, product_action' };
-  if (hasAll(comma, ['session_id', 'event_type', 'timestamp']) || (ext === '.csv' && hasAll(comma, ['user_id', 'event_type', 'timestamp'])))
+  for (const cols of [tab, comma])
+    if (hasAll(cols, ['sessionid', 'itemid', 'time']))
+      return { format: 'yoochoose', detectedBy: 'header SessionId, ItemId, Time' };
+  if (YOOCHOOSE_DAT.test(head))
+    return { format: 'yoochoose', detectedBy: 'RSC15 .dat row (session, ISO time, item, …)' };
+  if (hasAll(semi, ['session_id', 'item_id', 'timeframe', 'eventdate']))
+    return { format: 'diginetica', detectedBy: 'header session_id;user_id;item_id;timeframe;eventdate' };
+  if (hasAll(comma, ['session_id_hash', 'product_action']))
+    return { format: 'coveo', detectedBy: 'header session_id_hash, …, product_action' };
+  if (
+    hasAll(comma, ['session_id', 'event_type', 'timestamp']) ||
+    (ext === '.csv' && hasAll(comma, ['user_id', 'event_type', 'timestamp']))
+  )
     return { format: 'csv', detectedBy: 'CSV header with the raw contract columns' };
   if (ext === '.csv' && head === '') return { format: 'csv', detectedBy: 'empty .csv file' };
   return undefined;
@@ -82,8 +106,12 @@ export function detectFromHeader(head: string, ext: string): FormatDetection | u
 /** Picks the reader: the requested one, or (`auto`) from the extension and the first line. */
 export async function detectFormat(file: string, requested = 'auto'): Promise<FormatDetection> {
   if (requested !== 'auto') {
-    if ((RAW_FORMATS as readonly string[]).includes(requested)) return { format: requested as RawFormat, detectedBy: 'requested' };
-    throw new SkiffError('BAD_INPUT', `format "${requested}" is not supported (supported: auto, ${RAW_FORMATS.join(', ')})`);
+    if ((RAW_FORMATS as readonly string[]).includes(requested))
+      return { format: requested as RawFormat, detectedBy: 'requested' };
+    throw new SkiffError(
+      'BAD_INPUT',
+      `format "${requested}" is not supported (supported: auto, ${RAW_FORMATS.join(', ')})`,
+    );
   }
   const ext = path.extname(file).toLowerCase();
   if (ext === '.parquet') return { format: 'parquet', detectedBy: 'extension .parquet' };
@@ -124,7 +152,13 @@ export function splitCsvLine(line: string, sep = ','): string[] {
 type Out = ParsedRecord | ParsedRecord[];
 type LineParser = (line: number, text: string) => Out;
 
-const quarantine = (line: number, raw: string, r: Refusal): ParsedRecord => ({ line, kind: 'quarantine', raw: raw.slice(0, MAX_RAW_CHARS), code: r.code, reason: r.reason });
+const quarantine = (line: number, raw: string, r: Refusal): ParsedRecord => ({
+  line,
+  kind: 'quarantine',
+  raw: raw.slice(0, MAX_RAW_CHARS),
+  code: r.code,
+  reason: r.reason,
+});
 
 function checked(line: number, raw: string, obj: unknown): ParsedRecord {
   const v = validateRawObject(obj);
@@ -132,7 +166,11 @@ function checked(line: number, raw: string, obj: unknown): ParsedRecord {
 }
 
 /** A delimited format: the first line is the header (unless `noHeader` says otherwise). */
-function delimited(sep: string, row: (cells: string[], col: Map<string, number>, line: number, text: string) => Out, noHeader?: (first: string) => Map<string, number> | undefined): LineParser {
+function delimited(
+  sep: string,
+  row: (cells: string[], col: Map<string, number>, line: number, text: string) => Out,
+  noHeader?: (first: string) => Map<string, number> | undefined,
+): LineParser {
   let col: Map<string, number> | undefined;
   let width = 0;
   return (line, text) => {
@@ -146,7 +184,8 @@ function delimited(sep: string, row: (cells: string[], col: Map<string, number>,
       width = -1;
     }
     const cells = splitCsvLine(text, sep);
-    if (width > 0 && cells.length !== width) return quarantine(line, text, refuse('csv', `expected ${width} fields, got ${cells.length}`));
+    if (width > 0 && cells.length !== width)
+      return quarantine(line, text, refuse('csv', `expected ${width} fields, got ${cells.length}`));
     return row(cells, col, line, text);
   };
 }
@@ -207,7 +246,12 @@ const yoochoose: () => LineParser = () => {
       if (!YOOCHOOSE_DAT.test(first.replaceAll('\t', ','))) return undefined;
       // clicks: session,timestamp,item,category   buys: session,timestamp,item,price,quantity
       buys = first.split('\t').length === 5;
-      return new Map([['sessionid', 0], ['time', 1], ['itemid', 2], [buys ? 'price' : 'category', 3]]);
+      return new Map([
+        ['sessionid', 0],
+        ['time', 1],
+        ['itemid', 2],
+        [buys ? 'price' : 'category', 3],
+      ]);
     },
   );
   return (line, text) => parse(line, text.includes('\t') ? text : text.replaceAll(',', '\t'));
@@ -223,7 +267,12 @@ const diginetica: () => LineParser = () =>
     let timestamp: number | string | null = null;
     if (date !== null && frame !== null) {
       const day = DATE_RE.test(date) ? Date.parse(`${date}T00:00:00Z`) : NaN;
-      if (Number.isNaN(day) || !/^\d+$/.test(frame)) return quarantine(line, text, refuse('timestamp', `eventdate "${shown(date)}" + timeframe "${shown(frame)}" is not a date + milliseconds`));
+      if (Number.isNaN(day) || !/^\d+$/.test(frame))
+        return quarantine(
+          line,
+          text,
+          refuse('timestamp', `eventdate "${shown(date)}" + timeframe "${shown(frame)}" is not a date + milliseconds`),
+        );
       timestamp = day + Number(frame);
     }
     const user = get('user_id');
@@ -247,7 +296,8 @@ const otto: () => LineParser = () => (line, text) => {
   } catch {
     return quarantine(line, text, refuse('json', 'not valid JSON'));
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return quarantine(line, text, refuse('json', 'not a JSON object'));
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    return quarantine(line, text, refuse('json', 'not a JSON object'));
   const { session, events } = obj as { session?: unknown; events?: unknown };
   if (session === undefined || session === null) return quarantine(line, text, refuse('missing', 'session'));
   if (!idLike(session)) return quarantine(line, text, refuse('type', 'session must be an integer or a string'));
@@ -256,20 +306,38 @@ const otto: () => LineParser = () => (line, text) => {
   if (events.length === 0) return { line, kind: 'skip', why: 'no-events' };
   return events.map((e: unknown): ParsedRecord => {
     const raw = JSON.stringify(e) ?? 'undefined';
-    if (typeof e !== 'object' || e === null || Array.isArray(e)) return quarantine(line, raw, refuse('json', 'event is not a JSON object'));
+    if (typeof e !== 'object' || e === null || Array.isArray(e))
+      return quarantine(line, raw, refuse('json', 'event is not a JSON object'));
     const { aid, ts, type } = e as { aid?: unknown; ts?: unknown; type?: unknown };
     if (aid === undefined || aid === null) return quarantine(line, raw, refuse('missing', 'aid'));
     if (!idLike(aid)) return quarantine(line, raw, refuse('type', 'aid must be an integer or a string'));
     if (ts === undefined || ts === null) return quarantine(line, raw, refuse('missing', 'ts'));
     if (typeof ts !== 'number') return quarantine(line, raw, refuse('type', 'ts must be a number (epoch ms)'));
-    if (typeof type !== 'string') return quarantine(line, raw, type === undefined ? refuse('missing', 'type') : refuse('type', 'type must be a string'));
+    if (typeof type !== 'string')
+      return quarantine(
+        line,
+        raw,
+        type === undefined ? refuse('missing', 'type') : refuse('type', 'type must be a string'),
+      );
     const eventType = OTTO_TYPES[type];
-    if (!eventType) return quarantine(line, raw, refuse('value', `type "${shown(type)}" is not one of clicks, carts, orders`));
-    return checked(line, raw, { session_id: String(session), event_type: eventType, item_id: String(aid), timestamp: ts });
+    if (!eventType)
+      return quarantine(line, raw, refuse('value', `type "${shown(type)}" is not one of clicks, carts, orders`));
+    return checked(line, raw, {
+      session_id: String(session),
+      event_type: eventType,
+      item_id: String(aid),
+      timestamp: ts,
+    });
   });
 };
 
-const COVEO_ACTIONS: Record<string, EventType | null> = { detail: 'view', click: 'click', add: 'add_to_cart', purchase: 'purchase', remove: null };
+const COVEO_ACTIONS: Record<string, EventType | null> = {
+  detail: 'view',
+  click: 'click',
+  add: 'add_to_cart',
+  purchase: 'purchase',
+  remove: null,
+};
 /**
  * Coveo browsing CSV (SIGIR eCom 2021 `browsing_train.csv`, and the 2020 shopper-intent release):
  * session_id_hash, event_type (event|pageview), product_action, product_sku_hash, server_timestamp_epoch_ms, hashed_url.
@@ -281,10 +349,22 @@ const coveo: () => LineParser = () =>
     const kind = get('event_type');
     const action = get('product_action');
     if (kind === 'pageview' && action === null) return { line, kind: 'skip', why: 'unmapped' };
-    if (kind !== 'event' && kind !== 'pageview') return quarantine(line, text, kind === null ? refuse('missing', 'event_type') : refuse('value', `event_type "${shown(kind)}" is not one of event, pageview`));
+    if (kind !== 'event' && kind !== 'pageview')
+      return quarantine(
+        line,
+        text,
+        kind === null
+          ? refuse('missing', 'event_type')
+          : refuse('value', `event_type "${shown(kind)}" is not one of event, pageview`),
+      );
     if (action === null) return quarantine(line, text, refuse('missing', 'product_action'));
     const mapped = COVEO_ACTIONS[action];
-    if (mapped === undefined) return quarantine(line, text, refuse('value', `product_action "${shown(action)}" is not one of ${Object.keys(COVEO_ACTIONS).join(', ')}`));
+    if (mapped === undefined)
+      return quarantine(
+        line,
+        text,
+        refuse('value', `product_action "${shown(action)}" is not one of ${Object.keys(COVEO_ACTIONS).join(', ')}`),
+      );
     if (mapped === null) return { line, kind: 'skip', why: 'unmapped' };
     const ts = get('server_timestamp_epoch_ms');
     return checked(line, text, {
@@ -308,7 +388,8 @@ const isBlank = (text: string) => {
 
 /** Streams a raw file as records; never throws on a bad row (it becomes a quarantine record). */
 export async function* readRawFile(file: string, format: RawFormat): AsyncGenerator<ParsedRecord> {
-  if (format === 'parquet') throw new SkiffError('BAD_INPUT', `${file}: Parquet files are read by DuckDB (warehouse.load), not line by line`);
+  if (format === 'parquet')
+    throw new SkiffError('BAD_INPUT', `${file}: Parquet files are read by DuckDB (warehouse.load), not line by line`);
   const parse = PARSERS[format]();
   for await (const l of readLines(file)) {
     if ('bad' in l) {
@@ -340,7 +421,8 @@ export function stagedLineParser(format: StagedLineFormat): (line: number, text:
   const parse = PARSERS[format]();
   return (line, text) => {
     if (text === null || isBlank(text)) return { line, kind: 'skip', why: 'blank' };
-    if (text.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(text) > MAX_LINE_BYTES) return quarantine(line, text, OVERSIZE);
+    if (text.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(text) > MAX_LINE_BYTES)
+      return quarantine(line, text, OVERSIZE);
     return parse(line, text) as ParsedRecord;
   };
 }

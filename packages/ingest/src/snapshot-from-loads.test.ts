@@ -9,13 +9,23 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 
 const ev = (session: string, item: string, t: number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ session_id: session, event_type: 'click', item_id: item, timestamp: new Date(t).toISOString(), ...extra });
+  JSON.stringify({
+    session_id: session,
+    event_type: 'click',
+    item_id: item,
+    timestamp: new Date(t).toISOString(),
+    ...extra,
+  });
 
 /** Five 3-click sessions a day on days [from, to), items cycling over i0…i6. */
 function days(from: number, to: number, prefix = 's'): string[] {
   const lines: string[] = [];
   for (let d = from; d < to; d++)
-    for (let s = 0; s < 5; s++) for (let i = 0; i < 3; i++) lines.push(ev(`${prefix}${d}-${s}`, `i${(s + i + d) % 7}`, T0 + d * DAY + s * 60_000 + i * 1000, { price: d + s }));
+    for (let s = 0; s < 5; s++)
+      for (let i = 0; i < 3; i++)
+        lines.push(
+          ev(`${prefix}${d}-${s}`, `i${(s + i + d) % 7}`, T0 + d * DAY + s * 60_000 + i * 1000, { price: d + s }),
+        );
   return lines;
 }
 
@@ -65,7 +75,10 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
     const test = JSON.parse(await readFile(rebuilt.files.test, 'utf8')) as { sessions: string[][] };
     expect(test.sessions).toHaveLength(6);
     expect(test.sessions.flat().length).toBe(18); // s5-0 without the click of the second load
-    const items = JSON.parse(await readFile(path.join(rebuilt.dir, 'items.json'), 'utf8')) as Record<string, { price: number | null }>;
+    const items = JSON.parse(await readFile(path.join(rebuilt.dir, 'items.json'), 'utf8')) as Record<
+      string,
+      { price: number | null }
+    >;
     expect(Object.values(items).some((i) => i.price === 99)).toBe(false);
 
     // Both loads (in any order) rebuild the current snapshot.
@@ -80,7 +93,10 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
 
   it('refuses unknown or no load ids', async () => {
     const first = await load('a.ndjson', days(0, 4));
-    await expect(wh.snapshotFromLoads([first, 'load-nope'], path.join(dir, 's'))).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('load-nope') });
+    await expect(wh.snapshotFromLoads([first, 'load-nope'], path.join(dir, 's'))).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining('load-nope'),
+    });
     await expect(wh.snapshotFromLoads([], path.join(dir, 's'))).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
 
@@ -94,14 +110,20 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
 
     type SplitFile = { sessions: string[][]; startedAt: string[] };
     const read = async (f: string) => JSON.parse(await readFile(f, 'utf8')) as SplitFile;
-    const [train, validation, test] = await Promise.all([read(snap.files.train), read(snap.files.validation), read(snap.files.test)]);
+    const [train, validation, test] = await Promise.all([
+      read(snap.files.train),
+      read(snap.files.validation),
+      read(snap.files.test),
+    ]);
     const items = await readFile(path.join(snap.dir, 'items.json'), 'utf8');
     const sessions = { train: train.sessions, validation: validation.sessions, test: test.sessions };
     const starts = { train: train.startedAt, validation: validation.startedAt, test: test.startedAt };
     expect(computeSnapshotId(snap.loadIds, sessions, starts, items, snap.split!.rule)).toBe(snap.snapshotId);
     expect(computeSnapshotId(['load-other'], sessions, starts, items, snap.split!.rule)).not.toBe(snap.snapshotId);
     // The rule is part of the address: another rule is another snapshot, even with the same cut.
-    expect(computeSnapshotId(snap.loadIds, sessions, starts, items, { rule: 'last-days', testDays: 1, validationDays: 1 })).not.toBe(snap.snapshotId);
+    expect(
+      computeSnapshotId(snap.loadIds, sessions, starts, items, { rule: 'last-days', testDays: 1, validationDays: 1 }),
+    ).not.toBe(snap.snapshotId);
 
     train.sessions[0] = [...train.sessions[0]!].reverse();
     await writeFile(snap.files.train, JSON.stringify(train));
@@ -110,6 +132,9 @@ describe('DuckDB warehouse: snapshots restricted to loads', () => {
     expect(bad.computedId).not.toBe(snap.snapshotId);
 
     await rm(path.join(snap.dir, 'items.json'));
-    await expect(verifySnapshotDir(snap.dir)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('items.json') });
+    await expect(verifySnapshotDir(snap.dir)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining('items.json'),
+    });
   });
 });

@@ -25,10 +25,20 @@ export const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
  * The content address of a snapshot: sha256 over its load ids, the item sequences and start times
  * of each split (train, validation, test) and the exact text of items.json, first 12 hex digits.
  */
-export function computeSnapshotId(loadIds: readonly string[], sessions: Record<Split, string[][]>, startedAt: Record<Split, string[]>, itemsJson: string, rule?: SplitRule): string {
+export function computeSnapshotId(
+  loadIds: readonly string[],
+  sessions: Record<Split, string[][]>,
+  startedAt: Record<Split, string[]>,
+  itemsJson: string,
+  rule?: SplitRule,
+): string {
   const seqs = { train: sessions.train, validation: sessions.validation, test: sessions.test };
   const starts = { train: startedAt.train, validation: startedAt.validation, test: startedAt.test };
-  const h = createHash('sha256').update(JSON.stringify(loadIds)).update(JSON.stringify(seqs)).update(JSON.stringify(starts)).update(itemsJson);
+  const h = createHash('sha256')
+    .update(JSON.stringify(loadIds))
+    .update(JSON.stringify(seqs))
+    .update(JSON.stringify(starts))
+    .update(itemsJson);
   // The split rule too (when recorded): two rules that happen to cut the same way are still two
   // snapshots, each folder holding the rule it was made with.
   if (rule) h.update(JSON.stringify(rule));
@@ -51,7 +61,10 @@ export interface SnapshotVerification {
 export async function verifySnapshotDir(dir: string): Promise<SnapshotVerification> {
   const read = (f: string) =>
     readFile(path.join(dir, f), 'utf8').catch((e: unknown) => {
-      throw new SkiffError('BAD_INPUT', `snapshot ${dir}: cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new SkiffError(
+        'BAD_INPUT',
+        `snapshot ${dir}: cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     });
   const parse = <T>(f: string, text: string): T => {
     try {
@@ -68,7 +81,13 @@ export async function verifySnapshotDir(dir: string): Promise<SnapshotVerificati
     sessions[s] = f.sessions ?? [];
     startedAt[s] = f.startedAt ?? [];
   }
-  const computedId = computeSnapshotId(snapshot.loadIds ?? [], sessions, startedAt, await read('items.json'), snapshot.split?.rule);
+  const computedId = computeSnapshotId(
+    snapshot.loadIds ?? [],
+    sessions,
+    startedAt,
+    await read('items.json'),
+    snapshot.split?.rule,
+  );
   const base = path.basename(path.resolve(dir));
   const ok = computedId === snapshot.snapshotId && (!base.startsWith('snap-') || base === computedId);
   return { snapshot, computedId, ok };

@@ -48,7 +48,11 @@ const sqlTimestamp = (iso: string) => new Date(iso).toISOString().replace('T', '
  */
 export function splitVars(input: SplitRule): ModelVars {
   const parsed = SplitRuleSchema.safeParse(input);
-  if (!parsed.success) throw new SkiffError('BAD_INPUT', `invalid split rule: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new SkiffError(
+      'BAD_INPUT',
+      `invalid split rule: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('; ')}`,
+    );
   const r = parsed.data;
   const epoch = '1970-01-01 00:00:00';
   return {
@@ -105,13 +109,21 @@ export function renderSql(text: string, vars: ModelVars, file = '(inline)'): { s
 export function topoSort<T extends { name: string; refs: string[] }>(models: T[]): T[] {
   const byName = new Map(models.map((m) => [m.name, m]));
   for (const m of models)
-    for (const r of m.refs) if (!byName.has(r)) throw new SkiffError('BAD_INPUT', `model ${m.name} refers to unknown model ${r}`);
+    for (const r of m.refs)
+      if (!byName.has(r)) throw new SkiffError('BAD_INPUT', `model ${m.name} refers to unknown model ${r}`);
   const pending = new Map(models.map((m) => [m.name, new Set(m.refs)]));
   const out: T[] = [];
   while (pending.size > 0) {
-    const ready = [...pending].filter(([, deps]) => deps.size === 0).map(([n]) => n).sort();
+    const ready = [...pending]
+      .filter(([, deps]) => deps.size === 0)
+      .map(([n]) => n)
+      .sort();
     const next = ready[0];
-    if (next === undefined) throw new SkiffError('BAD_INPUT', `models refer to each other in a cycle: ${[...pending.keys()].sort().join(', ')}`);
+    if (next === undefined)
+      throw new SkiffError(
+        'BAD_INPUT',
+        `models refer to each other in a cycle: ${[...pending.keys()].sort().join(', ')}`,
+      );
     pending.delete(next);
     for (const deps of pending.values()) deps.delete(next);
     out.push(byName.get(next)!);
@@ -119,7 +131,10 @@ export function topoSort<T extends { name: string; refs: string[] }>(models: T[]
   return out;
 }
 
-const sqlFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+const sqlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
 
 /** Reads `models/*.sql` and returns them in run order. */
 export function loadModels(vars: ModelVars = DEFAULT_VARS, dir = MODELS_DIR): TransformModel[] {
@@ -135,7 +150,11 @@ export function loadModels(vars: ModelVars = DEFAULT_VARS, dir = MODELS_DIR): Tr
 export function loadChecks(vars: ModelVars = DEFAULT_VARS, dir = CHECKS_DIR): SqlCheck[] {
   return sqlFiles(dir).map((f) => {
     const file = path.join(dir, f);
-    return { name: f.slice(0, -4).replace(/^\d+-/, ''), file, sql: renderSql(readFileSync(file, 'utf8'), vars, file).sql };
+    return {
+      name: f.slice(0, -4).replace(/^\d+-/, ''),
+      file,
+      sql: renderSql(readFileSync(file, 'utf8'), vars, file).sql,
+    };
   });
 }
 

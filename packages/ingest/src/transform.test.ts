@@ -11,7 +11,8 @@ import { CHECKS_DIR, DEFAULT_VARS, loadChecks, loadModels, MODELS_DIR, renderSql
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const T0 = Date.UTC(2026, 0, 1, 8);
 const MIN = 60_000;
-const ev = (o: Record<string, unknown>) => JSON.stringify({ event_type: 'click', ...o, timestamp: new Date(o['t'] as number).toISOString(), t: undefined });
+const ev = (o: Record<string, unknown>) =>
+  JSON.stringify({ event_type: 'click', ...o, timestamp: new Date(o['t'] as number).toISOString(), t: undefined });
 
 describe('SQL model files', () => {
   it('are read from <package>/models and <package>/checks, from src and from dist alike', async () => {
@@ -21,10 +22,16 @@ describe('SQL model files', () => {
     expect(existsSync(dist), `${dist} is missing: build the package first`).toBe(true);
     const built = (await import(dist)) as typeof import('./sql-models.js');
     expect(built.MODELS_DIR).toBe(MODELS_DIR);
-    expect(built.MODELS.map((m) => m.name)).toEqual(['stg_events', 'sessions', 'session_sequences', 'splits', 'item_stats']);
+    expect(built.MODELS.map((m) => m.name)).toEqual([
+      'stg_events',
+      'sessions',
+      'session_sequences',
+      'splits',
+      'item_stats',
+    ]);
   });
 
-  it("resolve {{ ref() }} into a run order, {{ source() }} and {{ var() }} into SQL", () => {
+  it('resolve {{ ref() }} into a run order, {{ source() }} and {{ var() }} into SQL', () => {
     const models = loadModels();
     expect(models.map((m) => [m.name, m.refs])).toEqual([
       ['stg_events', []],
@@ -35,15 +42,32 @@ describe('SQL model files', () => {
     ]);
     for (const m of models) expect(m.sql).not.toContain('{{');
     expect(models.find((m) => m.name === 'stg_events')?.sql).toContain(`INTERVAL '30 minutes'`);
-    expect(loadModels({ ...DEFAULT_VARS, session_gap_minutes: 45 }).find((m) => m.name === 'stg_events')?.sql).toContain(`INTERVAL '45 minutes'`);
-    expect(renderSql(`select * from {{ source('raw', 'raw_events') }} join {{ref("a")}} where n > {{ var('x') }};`, { x: 3 })).toEqual({
+    expect(
+      loadModels({ ...DEFAULT_VARS, session_gap_minutes: 45 }).find((m) => m.name === 'stg_events')?.sql,
+    ).toContain(`INTERVAL '45 minutes'`);
+    expect(
+      renderSql(`select * from {{ source('raw', 'raw_events') }} join {{ref("a")}} where n > {{ var('x') }};`, {
+        x: 3,
+      }),
+    ).toEqual({
       sql: 'select * from raw_events join a where n > 3',
       refs: ['a'],
     });
     expect(() => renderSql(`{{ var('nope') }}`, {})).toThrow(/unknown var\('nope'\)/);
-    expect(() => topoSort([{ name: 'a', refs: ['b'] }, { name: 'b', refs: ['a'] }])).toThrow(/cycle: a, b/);
+    expect(() =>
+      topoSort([
+        { name: 'a', refs: ['b'] },
+        { name: 'b', refs: ['a'] },
+      ]),
+    ).toThrow(/cycle: a, b/);
     expect(() => topoSort([{ name: 'a', refs: ['zz'] }])).toThrow(/unknown model zz/);
-    expect(topoSort([{ name: 'c', refs: ['a'] }, { name: 'b', refs: [] }, { name: 'a', refs: [] }]).map((m) => m.name)).toEqual(['a', 'b', 'c']);
+    expect(
+      topoSort([
+        { name: 'c', refs: ['a'] },
+        { name: 'b', refs: [] },
+        { name: 'a', refs: [] },
+      ]).map((m) => m.name),
+    ).toEqual(['a', 'b', 'c']);
     expect(loadChecks().map((c) => c.name)).toContain('sessions.length_distribution');
   });
 });
@@ -80,7 +104,9 @@ describe('transforms and checks', () => {
       ev({ session_id: 'web-1', user_id: 'u1', item_id: 'y', t: T0 + 500 * MIN }), // explicit id: no gap rule
     ]);
     await wh.transform();
-    const s = await wh.query<{ session_id: string; n_events: string; session_source: string }>(`SELECT session_id, n_events, session_source FROM sessions ORDER BY session_id`);
+    const s = await wh.query<{ session_id: string; n_events: string; session_source: string }>(
+      `SELECT session_id, n_events, session_source FROM sessions ORDER BY session_id`,
+    );
     expect(s.map((x) => [x.session_id, Number(x.n_events), x.session_source])).toEqual([
       ['u:u1:1', 3, 'inactivity'],
       ['u:u1:2', 2, 'inactivity'],
@@ -95,7 +121,15 @@ describe('transforms and checks', () => {
     const lines: string[] = [];
     for (let d = 0; d < 5; d++)
       for (let s = 0; s < 4; s++)
-        for (let i = 0; i < 3; i++) lines.push(ev({ session_id: `s${d}-${s}`, item_id: `i${(s + i) % 5}`, event_type: i === 2 ? 'purchase' : 'view', t: T0 + d * 86_400_000 + s * MIN + i * 1000 }));
+        for (let i = 0; i < 3; i++)
+          lines.push(
+            ev({
+              session_id: `s${d}-${s}`,
+              item_id: `i${(s + i) % 5}`,
+              event_type: i === 2 ? 'purchase' : 'view',
+              t: T0 + d * 86_400_000 + s * MIN + i * 1000,
+            }),
+          );
     await loadLines('a.ndjson', lines);
     await loadLines('b-copy.ndjson', [lines[0]!, lines[1]!, '']); // the same events under another file name
     const first = await wh.transform();
@@ -112,7 +146,13 @@ describe('transforms and checks', () => {
 
   it('reports every check at once, old ones and new ones, and fails freshness when a limit is set', async () => {
     // A minute later each day, so that no session ends exactly one day before the newest event.
-    await loadLines('days.ndjson', [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `s${d}`, item_id: 'a', t: T0 + d * 86_460_000 }), ev({ session_id: `s${d}`, item_id: 'b', t: T0 + d * 86_460_000 + 1000 })]));
+    await loadLines(
+      'days.ndjson',
+      [0, 1, 2, 3].flatMap((d) => [
+        ev({ session_id: `s${d}`, item_id: 'a', t: T0 + d * 86_460_000 }),
+        ev({ session_id: `s${d}`, item_id: 'b', t: T0 + d * 86_460_000 + 1000 }),
+      ]),
+    );
     await wh.transform();
     const c = await wh.check();
     expect(c.checks.map((x) => x.name)).toEqual([
@@ -139,12 +179,22 @@ describe('transforms and checks', () => {
     ]);
     expect(c.passed).toBe(true);
     expect(c.checks.find((x) => x.name === 'splits.train_not_empty')?.detail).toBe('2 sessions');
-    expect(c.checks.find((x) => x.name === 'raw_events.freshness')?.detail).toMatch(/^newest event 2026-01-04T08:03:01Z, .* hours old \(no limit set\)$/);
+    expect(c.checks.find((x) => x.name === 'raw_events.freshness')?.detail).toMatch(
+      /^newest event 2026-01-04T08:03:01Z, .* hours old \(no limit set\)$/,
+    );
 
     const strict = await createDuckDbWarehouse({ path: path.join(dir, 'w2.duckdb'), freshnessMaxAgeHours: 24 });
     const old = path.join(dir, 'old.ndjson');
     const T2020 = Date.UTC(2020, 0, 1);
-    await writeFile(old, [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `o${d}`, item_id: 'a', t: T2020 + d * 86_460_000 }), ev({ session_id: `o${d}`, item_id: 'b', t: T2020 + d * 86_460_000 + 60_000 })]).join('\n'));
+    await writeFile(
+      old,
+      [0, 1, 2, 3]
+        .flatMap((d) => [
+          ev({ session_id: `o${d}`, item_id: 'a', t: T2020 + d * 86_460_000 }),
+          ev({ session_id: `o${d}`, item_id: 'b', t: T2020 + d * 86_460_000 + 60_000 }),
+        ])
+        .join('\n'),
+    );
     await strict.load([old]);
     await strict.transform();
     const s = await strict.check();
@@ -157,25 +207,40 @@ describe('transforms and checks', () => {
   it('refuses events later than their load (beyond the clock skew) by name, with the count and the latest time', async () => {
     const now = Date.now();
     const f = path.join(dir, 'future.ndjson');
-    const rows = [0, 1, 2, 3].flatMap((d) => [ev({ session_id: `p${d}`, item_id: 'a', t: Date.UTC(2026, 0, 1) + d * 86_400_000 }), ev({ session_id: `p${d}`, item_id: 'b', t: Date.UTC(2026, 0, 1) + d * 86_400_000 + 60_000 })]);
+    const rows = [0, 1, 2, 3].flatMap((d) => [
+      ev({ session_id: `p${d}`, item_id: 'a', t: Date.UTC(2026, 0, 1) + d * 86_400_000 }),
+      ev({ session_id: `p${d}`, item_id: 'b', t: Date.UTC(2026, 0, 1) + d * 86_400_000 + 60_000 }),
+    ]);
     // Within the skew (4 minutes ahead) is fine; 2099 and 9999 are not.
-    rows.push(ev({ session_id: 'skew', item_id: 'a', t: now + 240_000 }), ev({ session_id: 'skew', item_id: 'b', t: now + 241_000 }));
-    rows.push(ev({ session_id: 'f1', item_id: 'a', t: Date.UTC(2099, 0, 1) }), ev({ session_id: 'f1', item_id: 'b', t: Date.UTC(2099, 0, 1, 0, 1) }));
-    rows.push(JSON.stringify({ session_id: 'f2', event_type: 'click', item_id: 'a', timestamp: '9999-12-31T00:00:00Z' }));
+    rows.push(
+      ev({ session_id: 'skew', item_id: 'a', t: now + 240_000 }),
+      ev({ session_id: 'skew', item_id: 'b', t: now + 241_000 }),
+    );
+    rows.push(
+      ev({ session_id: 'f1', item_id: 'a', t: Date.UTC(2099, 0, 1) }),
+      ev({ session_id: 'f1', item_id: 'b', t: Date.UTC(2099, 0, 1, 0, 1) }),
+    );
+    rows.push(
+      JSON.stringify({ session_id: 'f2', event_type: 'click', item_id: 'a', timestamp: '9999-12-31T00:00:00Z' }),
+    );
     await writeFile(f, rows.join('\n'));
     await wh.load([f]);
     await wh.transform();
     const c = await wh.check();
     const failed = c.checks.filter((x) => !x.passed);
     expect(c.passed).toBe(false);
-    expect(failed.find((x) => x.name === 'raw_events.not_future')?.detail).toMatch(/^[23] events later than their load's start \+ 300 s \(latest 9999-12-31/);
+    expect(failed.find((x) => x.name === 'raw_events.not_future')?.detail).toMatch(
+      /^[23] events later than their load's start \+ 300 s \(latest 9999-12-31/,
+    );
   });
 
   it('reports a check that cannot run (no transform yet) as failed instead of stopping', async () => {
     const c = await wh.check();
     expect(c.passed).toBe(false);
     expect(c.checks.find((x) => x.name === 'raw_events.not_null')?.passed).toBe(true);
-    expect(c.checks.find((x) => x.name === 'stg_events.item_not_null')?.detail).toMatch(/^check could not run: .*stg_events/);
+    expect(c.checks.find((x) => x.name === 'stg_events.item_not_null')?.detail).toMatch(
+      /^check could not run: .*stg_events/,
+    );
   });
 
   it('opens a warehouse file of an earlier layout (no skipped_rows, session_id NOT NULL) and adds what it lacks', async () => {
@@ -201,7 +266,9 @@ describe('transforms and checks', () => {
         { load_id: 'load-old', skipped_rows: '0' },
         { load_id: r.loadId, skipped_rows: '0' },
       ]);
-      expect(await w.query(`SELECT session_id, user_id FROM raw_events WHERE load_id = '${r.loadId}'`)).toEqual([{ session_id: null, user_id: 'u1' }]);
+      expect(await w.query(`SELECT session_id, user_id FROM raw_events WHERE load_id = '${r.loadId}'`)).toEqual([
+        { session_id: null, user_id: 'u1' },
+      ]);
       expect((await w.check()).checks.find((c) => c.name === 'loads.accounting')?.passed).toBe(true);
     } finally {
       await w.close();

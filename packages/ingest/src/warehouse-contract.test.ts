@@ -15,9 +15,14 @@ describeWarehouseContract('duckdb', async () => {
   return {
     warehouse: await createDuckDbWarehouse({ path: file }),
     reopen: () => createDuckDbWarehouse({ path: file }),
-    quarantine: (w) => duck(w).query<{ line: number; reason: string; file: string; loadId: string }>(`SELECT line::INTEGER AS line, reason, source_file AS file, load_id AS "loadId" FROM quarantine ORDER BY line`),
+    quarantine: (w) =>
+      duck(w).query<{ line: number; reason: string; file: string; loadId: string }>(
+        `SELECT line::INTEGER AS line, reason, source_file AS file, load_id AS "loadId" FROM quarantine ORDER BY line`,
+      ),
     monitoringRuns: (w) =>
-      duck(w).query<{ runAt: string; modelVersion: string | null }>(`SELECT strftime(run_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS "runAt", model_version AS "modelVersion" FROM monitoring_runs ORDER BY run_at`),
+      duck(w).query<{ runAt: string; modelVersion: string | null }>(
+        `SELECT strftime(run_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS "runAt", model_version AS "modelVersion" FROM monitoring_runs ORDER BY run_at`,
+      ),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });

@@ -17,7 +17,10 @@ export interface ArtifactConfig<P = unknown> {
 }
 
 /** Writes files atomically (tmp + rename) into `dir`; returns their names in order. */
-export async function writeArtifactFiles(dir: string, files: ReadonlyArray<readonly [string, string | Uint8Array]>): Promise<string[]> {
+export async function writeArtifactFiles(
+  dir: string,
+  files: ReadonlyArray<readonly [string, string | Uint8Array]>,
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   for (const [name, body] of files) {
     const tmp = path.join(dir, `.${name}.tmp`);
@@ -45,6 +48,10 @@ export async function readArtifactJson<T>(dir: string, file: string): Promise<T>
 export async function readModelKind(dir: string): Promise<ModelKind> {
   const config = await readArtifactJson<{ kind?: unknown }>(dir, 'config.json');
   if (config.kind === undefined) return 'gru4rec';
-  if (!isModelKind(config.kind)) throw new SkiffError('ARTIFACT_CORRUPTED', `unknown model kind ${JSON.stringify(config.kind)} in ${dir}/config.json`);
+  if (!isModelKind(config.kind))
+    throw new SkiffError(
+      'ARTIFACT_CORRUPTED',
+      `unknown model kind ${JSON.stringify(config.kind)} in ${dir}/config.json`,
+    );
   return config.kind;
 }

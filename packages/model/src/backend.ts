@@ -50,7 +50,11 @@ let preference: BackendPreference = 'auto';
 
 /** Set by composition roots from config (SKIFF_TF_BACKEND) before the first initBackend(). */
 export function setBackendPreference(p: BackendPreference): void {
-  if (ready && p !== preference) throw new SkiffError('CONFIG_INVALID', `the tfjs backend was already chosen (${preference}); set SKIFF_TF_BACKEND before training or loading`);
+  if (ready && p !== preference)
+    throw new SkiffError(
+      'CONFIG_INVALID',
+      `the tfjs backend was already chosen (${preference}); set SKIFF_TF_BACKEND before training or loading`,
+    );
   preference = p;
 }
 
@@ -62,7 +66,11 @@ let intraOpThreads = 0;
  * explicit TF_NUM_INTRAOP_THREADS in the environment wins. No effect on the WASM backend.
  */
 export function setIntraOpThreads(n: number): void {
-  if (ready && n !== intraOpThreads) throw new SkiffError('CONFIG_INVALID', 'the tfjs backend was already started; set the TensorFlow thread count before training or loading');
+  if (ready && n !== intraOpThreads)
+    throw new SkiffError(
+      'CONFIG_INVALID',
+      'the tfjs backend was already started; set the TensorFlow thread count before training or loading',
+    );
   intraOpThreads = n;
 }
 
@@ -82,7 +90,10 @@ async function pick(): Promise<{ backend: BackendName }> {
       throw new Error('setBackend("tensorflow") returned false');
     } catch (e) {
       if (preference === 'tensorflow')
-        throw new SkiffError('DEPENDENCY_MISSING', `SKIFF_TF_BACKEND=tensorflow but @tensorflow/tfjs-node does not load (${(e as Error).message.split('\n')[0]}); run: npm run setup`);
+        throw new SkiffError(
+          'DEPENDENCY_MISSING',
+          `SKIFF_TF_BACKEND=tensorflow but @tensorflow/tfjs-node does not load (${(e as Error).message.split('\n')[0]}); run: npm run setup`,
+        );
       // auto: not installed (or its native library failed to load): use WASM
       fallbackReason = `@tensorflow/tfjs-node does not load: ${(e as Error).message.split('\n')[0]}`;
     }

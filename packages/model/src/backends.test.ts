@@ -13,11 +13,17 @@ const hasNative = (() => {
     return false;
   }
 })();
-if (!hasNative) console.warn('SKIPPED native backend test: @tensorflow/tfjs-node is not installed (npm run setup, or node infra/setup.mjs --only tfjs-node)');
+if (!hasNative)
+  console.warn(
+    'SKIPPED native backend test: @tensorflow/tfjs-node is not installed (npm run setup, or node infra/setup.mjs --only tfjs-node)',
+  );
 
 type Out = { backend: string; recs: Array<Array<{ itemId: string; score: number }>> };
 const trainOn = async (backend: string): Promise<Out> => {
-  const { stdout } = await promisify(execFile)(process.execPath, [script, backend], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' }, timeout: 180_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, [script, backend], {
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    timeout: 180_000,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Out;
 };
 
@@ -31,7 +37,9 @@ describe.skipIf(!hasNative)('native TensorFlow (tfjs-node) next to WASM', () => 
     native.recs.forEach((list, i) => {
       const other = wasm.recs[i]!;
       expect(list.map((r) => r.itemId).slice(0, 3)).toEqual(other.map((r) => r.itemId).slice(0, 3));
-      list.forEach((r, j) => expect(Math.abs(r.score - other[j]!.score)).toBeLessThan(0.05 * Math.max(1, Math.abs(other[j]!.score))));
+      list.forEach((r, j) =>
+        expect(Math.abs(r.score - other[j]!.score)).toBeLessThan(0.05 * Math.max(1, Math.abs(other[j]!.score))),
+      );
     });
   }, 240_000);
 });

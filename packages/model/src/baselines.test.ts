@@ -27,15 +27,32 @@ describe('readSessionTable', () => {
   it('sorts events by (SessionId numerically, Time), groups them and keeps repeats', async () => {
     const f = path.join(tmp, 'split.txt');
     await writeFile(f, 'SessionId\tItemId\tTime\n10\tb\t5.5\n2\tx\t9\n10\ta\t1.25\n2\tx\t3\n2\ty\t4\n');
-    expect(await readSessionTable(f)).toEqual({ sessionIds: ['2', '10'], sessions: [['x', 'y', 'x'], ['a', 'b']], lastTimes: [9, 5.5] });
+    expect(await readSessionTable(f)).toEqual({
+      sessionIds: ['2', '10'],
+      sessions: [
+        ['x', 'y', 'x'],
+        ['a', 'b'],
+      ],
+      lastTimes: [9, 5.5],
+    });
   });
 });
 
 describe('SR', () => {
   it('adds 1/i rules from the previous `steps` items, prunes, and predicts from the last item', () => {
-    const m = trainSr([['a', 'b', 'c'], ['a', 'b'], ['c', 'c']], { steps: 2 });
+    const m = trainSr(
+      [
+        ['a', 'b', 'c'],
+        ['a', 'b'],
+        ['c', 'c'],
+      ],
+      { steps: 2 },
+    );
     // a→b: 1 + 1, a→c: 1/2, b→c: 1, c→c: 1 (repeats give self-rules).
-    expect(m.rulesOf('a')).toEqual([['b', 2], ['c', 0.5]]);
+    expect(m.rulesOf('a')).toEqual([
+      ['b', 2],
+      ['c', 0.5],
+    ]);
     expect(m.rulesOf('b')).toEqual([['c', 1]]);
     expect(m.rulesOf('c')).toEqual([['c', 1]]);
     // Only the last known item counts; scores / max; then the most popular items with score 0.
@@ -53,7 +70,12 @@ describe('SR', () => {
 
 describe('V-SKNN', () => {
   // Sessions by time: s0 [a,b], s1 [b,c], s2 [c,d], s3 [a,e]. Popularity a,b,c 2; d,e 1.
-  const train = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'e']];
+  const train = [
+    ['a', 'b'],
+    ['b', 'c'],
+    ['c', 'd'],
+    ['a', 'e'],
+  ];
   // Prefix [a, c], quadratic weights: pos(a) = (1/2)² = .25, pos(c) = 1; vec sim = Σ pos / 2:
   // s0 .125 (match a, step 2, decay 1/4), s1 .5 (c, step 1), s2 .5 (c, step 1), s3 .125 (a, step 2).
   it('scores neighbours with position weights and quadratic match decay (hand-computed)', () => {
@@ -79,21 +101,38 @@ describe('V-SKNN', () => {
     ]);
     // sampleSize 2 → the two most recent sessions (s3, s2); with explicit times s0 and s2 (a = b tie → id order).
     expect(ids(trainVsknn(train, { sampleSize: 2 }).recommend(['a', 'c'], 4))).toEqual(['c', 'd', 'a', 'e']);
-    expect(ids(trainVsknn(train, { sampleSize: 2 }, { lastTimes: [9, 1, 8, 2] }).recommend(['a', 'c'], 5))).toEqual(['c', 'd', 'a', 'b', 'e']);
+    expect(ids(trainVsknn(train, { sampleSize: 2 }, { lastTimes: [9, 1, 8, 2] }).recommend(['a', 'c'], 5))).toEqual([
+      'c',
+      'd',
+      'a',
+      'b',
+      'e',
+    ]);
     expect(ids(trainVsknn(train).recommend(['a', 'c'], 3, new Set(['c'])))).toEqual(['b', 'd', 'a']);
     expect(ids(trainVsknn(train, { remind: false }).recommend(['a', 'c'], 3))).toEqual(['b', 'd', 'e']);
     expect(ids(trainVsknn(train).recommend(['zzz'], 2))).toEqual(['a', 'b']);
   });
 
   it('cosine divides the weighted overlap by ‖pos‖·sqrt|n|', () => {
-    const m = trainVsknn([['a', 'b', 'c'], ['c', 'd']], { similarity: 'cosine', k: 1 });
+    const m = trainVsknn(
+      [
+        ['a', 'b', 'c'],
+        ['c', 'd'],
+      ],
+      { similarity: 'cosine', k: 1 },
+    );
     // Prefix [c]: sims s0 1/√3, s1 1/√2 → only s1 is kept.
     expect(ids(m.recommend(['c'], 2))).toEqual(['c', 'd']);
   });
 });
 
 describe('artifacts and the Trainer port', () => {
-  const train = [['a', 'b', 'c'], ['b', 'c', 'd'], ['a', 'c', 'd', 'c'], ['e', 'a', 'b']];
+  const train = [
+    ['a', 'b', 'c'],
+    ['b', 'c', 'd'],
+    ['a', 'c', 'd', 'c'],
+    ['e', 'a', 'b'],
+  ];
 
   it('saves POP, SR and V-SKNN as JSON and loads them back by kind, identically', async () => {
     for (const kind of ['pop', 'sr', 'vsknn'] as const) {
@@ -101,7 +140,10 @@ describe('artifacts and the Trainer port', () => {
       const dir = path.join(tmp, `art-${kind}`);
       const files = await model.save(dir);
       expect(files).toContain('config.json');
-      expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'))).toMatchObject({ kind, params: expect.any(Object) });
+      expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'))).toMatchObject({
+        kind,
+        params: expect.any(Object),
+      });
       expect(await readModelKind(dir)).toBe(kind);
       const loaded = await loadRecommender(dir);
       expect(loaded.name).toBe(kind);
@@ -114,20 +156,35 @@ describe('artifacts and the Trainer port', () => {
   it('treats a config.json without kind as GRU4Rec and rejects unknown kinds', async () => {
     const legacy = path.join(tmp, 'legacy');
     const unknown = path.join(tmp, 'unknown');
-    await Promise.all([legacy, unknown].map((d) => import('node:fs/promises').then((fs) => fs.mkdir(d, { recursive: true }))));
+    await Promise.all(
+      [legacy, unknown].map((d) => import('node:fs/promises').then((fs) => fs.mkdir(d, { recursive: true }))),
+    );
     await writeFile(path.join(legacy, 'config.json'), JSON.stringify({ params: {}, backend: 'wasm' }));
     await writeFile(path.join(unknown, 'config.json'), JSON.stringify({ kind: 'bert4rec', params: {} }));
     expect(await readModelKind(legacy)).toBe('gru4rec');
     // Dispatched to the GRU4Rec loader, which finds no model.json.
-    await expect(loadModelArtifact(legacy)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringMatching(/model\.json/) });
-    await expect(loadModelArtifact(unknown)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringMatching(/unknown model kind "bert4rec"/) });
+    await expect(loadModelArtifact(legacy)).rejects.toMatchObject({
+      code: 'ARTIFACT_CORRUPTED',
+      message: expect.stringMatching(/model\.json/),
+    });
+    await expect(loadModelArtifact(unknown)).rejects.toMatchObject({
+      code: 'ARTIFACT_CORRUPTED',
+      message: expect.stringMatching(/unknown model kind "bert4rec"/),
+    });
   });
 
   it('trains a baseline kind from params.model and evaluates it next to POP and SR', async () => {
-    const test = [['a', 'b', 'c'], ['b', 'c', 'x', 'd']];
+    const test = [
+      ['a', 'b', 'c'],
+      ['b', 'c', 'x', 'd'],
+    ];
     const snapDir = path.join(tmp, 'snap');
     await import('node:fs/promises').then((fs) => fs.mkdir(snapDir, { recursive: true }));
-    const files = { train: path.join(snapDir, 'train.json'), validation: path.join(snapDir, 'validation.json'), test: path.join(snapDir, 'test.json') };
+    const files = {
+      train: path.join(snapDir, 'train.json'),
+      validation: path.join(snapDir, 'validation.json'),
+      test: path.join(snapDir, 'test.json'),
+    };
     await writeFile(files.train, JSON.stringify({ sessions: train }));
     await writeFile(files.validation, JSON.stringify({ sessions: [] }));
     await writeFile(files.test, JSON.stringify({ sessions: test }));
@@ -143,9 +200,23 @@ describe('artifacts and the Trainer port', () => {
     const trainer = createTfjsTrainer();
     const counts = itemCounts(train);
     for (const kind of ['pop', 'sr', 'vsknn'] as const) {
-      const params = { model: kind, embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 };
+      const params = {
+        model: kind,
+        embeddingDim: 8,
+        hiddenUnits: 8,
+        maxLen: 5,
+        epochs: 1,
+        batchSize: 8,
+        learningRate: 0.01,
+        seed: 1,
+      };
       const progress: number[] = [];
-      const out = await trainer.train({ snapshot, params, outDir: path.join(tmp, `trained-${kind}`), onProgress: (p) => void progress.push(p.epoch ?? -1) });
+      const out = await trainer.train({
+        snapshot,
+        params,
+        outDir: path.join(tmp, `trained-${kind}`),
+        onProgress: (p) => void progress.push(p.epoch ?? -1),
+      });
       expect(out).toMatchObject({ backend: 'js', epochs: 1, losses: [] });
       expect(progress).toEqual([0, 1]);
       const ev = await trainer.evaluate({ snapshot, artifactDir: out.artifactDir });
@@ -160,21 +231,97 @@ describe('artifacts and the Trainer port', () => {
 
     // The gate's evidence: baselines fitted and saved, the champion re-scored on the same points,
     // paired intervals for the candidate and each baseline against every other model.
-    const sr = await trainer.train({ snapshot, params: { model: 'sr', embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 }, outDir: path.join(tmp, 'cand') });
-    const pop = await trainer.train({ snapshot, params: { model: 'pop', embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 }, outDir: path.join(tmp, 'champ') });
+    const sr = await trainer.train({
+      snapshot,
+      params: {
+        model: 'sr',
+        embeddingDim: 8,
+        hiddenUnits: 8,
+        maxLen: 5,
+        epochs: 1,
+        batchSize: 8,
+        learningRate: 0.01,
+        seed: 1,
+      },
+      outDir: path.join(tmp, 'cand'),
+    });
+    const pop = await trainer.train({
+      snapshot,
+      params: {
+        model: 'pop',
+        embeddingDim: 8,
+        hiddenUnits: 8,
+        maxLen: 5,
+        epochs: 1,
+        batchSize: 8,
+        learningRate: 0.01,
+        seed: 1,
+      },
+      outDir: path.join(tmp, 'champ'),
+    });
     const gate = { metric: 'hr@20', confidence: 0.9, resamples: 200, seed: 1 };
-    const g = await trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, baselines: ['pop', 'vsknn'], baselineDir: path.join(tmp, 'bl'), champion: { version: 'v0007', artifactDir: pop.artifactDir }, gate });
+    const g = await trainer.evaluate({
+      snapshot,
+      artifactDir: sr.artifactDir,
+      baselines: ['pop', 'vsknn'],
+      baselineDir: path.join(tmp, 'bl'),
+      champion: { version: 'v0007', artifactDir: pop.artifactDir },
+      gate,
+    });
     expect(Object.keys(g.baselines)).toEqual(['pop', 'vsknn']);
     expect(g.baselineArtifacts).toEqual({ pop: path.join(tmp, 'bl', 'pop'), vsknn: path.join(tmp, 'bl', 'vsknn') });
     expect((await loadModelArtifact(g.baselineArtifacts!['vsknn']!)).name).toBe('vsknn');
-    expect(g.comparison).toMatchObject({ metric: 'hr@20', predictions: 4, models: { candidate: { role: 'candidate' }, pop: { role: 'baseline' }, vsknn: { role: 'baseline' }, champion: { role: 'champion', version: 'v0007' } } });
+    expect(g.comparison).toMatchObject({
+      metric: 'hr@20',
+      predictions: 4,
+      models: {
+        candidate: { role: 'candidate' },
+        pop: { role: 'baseline' },
+        vsknn: { role: 'baseline' },
+        champion: { role: 'champion', version: 'v0007' },
+      },
+    });
     expect(g.comparison!.models['champion']!.value).toBe(g.baselines['pop']!['hr@20']);
-    expect(g.comparison!.pairs.map((p) => `${p.a}-${p.b}`).sort()).toEqual(['candidate-champion', 'candidate-pop', 'candidate-vsknn', 'pop-candidate', 'pop-champion', 'pop-vsknn', 'vsknn-candidate', 'vsknn-champion', 'vsknn-pop']);
+    expect(g.comparison!.pairs.map((p) => `${p.a}-${p.b}`).sort()).toEqual([
+      'candidate-champion',
+      'candidate-pop',
+      'candidate-vsknn',
+      'pop-candidate',
+      'pop-champion',
+      'pop-vsknn',
+      'vsknn-candidate',
+      'vsknn-champion',
+      'vsknn-pop',
+    ]);
     // pop and the champion (also POP on the same data) are the same model: a paired difference of exactly 0.
-    expect(g.comparison!.pairs.find((p) => p.a === 'pop' && p.b === 'champion')).toMatchObject({ diff: 0, lo: 0, hi: 0 });
+    expect(g.comparison!.pairs.find((p) => p.a === 'pop' && p.b === 'champion')).toMatchObject({
+      diff: 0,
+      lo: 0,
+      hi: 0,
+    });
     // No metric on fewer prediction points than the minimum.
-    await expect(trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, minPredictions: 5 })).rejects.toMatchObject({ code: 'DATA_QUALITY_FAILED', message: expect.stringMatching(/test split has 4 prediction points \(minimum 5\)/) });
-    await expect(trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, baselines: ['gru4rec'] })).rejects.toMatchObject({ code: 'BAD_INPUT' });
-    await expect(trainer.train({ snapshot, params: { model: 'nope' as TrainParams['model'], embeddingDim: 8, hiddenUnits: 8, maxLen: 5, epochs: 1, batchSize: 8, learningRate: 0.01, seed: 1 }, outDir: path.join(tmp, 'nope') })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, minPredictions: 5 })).rejects.toMatchObject({
+      code: 'DATA_QUALITY_FAILED',
+      message: expect.stringMatching(/test split has 4 prediction points \(minimum 5\)/),
+    });
+    await expect(
+      trainer.evaluate({ snapshot, artifactDir: sr.artifactDir, baselines: ['gru4rec'] }),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(
+      trainer.train({
+        snapshot,
+        params: {
+          model: 'nope' as TrainParams['model'],
+          embeddingDim: 8,
+          hiddenUnits: 8,
+          maxLen: 5,
+          epochs: 1,
+          batchSize: 8,
+          learningRate: 0.01,
+          seed: 1,
+        },
+        outDir: path.join(tmp, 'nope'),
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
 });

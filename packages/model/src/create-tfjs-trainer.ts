@@ -1,12 +1,35 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pairedBootstrap, SkiffError, silentLogger, type DatasetSnapshot, type GateComparison, type Logger, type Metrics, type ModelRegistry, type Recommender, type Trainer, type TrainOutput, type TrainParams } from '@skiff/core';
+import {
+  pairedBootstrap,
+  SkiffError,
+  silentLogger,
+  type DatasetSnapshot,
+  type GateComparison,
+  type Logger,
+  type Metrics,
+  type ModelRegistry,
+  type Recommender,
+  type Trainer,
+  type TrainOutput,
+  type TrainParams,
+} from '@skiff/core';
 import { isNeuralKind } from './encoder.js';
 import { evaluate } from './evaluate.js';
 import { hasSavedModel } from './neural-artifact.js';
 import type { Gru4RecModel } from './neural-model.js';
 import { trainGru4Rec } from './neural-trainer.js';
-import { BASELINE_KINDS, disposeModel, isBaselineKind, loadModelArtifact, trainBaseline, trainBaselineArtifact, type BaselineKind, type BaselineParams, type LoadedModel } from './model-kinds.js';
+import {
+  BASELINE_KINDS,
+  disposeModel,
+  isBaselineKind,
+  loadModelArtifact,
+  trainBaseline,
+  trainBaselineArtifact,
+  type BaselineKind,
+  type BaselineParams,
+  type LoadedModel,
+} from './model-kinds.js';
 import { itemCounts } from './vocabulary.js';
 
 /** `.checkpoint/progress.json`: finished epochs and, with early stopping, the best epoch so far (0-based) and its score. */
@@ -35,7 +58,10 @@ async function readSplitFile(file: string): Promise<{ sessions: string[][]; last
   }
   if (!Array.isArray(raw.sessions)) throw new SkiffError('BAD_INPUT', `split ${file} has no sessions array`);
   const sessions = raw.sessions as string[][];
-  const ends = Array.isArray(raw.endedAt) && raw.endedAt.length === sessions.length ? (raw.endedAt as string[]).map((t) => Date.parse(t) / 1000) : undefined;
+  const ends =
+    Array.isArray(raw.endedAt) && raw.endedAt.length === sessions.length
+      ? (raw.endedAt as string[]).map((t) => Date.parse(t) / 1000)
+      : undefined;
   return { sessions, ...(ends && ends.every(Number.isFinite) ? { lastTimes: ends } : {}) };
 }
 
@@ -45,9 +71,14 @@ async function readSplitFile(file: string): Promise<{ sessions: string[][]; last
  */
 async function readRefitSet(snapshot: DatasetSnapshot): Promise<{ sessions: string[][]; lastTimes?: number[] }> {
   const train = await readSplitFile(snapshot.files.train);
-  const validation = await readSplitFile(snapshot.files.validation).catch(() => ({ sessions: [] as string[][] }) as { sessions: string[][]; lastTimes?: number[] });
+  const validation = await readSplitFile(snapshot.files.validation).catch(
+    () => ({ sessions: [] as string[][] }) as { sessions: string[][]; lastTimes?: number[] },
+  );
   const sessions = [...train.sessions, ...validation.sessions];
-  const lastTimes = train.lastTimes && (validation.lastTimes || validation.sessions.length === 0) ? [...train.lastTimes, ...(validation.lastTimes ?? [])] : undefined;
+  const lastTimes =
+    train.lastTimes && (validation.lastTimes || validation.sessions.length === 0)
+      ? [...train.lastTimes, ...(validation.lastTimes ?? [])]
+      : undefined;
   return { sessions, ...(lastTimes ? { lastTimes } : {}) };
 }
 
@@ -81,12 +112,23 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         const refit = await readRefitSet(snapshot);
         await onProgress?.({ stage: 'train', epoch: 0, epochs: 1 });
         stopIfCancelled();
-        const out = await trainBaselineArtifact(kind, refit.sessions, params as TrainParams & BaselineParams, outDir, refit.lastTimes);
+        const out = await trainBaselineArtifact(
+          kind,
+          refit.sessions,
+          params as TrainParams & BaselineParams,
+          outDir,
+          refit.lastTimes,
+        );
         await onProgress?.({ stage: 'train', epoch: 1, epochs: 1 });
         logger.info('baseline trained', { model: kind, trainSeconds: Number(out.trainSeconds.toFixed(3)) });
         return out;
       }
-      if (!isNeuralKind(kind)) throw new SkiffError('BAD_INPUT', `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr, vsknn, stan or vstan)`, { retryable: false });
+      if (!isNeuralKind(kind))
+        throw new SkiffError(
+          'BAD_INPUT',
+          `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr, vsknn, stan or vstan)`,
+          { retryable: false },
+        );
       const train = await readSplit(snapshot.files.train);
       const validation = await readSplit(snapshot.files.validation).catch(() => [] as string[][]);
       const started = Date.now();
@@ -99,22 +141,50 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       const selectionFile = path.join(selectDir, 'selection.json');
       let selection: NonNullable<TrainOutput['selection']> | undefined;
       if (validation.length > 0 && (params.patience ?? 0) > 0) {
-        selection = await readFile(selectionFile, 'utf8').then((t) => JSON.parse(t) as NonNullable<TrainOutput['selection']>, () => undefined);
-        if (selection) logger.info('selection already done by an earlier attempt', { chosenEpochs: selection.chosenEpochs });
+        selection = await readFile(selectionFile, 'utf8').then(
+          (t) => JSON.parse(t) as NonNullable<TrainOutput['selection']>,
+          () => undefined,
+        );
+        if (selection)
+          logger.info('selection already done by an earlier attempt', { chosenEpochs: selection.chosenEpochs });
         else {
           const curve: Array<{ epoch: number; 'hr@20': number; 'mrr@20': number }> = [];
           const counts = itemCounts(train);
-          const r = await runEpochs({ train, params, workDir: selectDir, phase: 'select', curve, validate: (m) => evaluate(m, validation, { ks: [20], trainItemCounts: counts }).metrics });
+          const r = await runEpochs({
+            train,
+            params,
+            workDir: selectDir,
+            phase: 'select',
+            curve,
+            validate: (m) => evaluate(m, validation, { ks: [20], trainItemCounts: counts }).metrics,
+          });
           r.model.dispose();
           const t = r.model.training!;
           const chosenEpochs = t.bestEpoch !== undefined ? t.bestEpoch + 1 : r.epochs;
-          selection = { epochsRun: r.epochs, chosenEpochs, stoppedEarly: Boolean(t.stoppedEarly), losses: t.losses, validation: curve, trainSessions: train.length, validationSessions: validation.length };
+          selection = {
+            epochsRun: r.epochs,
+            chosenEpochs,
+            stoppedEarly: Boolean(t.stoppedEarly),
+            losses: t.losses,
+            validation: curve,
+            trainSessions: train.length,
+            validationSessions: validation.length,
+          };
           await writeFile(selectionFile, JSON.stringify(selection));
-          logger.info('epochs chosen on validation', { chosenEpochs, epochsRun: r.epochs, stoppedEarly: selection.stoppedEarly });
+          logger.info('epochs chosen on validation', {
+            chosenEpochs,
+            epochsRun: r.epochs,
+            stoppedEarly: selection.stoppedEarly,
+          });
         }
       }
       const refitParams: TrainParams = { ...params, epochs: selection?.chosenEpochs ?? params.epochs, patience: 0 };
-      const r = await runEpochs({ train: [...train, ...validation], params: refitParams, workDir: outDir, phase: 'refit' });
+      const r = await runEpochs({
+        train: [...train, ...validation],
+        params: refitParams,
+        workDir: outDir,
+        phase: 'refit',
+      });
       const files = await r.model.save(outDir);
       r.model.dispose();
       await rm(path.join(outDir, '.checkpoint'), { recursive: true, force: true });
@@ -149,17 +219,29 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         const checkpointDir = path.join(o.workDir, '.checkpoint');
         const bestCheckpointDir = path.join(checkpointDir, 'best');
         const progressFile = path.join(checkpointDir, 'progress.json');
-        const progress: Progress = (await hasSavedModel(checkpointDir)) ? await readFile(progressFile, 'utf8').then((x) => JSON.parse(x) as Progress, () => ({ epochsDone: 0 })) : { epochsDone: 0 };
+        const progress: Progress = (await hasSavedModel(checkpointDir))
+          ? await readFile(progressFile, 'utf8').then(
+              (x) => JSON.parse(x) as Progress,
+              () => ({ epochsDone: 0 }),
+            )
+          : { epochsDone: 0 };
         const resumeAt = progress.epochsDone;
         const resume = resumeAt > 0;
-        if (resume) logger.info('resuming from checkpoint', { phase: o.phase, epochsDone: resumeAt, heartbeatEpoch: initialEpoch ?? null });
+        if (resume)
+          logger.info('resuming from checkpoint', {
+            phase: o.phase,
+            epochsDone: resumeAt,
+            heartbeatEpoch: initialEpoch ?? null,
+          });
         const epochs = o.params.epochs;
         const model = await trainGru4Rec({
           train: o.train,
           params: o.params,
           checkpointDir,
           ...(resume ? { initialEpoch: resumeAt, initialWeightsDir: checkpointDir } : {}),
-          ...(resume && progress.bestEpoch !== undefined && progress.bestScore !== undefined ? { resumeEarlyStopping: { bestEpoch: progress.bestEpoch, bestScore: progress.bestScore } } : {}),
+          ...(resume && progress.bestEpoch !== undefined && progress.bestScore !== undefined
+            ? { resumeEarlyStopping: { bestEpoch: progress.bestEpoch, bestScore: progress.bestScore } }
+            : {}),
           ...(signal ? { signal } : {}),
           ...(o.validate
             ? {
@@ -174,26 +256,64 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
                 },
               }
             : {}),
-          onBatchEnd: (b) => onProgress?.({ stage: o.phase === 'select' ? 'train' : 'refit', epoch: b.epoch, epochs, batch: b.batch, batches: b.batches }),
+          onBatchEnd: (b) =>
+            onProgress?.({
+              stage: o.phase === 'select' ? 'train' : 'refit',
+              epoch: b.epoch,
+              epochs,
+              batch: b.batch,
+              batches: b.batches,
+            }),
           onEpochEnd: async (e) => {
             // trainGru4Rec saved the checkpoint (and the best weights) just before calling this.
-            const next: Progress = { epochsDone: e.epoch + 1, ...(e.bestEpoch !== undefined && e.bestScore !== undefined ? { bestEpoch: e.bestEpoch, bestScore: e.bestScore } : {}) };
+            const next: Progress = {
+              epochsDone: e.epoch + 1,
+              ...(e.bestEpoch !== undefined && e.bestScore !== undefined
+                ? { bestEpoch: e.bestEpoch, bestScore: e.bestScore }
+                : {}),
+            };
             await writeFile(progressFile, JSON.stringify(next));
-            logger.info('epoch finished', { phase: o.phase, epoch: e.epoch + 1, epochs, loss: Number(e.loss.toFixed(4)), samplesPerSecond: Math.round(e.samplesPerSecond), ...(e.stop ? { earlyStop: true, bestEpoch: (e.bestEpoch ?? 0) + 1 } : {}) });
+            logger.info('epoch finished', {
+              phase: o.phase,
+              epoch: e.epoch + 1,
+              epochs,
+              loss: Number(e.loss.toFixed(4)),
+              samplesPerSecond: Math.round(e.samplesPerSecond),
+              ...(e.stop ? { earlyStop: true, bestEpoch: (e.bestEpoch ?? 0) + 1 } : {}),
+            });
             // Heartbeat the number of finished epochs: the epoch a retry resumes at.
-            await onProgress?.({ stage: o.phase === 'select' ? 'train' : 'refit', epoch: e.epoch + 1, epochs, loss: e.loss });
+            await onProgress?.({
+              stage: o.phase === 'select' ? 'train' : 'refit',
+              epoch: e.epoch + 1,
+              epochs,
+              loss: e.loss,
+            });
           },
         });
         return { model, epochs: resumeAt + model.training!.losses.length, resumedFromEpoch: resumeAt };
       }
     },
 
-    async evaluate({ snapshot, artifactDir, ks = [10, 20], baselines = ['pop', 'sr'], baselineDir, champion, gate, minPredictions, onProgress }) {
+    async evaluate({
+      snapshot,
+      artifactDir,
+      ks = [10, 20],
+      baselines = ['pop', 'sr'],
+      baselineDir,
+      champion,
+      gate,
+      minPredictions,
+      onProgress,
+    }) {
       // The test split is judged against the refit training set (train + validation): its items
       // are the known items, and the baselines are fitted on it, as the candidate was.
       const [refit, test] = await Promise.all([readRefitSet(snapshot), readSplit(snapshot.files.test)]);
       const counts = itemCounts(refit.sessions);
-      for (const b of baselines) if (!isBaselineKind(b)) throw new SkiffError('BAD_INPUT', `unknown baseline "${b}" (expected ${BASELINE_KINDS.join(', ')})`, { retryable: false });
+      for (const b of baselines)
+        if (!isBaselineKind(b))
+          throw new SkiffError('BAD_INPUT', `unknown baseline "${b}" (expected ${BASELINE_KINDS.join(', ')})`, {
+            retryable: false,
+          });
       const opts = { ks, trainItemCounts: counts, ...(gate ? { perPoint: gate.metric } : {}) };
       const values: Record<string, Float64Array> = {};
       const run = async (name: string, model: LoadedModel) => {
@@ -203,7 +323,11 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         try {
           const r = evaluate(model, test, opts);
           if (minPredictions !== undefined && r.predictions < minPredictions)
-            throw new SkiffError('DATA_QUALITY_FAILED', `test split has ${r.predictions} prediction points (minimum ${minPredictions}); no metric is reported on fewer`, { retryable: false });
+            throw new SkiffError(
+              'DATA_QUALITY_FAILED',
+              `test split has ${r.predictions} prediction points (minimum ${minPredictions}); no metric is reported on fewer`,
+              { retryable: false },
+            );
           if (r.values) values[name] = r.values;
           return r;
         } finally {
@@ -224,7 +348,9 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       }
       let comparison: GateComparison | undefined;
       if (gate) {
-        const models: GateComparison['models'] = { candidate: { role: 'candidate', value: ours.metrics[gate.metric] ?? 0 } };
+        const models: GateComparison['models'] = {
+          candidate: { role: 'candidate', value: ours.metrics[gate.metric] ?? 0 },
+        };
         for (const b of baselines) models[b] = { role: 'baseline', value: baselineMetrics[b]?.[gate.metric] ?? 0 };
         if (champion) {
           const c = await run('champion', await loadModelArtifact(champion.artifactDir));
@@ -234,11 +360,23 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
         const names = Object.keys(models);
         const pairs = names
           .filter((a) => models[a]!.role !== 'champion')
-          .flatMap((a) => names.filter((b) => b !== a).map((b) => {
-            const d = boot.diff(a, b);
-            return { a, b, diff: d.diff, lo: d.lo, hi: d.hi };
-          }));
-        comparison = { metric: gate.metric, confidence: gate.confidence, resamples: gate.resamples, seed: gate.seed, predictions: ours.predictions, models, pairs };
+          .flatMap((a) =>
+            names
+              .filter((b) => b !== a)
+              .map((b) => {
+                const d = boot.diff(a, b);
+                return { a, b, diff: d.diff, lo: d.lo, hi: d.hi };
+              }),
+          );
+        comparison = {
+          metric: gate.metric,
+          confidence: gate.confidence,
+          resamples: gate.resamples,
+          seed: gate.seed,
+          predictions: ours.predictions,
+          models,
+          pairs,
+        };
       }
       return {
         metrics: ours.metrics,
@@ -255,7 +393,10 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
  * The model an alias points to, loaded (hash-verified by the registry) for one job such as a
  * monitoring run; null when the alias is unset. Call dispose() when done.
  */
-export async function loadAliasRecommender(registry: ModelRegistry, alias = 'production'): Promise<{ recommender: Recommender; version: string; dispose: () => void } | null> {
+export async function loadAliasRecommender(
+  registry: ModelRegistry,
+  alias = 'production',
+): Promise<{ recommender: Recommender; version: string; dispose: () => void } | null> {
   const target = (await registry.aliases())[alias];
   if (!target) return null;
   const { dir, manifest } = await registry.get(target);

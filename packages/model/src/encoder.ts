@@ -31,5 +31,11 @@ export interface SequenceEncoder {
   /** Seeded initial values of the encoder's own weights (called inside tf.tidy). */
   init(p: TrainParams): Record<string, tf.Tensor>;
   /** Session states [B, stateDim] for ids/mask [B, L] (mask 0 on left padding). */
-  finalState(w: Readonly<Record<string, tf.Tensor>>, ids: tf.Tensor2D, mask: tf.Tensor2D, p: TrainParams, dropout?: DropoutSpec): tf.Tensor2D;
+  finalState(
+    w: Readonly<Record<string, tf.Tensor>>,
+    ids: tf.Tensor2D,
+    mask: tf.Tensor2D,
+    p: TrainParams,
+    dropout?: DropoutSpec,
+  ): tf.Tensor2D;
 }

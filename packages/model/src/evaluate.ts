@@ -19,7 +19,10 @@ export interface EvaluateOptions {
 /** The value of a per-point metric (`hr@k`, `mrr@k`, `ndcg@k`) for a 0-based rank (-1: not listed). */
 export function pointValue(metric: string, rank: number): number {
   const m = /^(hr|mrr|ndcg)@(\d+)$/.exec(metric);
-  if (!m) throw new SkiffError('BAD_INPUT', `"${metric}" is not a per-prediction metric (use hr@k, mrr@k or ndcg@k)`, { retryable: false });
+  if (!m)
+    throw new SkiffError('BAD_INPUT', `"${metric}" is not a per-prediction metric (use hr@k, mrr@k or ndcg@k)`, {
+      retryable: false,
+    });
   const k = Number(m[2]);
   if (rank < 0 || rank >= k) return 0;
   return m[1] === 'hr' ? 1 : m[1] === 'mrr' ? 1 / (rank + 1) : 1 / Math.log2(rank + 2);
@@ -33,7 +36,11 @@ export function pointValue(metric: string, rank: number): number {
  * mrr@k, ndcg@k, coverage@k (share of the vocabulary ever recommended), popbias@k (mean popularity,
  * normalised by the top item's count, of recommended items).
  */
-export function evaluate(model: Recommender, test: readonly (readonly string[])[], options: EvaluateOptions = {}): { metrics: Metrics; predictions: number; values?: Float64Array } {
+export function evaluate(
+  model: Recommender,
+  test: readonly (readonly string[])[],
+  options: EvaluateOptions = {},
+): { metrics: Metrics; predictions: number; values?: Float64Array } {
   const { ks = [10, 20], batchSize = 2048, trainItemCounts, perPoint } = options;
   if (perPoint !== undefined) pointValue(perPoint, -1);
   const perPointK = perPoint !== undefined ? Number(perPoint.split('@')[1]) : 0;
@@ -72,7 +79,11 @@ export function evaluate(model: Recommender, test: readonly (readonly string[])[
         }
         const cov = covered.get(k)!;
         for (const r of top) cov.add(r.itemId);
-        if (trainItemCounts && top.length) pop.set(k, pop.get(k)! + top.reduce((a, r) => a + (trainItemCounts.get(r.itemId) ?? 0) / maxCount, 0) / top.length);
+        if (trainItemCounts && top.length)
+          pop.set(
+            k,
+            pop.get(k)! + top.reduce((a, r) => a + (trainItemCounts.get(r.itemId) ?? 0) / maxCount, 0) / top.length,
+          );
       }
     });
   }

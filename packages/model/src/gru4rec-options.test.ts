@@ -13,7 +13,16 @@ import { resolveGru4RecParams } from './neural-weights.js';
 import { mulberry32 } from './random.js';
 import { chains } from './test-helpers/chains.js';
 
-const small: TrainParams = { model: 'gru4rec', embeddingDim: 16, hiddenUnits: 16, maxLen: 6, epochs: 2, batchSize: 64, learningRate: 0.01, seed: 11 };
+const small: TrainParams = {
+  model: 'gru4rec',
+  embeddingDim: 16,
+  hiddenUnits: 16,
+  maxLen: 6,
+  epochs: 2,
+  batchSize: 64,
+  learningRate: 0.01,
+  seed: 11,
+};
 
 /** Sessions that start at a random item and then click it again and again: the next item is always the last one. */
 function repeats(sessions: number, items: number, seed: number): string[][] {
@@ -26,11 +35,27 @@ function repeats(sessions: number, items: number, seed: number): string[][] {
 
 describe('GRU4Rec options', () => {
   it('resolves the later-added options to the original model when absent (old configs parse unchanged)', () => {
-    const old = TrainParamsSchema.parse({ model: 'gru4rec', embeddingDim: 64, hiddenUnits: 64, maxLen: 10, epochs: 3, batchSize: 128, learningRate: 0.005, seed: 42 });
+    const old = TrainParamsSchema.parse({
+      model: 'gru4rec',
+      embeddingDim: 64,
+      hiddenUnits: 64,
+      maxLen: 10,
+      epochs: 3,
+      batchSize: 128,
+      learningRate: 0.005,
+      seed: 42,
+    });
     expect(old).not.toHaveProperty('repeatWindow');
     expect(resolveGru4RecParams(old)).toMatchObject({ negatives: 64, repeatWindow: 0, dropout: 0, patience: 0 });
     // Extra documentation keys in a config file ($comment, $meta) are dropped, not rejected.
-    const withMeta = TrainParamsSchema.parse({ $comment: 'chosen on validation', $meta: { date: 'x' }, repeatWindow: 10, dropout: 0.5, negatives: 2048, patience: 2 });
+    const withMeta = TrainParamsSchema.parse({
+      $comment: 'chosen on validation',
+      $meta: { date: 'x' },
+      repeatWindow: 10,
+      dropout: 0.5,
+      negatives: 2048,
+      patience: 2,
+    });
     expect(withMeta).toMatchObject({ repeatWindow: 10, dropout: 0.5, negatives: 2048, patience: 2 });
     expect(withMeta).not.toHaveProperty('$comment');
     expect(TrainParamsSchema.safeParse({ dropout: 1.5 }).success).toBe(false);
@@ -51,14 +76,25 @@ describe('GRU4Rec options', () => {
     // Exclusions and batch/single parity hold with the repeat term too.
     const h = ['i3', 'i3'];
     expect(withRepeat.recommend(h, 5)[0]!.itemId).toBe('i3');
-    expect(withRepeat.recommend(h, 5).map((r) => r.itemId)).toEqual(withRepeat.recommendBatch([h], 5)[0]!.map((r) => r.itemId));
+    expect(withRepeat.recommend(h, 5).map((r) => r.itemId)).toEqual(
+      withRepeat.recommendBatch([h], 5)[0]!.map((r) => r.itemId),
+    );
     expect(withRepeat.recommend(h, 5, new Set(['i3'])).map((r) => r.itemId)).not.toContain('i3');
 
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-repeat-'));
     try {
       await withRepeat.save(dir);
       const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
-      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual(['itemEmb', 'W', 'U', 'b', 'outEmb', 'outBias', 'repeatVec', 'repeatBias']);
+      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual([
+        'itemEmb',
+        'W',
+        'U',
+        'b',
+        'outEmb',
+        'outBias',
+        'repeatVec',
+        'repeatBias',
+      ]);
       const loaded = await loadGru4Rec(dir);
       const hs = [h, ['i1', 'i2', 'i1'], ['i9']];
       expect(loaded.recommendBatch(hs, 10)).toEqual(withRepeat.recommendBatch(hs, 10));
@@ -99,7 +135,11 @@ describe('GRU4Rec options', () => {
     model.dispose();
 
     // Without patience, validate only reports: every epoch runs and the last weights are kept.
-    const all = await trainGru4Rec({ train, params: { ...small, epochs: 3 }, validate: (_m, e) => [0.5, 0.1, 0.1][e]! });
+    const all = await trainGru4Rec({
+      train,
+      params: { ...small, epochs: 3 },
+      validate: (_m, e) => [0.5, 0.1, 0.1][e]!,
+    });
     expect(all.training!.losses).toHaveLength(3);
     expect(all.training!.bestEpoch).toBeUndefined();
     all.dispose();
@@ -114,12 +154,31 @@ describe('GRU4Rec options', () => {
     try {
       await model.save(dir);
       // Rewrite config.json the way the first releases wrote it: no kind, params without the new fields.
-      const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { kind?: string; params: Record<string, unknown> };
+      const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as {
+        kind?: string;
+        params: Record<string, unknown>;
+      };
       delete config.kind;
-      expect(Object.keys(config.params).sort()).toEqual(['batchSize', 'embeddingDim', 'epochs', 'hiddenUnits', 'learningRate', 'maxLen', 'model', 'seed']);
+      expect(Object.keys(config.params).sort()).toEqual([
+        'batchSize',
+        'embeddingDim',
+        'epochs',
+        'hiddenUnits',
+        'learningRate',
+        'maxLen',
+        'model',
+        'seed',
+      ]);
       await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
       const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
-      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual(['itemEmb', 'W', 'U', 'b', 'outEmb', 'outBias']);
+      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual([
+        'itemEmb',
+        'W',
+        'U',
+        'b',
+        'outEmb',
+        'outBias',
+      ]);
       const loaded = await loadGru4Rec(dir);
       const hs = [['i1'], ['i10', 'i73'], ['i5', 'i38', 'i5'], ['nope']];
       expect(loaded.recommendBatch(hs, 20)).toEqual(model.recommendBatch(hs, 20));
@@ -144,11 +203,19 @@ describe('GRU4Rec options', () => {
         loadIds: [],
         createdAt: new Date(0).toISOString(),
         dir,
-        files: { train: await write('train', chains(600, 5)), validation: await write('validation', chains(150, 6)), test: await write('test', chains(150, 7)) },
+        files: {
+          train: await write('train', chains(600, 5)),
+          validation: await write('validation', chains(150, 6)),
+          test: await write('test', chains(150, 7)),
+        },
         counts: { train: 600, validation: 150, test: 150, items: 120 },
         splitTime: { validationStart: new Date(0).toISOString(), testStart: new Date(0).toISOString() },
       };
-      const out = await createTfjsTrainer().train({ snapshot, params: { ...small, epochs: 8, learningRate: 0.05, patience: 1, repeatWindow: 3 }, outDir: path.join(dir, 'model') });
+      const out = await createTfjsTrainer().train({
+        snapshot,
+        params: { ...small, epochs: 8, learningRate: 0.05, patience: 1, repeatWindow: 3 },
+        outDir: path.join(dir, 'model'),
+      });
       const sel = out.selection!;
       expect(sel.epochsRun).toBeGreaterThanOrEqual(2);
       expect(sel.epochsRun).toBeLessThanOrEqual(8);

@@ -30,7 +30,11 @@ export interface TrainBaselineOptions extends BaselineParams {
   lastTimes?: readonly number[];
 }
 
-export function trainBaseline(kind: BaselineKind, train: readonly (readonly string[])[], options: TrainBaselineOptions = {}): BaselineModel {
+export function trainBaseline(
+  kind: BaselineKind,
+  train: readonly (readonly string[])[],
+  options: TrainBaselineOptions = {},
+): BaselineModel {
   if (!train.some((s) => s.length > 0)) throw new SkiffError('BAD_INPUT', 'training data has no items');
   switch (kind) {
     case 'pop':
@@ -76,7 +80,13 @@ export function disposeModel(model: LoadedModel): void {
  * The Trainer port's `train` for a baseline kind: fit on the train split and save into `outDir`.
  * `lastTimes` (seconds, aligned with `train`) gives the kNN kinds their sessions' recency.
  */
-export async function trainBaselineArtifact(kind: BaselineKind, train: readonly (readonly string[])[], params: TrainParams & BaselineParams, outDir: string, lastTimes?: readonly number[]): Promise<TrainOutput> {
+export async function trainBaselineArtifact(
+  kind: BaselineKind,
+  train: readonly (readonly string[])[],
+  params: TrainParams & BaselineParams,
+  outDir: string,
+  lastTimes?: readonly number[],
+): Promise<TrainOutput> {
   const started = performance.now();
   const model = trainBaseline(kind, train, {
     ...(params.sr ? { sr: params.sr } : {}),
@@ -88,5 +98,13 @@ export async function trainBaselineArtifact(kind: BaselineKind, train: readonly 
   const fitSeconds = (performance.now() - started) / 1000;
   const files = await model.save(outDir);
   const events = train.reduce((a, s) => a + s.length, 0);
-  return { artifactDir: outDir, files, backend: 'js', epochs: 1, losses: [], samplesPerSecond: fitSeconds > 0 ? events / fitSeconds : events, trainSeconds: (performance.now() - started) / 1000 };
+  return {
+    artifactDir: outDir,
+    files,
+    backend: 'js',
+    epochs: 1,
+    losses: [],
+    samplesPerSecond: fitSeconds > 0 ? events / fitSeconds : events,
+    trainSeconds: (performance.now() - started) / 1000,
+  };
 }

@@ -12,7 +12,16 @@ import { createPopModel } from './pop.js';
 import { mulberry32 } from './random.js';
 import { itemCounts } from './vocabulary.js';
 
-const params: TrainParams = { model: 'gru4rec', embeddingDim: 32, hiddenUnits: 48, maxLen: 8, epochs: 3, batchSize: 128, learningRate: 0.01, seed: 7 };
+const params: TrainParams = {
+  model: 'gru4rec',
+  embeddingDim: 32,
+  hiddenUnits: 48,
+  maxLen: 8,
+  epochs: 3,
+  batchSize: 128,
+  learningRate: 0.01,
+  seed: 7,
+};
 
 /** 300 items; item i is usually followed by (7i + 3) mod 300; starts skewed to popular items. */
 function structured(sessions: number, seed: number): string[][] {
@@ -51,10 +60,16 @@ describe('backend', () => {
     const table = tf.randomNormal([50, 8], 0, 1, 'float32', 1);
     for (const shape of [[40], [6, 9]]) {
       const count = shape.reduce((a, b) => a * b, 1);
-      const ids = tf.tensor(Array.from({ length: count }, (_, i) => (i * 17 + 3) % 50 % (i % 3 === 0 ? 5 : 50)), shape, 'int32');
+      const ids = tf.tensor(
+        Array.from({ length: count }, (_, i) => ((i * 17 + 3) % 50) % (i % 3 === 0 ? 5 : 50)),
+        shape,
+        'int32',
+      );
       const upstream = tf.randomNormal([...shape, 8], 0, 1, 'float32', 2);
       const viaGather = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), upstream)))(table);
-      const viaDense = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.matMul(tf.oneHot(ids.flatten(), 50).toFloat(), t).reshape([...shape, 8]), upstream)))(table);
+      const viaDense = tf.grad((t: tf.Tensor) =>
+        tf.sum(tf.mul(tf.matMul(tf.oneHot(ids.flatten(), 50).toFloat(), t).reshape([...shape, 8]), upstream)),
+      )(table);
       const diff = tf.max(tf.abs(tf.sub(viaGather, viaDense))).dataSync()[0]!;
       expect(diff).toBeLessThan(1e-5);
       tf.dispose([ids, upstream, viaGather, viaDense]);
@@ -62,7 +77,15 @@ describe('backend', () => {
     // Direct call to skiff's WASM kernel, with an out-of-range id that must be skipped (native
     // TensorFlow refuses such ids instead, so this part is WASM-only).
     if (backend === 'wasm') {
-      const direct = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([1, 1, 7], 'int32'), 3);
+      const direct = tf.unsortedSegmentSum(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ]),
+        tf.tensor1d([1, 1, 7], 'int32'),
+        3,
+      );
       expect(Array.from(direct.dataSync())).toEqual([0, 0, 4, 6, 0, 0]);
       tf.dispose(direct);
     }
@@ -79,7 +102,23 @@ describe('evaluate', () => {
       recommendBatch: (h, k) => h.map(() => ['a', 'b', 'c'].slice(0, k).map((itemId) => ({ itemId, score: 1 }))),
     };
     // 'x' is unknown and removed first, so predictions: [a]→b (rank 2), [a,b]→d (missed), [b]→c (rank 3).
-    const { metrics, predictions } = evaluate(fixed, [['a', 'b', 'x', 'd'], ['b', 'c'], ['x', 'a']], { ks: [2, 3], trainItemCounts: new Map([['a', 4], ['b', 2], ['c', 1], ['d', 1]]) });
+    const { metrics, predictions } = evaluate(
+      fixed,
+      [
+        ['a', 'b', 'x', 'd'],
+        ['b', 'c'],
+        ['x', 'a'],
+      ],
+      {
+        ks: [2, 3],
+        trainItemCounts: new Map([
+          ['a', 4],
+          ['b', 2],
+          ['c', 1],
+          ['d', 1],
+        ]),
+      },
+    );
     expect(predictions).toBe(3);
     expect(metrics['hr@2']).toBeCloseTo(1 / 3, 12);
     expect(metrics['hr@3']).toBeCloseTo(2 / 3, 12);
@@ -94,7 +133,10 @@ describe('evaluate', () => {
   });
 
   it('POP ranks by training count, the same list for every prefix', () => {
-    const pop = createPopModel([['a', 'b', 'a'], ['c', 'a', 'b']]);
+    const pop = createPopModel([
+      ['a', 'b', 'a'],
+      ['c', 'a', 'b'],
+    ]);
     expect(pop.name).toBe('pop');
     expect(pop.recommend(['c'], 2).map((r) => r.itemId)).toEqual(['a', 'b']);
     expect(pop.recommend([], 2, new Set(['a'])).map((r) => r.itemId)).toEqual(['b', 'c']);
@@ -105,7 +147,9 @@ describe('evaluate', () => {
 describe('GRU4Rec', () => {
   it('makes one example per (prefix truncated to maxLen → next item)', () => {
     const ex = prefixExamples([[1, 2, 3, 4], [5], [6, 7]], 2);
-    const prefixes = Array.from(ex.target, (_, e) => Array.from(ex.flat.subarray(ex.start[e]!, ex.start[e]! + ex.length[e]!)));
+    const prefixes = Array.from(ex.target, (_, e) =>
+      Array.from(ex.flat.subarray(ex.start[e]!, ex.start[e]! + ex.length[e]!)),
+    );
     expect(prefixes).toEqual([[1], [1, 2], [2, 3], [6]]);
     expect(Array.from(ex.target)).toEqual([2, 3, 4, 7]);
   });
@@ -151,7 +195,11 @@ describe('GRU4Rec', () => {
     const excl = model.recommend(h[0]!, 10, new Set([top]));
     expect(excl).toHaveLength(10);
     expect(excl.map((r) => r.itemId)).not.toContain(top);
-    expect(batch[2]!.map((r) => r.itemId)).toEqual(createPopModel(train).recommend([], 10).map((r) => r.itemId));
+    expect(batch[2]!.map((r) => r.itemId)).toEqual(
+      createPopModel(train)
+        .recommend([], 10)
+        .map((r) => r.itemId),
+    );
     expect(batch[3]).toEqual(batch[2]);
 
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-model-'));
@@ -161,8 +209,19 @@ describe('GRU4Rec', () => {
       expect((await readdir(dir)).sort()).toEqual([...files].sort());
       const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
       expect(json.weightsManifest[0]!.paths).toEqual(['weights.bin']);
-      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual(['itemEmb', 'W', 'U', 'b', 'outEmb', 'outBias']);
-      const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { kind: string; backend: string; popularity: Array<[string, number]> };
+      expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual([
+        'itemEmb',
+        'W',
+        'U',
+        'b',
+        'outEmb',
+        'outBias',
+      ]);
+      const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as {
+        kind: string;
+        backend: string;
+        popularity: Array<[string, number]>;
+      };
       expect(config.kind).toBe('gru4rec');
       expect(config.backend).toBe(model.config.backend);
       expect(config.popularity[0]).toEqual([...itemCounts(train).entries()].sort((a, b) => b[1] - a[1])[0]);
@@ -189,7 +248,12 @@ describe('GRU4Rec', () => {
     const before = tf.memory().numTensors;
     const ac = new AbortController();
     let seen = 0;
-    const run = trainGru4Rec({ train: structured(2000, 3), params, signal: ac.signal, onBatchEnd: () => void (++seen === 3 && ac.abort()) });
+    const run = trainGru4Rec({
+      train: structured(2000, 3),
+      params,
+      signal: ac.signal,
+      onBatchEnd: () => void (++seen === 3 && ac.abort()),
+    });
     await expect(run).rejects.toThrow(/cancelled/);
     expect(seen).toBe(3);
     expect(tf.memory().numTensors).toBe(before);

@@ -33,7 +33,14 @@ async function writeAtomic(dir: string, name: string, body: string | Uint8Array)
  */
 export async function writeNeuralArtifact(
   dir: string,
-  m: { kind: NeuralKind; vocab: Vocabulary; config: Gru4RecConfig; weights: Weights; weightNames: readonly string[]; repeatWindow: number },
+  m: {
+    kind: NeuralKind;
+    vocab: Vocabulary;
+    config: Gru4RecConfig;
+    weights: Weights;
+    weightNames: readonly string[];
+    repeatWindow: number;
+  },
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const { data, specs } = await tf.io.encodeWeights(m.weightNames.map((name) => ({ name, tensor: m.weights[name]! })));
@@ -73,27 +80,44 @@ export async function writeNeuralArtifact(
 }
 
 /** Reads and checks an artifact: vocabulary, config and weights of matching shapes (variables, `trainable` or not). */
-export async function loadNeuralParts(dir: string, trainable: boolean): Promise<{ vocab: Vocabulary; weights: Weights; config: Gru4RecConfig }> {
+export async function loadNeuralParts(
+  dir: string,
+  trainable: boolean,
+): Promise<{ vocab: Vocabulary; weights: Weights; config: Gru4RecConfig }> {
   const read = (f: string) => readFile(path.join(dir, f));
   let modelJson: tf.io.ModelJSON;
   try {
     modelJson = JSON.parse((await read('model.json')).toString('utf8')) as tf.io.ModelJSON;
   } catch (e) {
-    throw new SkiffError('ARTIFACT_CORRUPTED', `cannot read ${path.join(dir, 'model.json')}: ${(e as Error).message}`, { cause: e });
+    throw new SkiffError('ARTIFACT_CORRUPTED', `cannot read ${path.join(dir, 'model.json')}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const kind = (Object.keys(FORMATS) as NeuralKind[]).find((k) => FORMATS[k] === modelJson.format);
-  if (!kind) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir} is not a skiff GRU4Rec or SASRec model (format ${String(modelJson.format)})`);
+  if (!kind)
+    throw new SkiffError(
+      'ARTIFACT_CORRUPTED',
+      `${dir} is not a skiff GRU4Rec or SASRec model (format ${String(modelJson.format)})`,
+    );
   const bin = await read('weights.bin');
-  const named = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), modelJson.weightsManifest[0]?.weights ?? []);
+  const named = tf.io.decodeWeights(
+    bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    modelJson.weightsManifest[0]?.weights ?? [],
+  );
   const weights: Record<string, tf.Variable> = {};
   try {
     const vocab = new Vocabulary(JSON.parse((await read('vocabulary.json')).toString('utf8')) as string[]);
     const config = JSON.parse((await read('config.json')).toString('utf8')) as Gru4RecConfig;
-    if ((config.kind ?? 'gru4rec') !== kind) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: config.json kind ${String(config.kind)} does not match model.json format ${String(modelJson.format)}`);
+    if ((config.kind ?? 'gru4rec') !== kind)
+      throw new SkiffError(
+        'ARTIFACT_CORRUPTED',
+        `${dir}: config.json kind ${String(config.kind)} does not match model.json format ${String(modelJson.format)}`,
+      );
     // The repeat weights exist only in artifacts trained with repeatWindow > 0 (weightShapes asks
     // for them only then), and the vocabulary fixes the tables' row count.
     const bad = shapeMismatch(named, kind, vocab.size, config.params);
-    if (bad) throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: ${bad} (weights do not match vocabulary.json / config.json)`);
+    if (bad)
+      throw new SkiffError('ARTIFACT_CORRUPTED', `${dir}: ${bad} (weights do not match vocabulary.json / config.json)`);
     for (const [n] of weightShapes(kind, vocab.size, config.params)) weights[n] = variable(n, named[n]!, trainable);
     return { vocab, weights: weights as Weights, config };
   } catch (e) {

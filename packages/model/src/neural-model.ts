@@ -99,12 +99,23 @@ export class Gru4RecModel implements Recommender {
     const kq = Math.min(kk + 1, cols);
     const serving = this.serving;
     const [v, ix] = tf.tidy(() => {
-      const h = this.encoder.finalState(this.weights, tf.tensor2d(ids, [B, len], 'int32'), tf.tensor2d(mask, [B, len]), this.config.params);
+      const h = this.encoder.finalState(
+        this.weights,
+        tf.tensor2d(ids, [B, len], 'int32'),
+        tf.tensor2d(mask, [B, len]),
+        this.config.params,
+      );
       const out = serving ?? this.weights;
       let logits: tf.Tensor2D = tf.add(tf.matMul(h, out.outEmb, false, true), out.outBias);
       if (repeat && repeat.scoreIndex.length) {
-        const updates = tf.gather(tf.reshape(repeatScores(this.weights, h), [-1]), tf.tensor1d(repeat.scoreIndex, 'int32'));
-        logits = tf.add(logits, tf.scatterND(tf.tensor2d(repeat.cells, [repeat.scoreIndex.length, 2], 'int32'), updates, logits.shape));
+        const updates = tf.gather(
+          tf.reshape(repeatScores(this.weights, h), [-1]),
+          tf.tensor1d(repeat.scoreIndex, 'int32'),
+        );
+        logits = tf.add(
+          logits,
+          tf.scatterND(tf.tensor2d(repeat.cells, [repeat.scoreIndex.length, 2], 'int32'), updates, logits.shape),
+        );
       }
       if (serving) return chunkedTopK(logits, serving.chunks, kq);
       const t = tf.topk(logits, kq);
@@ -157,7 +168,10 @@ export class Gru4RecModel implements Recommender {
     });
     for (let off = 0; off < known.length; off += batchSize) {
       const idx = known.slice(off, off + batchSize);
-      const tops = this.topIds(idx.map((i) => seqs[i]!), k);
+      const tops = this.topIds(
+        idx.map((i) => seqs[i]!),
+        k,
+      );
       idx.forEach((i, b) => {
         const t = tops[b]!;
         out[i] = Array.from(t.ids, (id, j) => ({ itemId: this.vocab.item(id), score: t.scores[j]! }));
@@ -171,7 +185,14 @@ export class Gru4RecModel implements Recommender {
    * `vocabulary.json` (item of index i + 1) and `config.json`; returns the file names.
    */
   save(dir: string): Promise<string[]> {
-    return writeNeuralArtifact(dir, { kind: this.name, vocab: this.vocab, config: this.config, weights: this.weights, weightNames: this.weightNames, repeatWindow: this.repeatWindow });
+    return writeNeuralArtifact(dir, {
+      kind: this.name,
+      vocab: this.vocab,
+      config: this.config,
+      weights: this.weights,
+      weightNames: this.weightNames,
+      repeatWindow: this.repeatWindow,
+    });
   }
 
   dispose(): void {

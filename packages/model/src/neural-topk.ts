@@ -11,7 +11,10 @@ import type { Weights } from './neural-weights.js';
  * its last R positions (most recent occurrence, r steps back), the cell (b, item) of the logits and
  * the index b·(R + 1) + r into the flattened repeat scores. Items further back get no term (0).
  */
-export function recentItems(seqs: ReadonlyArray<ArrayLike<number>>, window: number): { cells: Int32Array; scoreIndex: Int32Array } {
+export function recentItems(
+  seqs: ReadonlyArray<ArrayLike<number>>,
+  window: number,
+): { cells: Int32Array; scoreIndex: Int32Array } {
   const cells: number[] = [];
   const scoreIndex: number[] = [];
   seqs.forEach((s, b) => {
@@ -47,7 +50,9 @@ export function servingTables(w: Weights): ServingTables {
   const chunks = Math.ceil(cols / TOPK_CHUNK);
   const extra = chunks * TOPK_CHUNK - cols;
   return tf.tidy(() => ({
-    outEmb: (extra ? tf.concat([w.outEmb, tf.zeros([extra, w.outEmb.shape[1]!])], 0) : tf.clone(w.outEmb)) as tf.Tensor2D,
+    outEmb: (extra
+      ? tf.concat([w.outEmb, tf.zeros([extra, w.outEmb.shape[1]!])], 0)
+      : tf.clone(w.outEmb)) as tf.Tensor2D,
     outBias: (extra ? tf.concat([w.outBias, tf.fill([extra], -3e38)]) : tf.clone(w.outBias)) as tf.Tensor1D,
     chunks,
   }));

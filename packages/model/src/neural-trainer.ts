@@ -3,7 +3,18 @@ import { SkiffError, type TrainParams } from '@skiff/core';
 import { initBackend } from './backend.js';
 import { hasSavedModel, loadNeuralParts, type Gru4RecConfig } from './neural-artifact.js';
 import { Gru4RecModel, type TrainingSummary } from './neural-model.js';
-import { ENCODERS, initWeights, neuralKind, pad, repeatScores, resolveGru4RecParams, shapeMismatch, weightList, weightShapes, type Weights } from './neural-weights.js';
+import {
+  ENCODERS,
+  initWeights,
+  neuralKind,
+  pad,
+  repeatScores,
+  resolveGru4RecParams,
+  shapeMismatch,
+  weightList,
+  weightShapes,
+  type Weights,
+} from './neural-weights.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { itemCounts, Vocabulary } from './vocabulary.js';
 
@@ -18,7 +29,13 @@ const POPULAR_KEPT = 1000;
  * maps to column c last occurred in seqs[b], else b·(R + 1). `colOf` returns −1 for items that
  * have no column.
  */
-function recencyIndex(out: Int32Array, seqs: ReadonlyArray<ArrayLike<number>>, cols: number, window: number, colOf: (item: number) => number): void {
+function recencyIndex(
+  out: Int32Array,
+  seqs: ReadonlyArray<ArrayLike<number>>,
+  cols: number,
+  window: number,
+  colOf: (item: number) => number,
+): void {
   const stride = window + 1;
   for (let b = 0; b < seqs.length; b++) {
     const s = seqs[b]!;
@@ -60,14 +77,26 @@ export interface TrainGru4RecOptions {
    * `bestScore` the early-stopping state after this epoch; `stop` is true when early stopping
    * ends training after this epoch.
    */
-  onEpochEnd?: (e: { epoch: number; loss: number; samplesPerSecond: number; model: Gru4RecModel; score?: number; bestEpoch?: number; bestScore?: number; stop?: boolean }) => void | Promise<void>;
+  onEpochEnd?: (e: {
+    epoch: number;
+    loss: number;
+    samplesPerSecond: number;
+    model: Gru4RecModel;
+    score?: number;
+    bestEpoch?: number;
+    bestScore?: number;
+    stop?: boolean;
+  }) => void | Promise<void>;
   /** `epoch` is the 0-based index of the running epoch, `batch` the 0-based batch just done. */
   onBatchEnd?: (b: { epoch: number; batch: number; batches: number; loss: number }) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
 /** Training examples: every (last ≤ maxLen items of a prefix → next item) pair, stored flat. */
-export function prefixExamples(sessions: readonly (readonly number[])[], maxLen: number): { flat: Int32Array; start: Int32Array; length: Int32Array; target: Int32Array } {
+export function prefixExamples(
+  sessions: readonly (readonly number[])[],
+  maxLen: number,
+): { flat: Int32Array; start: Int32Array; length: Int32Array; target: Int32Array } {
   let n = 0;
   let total = 0;
   for (const s of sessions) {
@@ -103,7 +132,18 @@ function cancelled(): SkiffError {
  * batch and awaits the callbacks, so heartbeats and cancellation (`signal`) get through.
  */
 export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4RecModel> {
-  const { train, initialEpoch = 0, initialWeightsDir, checkpointDir, onEpochEnd, onBatchEnd, validate, bestCheckpointDir, resumeEarlyStopping, signal } = options;
+  const {
+    train,
+    initialEpoch = 0,
+    initialWeightsDir,
+    checkpointDir,
+    onEpochEnd,
+    onBatchEnd,
+    validate,
+    bestCheckpointDir,
+    resumeEarlyStopping,
+    signal,
+  } = options;
   const params = options.params;
   const rp = resolveGru4RecParams(params);
   const sampledNegatives = options.sampledNegatives ?? rp.negatives;
@@ -116,7 +156,9 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   const vocab = Vocabulary.fromSessions(train);
   if (vocab.size < 2) throw new SkiffError('BAD_INPUT', 'training data has fewer than two distinct items');
   const counts = itemCounts(train);
-  const popularity = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, POPULAR_KEPT);
+  const popularity = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, POPULAR_KEPT);
   const config: Gru4RecConfig = { kind, params, backend, popularity };
   const names = weightShapes(kind, vocab.size, params).map(([n]) => n);
 
@@ -124,17 +166,27 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   if (initialWeightsDir) {
     const loaded = await loadNeuralParts(initialWeightsDir, true);
     const same = loaded.vocab.size === vocab.size && loaded.vocab.items.every((it, i) => it === vocab.items[i]);
-    const shapeOk = (loaded.config.kind ?? 'gru4rec') === kind && shapeMismatch(loaded.weights, kind, vocab.size, params) === null && (loaded.weights.repeatVec?.shape[0] ?? 0) === R;
+    const shapeOk =
+      (loaded.config.kind ?? 'gru4rec') === kind &&
+      shapeMismatch(loaded.weights, kind, vocab.size, params) === null &&
+      (loaded.weights.repeatVec?.shape[0] ?? 0) === R;
     if (!same || !shapeOk) {
       tf.dispose(Object.values(loaded.weights));
-      throw new SkiffError('BAD_INPUT', `initial weights in ${initialWeightsDir} do not match this training data / params`, { retryable: false });
+      throw new SkiffError(
+        'BAD_INPUT',
+        `initial weights in ${initialWeightsDir} do not match this training data / params`,
+        { retryable: false },
+      );
     }
     weights = loaded.weights;
   } else weights = initWeights(kind, vocab.size, params);
   // Between epochs the weights still change: those models use no serving tables (copies).
   const model = (summary?: TrainingSummary) => new Gru4RecModel(vocab, weights, config, summary, summary !== undefined);
 
-  const ex = prefixExamples(train.map((s) => s.map((i) => vocab.id(i))), params.maxLen);
+  const ex = prefixExamples(
+    train.map((s) => s.map((i) => vocab.id(i))),
+    params.maxLen,
+  );
   const n = ex.target.length;
   const summary: TrainingSummary = { losses: [], samplesPerSecond: 0, trainSeconds: 0, examples: n };
   if (n === 0) throw new SkiffError('BAD_INPUT', 'training data has no session with two or more items');
@@ -152,7 +204,11 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   let best: { epoch: number; score: number; weights?: tf.Tensor[] } | undefined;
   if (early && resumeEarlyStopping && bestCheckpointDir && (await hasSavedModel(bestCheckpointDir))) {
     const saved = await loadNeuralParts(bestCheckpointDir, false);
-    best = { epoch: resumeEarlyStopping.bestEpoch, score: resumeEarlyStopping.bestScore, weights: weightList(saved.weights, names) };
+    best = {
+      epoch: resumeEarlyStopping.bestEpoch,
+      score: resumeEarlyStopping.bestScore,
+      weights: weightList(saved.weights, names),
+    };
   }
   const disposeBest = () => best?.weights && tf.dispose(best.weights);
 
@@ -181,7 +237,9 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
           if (!cand.has(t)) cand.set(t, cand.size);
           labels[j] = cand.get(t)!;
         });
-        if (R > 0) for (const s of seqs) for (let j = Math.max(0, s.length - R); j < s.length; j++) if (!cand.has(s[j]!)) cand.set(s[j]!, cand.size);
+        if (R > 0)
+          for (const s of seqs)
+            for (let j = Math.max(0, s.length - R); j < s.length; j++) if (!cand.has(s[j]!)) cand.set(s[j]!, cand.size);
         for (let s = 0; s < sampledNegatives && cand.size < V; s++) {
           const t = 1 + Math.floor(rnd() * V);
           if (!cand.has(t)) cand.set(t, cand.size);
@@ -192,23 +250,34 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
           if (recIdx.length < size * C) recIdx = new Int32Array(size * C);
           recencyIndex(recIdx, seqs, C, R, (item) => cand.get(item) ?? -1);
         }
-        const dropout = rp.dropout > 0 ? { rate: rp.dropout, seed: params.seed * 100_003 + epoch * 10_007 + bi * 2 } : undefined;
+        const dropout =
+          rp.dropout > 0 ? { rate: rp.dropout, seed: params.seed * 100_003 + epoch * 10_007 + bi * 2 } : undefined;
         const loss = tf.tidy(() => {
           const idsT = tf.tensor2d(ids, [size, len], 'int32');
           const maskT = tf.tensor2d(mask, [size, len]);
           const candT = tf.tensor1d(candIds, 'int32');
           const recT = R > 0 ? tf.tensor2d(recIdx.subarray(0, size * C), [size, C], 'int32') : undefined;
           const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), C);
-          return optimizer.minimize(() => {
-            const h = encoder.finalState(weights, idsT, maskT, params, dropout);
-            let logits: tf.Tensor2D = tf.add(tf.matMul(h, tf.gather(weights.outEmb, candT), false, true), tf.gather(weights.outBias, candT));
-            if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
-            return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
-          }, true, trainable)!;
+          return optimizer.minimize(
+            () => {
+              const h = encoder.finalState(weights, idsT, maskT, params, dropout);
+              let logits: tf.Tensor2D = tf.add(
+                tf.matMul(h, tf.gather(weights.outEmb, candT), false, true),
+                tf.gather(weights.outBias, candT),
+              );
+              if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
+              return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+            },
+            true,
+            trainable,
+          )!;
         });
         const lv = (await loss.data())[0]!;
         loss.dispose();
-        if (!Number.isFinite(lv)) throw new SkiffError('TRAINING_FAILED', `loss became ${lv} in epoch ${epoch}, batch ${bi}`, { retryable: false });
+        if (!Number.isFinite(lv))
+          throw new SkiffError('TRAINING_FAILED', `loss became ${lv} in epoch ${epoch}, batch ${bi}`, {
+            retryable: false,
+          });
         lossSum += lv;
         await onBatchEnd?.({ epoch, batch: bi, batches, loss: lv });
         // Yield to the event loop so heartbeats and cancellation get through.
@@ -231,7 +300,15 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
         }
       }
       if (checkpointDir) await model().save(checkpointDir);
-      await onEpochEnd?.({ epoch, loss: mean, samplesPerSecond: summary.samplesPerSecond, model: model(), ...(score !== undefined ? { score } : {}), ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}), stop });
+      await onEpochEnd?.({
+        epoch,
+        loss: mean,
+        samplesPerSecond: summary.samplesPerSecond,
+        model: model(),
+        ...(score !== undefined ? { score } : {}),
+        ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}),
+        stop,
+      });
       if (stop) {
         summary.stoppedEarly = true;
         break;

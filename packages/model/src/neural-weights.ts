@@ -11,7 +11,13 @@ import { sasrecEncoder } from './sasrec-encoder.js';
 
 export const ENCODERS: Record<NeuralKind, SequenceEncoder> = { gru4rec: gruEncoder, sasrec: sasrecEncoder };
 /** The weights every kind has, plus the encoder's own (by name; see `weightShapes`). */
-export type Weights = { itemEmb: tf.Variable; outEmb: tf.Variable; outBias: tf.Variable; repeatVec?: tf.Variable; repeatBias?: tf.Variable } & Record<string, tf.Variable>;
+export type Weights = {
+  itemEmb: tf.Variable;
+  outEmb: tf.Variable;
+  outBias: tf.Variable;
+  repeatVec?: tf.Variable;
+  repeatBias?: tf.Variable;
+} & Record<string, tf.Variable>;
 
 /** The kind a params object trains: 'sasrec' or (anything else, including baselines' absence) GRU4Rec. */
 export function neuralKind(p: TrainParams): NeuralKind {
@@ -32,7 +38,12 @@ export function weightShapes(kind: NeuralKind, items: number, p: TrainParams): A
     ...enc.shapes(p),
     ['outEmb', [items + 1, h]],
     ['outBias', [items + 1]],
-    ...(r > 0 ? ([['repeatVec', [r, h]], ['repeatBias', [r]]] as Array<[string, number[]]>) : []),
+    ...(r > 0
+      ? ([
+          ['repeatVec', [r, h]],
+          ['repeatBias', [r]],
+        ] as Array<[string, number[]]>)
+      : []),
   ];
 }
 
@@ -50,7 +61,13 @@ export interface Gru4RecOptions {
  * artifacts and configs without them train, load and serve as before).
  */
 export function resolveGru4RecParams(p: TrainParams): TrainParams & Gru4RecOptions {
-  return { ...p, negatives: p.negatives ?? 64, repeatWindow: p.repeatWindow ?? 0, dropout: p.dropout ?? 0, patience: p.patience ?? 0 };
+  return {
+    ...p,
+    negatives: p.negatives ?? 64,
+    repeatWindow: p.repeatWindow ?? 0,
+    dropout: p.dropout ?? 0,
+    patience: p.patience ?? 0,
+  };
 }
 
 /** The model's weights in save order (`names` comes from `weightShapes`). */
@@ -81,11 +98,17 @@ export function initWeights(kind: NeuralKind, items: number, p: TrainParams): We
 }
 
 /** The first weight whose shape differs from what `kind` and `params` need, or null. */
-export function shapeMismatch(w: Readonly<Record<string, tf.Tensor | undefined>>, kind: NeuralKind, items: number, p: TrainParams): string | null {
+export function shapeMismatch(
+  w: Readonly<Record<string, tf.Tensor | undefined>>,
+  kind: NeuralKind,
+  items: number,
+  p: TrainParams,
+): string | null {
   for (const [name, shape] of weightShapes(kind, items, p)) {
     const t = w[name];
     if (!t) return `weight ${name} missing`;
-    if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) return `weight ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`;
+    if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i]))
+      return `weight ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`;
   }
   return null;
 }

@@ -18,12 +18,15 @@ export class RankedItems {
     this.counts = Int32Array.from(pairs, ([, c]) => c);
     this.index = new Map(this.items.map((it, i) => [it, i]));
     for (let i = 1; i < this.counts.length; i++) {
-      if (this.counts[i]! > this.counts[i - 1]!) throw new SkiffError('ARTIFACT_CORRUPTED', 'items.json is not sorted by count');
+      if (this.counts[i]! > this.counts[i - 1]!)
+        throw new SkiffError('ARTIFACT_CORRUPTED', 'items.json is not sorted by count');
     }
   }
 
   static fromSessions(sessions: readonly (readonly string[])[]): RankedItems {
-    return new RankedItems([...itemCounts(sessions).entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    return new RankedItems(
+      [...itemCounts(sessions).entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    );
   }
 
   get size(): number {
@@ -91,7 +94,13 @@ export class TopK {
    * The kept items as ScoredItems with scores divided by `norm`, then (when fewer than k were
    * kept) the most popular items not already listed and not excluded, with score 0.
    */
-  toList(items: RankedItems, k: number, norm: number, listed: (id: number) => boolean, exclude?: ReadonlySet<string>): ScoredItem[] {
+  toList(
+    items: RankedItems,
+    k: number,
+    norm: number,
+    listed: (id: number) => boolean,
+    exclude?: ReadonlySet<string>,
+  ): ScoredItem[] {
     const out: ScoredItem[] = [];
     const inv = norm > 0 ? 1 / norm : 1;
     for (let j = 0; j < this.size; j++) out.push({ itemId: items.item(this.ids[j]!), score: this.scores[j]! * inv });

@@ -10,8 +10,12 @@ import { itemCounts } from './vocabulary.js';
 // packages/model/src → repo root → ../shared/data (next to the repo, not part of it).
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dataDir = path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k');
-const exists = existsSync(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt')) && existsSync(path.join(dataDir, 'yoochoose-clicks-100k_test.txt'));
-const title = exists ? 'YooChoose rsc15-100k reference numbers' : `YooChoose rsc15-100k reference numbers (skipped: ${dataDir} not found)`;
+const exists =
+  existsSync(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt')) &&
+  existsSync(path.join(dataDir, 'yoochoose-clicks-100k_test.txt'));
+const title = exists
+  ? 'YooChoose rsc15-100k reference numbers'
+  : `YooChoose rsc15-100k reference numbers (skipped: ${dataDir} not found)`;
 
 /** From the data folder's README: next-item HR@20 / MRR@20 over all 10,152 test prediction points. */
 const REFERENCE: Record<BaselineKind, { hr: number; mrr: number }> = {
@@ -24,7 +28,10 @@ const REFERENCE: Record<BaselineKind, { hr: number; mrr: number }> = {
 
 describe.skipIf(!exists)(title, () => {
   it('POP, SR and V-SKNN trained on train_full match the reference on test within ±0.01', async () => {
-    const [train, test] = await Promise.all([readSessionTable(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt')), readSessionFile(path.join(dataDir, 'yoochoose-clicks-100k_test.txt'))]);
+    const [train, test] = await Promise.all([
+      readSessionTable(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt')),
+      readSessionFile(path.join(dataDir, 'yoochoose-clicks-100k_test.txt')),
+    ]);
     expect(train.sessions.length).toBe(17_794);
     const counts = itemCounts(train.sessions);
     expect(counts.size).toBe(2_933);
@@ -32,20 +39,33 @@ describe.skipIf(!exists)(title, () => {
       const model = trainBaseline(kind, train.sessions, { lastTimes: train.lastTimes });
       const { metrics, predictions } = evaluate(model, test, { ks: [20], trainItemCounts: counts });
       expect(predictions, kind).toBe(10_152);
-      expect(Math.abs(metrics['hr@20']! - REFERENCE[kind].hr), `${kind} hr@20 ${metrics['hr@20']}`).toBeLessThanOrEqual(0.01);
-      expect(Math.abs(metrics['mrr@20']! - REFERENCE[kind].mrr), `${kind} mrr@20 ${metrics['mrr@20']}`).toBeLessThanOrEqual(0.01);
+      expect(Math.abs(metrics['hr@20']! - REFERENCE[kind].hr), `${kind} hr@20 ${metrics['hr@20']}`).toBeLessThanOrEqual(
+        0.01,
+      );
+      expect(
+        Math.abs(metrics['mrr@20']! - REFERENCE[kind].mrr),
+        `${kind} mrr@20 ${metrics['mrr@20']}`,
+      ).toBeLessThanOrEqual(0.01);
     }
   });
 
-  it('STAN and VSTAN with session-rec\'s RSC15 settings trained on train_full match the reference on test within ±0.01', async () => {
-    const [train, test] = await Promise.all([readSessionTable(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt')), readSessionFile(path.join(dataDir, 'yoochoose-clicks-100k_test.txt'))]);
+  it("STAN and VSTAN with session-rec's RSC15 settings trained on train_full match the reference on test within ±0.01", async () => {
+    const [train, test] = await Promise.all([
+      readSessionTable(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt')),
+      readSessionFile(path.join(dataDir, 'yoochoose-clicks-100k_test.txt')),
+    ]);
     const counts = itemCounts(train.sessions);
     for (const kind of ['stan', 'vstan'] as const) {
       const model = trainBaseline(kind, train.sessions, { lastTimes: train.lastTimes });
       const { metrics, predictions } = evaluate(model, test, { ks: [20], trainItemCounts: counts });
       expect(predictions, kind).toBe(10_152);
-      expect(Math.abs(metrics['hr@20']! - REFERENCE[kind].hr), `${kind} hr@20 ${metrics['hr@20']}`).toBeLessThanOrEqual(0.01);
-      expect(Math.abs(metrics['mrr@20']! - REFERENCE[kind].mrr), `${kind} mrr@20 ${metrics['mrr@20']}`).toBeLessThanOrEqual(0.01);
+      expect(Math.abs(metrics['hr@20']! - REFERENCE[kind].hr), `${kind} hr@20 ${metrics['hr@20']}`).toBeLessThanOrEqual(
+        0.01,
+      );
+      expect(
+        Math.abs(metrics['mrr@20']! - REFERENCE[kind].mrr),
+        `${kind} mrr@20 ${metrics['mrr@20']}`,
+      ).toBeLessThanOrEqual(0.01);
     }
   });
 });

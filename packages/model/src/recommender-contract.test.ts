@@ -18,8 +18,21 @@ for (const kind of MODEL_KINDS)
       const dir = await mkdtemp(path.join(os.tmpdir(), `skiff-rec-contract-${kind}-`));
       const data = await writeContractSnapshot(path.join(dir, 'snapshot'), { seed: 5 });
       // Only core fields: parse fills the defaults of any newer optional params.
-      const params = TrainParamsSchema.parse({ model: kind, epochs: 2, embeddingDim: 16, hiddenUnits: 16, maxLen: 5, batchSize: 64, learningRate: 0.01, seed: 3 });
-      const out = await createTfjsTrainer().train({ snapshot: data.snapshot, params, outDir: path.join(dir, 'artifact') });
+      const params = TrainParamsSchema.parse({
+        model: kind,
+        epochs: 2,
+        embeddingDim: 16,
+        hiddenUnits: 16,
+        maxLen: 5,
+        batchSize: 64,
+        learningRate: 0.01,
+        seed: 3,
+      });
+      const out = await createTfjsTrainer().train({
+        snapshot: data.snapshot,
+        params,
+        outDir: path.join(dir, 'artifact'),
+      });
       const model = await loadRecommender(out.artifactDir);
       return {
         recommender: model,

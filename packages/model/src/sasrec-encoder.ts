@@ -32,7 +32,20 @@ type BlockWeight = (typeof BLOCK_WEIGHTS)[number];
 const blockName = (l: number, n: BlockWeight) => `block${l}_${n}`;
 
 function blockShapes(d: number, ffn: number): Record<BlockWeight, number[]> {
-  return { ln1g: [d], ln1b: [d], Wq: [d, d], Wk: [d, d], Wv: [d, d], Wo: [d, d], ln2g: [d], ln2b: [d], W1: [d, ffn], b1: [ffn], W2: [ffn, d], b2: [d] };
+  return {
+    ln1g: [d],
+    ln1b: [d],
+    Wq: [d, d],
+    Wk: [d, d],
+    Wv: [d, d],
+    Wo: [d, d],
+    ln2g: [d],
+    ln2b: [d],
+    W1: [d, ffn],
+    b1: [ffn],
+    W2: [ffn, d],
+    b2: [d],
+  };
 }
 
 function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor {
@@ -57,7 +70,10 @@ export const sasrecEncoder: SequenceEncoder = {
   kind: 'sasrec',
   check(p) {
     const { blocks, heads } = resolveSasRecOptions(p);
-    if (p.embeddingDim % heads !== 0) throw new SkiffError('BAD_INPUT', `sasrec: heads (${heads}) must divide embeddingDim (${p.embeddingDim})`, { retryable: false });
+    if (p.embeddingDim % heads !== 0)
+      throw new SkiffError('BAD_INPUT', `sasrec: heads (${heads}) must divide embeddingDim (${p.embeddingDim})`, {
+        retryable: false,
+      });
     if (blocks < 1) throw new SkiffError('BAD_INPUT', 'sasrec: blocks must be at least 1', { retryable: false });
   },
   stateDim: (p) => p.embeddingDim,
@@ -101,7 +117,13 @@ export const sasrecEncoder: SequenceEncoder = {
     const keyOk = tf.reshape(mask, [batch, 1, 1, steps]);
     const lastMask = tf.mul(tf.sub(1, keyOk), -1e9); // the last position sees every real item
     // The causal [L, L] mask is only needed by blocks before the last (none with blocks = 1).
-    const fullMask = blocks > 1 ? tf.mul(tf.sub(1, tf.mul(tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0).reshape([1, 1, steps, steps]), keyOk)), -1e9) : lastMask;
+    const fullMask =
+      blocks > 1
+        ? tf.mul(
+            tf.sub(1, tf.mul(tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0).reshape([1, 1, steps, steps]), keyOk)),
+            -1e9,
+          )
+        : lastMask;
     const dh = d / heads;
     for (let l = 0; l < blocks; l++) {
       const W = (n: BlockWeight) => w[blockName(l, n)]!;
@@ -112,9 +134,16 @@ export const sasrecEncoder: SequenceEncoder = {
       const Q = splitHeads(dense(yq, W('Wq')), batch, q, heads);
       const K = splitHeads(dense(y, W('Wk')), batch, steps, heads);
       const V = splitHeads(dense(y, W('Wv')), batch, steps, heads);
-      const logits = tf.add(tf.reshape(tf.div(tf.matMul(Q, K, false, true), Math.sqrt(dh)), [batch, heads, q, steps]), last ? lastMask : fullMask);
+      const logits = tf.add(
+        tf.reshape(tf.div(tf.matMul(Q, K, false, true), Math.sqrt(dh)), [batch, heads, q, steps]),
+        last ? lastMask : fullMask,
+      );
       const att = tf.reshape(tf.softmax(logits), [batch * heads, q, steps]);
-      const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, V), [batch, heads, q, dh]), [0, 2, 1, 3]), [batch, q, d]);
+      const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, V), [batch, heads, q, dh]), [0, 2, 1, 3]), [
+        batch,
+        q,
+        d,
+      ]);
       const xq = last ? tf.slice(x, [0, steps - 1, 0], [batch, 1, d]) : x;
       x = tf.add(xq, drop(dense(o, W('Wo')), 2 * l + 1));
       const f = dense(tf.relu(dense(layerNorm(x, W('ln2g'), W('ln2b')), W('W1'), W('b1'))), W('W2'), W('b2'));

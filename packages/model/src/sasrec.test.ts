@@ -13,7 +13,18 @@ import { createPopModel } from './pop.js';
 import { chains } from './test-helpers/chains.js';
 import { sasrecEncoder } from './sasrec-encoder.js';
 
-const small: TrainParams = { model: 'sasrec', embeddingDim: 16, hiddenUnits: 32, maxLen: 6, epochs: 3, batchSize: 64, learningRate: 0.01, seed: 11, blocks: 2, heads: 2 };
+const small: TrainParams = {
+  model: 'sasrec',
+  embeddingDim: 16,
+  hiddenUnits: 32,
+  maxLen: 6,
+  epochs: 3,
+  batchSize: 64,
+  learningRate: 0.01,
+  seed: 11,
+  blocks: 2,
+  heads: 2,
+};
 
 describe('SASRec-style model', () => {
   it('learns a sequential pattern far better than popularity, and saves/loads to identical answers', async () => {
@@ -25,7 +36,9 @@ describe('SASRec-style model', () => {
     expect(model.name).toBe('sasrec');
     const ours = evaluate(model, test, { ks: [1, 5] }).metrics;
     const pop = evaluate(createPopModel(train), test, { ks: [1, 5] }).metrics;
-    console.log(`[sasrec chains] hr@1 ${ours['hr@1']!.toFixed(3)} hr@5 ${ours['hr@5']!.toFixed(3)} (pop hr@5 ${pop['hr@5']!.toFixed(3)})`);
+    console.log(
+      `[sasrec chains] hr@1 ${ours['hr@1']!.toFixed(3)} hr@5 ${ours['hr@5']!.toFixed(3)} (pop hr@5 ${pop['hr@5']!.toFixed(3)})`,
+    );
     // 80 % of next items follow the rule: a model that learned it gets most of them at rank 1.
     expect(ours['hr@1']).toBeGreaterThan(0.6);
     expect(ours['hr@5']).toBeGreaterThan(pop['hr@5']! + 0.4);
@@ -48,8 +61,14 @@ describe('SASRec-style model', () => {
 
       // A config that no longer matches the weights (another block count) is refused, not served.
       const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { params: TrainParams };
-      await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, params: { ...config.params, blocks: 3 } }));
-      await expect(loadGru4Rec(dir)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringContaining('block2_ln1g missing') });
+      await writeFile(
+        path.join(dir, 'config.json'),
+        JSON.stringify({ ...config, params: { ...config.params, blocks: 3 } }),
+      );
+      await expect(loadGru4Rec(dir)).rejects.toMatchObject({
+        code: 'ARTIFACT_CORRUPTED',
+        message: expect.stringContaining('block2_ln1g missing'),
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -70,7 +89,13 @@ describe('SASRec-style model', () => {
     // The encoder itself: ids under mask 0 do not matter, and the state is finite.
     const p: TrainParams = { ...small, embeddingDim: 8, hiddenUnits: 8, maxLen: 4 };
     const w = tf.tidy(() => ({ itemEmb: tf.randomNormal([10, 8], 0, 1, 'float32', 1), ...sasrecEncoder.init(p) }));
-    const state = (ids: number[]) => tf.tidy(() => sasrecEncoder.finalState(w, tf.tensor2d(ids, [1, 4], 'int32'), tf.tensor2d([0, 0, 1, 1], [1, 4]), p).arraySync()[0]!);
+    const state = (ids: number[]) =>
+      tf.tidy(
+        () =>
+          sasrecEncoder
+            .finalState(w, tf.tensor2d(ids, [1, 4], 'int32'), tf.tensor2d([0, 0, 1, 1], [1, 4]), p)
+            .arraySync()[0]!,
+      );
     const a = state([0, 0, 5, 6]);
     const b = state([7, 3, 5, 6]);
     a.forEach((v, i) => {
@@ -84,6 +109,11 @@ describe('SASRec-style model', () => {
   });
 
   it('refuses heads that do not divide the width', async () => {
-    await expect(trainGru4Rec({ train: chains(50, 4), params: { ...small, embeddingDim: 10, heads: 3 } })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('heads (3) must divide embeddingDim (10)') });
+    await expect(
+      trainGru4Rec({ train: chains(50, 4), params: { ...small, embeddingDim: 10, heads: 3 } }),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining('heads (3) must divide embeddingDim (10)'),
+    });
   });
 });

@@ -29,7 +29,11 @@ export async function readSessionTable(file: string): Promise<SessionTable> {
   if (head.length && !head.some((h) => /^-?\d/.test(h))) {
     const find = (name: string) => head.findIndex((h) => h.trim().toLowerCase() === name.toLowerCase());
     cols = { s: find('SessionId'), i: find('ItemId'), t: find('Time') };
-    if (cols.s < 0 || cols.i < 0 || cols.t < 0) throw new SkiffError('BAD_INPUT', `${file}: header must name SessionId, ItemId and Time (got ${head.join(', ')})`);
+    if (cols.s < 0 || cols.i < 0 || cols.t < 0)
+      throw new SkiffError(
+        'BAD_INPUT',
+        `${file}: header must name SessionId, ItemId and Time (got ${head.join(', ')})`,
+      );
     start = 1;
   }
   const bySession = new Map<string, Array<{ item: string; time: number; n: number }>>();
@@ -41,7 +45,8 @@ export async function readSessionTable(file: string): Promise<SessionTable> {
     const s = f[cols.s];
     const item = f[cols.i];
     const time = Number(f[cols.t]);
-    if (!s || !item || !Number.isFinite(time)) throw new SkiffError('BAD_INPUT', `${file}:${l + 1}: expected SessionId, ItemId, Time`);
+    if (!s || !item || !Number.isFinite(time))
+      throw new SkiffError('BAD_INPUT', `${file}:${l + 1}: expected SessionId, ItemId, Time`);
     let ev = bySession.get(s);
     if (!ev) bySession.set(s, (ev = []));
     ev.push({ item, time, n: n++ });

@@ -124,7 +124,8 @@ export function trainSr(train: readonly (readonly string[])[], params: Partial<S
   }
   const rules = Array.from(acc, (m) => {
     if (!m) return undefined;
-    const keep = p.pruning === 0 ? m.size : p.pruning < 1 ? m.size - Math.floor(m.size * p.pruning) : Math.floor(p.pruning);
+    const keep =
+      p.pruning === 0 ? m.size : p.pruning < 1 ? m.size - Math.floor(m.size * p.pruning) : Math.floor(p.pruning);
     return sortRules(m, keep);
   });
   return new SrModel(ranked, rules, p);
@@ -136,7 +137,8 @@ export async function loadSr(dir: string): Promise<SrModel> {
   const raw = await readArtifactJson<Array<[number, Array<[number, number]>]>>(dir, 'rules.json');
   const rules: Array<RuleList | undefined> = new Array(ranked.size);
   for (const [from, list] of raw) {
-    if (from < 0 || from >= ranked.size || list.some(([t]) => t < 0 || t >= ranked.size)) throw new SkiffError('ARTIFACT_CORRUPTED', `rules.json in ${dir} refers to unknown items`);
+    if (from < 0 || from >= ranked.size || list.some(([t]) => t < 0 || t >= ranked.size))
+      throw new SkiffError('ARTIFACT_CORRUPTED', `rules.json in ${dir} refers to unknown items`);
     rules[from] = { to: Int32Array.from(list, ([t]) => t), w: Float64Array.from(list, ([, w]) => w) };
   }
   return new SrModel(ranked, rules, { ...DEFAULT_SR_PARAMS, ...config.params });

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelArtifact, trainBaseline } from './model-kinds.js';
 import { mulberry32 } from './random.js';
-import { DEFAULT_STAN_PARAMS, DEFAULT_VSTAN_PARAMS, loadStan, trainStan, type StanKind, type VstanParams } from './stan.js';
+import {
+  DEFAULT_STAN_PARAMS,
+  DEFAULT_VSTAN_PARAMS,
+  loadStan,
+  trainStan,
+  type StanKind,
+  type VstanParams,
+} from './stan.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -22,7 +29,13 @@ const DAY = 86_400;
  * candidate union, its most recent `sampleSize`, the weighted cosine × recency, the top k, and the
  * item scores. The model must give the same scores (up to the division by the maximum).
  */
-function oracle(kind: StanKind, train: string[][], times: number[], prefix: string[], p: VstanParams): Map<string, number> {
+function oracle(
+  kind: StanKind,
+  train: string[][],
+  times: number[],
+  prefix: string[],
+  p: VstanParams,
+): Map<string, number> {
   const L = prefix.length;
   const w1 = new Map<string, number>();
   const at = new Map<string, number>();
@@ -76,7 +89,12 @@ function oracle(kind: StanKind, train: string[][], times: number[], prefix: stri
 
 describe('STAN', () => {
   // Sessions one day apart; popularity a 3, b 2, c 2, e 2, d 1.
-  const train = [['a', 'b', 'a'], ['b', 'c'], ['c', 'd', 'e'], ['a', 'e']];
+  const train = [
+    ['a', 'b', 'a'],
+    ['b', 'c'],
+    ['c', 'd', 'e'],
+    ['a', 'e'],
+  ];
   const times = [0, 1, 2, 3].map((d) => d * DAY);
   const ones = { lambdaSpw: 1, lambdaSnh: 1, lambdaInh: 1 };
 
@@ -96,9 +114,14 @@ describe('STAN', () => {
 
   it('keeps the most recent sampleSize candidates and the top k neighbours', () => {
     // sampleSize 1: only [a,e] (newest) is a candidate.
-    expect(ids(trainStan('stan', train, { ...ones, sampleSize: 1 }, { lastTimes: times }).recommend(['a', 'c'], 2))).toEqual(['a', 'e']);
+    expect(
+      ids(trainStan('stan', train, { ...ones, sampleSize: 1 }, { lastTimes: times }).recommend(['a', 'c'], 2)),
+    ).toEqual(['a', 'e']);
     // k 1: only the most similar neighbour, [a,e] (.24415), scores.
-    expect(ids(trainStan('stan', train, { ...ones, k: 1 }, { lastTimes: times }).recommend(['a', 'c'], 2))).toEqual(['a', 'e']);
+    expect(ids(trainStan('stan', train, { ...ones, k: 1 }, { lastTimes: times }).recommend(['a', 'c'], 2))).toEqual([
+      'a',
+      'e',
+    ]);
   });
 
   it('leaves the prefix out with remind false, honours exclude, and fills with popular items', () => {
@@ -143,13 +166,25 @@ describe('STAN and VSTAN against the definitions written out', () => {
         lambdaIdf: [2, 0][trial % 2]!,
         remind: trial % 5 !== 0,
       };
-      const own = kind === 'stan' ? { k: p.k, sampleSize: p.sampleSize, lambdaSpw: p.lambdaSpw, lambdaSnh: p.lambdaSnh, lambdaInh: p.lambdaInh, remind: p.remind } : p;
+      const own =
+        kind === 'stan'
+          ? {
+              k: p.k,
+              sampleSize: p.sampleSize,
+              lambdaSpw: p.lambdaSpw,
+              lambdaSnh: p.lambdaSnh,
+              lambdaInh: p.lambdaInh,
+              remind: p.remind,
+            }
+          : p;
       const model = trainStan(kind, train, own, { lastTimes: times });
       const prefix = Array.from({ length: 1 + Math.floor(rand() * 5) }, pick);
       const want = oracle(kind, train, times, prefix, p);
       const max = Math.max(...want.values());
       const got = model.recommend(prefix, items.length).filter((r) => r.score > 0);
-      expect(new Set(ids(got)), `trial ${trial}`).toEqual(new Set([...want].filter(([, v]) => v > 0).map(([it]) => it)));
+      expect(new Set(ids(got)), `trial ${trial}`).toEqual(
+        new Set([...want].filter(([, v]) => v > 0).map(([it]) => it)),
+      );
       for (const r of got) expect(r.score, `trial ${trial} ${r.itemId}`).toBeCloseTo(want.get(r.itemId)! / max, 9);
       for (let j = 1; j < got.length; j++) expect(got[j]!.score).toBeLessThanOrEqual(got[j - 1]!.score);
     }
@@ -157,35 +192,61 @@ describe('STAN and VSTAN against the definitions written out', () => {
 });
 
 describe('STAN/VSTAN parameters and artifacts', () => {
-  const train = [['a', 'b', 'a'], ['b', 'c'], ['c', 'd', 'e'], ['a', 'e']];
+  const train = [
+    ['a', 'b', 'a'],
+    ['b', 'c'],
+    ['c', 'd', 'e'],
+    ['a', 'e'],
+  ];
 
-  it('defaults to session-rec\'s RSC15 settings and refuses invalid or foreign params', () => {
+  it("defaults to session-rec's RSC15 settings and refuses invalid or foreign params", () => {
     expect(trainStan('stan', train).params).toEqual(DEFAULT_STAN_PARAMS);
     expect(trainStan('vstan', train).params).toEqual(DEFAULT_VSTAN_PARAMS);
     expect(() => trainStan('stan', train, { k: 0 })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect(() => trainStan('vstan', train, { lambdaIdf: -1 })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
-    expect(() => trainStan('stan', train, { lambdaSnh: Number.NaN })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => trainStan('stan', train, { lambdaSnh: Number.NaN })).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
     expect(() => trainStan('stan', train, { lambdaIdf: 2 })).toThrow(/unknown STAN params: lambdaIdf/);
-    expect(() => trainStan('stan', train, {}, { lastTimes: [1, 2] })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
-    expect(() => trainStan('stan', train, {}, { lastTimes: [1, 2, Number.NaN, 4] })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => trainStan('stan', train, {}, { lastTimes: [1, 2] })).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
+    expect(() => trainStan('stan', train, {}, { lastTimes: [1, 2, Number.NaN, 4] })).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
   });
 
   it('saves and loads back by kind, identically, and refuses a corrupted artifact', async () => {
     for (const kind of ['stan', 'vstan'] as const) {
-      const model = trainBaseline(kind, train, { lastTimes: [5, 1, 3, 2].map((d) => d * DAY), [kind]: { lambdaInh: 1 } });
+      const model = trainBaseline(kind, train, {
+        lastTimes: [5, 1, 3, 2].map((d) => d * DAY),
+        [kind]: { lambdaInh: 1 },
+      });
       const dir = path.join(tmp, `art-${kind}`);
       expect(await model.save(dir)).toEqual(['items.json', 'sessions.json', 'config.json']);
-      expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'))).toMatchObject({ kind, params: { lambdaInh: 1 } });
+      expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'))).toMatchObject({
+        kind,
+        params: { lambdaInh: 1 },
+      });
       const loaded = await loadModelArtifact(dir);
       expect(loaded.name).toBe(kind);
       const h = [['a'], ['b', 'c'], ['c', 'a', 'c'], ['unknown'], []];
       expect(loaded.recommendBatch(h, 4)).toEqual(model.recommendBatch(h, 4));
-      const sessions = JSON.parse(await readFile(path.join(dir, 'sessions.json'), 'utf8')) as { sessions: number[][]; lastTimes: number[] };
+      const sessions = JSON.parse(await readFile(path.join(dir, 'sessions.json'), 'utf8')) as {
+        sessions: number[][];
+        lastTimes: number[];
+      };
       // Click order with repeats, most recent session first.
       expect(sessions.sessions[0]!.length).toBe(3);
-      await writeFile(path.join(dir, 'sessions.json'), JSON.stringify({ ...sessions, sessions: [[0, 99], ...sessions.sessions.slice(1)] }));
+      await writeFile(
+        path.join(dir, 'sessions.json'),
+        JSON.stringify({ ...sessions, sessions: [[0, 99], ...sessions.sessions.slice(1)] }),
+      );
       await expect(loadStan(dir, kind)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED' });
-      await writeFile(path.join(dir, 'sessions.json'), JSON.stringify({ ...sessions, lastTimes: sessions.lastTimes.slice(1) }));
+      await writeFile(
+        path.join(dir, 'sessions.json'),
+        JSON.stringify({ ...sessions, lastTimes: sessions.lastTimes.slice(1) }),
+      );
       await expect(loadStan(dir, kind)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED' });
       await writeFile(path.join(dir, 'sessions.json'), JSON.stringify(sessions));
       await writeFile(path.join(dir, 'config.json'), JSON.stringify({ kind, params: { k: -3 } }));

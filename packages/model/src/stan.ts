@@ -29,9 +29,25 @@ export interface VstanParams extends StanParams {
 export type StanKind = 'stan' | 'vstan';
 
 /** session-rec's RSC15 setting of STAN (its MRR-tuned `stan-mrr`). */
-export const DEFAULT_STAN_PARAMS: StanParams = { k: 1000, sampleSize: 10_000, lambdaSpw: 1e-5, lambdaSnh: 10, lambdaInh: 2, remind: true };
+export const DEFAULT_STAN_PARAMS: StanParams = {
+  k: 1000,
+  sampleSize: 10_000,
+  lambdaSpw: 1e-5,
+  lambdaSnh: 10,
+  lambdaInh: 2,
+  remind: true,
+};
 /** session-rec's RSC15 setting of VSTAN (its MRR-tuned `vstan-mrr`, cosine similarity). */
-export const DEFAULT_VSTAN_PARAMS: VstanParams = { k: 1500, sampleSize: 10_000, lambdaSpw: 0.5, lambdaSnh: 5, lambdaInh: 2, remind: true, lambdaIpw: 2, lambdaIdf: 2 };
+export const DEFAULT_VSTAN_PARAMS: VstanParams = {
+  k: 1500,
+  sampleSize: 10_000,
+  lambdaSpw: 0.5,
+  lambdaSnh: 5,
+  lambdaInh: 2,
+  remind: true,
+  lambdaIpw: 2,
+  lambdaIdf: 2,
+};
 
 const DAY_SECONDS = 86_400;
 
@@ -165,7 +181,8 @@ export class StanModel implements Recommender {
     this.vocabulary = ranked.items;
     const n = ranked.size;
     const S = sessions.length;
-    if (lastTimes.length !== S) throw new SkiffError('ARTIFACT_CORRUPTED', `${lastTimes.length} session times for ${S} sessions`);
+    if (lastTimes.length !== S)
+      throw new SkiffError('ARTIFACT_CORRUPTED', `${lastTimes.length} session times for ${S} sessions`);
     this.seqOff = new Int32Array(S + 1);
     let total = 0;
     sessions.forEach((s, i) => {
@@ -176,7 +193,8 @@ export class StanModel implements Recommender {
     sessions.forEach((s, i) => {
       for (let j = 0; j < s.length; j++) {
         const it = s[j]!;
-        if (!(Number.isInteger(it) && it >= 0 && it < n)) throw new SkiffError('ARTIFACT_CORRUPTED', `session ${i} refers to unknown item index ${it}`);
+        if (!(Number.isInteger(it) && it >= 0 && it < n))
+          throw new SkiffError('ARTIFACT_CORRUPTED', `session ${i} refers to unknown item index ${it}`);
         this.seqItems[this.seqOff[i]! + j] = it;
       }
     });
@@ -225,10 +243,14 @@ export class StanModel implements Recommender {
       if (!Number.isFinite(t)) throw new SkiffError('ARTIFACT_CORRUPTED', `session time ${t} is not a number`);
       if (t > newest) newest = t;
     }
-    this.recency = Float64Array.from(lastTimes, (t) => (params.lambdaSnh > 0 ? Math.exp(-(newest - t) / (params.lambdaSnh * DAY_SECONDS)) : 1));
+    this.recency = Float64Array.from(lastTimes, (t) =>
+      params.lambdaSnh > 0 ? Math.exp(-(newest - t) / (params.lambdaSnh * DAY_SECONDS)) : 1,
+    );
     let maxLen = 1;
     for (let s = 0; s < S; s++) maxLen = Math.max(maxLen, this.seqOff[s + 1]! - this.seqOff[s]!);
-    this.inhByDistance = Float64Array.from({ length: maxLen + 1 }, (_, d) => (params.lambdaInh > 0 ? Math.exp(-d / params.lambdaInh) : 1));
+    this.inhByDistance = Float64Array.from({ length: maxLen + 1 }, (_, d) =>
+      params.lambdaInh > 0 ? Math.exp(-d / params.lambdaInh) : 1,
+    );
     const idfWeight = kind === 'vstan' ? (params as VstanParams).lambdaIdf : 0;
     if (idfWeight > 0) {
       // #events of j over #sessions, as session-rec counts them (repeats included).
@@ -263,7 +285,28 @@ export class StanModel implements Recommender {
 
   recommend(history: readonly string[], k: number, exclude?: ReadonlySet<string>): ScoredItem[] {
     const p = this.params;
-    const { ranked, posW, lastPos, sessStamp, sessDot, sessPStar, sessCStar, itemStamp, score, touched, setOff, setItems, setLast, invSqrtSize, itemOff, itemSess, itemSessPos, recency, idfBoost, inhByDistance } = this;
+    const {
+      ranked,
+      posW,
+      lastPos,
+      sessStamp,
+      sessDot,
+      sessPStar,
+      sessCStar,
+      itemStamp,
+      score,
+      touched,
+      setOff,
+      setItems,
+      setLast,
+      invSqrtSize,
+      itemOff,
+      itemSess,
+      itemSessPos,
+      recency,
+      idfBoost,
+      inhByDistance,
+    } = this;
     if (++this.gen > 0x7ffffff0) {
       this.gen = 1;
       sessStamp.fill(0);
@@ -382,7 +425,13 @@ export class StanModel implements Recommender {
       if (v > max) max = v;
       if (!exclude || !exclude.has(ranked.item(it))) this.top.push(it, v);
     }
-    const list = this.top.toList(ranked, k, max, (id) => itemStamp[id] === gen || (!p.remind && lastPos[id]! > 0), exclude);
+    const list = this.top.toList(
+      ranked,
+      k,
+      max,
+      (id) => itemStamp[id] === gen || (!p.remind && lastPos[id]! > 0),
+      exclude,
+    );
     for (const id of distinct) {
       posW[id] = 0;
       lastPos[id] = 0;
@@ -397,7 +446,8 @@ export class StanModel implements Recommender {
   async save(dir: string): Promise<string[]> {
     const config: ArtifactConfig<StanParams | VstanParams> = { kind: this.kind, params: this.params };
     const sessions: StanSessionsJson = { lastTimes: Array.from(this.lastTimes), sessions: [] };
-    for (let s = 0; s < this.sessionCount; s++) sessions.sessions.push(Array.from(this.seqItems.subarray(this.seqOff[s]!, this.seqOff[s + 1]!)));
+    for (let s = 0; s < this.sessionCount; s++)
+      sessions.sessions.push(Array.from(this.seqItems.subarray(this.seqOff[s]!, this.seqOff[s + 1]!)));
     return writeArtifactFiles(dir, [
       ['items.json', JSON.stringify(this.ranked.toJSON())],
       ['sessions.json', JSON.stringify(sessions)],
@@ -427,12 +477,19 @@ function paramsOf(kind: StanKind, given: Partial<VstanParams>): StanParams | Vst
   return { ...base, ...given };
 }
 
-export function trainStan(kind: StanKind, train: readonly (readonly string[])[], params: Partial<VstanParams> = {}, options: TrainStanOptions = {}): StanModel {
+export function trainStan(
+  kind: StanKind,
+  train: readonly (readonly string[])[],
+  params: Partial<VstanParams> = {},
+  options: TrainStanOptions = {},
+): StanModel {
   const p = paramsOf(kind, params);
   checkParams(kind, p);
   const { lastTimes } = options;
-  if (lastTimes && lastTimes.length !== train.length) throw new SkiffError('BAD_INPUT', `lastTimes has ${lastTimes.length} entries for ${train.length} sessions`);
-  if (lastTimes?.some((t) => !Number.isFinite(t))) throw new SkiffError('BAD_INPUT', 'lastTimes must be finite numbers (seconds)');
+  if (lastTimes && lastTimes.length !== train.length)
+    throw new SkiffError('BAD_INPUT', `lastTimes has ${lastTimes.length} entries for ${train.length} sessions`);
+  if (lastTimes?.some((t) => !Number.isFinite(t)))
+    throw new SkiffError('BAD_INPUT', 'lastTimes must be finite numbers (seconds)');
   const ranked = RankedItems.fromSessions(train);
   const time = (i: number) => (lastTimes ? lastTimes[i]! : i);
   // Most recent first; equal times: the later session in the input first.
@@ -446,7 +503,12 @@ export async function loadStan(dir: string, kind: StanKind): Promise<StanModel> 
   const config = await readArtifactJson<ArtifactConfig<Partial<VstanParams>>>(dir, 'config.json');
   const ranked = new RankedItems(await readArtifactJson<Array<[string, number]>>(dir, 'items.json'));
   const s = await readArtifactJson<StanSessionsJson>(dir, 'sessions.json');
-  if (!Array.isArray(s.sessions) || !Array.isArray(s.lastTimes) || s.lastTimes.length !== s.sessions.length || !s.sessions.every(Array.isArray)) {
+  if (
+    !Array.isArray(s.sessions) ||
+    !Array.isArray(s.lastTimes) ||
+    s.lastTimes.length !== s.sessions.length ||
+    !s.sessions.every(Array.isArray)
+  ) {
     throw new SkiffError('ARTIFACT_CORRUPTED', `sessions.json in ${dir} is malformed`);
   }
   let params: StanParams | VstanParams;

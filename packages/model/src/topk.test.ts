@@ -12,11 +12,22 @@ import { Vocabulary } from './vocabulary.js';
 // path (one tf.topk over every item, what training's validation uses) gives: the same ids in the
 // same order, ties included, and the same scores.
 const ITEMS = 2_000; // 16 chunks of 128 columns, the last one padded
-const base: TrainParams = { model: 'gru4rec', embeddingDim: 8, hiddenUnits: 16, maxLen: 6, epochs: 1, batchSize: 32, learningRate: 0.01, seed: 3 };
+const base: TrainParams = {
+  model: 'gru4rec',
+  embeddingDim: 8,
+  hiddenUnits: 16,
+  maxLen: 6,
+  epochs: 1,
+  batchSize: 32,
+  learningRate: 0.01,
+  seed: 3,
+};
 
 function histories(n: number, seed: number): string[][] {
   const rnd = mulberry32(seed);
-  return Array.from({ length: n }, () => Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => `i${Math.floor(rnd() * ITEMS)}`));
+  return Array.from({ length: n }, () =>
+    Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => `i${Math.floor(rnd() * ITEMS)}`),
+  );
 }
 
 describe('chunked top-k of a frozen model', () => {

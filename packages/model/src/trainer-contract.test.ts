@@ -13,15 +13,38 @@ const load = (dir: string) => loadRecommender(dir);
 // Only the core fields (parse fills the defaults), so new optional GRU4Rec params keep their defaults.
 describeTrainerContract('tfjs gru4rec', async () => ({
   trainer: createTfjsTrainer(),
-  params: TrainParamsSchema.parse({ model: 'gru4rec', epochs: 2, embeddingDim: 16, hiddenUnits: 16, maxLen: 5, batchSize: 64, learningRate: 0.01, seed: 7 }),
+  params: TrainParamsSchema.parse({
+    model: 'gru4rec',
+    epochs: 2,
+    embeddingDim: 16,
+    hiddenUnits: 16,
+    maxLen: 5,
+    batchSize: 64,
+    learningRate: 0.01,
+    seed: 7,
+  }),
   load,
 }));
 
 for (const model of ['sr', 'pop', 'vsknn', 'stan', 'vstan'] as const)
-  describeTrainerContract(`tfjs ${model}`, async () => ({ trainer: createTfjsTrainer(), params: TrainParamsSchema.parse({ model, seed: 7 }), load }));
+  describeTrainerContract(`tfjs ${model}`, async () => ({
+    trainer: createTfjsTrainer(),
+    params: TrainParamsSchema.parse({ model, seed: 7 }),
+    load,
+  }));
 
 describeTrainerContract('tfjs sasrec', async () => ({
   trainer: createTfjsTrainer(),
-  params: TrainParamsSchema.parse({ model: 'sasrec', epochs: 2, embeddingDim: 16, hiddenUnits: 32, maxLen: 5, batchSize: 64, learningRate: 0.01, seed: 7, heads: 2 }),
+  params: TrainParamsSchema.parse({
+    model: 'sasrec',
+    epochs: 2,
+    embeddingDim: 16,
+    hiddenUnits: 32,
+    maxLen: 5,
+    batchSize: 64,
+    learningRate: 0.01,
+    seed: 7,
+    heads: 2,
+  }),
   load,
 }));

@@ -23,7 +23,15 @@ export interface VsknnParams {
 }
 
 /** session-rec's RSC15-tuned VMContextKNN (k 100, sample 1000, quadratic / quadratic), the reference on the 100k sample. */
-export const DEFAULT_VSKNN_PARAMS: VsknnParams = { k: 100, sampleSize: 1000, similarity: 'vec', weighting: 'quadratic', weightingScore: 'quadratic', idfWeighting: 0, remind: true };
+export const DEFAULT_VSKNN_PARAMS: VsknnParams = {
+  k: 100,
+  sampleSize: 1000,
+  similarity: 'vec',
+  weighting: 'quadratic',
+  weightingScore: 'quadratic',
+  idfWeighting: 0,
+  remind: true,
+};
 
 function positionWeight(w: VsknnPositionWeighting, c: number, len: number): number {
   switch (w) {
@@ -122,7 +130,8 @@ export class VsknnModel implements Recommender {
     sessions.forEach((s, i) => {
       for (let j = 0; j < s.length; j++) {
         const it = s[j]!;
-        if (!(it >= 0 && it < n)) throw new SkiffError('ARTIFACT_CORRUPTED', `session ${i} refers to unknown item index ${it}`);
+        if (!(it >= 0 && it < n))
+          throw new SkiffError('ARTIFACT_CORRUPTED', `session ${i} refers to unknown item index ${it}`);
         this.sessItems[this.sessOff[i]! + j] = it;
         perItem[it]!++;
       }
@@ -132,7 +141,8 @@ export class VsknnModel implements Recommender {
     this.itemSess = new Int32Array(total);
     const fill = this.itemOff.slice(0, n);
     // Sessions in ascending index = most recent first, so every item's list is sorted by recency.
-    for (let s = 0; s < S; s++) for (let j = this.sessOff[s]!; j < this.sessOff[s + 1]!; j++) this.itemSess[fill[this.sessItems[j]!]!++] = s;
+    for (let s = 0; s < S; s++)
+      for (let j = this.sessOff[s]!; j < this.sessOff[s + 1]!; j++) this.itemSess[fill[this.sessItems[j]!]!++] = s;
     if (params.idfWeighting) {
       this.idf = Float64Array.from(ranked.counts, (c) => Math.log(S / c));
     }
@@ -161,7 +171,8 @@ export class VsknnModel implements Recommender {
 
   recommend(history: readonly string[], k: number, exclude?: ReadonlySet<string>): ScoredItem[] {
     const p = this.params;
-    const { ranked, posW, lastPos, sessStamp, itemStamp, score, touched, sessOff, sessItems, itemOff, itemSess, idf } = this;
+    const { ranked, posW, lastPos, sessStamp, itemStamp, score, touched, sessOff, sessItems, itemOff, itemSess, idf } =
+      this;
     if (++this.gen > 0x7ffffff0) {
       this.gen = 1;
       sessStamp.fill(0);
@@ -264,7 +275,13 @@ export class VsknnModel implements Recommender {
       if (v > max) max = v;
       if (!exclude || !exclude.has(ranked.item(it))) this.top.push(it, v);
     }
-    const list = this.top.toList(ranked, k, max, (id) => itemStamp[id] === gen || (!p.remind && lastPos[id]! > 0), exclude);
+    const list = this.top.toList(
+      ranked,
+      k,
+      max,
+      (id) => itemStamp[id] === gen || (!p.remind && lastPos[id]! > 0),
+      exclude,
+    );
     for (const id of distinct) {
       posW[id] = 0;
       lastPos[id] = 0;
@@ -279,7 +296,8 @@ export class VsknnModel implements Recommender {
   async save(dir: string): Promise<string[]> {
     const config: ArtifactConfig<VsknnParams> = { kind: 'vsknn', params: this.params };
     const sessions: SessionsJson = { lastTimes: Array.from(this.lastTimes), sessions: [] };
-    for (let s = 0; s < this.sessionCount; s++) sessions.sessions.push(Array.from(this.sessItems.subarray(this.sessOff[s]!, this.sessOff[s + 1]!)));
+    for (let s = 0; s < this.sessionCount; s++)
+      sessions.sessions.push(Array.from(this.sessItems.subarray(this.sessOff[s]!, this.sessOff[s + 1]!)));
     return writeArtifactFiles(dir, [
       ['items.json', JSON.stringify(this.ranked.toJSON())],
       ['sessions.json', JSON.stringify(sessions)],
@@ -297,11 +315,17 @@ export interface TrainVsknnOptions {
   lastTimes?: readonly number[];
 }
 
-export function trainVsknn(train: readonly (readonly string[])[], params: Partial<VsknnParams> = {}, options: TrainVsknnOptions = {}): VsknnModel {
+export function trainVsknn(
+  train: readonly (readonly string[])[],
+  params: Partial<VsknnParams> = {},
+  options: TrainVsknnOptions = {},
+): VsknnModel {
   const p: VsknnParams = { ...DEFAULT_VSKNN_PARAMS, ...params };
-  if (!(p.k >= 1) || !(p.sampleSize >= 0)) throw new SkiffError('BAD_INPUT', `invalid V-SKNN params ${JSON.stringify(p)}`);
+  if (!(p.k >= 1) || !(p.sampleSize >= 0))
+    throw new SkiffError('BAD_INPUT', `invalid V-SKNN params ${JSON.stringify(p)}`);
   const { lastTimes } = options;
-  if (lastTimes && lastTimes.length !== train.length) throw new SkiffError('BAD_INPUT', `lastTimes has ${lastTimes.length} entries for ${train.length} sessions`);
+  if (lastTimes && lastTimes.length !== train.length)
+    throw new SkiffError('BAD_INPUT', `lastTimes has ${lastTimes.length} entries for ${train.length} sessions`);
   const ranked = RankedItems.fromSessions(train);
   const time = (i: number) => (lastTimes ? lastTimes[i]! : i);
   // Most recent first; equal times: the later session in the input first.
@@ -314,6 +338,10 @@ export async function loadVsknn(dir: string): Promise<VsknnModel> {
   const config = await readArtifactJson<ArtifactConfig<VsknnParams>>(dir, 'config.json');
   const ranked = new RankedItems(await readArtifactJson<Array<[string, number]>>(dir, 'items.json'));
   const s = await readArtifactJson<SessionsJson>(dir, 'sessions.json');
-  if (!Array.isArray(s.sessions) || s.lastTimes?.length !== s.sessions.length) throw new SkiffError('ARTIFACT_CORRUPTED', `sessions.json in ${dir} is malformed`);
-  return new VsknnModel(ranked, s.sessions, Float64Array.from(s.lastTimes), { ...DEFAULT_VSKNN_PARAMS, ...config.params });
+  if (!Array.isArray(s.sessions) || s.lastTimes?.length !== s.sessions.length)
+    throw new SkiffError('ARTIFACT_CORRUPTED', `sessions.json in ${dir} is malformed`);
+  return new VsknnModel(ranked, s.sessions, Float64Array.from(s.lastTimes), {
+    ...DEFAULT_VSKNN_PARAMS,
+    ...config.params,
+  });
 }

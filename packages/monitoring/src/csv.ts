@@ -97,7 +97,12 @@ class NotNumeric extends Error {
   }
 }
 
-function parseRows(text: string, from: number, numeric: readonly boolean[], rowsCap: number): { nums: Array<Float64Array | null>; strs: Array<RawValue[] | null>; rows: number } {
+function parseRows(
+  text: string,
+  from: number,
+  numeric: readonly boolean[],
+  rowsCap: number,
+): { nums: Array<Float64Array | null>; strs: Array<RawValue[] | null>; rows: number } {
   const len = text.length;
   const nc = numeric.length;
   const nums = numeric.map((n) => (n ? new Float64Array(rowsCap) : null));
@@ -152,7 +157,10 @@ export function parseCsvFrame(text: string): CsvFrame {
 
   // Guess the kinds from the first 1000 rows (a wrong guess only costs a restart).
   const numeric = header.map(() => true);
-  const sample = text.slice(eol + 1, eol + 1 + 200_000).split(/\r?\n/).slice(0, 1000);
+  const sample = text
+    .slice(eol + 1, eol + 1 + 200_000)
+    .split(/\r?\n/)
+    .slice(0, 1000);
   for (const line of sample)
     line.split(',').forEach((v, c) => {
       if (c < numeric.length && v !== '' && !Number.isFinite(Number(v))) numeric[c] = false;

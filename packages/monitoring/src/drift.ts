@@ -69,7 +69,9 @@ export function cleanColumn(values: ColumnValues, kind: ColumnKind, column: stri
           details: { column, side, value: v },
         });
       } else if (v !== null && v !== undefined) {
-        throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, { details: { column, side } });
+        throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, {
+          details: { column, side },
+        });
       }
     }
     const f = new Float64Array(n);
@@ -88,14 +90,21 @@ export function cleanColumn(values: ColumnValues, kind: ColumnKind, column: stri
       if (typeof v === 'number') {
         if (Number.isFinite(v)) a.push(v);
       } else if (typeof v === 'string') a.push(v);
-      else throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, { details: { column, side } });
+      else
+        throw new SkiffError('BAD_INPUT', `Column '${column}' holds an unsupported value in ${side}`, {
+          details: { column, side },
+        });
     }
     out = a;
   }
   if (out.length === 0) {
-    throw new SkiffError('BAD_INPUT', `An empty column '${column}' was provided for drift calculation in the ${side} dataset.`, {
-      details: { column, side },
-    });
+    throw new SkiffError(
+      'BAD_INPUT',
+      `An empty column '${column}' was provided for drift calculation in the ${side} dataset.`,
+      {
+        details: { column, side },
+      },
+    );
   }
   return out;
 }
@@ -112,7 +121,10 @@ function isCleanCategorical(values: readonly RawValue[]): boolean {
 
 export function resolveStatTest(name: string, kind: ColumnKind, column: string): StatTestDef {
   const def = STAT_TESTS[name];
-  if (!def) throw new SkiffError('BAD_INPUT', `Unknown drift method '${name}' for column '${column}'`, { details: { column, method: name } });
+  if (!def)
+    throw new SkiffError('BAD_INPUT', `Unknown drift method '${name}' for column '${column}'`, {
+      details: { column, method: name },
+    });
   if (!def.allowed.includes(kind)) {
     throw new SkiffError('BAD_INPUT', `Drift method '${name}' is not allowed for ${kind} column '${column}'`, {
       details: { column, method: name, type: kind },
@@ -154,15 +166,24 @@ export function computeDrift(input: DriftInput): DriftResult {
   if (input.columns.length === 0) throw new SkiffError('BAD_INPUT', 'computeDrift: no columns to test');
   const seen = new Set<string>();
   const columns = input.columns.map(({ name, type }) => {
-    if (seen.has(name)) throw new SkiffError('BAD_INPUT', `Column '${name}' listed twice`, { details: { column: name } });
+    if (seen.has(name))
+      throw new SkiffError('BAD_INPUT', `Column '${name}' listed twice`, { details: { column: name } });
     seen.add(name);
     if (type !== 'num' && type !== 'cat') {
-      throw new SkiffError('BAD_INPUT', `Column '${name}' has unsupported type '${String(type)}'`, { details: { column: name } });
+      throw new SkiffError('BAD_INPUT', `Column '${name}' has unsupported type '${String(type)}'`, {
+        details: { column: name },
+      });
     }
     const ref = input.reference[name];
     const cur = input.current[name];
-    if (!ref) throw new SkiffError('BAD_INPUT', `Cannot find column '${name}' in reference dataset`, { details: { column: name } });
-    if (!cur) throw new SkiffError('BAD_INPUT', `Cannot find column '${name}' in current dataset`, { details: { column: name } });
+    if (!ref)
+      throw new SkiffError('BAD_INPUT', `Cannot find column '${name}' in reference dataset`, {
+        details: { column: name },
+      });
+    if (!cur)
+      throw new SkiffError('BAD_INPUT', `Cannot find column '${name}' in current dataset`, {
+        details: { column: name },
+      });
     return computeColumnDrift(name, type, ref, cur, input.perColumnMethod?.[name], input.perColumnThreshold?.[name]);
   });
   const nDrifted = columns.filter((c) => c.drifted).length;

@@ -36,7 +36,9 @@ function evidentlyAvailable(): boolean {
 }
 const available = evidentlyAvailable();
 if (!available) {
-  console.warn(`[evidently-oracle] SKIPPED: no Python with evidently at ${python} (set EVIDENTLY_PYTHON or create the venv, see oracle/requirements.txt)`);
+  console.warn(
+    `[evidently-oracle] SKIPPED: no Python with evidently at ${python} (set EVIDENTLY_PYTHON or create the venv, see oracle/requirements.txt)`,
+  );
 }
 
 // --- seeded data -----------------------------------------------------------------------------------
@@ -82,10 +84,31 @@ interface Case {
   methods?: Record<string, string>;
 }
 const CASES: Case[] = [
-  { name: 'small unequal n (exact KS, chi, z)', nRef: 300, nCur: 250, shift: 0.15, num: ['x', 'y', 'k'], cat: ['city', 'flag'] },
+  {
+    name: 'small unequal n (exact KS, chi, z)',
+    nRef: 300,
+    nCur: 250,
+    shift: 0.15,
+    num: ['x', 'y', 'k'],
+    cat: ['city', 'flag'],
+  },
   { name: 'small equal n (exact KS square)', nRef: 500, nCur: 500, shift: 0.1, num: ['x', 'y'], cat: ['city', 'flag'] },
-  { name: 'large n (Wasserstein, JS)', nRef: 3000, nCur: 2500, shift: 0.05, num: ['x', 'y', 'k'], cat: ['city', 'flag'] },
-  { name: 'ref<=1000, cur>10000 (asymptotic kstwo)', nRef: 400, nCur: 12000, shift: 0.1, num: ['x', 'y'], cat: ['city'] },
+  {
+    name: 'large n (Wasserstein, JS)',
+    nRef: 3000,
+    nCur: 2500,
+    shift: 0.05,
+    num: ['x', 'y', 'k'],
+    cat: ['city', 'flag'],
+  },
+  {
+    name: 'ref<=1000, cur>10000 (asymptotic kstwo)',
+    nRef: 400,
+    nCur: 12000,
+    shift: 0.1,
+    num: ['x', 'y'],
+    cat: ['city'],
+  },
   {
     name: 'forced PSI / KL / JS (histogram + value branches)',
     nRef: 800,
@@ -119,60 +142,89 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let maxRel = 0;
 
 describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
-  it.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
-    const ref = frame(1000 + i, c.nRef, 0);
-    const cur = frame(2000 + i, c.nCur, c.shift);
-    const refPath = join(tmp, `ref${i}.csv`);
-    const curPath = join(tmp, `cur${i}.csv`);
-    writeFileSync(refPath, toCsv(ref));
-    writeFileSync(curPath, toCsv(cur));
+  it.each(CASES.map((c, i) => [c.name, c, i] as const))(
+    '%s',
+    async (_name, c, i) => {
+      const ref = frame(1000 + i, c.nRef, 0);
+      const cur = frame(2000 + i, c.nCur, c.shift);
+      const refPath = join(tmp, `ref${i}.csv`);
+      const curPath = join(tmp, `cur${i}.csv`);
+      writeFileSync(refPath, toCsv(ref));
+      writeFileSync(curPath, toCsv(cur));
 
-    const input: DriftInput = {
-      reference: ref,
-      current: cur,
-      columns: [...c.num.map((name) => ({ name, type: 'num' as const })), ...c.cat.map((name) => ({ name, type: 'cat' as const }))],
-      ...(c.methods ? { perColumnMethod: c.methods } : {}),
-    };
-    const ts: DriftResult = computeDrift(input);
-    // The fast CSV reader (what the CLI and the bench use) gives the very same scores as in-memory frames.
-    const viaCsv = computeDrift({ ...input, reference: parseCsvFrame(toCsv(ref)).frame, current: parseCsvFrame(toCsv(cur)).frame });
-    expect(viaCsv.columns.map((x) => [x.method, x.score])).toEqual(ts.columns.map((x) => [x.method, x.score]));
-    const outDir = join(tmp, `out${i}`);
-    const { snapshotPath, htmlPath } = await writeReport({ result: ts, data: input, outDir, title: c.name });
-    expect(readFileSync(htmlPath, 'utf8')).toContain('<svg');
+      const input: DriftInput = {
+        reference: ref,
+        current: cur,
+        columns: [
+          ...c.num.map((name) => ({ name, type: 'num' as const })),
+          ...c.cat.map((name) => ({ name, type: 'cat' as const })),
+        ],
+        ...(c.methods ? { perColumnMethod: c.methods } : {}),
+      };
+      const ts: DriftResult = computeDrift(input);
+      // The fast CSV reader (what the CLI and the bench use) gives the very same scores as in-memory frames.
+      const viaCsv = computeDrift({
+        ...input,
+        reference: parseCsvFrame(toCsv(ref)).frame,
+        current: parseCsvFrame(toCsv(cur)).frame,
+      });
+      expect(viaCsv.columns.map((x) => [x.method, x.score])).toEqual(ts.columns.map((x) => [x.method, x.score]));
+      const outDir = join(tmp, `out${i}`);
+      const { snapshotPath, htmlPath } = await writeReport({ result: ts, data: input, outDir, title: c.name });
+      expect(readFileSync(htmlPath, 'utf8')).toContain('<svg');
 
-    const args = [oracleScript, refPath, curPath, '--num', c.num.join(','), '--cat', c.cat.join(','), '--snapshot', snapshotPath];
-    if (c.methods) args.push('--methods', Object.entries(c.methods).map(([k, v]) => `${k}=${v}`).join(','));
-    console.log(`[evidently-oracle] ${c.name}: ${ts.columns.map((x) => `${x.column}:${x.method}=${x.score.toPrecision(6)}${x.drifted ? "*" : ""}`).join(" ")}`);
-    const py = JSON.parse(execFileSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 })) as OracleOut;
+      const args = [
+        oracleScript,
+        refPath,
+        curPath,
+        '--num',
+        c.num.join(','),
+        '--cat',
+        c.cat.join(','),
+        '--snapshot',
+        snapshotPath,
+      ];
+      if (c.methods)
+        args.push(
+          '--methods',
+          Object.entries(c.methods)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(','),
+        );
+      console.log(
+        `[evidently-oracle] ${c.name}: ${ts.columns.map((x) => `${x.column}:${x.method}=${x.score.toPrecision(6)}${x.drifted ? '*' : ''}`).join(' ')}`,
+      );
+      const py = JSON.parse(execFileSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 })) as OracleOut;
 
-    expect(Object.keys(py.columns).sort()).toEqual(ts.columns.map((x) => x.column).sort());
-    for (const col of ts.columns) {
-      const o = py.columns[col.column]!;
-      expect(col.method, col.column).toBe(o.method);
-      expect(col.threshold, col.column).toBe(o.threshold);
-      expect(c.methods?.[col.column] ?? col.methodName).toBe(o.method_display);
-      const rel = o.score === 0 ? Math.abs(col.score) : Math.abs(col.score - o.score) / Math.abs(o.score);
-      maxRel = Math.max(maxRel, rel);
-      expect(rel, `${col.column} ${col.method} ts=${col.score} py=${o.score}`).toBeLessThan(1e-6);
-      expect(col.drifted, col.column).toBe(o.drifted);
-    }
-    expect(ts.nDrifted).toBe(py.drifted_count);
-    expect(ts.share).toBeCloseTo(py.share, 15);
-    expect(ts.datasetDrift).toBe(py.dataset_drift);
+      expect(Object.keys(py.columns).sort()).toEqual(ts.columns.map((x) => x.column).sort());
+      for (const col of ts.columns) {
+        const o = py.columns[col.column]!;
+        expect(col.method, col.column).toBe(o.method);
+        expect(col.threshold, col.column).toBe(o.threshold);
+        expect(c.methods?.[col.column] ?? col.methodName).toBe(o.method_display);
+        const rel = o.score === 0 ? Math.abs(col.score) : Math.abs(col.score - o.score) / Math.abs(o.score);
+        maxRel = Math.max(maxRel, rel);
+        expect(rel, `${col.column} ${col.method} ts=${col.score} py=${o.score}`).toBeLessThan(1e-6);
+        expect(col.drifted, col.column).toBe(o.drifted);
+      }
+      expect(ts.nDrifted).toBe(py.drifted_count);
+      expect(ts.share).toBeCloseTo(py.share, 15);
+      expect(ts.datasetDrift).toBe(py.dataset_drift);
 
-    // The snapshot we wrote was loaded by Evidently itself and carries the same values.
-    expect(py.snapshot?.loaded).toBe(true);
-    const loaded = py.snapshot!.metrics;
-    expect(loaded).toHaveLength(ts.columns.length + 1);
-    if (!c.methods) expect(loaded[0]!.id).toBe(py.drifted_columns_count_id);
-    for (const col of ts.columns) {
-      const m = loaded.find((x) => x.column === col.column)!;
-      expect(m.type).toBe('evidently:metric_v2:ValueDrift');
-      expect(m.value).toBe(col.score);
-      expect(m.id).toBe(py.columns[col.column]!.id);
-    }
-  }, 120_000);
+      // The snapshot we wrote was loaded by Evidently itself and carries the same values.
+      expect(py.snapshot?.loaded).toBe(true);
+      const loaded = py.snapshot!.metrics;
+      expect(loaded).toHaveLength(ts.columns.length + 1);
+      if (!c.methods) expect(loaded[0]!.id).toBe(py.drifted_columns_count_id);
+      for (const col of ts.columns) {
+        const m = loaded.find((x) => x.column === col.column)!;
+        expect(m.type).toBe('evidently:metric_v2:ValueDrift');
+        expect(m.value).toBe(col.score);
+        expect(m.id).toBe(py.columns[col.column]!.id);
+      }
+    },
+    120_000,
+  );
 
   it('Evidently Workspace loads the runMonitor workspace: one project, every run, same drift share', async () => {
     const wdir = join(tmp, 'ws-case');
@@ -182,12 +234,22 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
     const like = train.slice(0, 300).flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
     // Two days of traffic: hour_of_day is only compared over a window of ≥ 24 h.
     const hourly = (items: string[][], hour?: number) =>
-      items.map((it, n) => ({ items: it, ts: new Date(Date.UTC(2026, 0, 2 + (n % 2), hour ?? n % 24, n % 60)).toISOString(), recommended: model.recommend(it, 20) }));
+      items.map((it, n) => ({
+        items: it,
+        ts: new Date(Date.UTC(2026, 0, 2 + (n % 2), hour ?? n % 24, n % 60)).toISOString(),
+        recommended: model.recommend(it, 20),
+      }));
     const f = await setupMonitorFixture(wdir, hourly(like), { train: { startedAt } });
-    const drifted = hourly(Array.from({ length: 400 }, (_, s) => Array.from({ length: 10 + (s % 10) }, (_, i) => `new${s + i}`)), 3);
+    const drifted = hourly(
+      Array.from({ length: 400 }, (_, s) => Array.from({ length: 10 + (s % 10) }, (_, i) => `new${s + i}`)),
+      3,
+    );
     const results: SkiffMonitorRunResult[] = [];
     for (const [day, serving] of [hourly(like), drifted, hourly(like.slice(0, 200))].entries()) {
-      writeFileSync(join(f.servingDir, 'serving-1.ndjson'), serving.map((r) => JSON.stringify({ ...r, k: 20 })).join('\n'));
+      writeFileSync(
+        join(f.servingDir, 'serving-1.ndjson'),
+        serving.map((r) => JSON.stringify({ ...r, k: 20 })).join('\n'),
+      );
       results.push(
         await runMonitor({
           registry: f.registry,
@@ -201,9 +263,27 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
       );
     }
     expect(results.map((r) => r.datasetDrift)).toEqual([false, true, false]);
-    const py = JSON.parse(execFileSync(python, [oracleScript, '--workspace', results[0]!.workspacePath], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+    const py = JSON.parse(
+      execFileSync(python, [oracleScript, '--workspace', results[0]!.workspacePath], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      }),
+    ) as {
       workspace: {
-        projects: Array<{ id: string; name: string; description: null; version: string; dashboard_panels: string[]; runs: Array<{ id: string; share: number; count: number; columns: Record<string, number>; metadata: Record<string, string> }> }>;
+        projects: Array<{
+          id: string;
+          name: string;
+          description: null;
+          version: string;
+          dashboard_panels: string[];
+          runs: Array<{
+            id: string;
+            share: number;
+            count: number;
+            columns: Record<string, number>;
+            metadata: Record<string, string>;
+          }>;
+        }>;
         ui_series: Record<string, { share_series: number[]; sources: string[] }>;
       };
     };
@@ -212,7 +292,9 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
     const p = ws.projects[0]!;
     expect(p).toMatchObject({ id: results[0]!.workspaceProjectId, name: 'skiff', description: null, version: '2' });
     expect(p.dashboard_panels).toEqual(['Share of drifted columns', 'Drift score per column']);
-    expect(p.runs.map((r) => join(results[0]!.workspacePath, p.id, 'snapshots', `${r.id}.json`))).toEqual(results.map((r) => r.workspaceSnapshotPath));
+    expect(p.runs.map((r) => join(results[0]!.workspacePath, p.id, 'snapshots', `${r.id}.json`))).toEqual(
+      results.map((r) => r.workspaceSnapshotPath),
+    );
     p.runs.forEach((run, i) => {
       const r = results[i]!;
       expect(run.share).toBe(r.share);
@@ -220,11 +302,19 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
       expect(run.metadata.model_version).toBe(r.modelVersion);
       for (const c of r.columns) expect(run.columns[c.column], c.column).toBe(c.score);
     });
-    expect(Object.keys(p.runs[0]!.columns).sort()).toEqual(['hour_of_day', 'item_popularity_bucket', 'rec_popularity_bucket', 'session_length', 'top_score']);
+    expect(Object.keys(p.runs[0]!.columns).sort()).toEqual([
+      'hour_of_day',
+      'item_popularity_bucket',
+      'rec_popularity_bucket',
+      'session_length',
+      'top_score',
+    ]);
     // The UI server's own storage rebuilds the dashboard series from the same files.
     expect(ws.ui_series[p.id]!.share_series).toEqual(results.map((r) => r.share));
     expect(ws.ui_series[p.id]!.sources).toEqual(p.runs.map((r) => r.id));
-    console.log(`[evidently-oracle] workspace ${p.id}: ${p.runs.length} runs, drift share ${ws.ui_series[p.id]!.share_series.join(', ')}`);
+    console.log(
+      `[evidently-oracle] workspace ${p.id}: ${p.runs.length} runs, drift share ${ws.ui_series[p.id]!.share_series.join(', ')}`,
+    );
   }, 120_000);
 
   it('reports the max relative score error', () => {

@@ -7,7 +7,6 @@ import { sortedFloat64 } from './sort.js';
 import { wassersteinDistance } from './stattests.js';
 import { mulberry32 as rng } from '@skiff/core';
 
-
 function upper(s: Float64Array, x: number): number {
   let lo = 0;
   let hi = s.length;
@@ -24,7 +23,8 @@ function naiveWasserstein(u: number[], v: number[]): number {
   const vs = Float64Array.from(v).sort();
   const all = Float64Array.from([...u, ...v]).sort();
   let sum = 0;
-  for (let i = 0; i < all.length - 1; i++) sum += Math.abs(upper(us, all[i]!) / us.length - upper(vs, all[i]!) / vs.length) * (all[i + 1]! - all[i]!);
+  for (let i = 0; i < all.length - 1; i++)
+    sum += Math.abs(upper(us, all[i]!) / us.length - upper(vs, all[i]!) / vs.length) * (all[i + 1]! - all[i]!);
   return sum;
 }
 function naiveKs(a: number[], b: number[]): number {
@@ -72,7 +72,9 @@ describe('fast paths', () => {
       const a = ((r() - 0.5) * 10 ** Math.floor(r() * 12)).toFixed(Math.floor(r() * 9));
       expectA.push(Number(a));
       // c looks numeric for 2000 rows, then holds text: the reader restarts with c as text.
-      rows.push(`${a},${i % 3 === 0 ? '' : i % 7},${i < 2000 ? String(i).padStart(3, '0') : 'x'},${i % 2 ? '1e3' : '-0.5'}`);
+      rows.push(
+        `${a},${i % 3 === 0 ? '' : i % 7},${i < 2000 ? String(i).padStart(3, '0') : 'x'},${i % 2 ? '1e3' : '-0.5'}`,
+      );
     }
     const { frame, columns } = parseCsvFrame(`${rows.join('\r\n')}\r\n\r\n`);
     expect(columns).toEqual([
@@ -93,7 +95,11 @@ describe('fast paths', () => {
     expect(columns.map((c) => c.type)).toEqual(['num', 'cat', 'num']);
     expect(frame.y).toEqual(['a', 'Infinity']);
     expect(Array.from(cleanColumn(frame.z!, 'num', 'z', 'reference'))).toEqual([3]);
-    const drift = computeDrift({ reference: { x: new Float64Array([1, 2, NaN, 3]) }, current: { x: [1, 2, null, 3] }, columns: [{ name: 'x', type: 'num' }] });
+    const drift = computeDrift({
+      reference: { x: new Float64Array([1, 2, NaN, 3]) },
+      current: { x: [1, 2, null, 3] },
+      columns: [{ name: 'x', type: 'num' }],
+    });
     expect(drift.columns[0]!.score).toBe(1);
   });
 });

@@ -84,14 +84,21 @@ export function categoryLookup(items: ItemCatalog): (item: string) => string | n
 }
 
 /** `category` of the last item of the same (thinned) prefixes as `referenceFrame`. */
-export function referenceCategories(train: readonly string[][], categoryOf: (item: string) => string | null, maxRows = 200_000): RawValue[] {
+export function referenceCategories(
+  train: readonly string[][],
+  categoryOf: (item: string) => string | null,
+  maxRows = 200_000,
+): RawValue[] {
   const out: RawValue[] = [];
   forEachThinnedPrefix(train, maxRows, (s, i) => out.push(categoryOf(train[s]![i - 1]!)));
   return out;
 }
 
 /** `category` of the last item of each serving request (what the visitor was looking at). */
-export function currentCategories(rows: readonly ServingRow[], categoryOf: (item: string) => string | null): RawValue[] {
+export function currentCategories(
+  rows: readonly ServingRow[],
+  categoryOf: (item: string) => string | null,
+): RawValue[] {
   return rows.map((r) => (r.items.length ? categoryOf(r.items[r.items.length - 1]!) : null));
 }
 
@@ -130,7 +137,9 @@ export function currentFrame(rows: readonly ServingRow[], bucket: (item: string)
     item_popularity_bucket: rows.map((r) => (r.items.length ? bucket(r.items[r.items.length - 1]!) : null)),
     hour_of_day: rows.map((r) => hourOfDay(parseTimestampMs(r.ts))),
     rec_popularity_bucket: rows.map((r) => (r.recommended[0] ? bucket(r.recommended[0].itemId) : null)),
-    top_score: rows.map((r) => (r.recommended[0] && Number.isFinite(r.recommended[0].score) ? r.recommended[0].score : null)),
+    top_score: rows.map((r) =>
+      r.recommended[0] && Number.isFinite(r.recommended[0].score) ? r.recommended[0].score : null,
+    ),
   };
 }
 
@@ -148,7 +157,9 @@ export interface TrainSnapshotFile {
  * Time (ms) of the request a reference prefix stands for: the time of the prefix's last item when
  * per-event timestamps exist, else the session start. null when train.json carries no times.
  */
-export function referenceTimeOf(train: TrainSnapshotFile): ((session: number, prefixLength: number) => number | null) | null {
+export function referenceTimeOf(
+  train: TrainSnapshotFile,
+): ((session: number, prefixLength: number) => number | null) | null {
   const ts = train.timestamps;
   if (Array.isArray(ts) && ts.length === train.sessions.length) {
     return (s, i) => {
@@ -162,13 +173,21 @@ export function referenceTimeOf(train: TrainSnapshotFile): ((session: number, pr
 }
 
 /** `hour_of_day` for the same (thinned) prefixes as `referenceFrame`. */
-export function referenceHours(train: TrainSnapshotFile, timeOf: (session: number, prefixLength: number) => number | null, maxRows = 200_000): RawValue[] {
+export function referenceHours(
+  train: TrainSnapshotFile,
+  timeOf: (session: number, prefixLength: number) => number | null,
+  maxRows = 200_000,
+): RawValue[] {
   const out: RawValue[] = [];
   forEachThinnedPrefix(train.sessions, maxRows, (s, i) => out.push(hourOfDay(timeOf(s, i))));
   return out;
 }
 
-function forEachThinnedPrefix(train: readonly string[][], maxRows: number, f: (session: number, prefixLength: number) => void): void {
+function forEachThinnedPrefix(
+  train: readonly string[][],
+  maxRows: number,
+  f: (session: number, prefixLength: number) => void,
+): void {
   const total = train.reduce((a, s) => a + Math.max(0, s.length - 1), 0);
   const step = Math.max(1, Math.ceil(total / maxRows));
   let n = 0;
@@ -176,7 +195,6 @@ function forEachThinnedPrefix(train: readonly string[][], maxRows: number, f: (s
     for (let i = 1; i < s.length; i++) if (n++ % step === 0) f(si, i);
   });
 }
-
 
 /**
  * Deterministic sample of at most `size` reference prefixes (every prefix of length ≥ 1 that has a
@@ -199,7 +217,10 @@ export function samplePrefixes(train: readonly string[][], size = 5000, seed = 2
       pos[i] = pos[j] as number;
       pos[j] = t;
     }
-    picked = pos.slice(0, size).sort((a, b) => a - b).map((p) => index[p] as [number, number]);
+    picked = pos
+      .slice(0, size)
+      .sort((a, b) => a - b)
+      .map((p) => index[p] as [number, number]);
   }
   return picked.map(([si, i]) => (train[si] as string[]).slice(0, i));
 }

@@ -12,7 +12,10 @@ const H = 220;
 const PAD = { l: 48, r: 12, t: 12, b: 44 };
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string,
+  );
 }
 
 function fmtNum(x: number): string {
@@ -25,7 +28,8 @@ function fmtNum(x: number): string {
 
 function clean(values: ColumnValues | undefined): Value[] {
   const out: Value[] = [];
-  for (const v of values ?? []) if (v !== null && v !== undefined && (typeof v === 'string' || Number.isFinite(v))) out.push(v);
+  for (const v of values ?? [])
+    if (v !== null && v !== undefined && (typeof v === 'string' || Number.isFinite(v))) out.push(v);
   return out;
 }
 
@@ -89,7 +93,12 @@ export function categoricalPlotSvg(ref: readonly Value[], cur: readonly Value[])
   keys.sort(compareValues);
   if (keys.length > 30) {
     keys = keys
-      .sort((a, b) => (rc.get(b) ?? 0) / ref.length + (cc.get(b) ?? 0) / cur.length - ((rc.get(a) ?? 0) / ref.length + (cc.get(a) ?? 0) / cur.length))
+      .sort(
+        (a, b) =>
+          (rc.get(b) ?? 0) / ref.length +
+          (cc.get(b) ?? 0) / cur.length -
+          ((rc.get(a) ?? 0) / ref.length + (cc.get(a) ?? 0) / cur.length),
+      )
       .slice(0, 30)
       .sort(compareValues);
   }
@@ -147,18 +156,32 @@ function extraSections(options: HtmlReportOptions): string {
     const rows: Array<[string, string]> = [];
     const o = options.online;
     if (o) {
-      rows.push(['serving records with a session', String(o.records)], ['… with a next event (evaluated)', String(o.withNextEvent)]);
-      rows.push(['hr@20', fmtOpt(o['hr@20'])], ['mrr@20', fmtOpt(o['mrr@20'])], ['hr@k (request k)', fmtOpt(o['hr@k'])], ['mrr@k (request k)', fmtOpt(o['mrr@k'])]);
+      rows.push(
+        ['serving records with a session', String(o.records)],
+        ['… with a next event (evaluated)', String(o.withNextEvent)],
+      );
+      rows.push(
+        ['hr@20', fmtOpt(o['hr@20'])],
+        ['mrr@20', fmtOpt(o['mrr@20'])],
+        ['hr@k (request k)', fmtOpt(o['hr@k'])],
+        ['mrr@k (request k)', fmtOpt(o['mrr@k'])],
+      );
     } else if (o === null) rows.push(['online quality', 'no logged follow-up events']);
     const q = options.quality;
     if (q) rows.push([q.dropped ? 'QUALITY DROP' : 'quality verdict', q.reason]);
     const p = options.prediction;
     if (p) {
       rows.push([
-        p.vocabularySize === null ? 'coverage (distinct recommended items)' : `coverage (distinct recommended / vocabulary ${p.vocabularySize})`,
+        p.vocabularySize === null
+          ? 'coverage (distinct recommended items)'
+          : `coverage (distinct recommended / vocabulary ${p.vocabularySize})`,
         fmtNum(p.coverage),
       ]);
-      rows.push(['distinct recommended items', String(p.distinctItems)], ['top-10 items share of slots', fmtNum(p.top10Share)], ['recommended slots', String(p.slots)]);
+      rows.push(
+        ['distinct recommended items', String(p.distinctItems)],
+        ['top-10 items share of slots', fmtNum(p.top10Share)],
+        ['recommended slots', String(p.slots)],
+      );
     }
     out += `<h2>Model quality (online) and predictions</h2>
 <table class="quality">

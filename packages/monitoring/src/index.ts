@@ -1,4 +1,12 @@
-export { ks2samp, ksStatistic, kstwoSf, smirnovSf, probOutsideSquare, outerProbInsideMethod, roundHalfEven } from './ks.js';
+export {
+  ks2samp,
+  ksStatistic,
+  kstwoSf,
+  smirnovSf,
+  probOutsideSquare,
+  outerProbInsideMethod,
+  roundHalfEven,
+} from './ks.js';
 export type { Ks2SampResult } from './ks.js';
 export { chi2Sf, gammaincc, lgamma, erf, erfc, normCdf } from './special.js';
 export {
@@ -59,7 +67,22 @@ export type { ServingScan } from './run-monitor.js';
 export { readCsvFrame, parseCsvFrame } from './csv.js';
 export type { CsvFrame } from './csv.js';
 export type { RunMonitorOptions, SkiffMonitorRunResult, QualityGate, QualityVerdict } from './run-monitor.js';
-export { parseTimestampMs, readOnlineEvents, nextEventItem, onlineQuality, predictionDescriptors, createOnlineQualityAccumulator, createPredictionAccumulator } from './online.js';
+export {
+  parseTimestampMs,
+  readOnlineEvents,
+  nextEventItem,
+  onlineQuality,
+  predictionDescriptors,
+  createOnlineQualityAccumulator,
+  createPredictionAccumulator,
+} from './online.js';
 export type { OnlineQuality, PredictionDescriptors, SessionEvents } from './online.js';
-export { ensureWorkspaceProject, addWorkspaceSnapshot, defaultDashboard, nameUuid, uuidv7, isWorkspaceUuid } from './workspace.js';
+export {
+  ensureWorkspaceProject,
+  addWorkspaceSnapshot,
+  defaultDashboard,
+  nameUuid,
+  uuidv7,
+  isWorkspaceUuid,
+} from './workspace.js';
 export type { WorkspaceProject, WorkspaceSnapshotRef } from './workspace.js';

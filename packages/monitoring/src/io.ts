@@ -7,7 +7,10 @@ import { createInterface } from 'node:readline';
 /** The `*.ndjson` files of a log folder, in name order (rotation order); none when it does not exist. */
 export async function ndjsonFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => n.endsWith('.ndjson')).sort().map((n) => join(dir, n));
+  return names
+    .filter((n) => n.endsWith('.ndjson'))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /** The non-blank lines of one NDJSON file, streamed. */

@@ -351,7 +351,7 @@ function kolmognPelzGood(n: number, x: number): number {
     for (let i = 0; i < 4; i++) K[i] = (K[i] as number) * qp + (coeffs[i] as number);
   }
   const denom = [z, 6 * z4, 72 * z ** 7, 6480 * z ** 10];
-  for (let i = 0; i < 4; i++) K[i] = ((((K[i] as number) * q) * SQRT2PI) / (denom[i] as number));
+  for (let i = 0; i < 4; i++) K[i] = ((K[i] as number) * q * SQRT2PI) / (denom[i] as number);
   q = Math.exp(-PI2 / 2 / z2);
   let k2extra = 0;
   let k3extra = 0;

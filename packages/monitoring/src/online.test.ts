@@ -4,7 +4,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '@skiff/core';
 import { HAND_EVENTS, HAND_ROWS } from './test-helpers/fixtures.js';
-import { nextEventItem, onlineQuality, parseTimestampMs, predictionDescriptors, readOnlineEvents, type SessionEvents } from './online.js';
+import {
+  nextEventItem,
+  onlineQuality,
+  parseTimestampMs,
+  predictionDescriptors,
+  readOnlineEvents,
+  type SessionEvents,
+} from './online.js';
 
 function indexEvents(events: typeof HAND_EVENTS): SessionEvents {
   const m: SessionEvents = new Map();
@@ -59,7 +66,10 @@ describe('online quality', () => {
       expect(rows.map((r) => nextEventItem(r, ev))).toEqual(['b', 'c', null]);
       expect(onlineQuality(rows, ev)).toMatchObject({ records: 3, withNextEvent: 2, 'hr@20': 1 });
       // Without request ids the time rule (strictly after) finds nothing in the same millisecond.
-      await writeFile(path.join(dir, 'events-1.ndjson'), events.map(({ request_id: _r, ...e }) => JSON.stringify(e)).join('\n') + '\n');
+      await writeFile(
+        path.join(dir, 'events-1.ndjson'),
+        events.map(({ request_id: _r, ...e }) => JSON.stringify(e)).join('\n') + '\n',
+      );
       const { events: untagged } = await readOnlineEvents(dir, silentLogger);
       expect(rows.map((r) => nextEventItem(r, untagged))).toEqual([null, null, null]);
     } finally {

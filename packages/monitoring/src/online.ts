@@ -43,7 +43,10 @@ export interface PredictionDescriptors {
 export type SessionEvents = Map<string, { times: number[]; items: string[]; byRequest?: Map<string, string> }>;
 
 /** Reads every `*.ndjson` under `dir` (raw event contract); bad lines are counted and logged, never fatal. */
-export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ events: SessionEvents; files: number; lines: number }> {
+export async function readOnlineEvents(
+  dir: string,
+  logger: Logger,
+): Promise<{ events: SessionEvents; files: number; lines: number }> {
   const files = await ndjsonFiles(dir);
   const raw = new Map<string, Array<{ t: number; item: string; n: number; requestId: string | null }>>();
   let bad = 0;
@@ -51,13 +54,23 @@ export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ e
   for (const f of files) {
     for await (const line of ndjsonLines(f)) {
       try {
-        const e = JSON.parse(line) as { session_id?: unknown; item_id?: unknown; timestamp?: unknown; request_id?: unknown };
+        const e = JSON.parse(line) as {
+          session_id?: unknown;
+          item_id?: unknown;
+          timestamp?: unknown;
+          request_id?: unknown;
+        };
         const t = parseTimestampMs(e.timestamp);
         if (typeof e.session_id !== 'string' || t === null) throw new Error('shape');
         if (typeof e.item_id !== 'string' || e.item_id === '') continue; // e.g. search events: no item to hit
         let list = raw.get(e.session_id);
         if (!list) raw.set(e.session_id, (list = []));
-        list.push({ t, item: e.item_id, n: n++, requestId: typeof e.request_id === 'string' && e.request_id !== '' ? e.request_id : null });
+        list.push({
+          t,
+          item: e.item_id,
+          n: n++,
+          requestId: typeof e.request_id === 'string' && e.request_id !== '' ? e.request_id : null,
+        });
       } catch {
         bad++;
       }
@@ -69,7 +82,11 @@ export async function readOnlineEvents(dir: string, logger: Logger): Promise<{ e
     list.sort((a, b) => a.t - b.t || a.n - b.n);
     const byRequest = new Map<string, string>();
     for (const x of list) if (x.requestId && !byRequest.has(x.requestId)) byRequest.set(x.requestId, x.item);
-    events.set(s, { times: list.map((x) => x.t), items: list.map((x) => x.item), ...(byRequest.size ? { byRequest } : {}) });
+    events.set(s, {
+      times: list.map((x) => x.t),
+      items: list.map((x) => x.item),
+      ...(byRequest.size ? { byRequest } : {}),
+    });
   }
   return { events, files: files.length, lines: n };
 }
@@ -104,7 +121,10 @@ export function nextEventItem(row: ServingRow, events: SessionEvents): string | 
 }
 
 /** Online quality row by row, so a monitor can stream the serving log (onlineQuality over an array is the same). */
-export function createOnlineQualityAccumulator(events: SessionEvents): { add(row: ServingRow): void; result(): OnlineQuality } {
+export function createOnlineQualityAccumulator(events: SessionEvents): {
+  add(row: ServingRow): void;
+  result(): OnlineQuality;
+} {
   let records = 0;
   let withNext = 0;
   let hr20 = 0;
@@ -133,7 +153,14 @@ export function createOnlineQualityAccumulator(events: SessionEvents): { add(row
     },
     result() {
       const avg = (x: number): number | null => (withNext ? x / withNext : null);
-      return { records, withNextEvent: withNext, 'hr@20': avg(hr20), 'mrr@20': avg(mrr20), 'hr@k': avg(hrK), 'mrr@k': avg(mrrK) };
+      return {
+        records,
+        withNextEvent: withNext,
+        'hr@20': avg(hr20),
+        'mrr@20': avg(mrr20),
+        'hr@k': avg(hrK),
+        'mrr@k': avg(mrrK),
+      };
     },
   };
 }
@@ -145,7 +172,10 @@ export function onlineQuality(rows: readonly ServingRow[], events: SessionEvents
 }
 
 /** Prediction descriptors row by row (memory: one count per distinct recommended item). */
-export function createPredictionAccumulator(vocabularySize?: number | null): { add(row: ServingRow): void; result(): PredictionDescriptors } {
+export function createPredictionAccumulator(vocabularySize?: number | null): {
+  add(row: ServingRow): void;
+  result(): PredictionDescriptors;
+} {
   const counts = new Map<string, number>();
   let slots = 0;
   return {
@@ -170,7 +200,10 @@ export function createPredictionAccumulator(vocabularySize?: number | null): { a
   };
 }
 
-export function predictionDescriptors(rows: readonly ServingRow[], vocabularySize?: number | null): PredictionDescriptors {
+export function predictionDescriptors(
+  rows: readonly ServingRow[],
+  vocabularySize?: number | null,
+): PredictionDescriptors {
   const acc = createPredictionAccumulator(vocabularySize);
   for (const r of rows) acc.add(r);
   return acc.result();

@@ -36,7 +36,10 @@ export async function writeReport(args: WriteReportArgs): Promise<WriteReportRes
   const snapshot = buildEvidentlySnapshot(args.result, args.data, args.snapshot);
   await writeFileAtomic(snapshotPath, `${JSON.stringify(snapshot, null, 1)}\n`);
   await writeFileAtomic(htmlPath, renderHtmlReport(args.result, args.data, { ...args.html, title: args.title }));
-  await writeFileAtomic(jsonPath, `${JSON.stringify(args.result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+  await writeFileAtomic(
+    jsonPath,
+    `${JSON.stringify(args.result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
+  );
   if (!args.workspace) return { snapshotPath, htmlPath, jsonPath };
   const workspace = await addWorkspaceSnapshot(args.workspace.path, snapshot, {
     ...(args.workspace.projectName ? { projectName: args.workspace.projectName } : {}),

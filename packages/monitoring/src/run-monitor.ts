@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mulberry32, SkiffError, type Logger, type ModelRegistry, type MonitorRunResult, type Recommender } from '@skiff/core';
+import {
+  mulberry32,
+  SkiffError,
+  type Logger,
+  type ModelRegistry,
+  type MonitorRunResult,
+  type Recommender,
+} from '@skiff/core';
 import { computeDrift, type ColumnValues } from './drift.js';
 import { readCsvFrame } from './csv.js';
 import { ndjsonFiles, ndjsonLines } from './io.js';
@@ -21,7 +28,15 @@ import {
   type ServingRow,
   type TrainSnapshotFile,
 } from './features.js';
-import { createOnlineQualityAccumulator, createPredictionAccumulator, parseTimestampMs, readOnlineEvents, type OnlineQuality, type PredictionDescriptors, type SessionEvents } from './online.js';
+import {
+  createOnlineQualityAccumulator,
+  createPredictionAccumulator,
+  parseTimestampMs,
+  readOnlineEvents,
+  type OnlineQuality,
+  type PredictionDescriptors,
+  type SessionEvents,
+} from './online.js';
 import type { ColumnKind } from './stattests.js';
 
 export interface RunMonitorOptions {
@@ -209,7 +224,14 @@ export async function scanServingLogs(
     }
   }
   if (bad) logger.warn('serving log lines skipped', { bad });
-  return { rows, sampled: sample.length, sample, online: online.result(), prediction: prediction.result(), spanHours: hi >= lo ? (hi - lo) / 3_600_000 : 0 };
+  return {
+    rows,
+    sampled: sample.length,
+    sample,
+    online: online.result(),
+    prediction: prediction.result(),
+    spanHours: hi >= lo ? (hi - lo) / 3_600_000 : 0,
+  };
 }
 
 /** currentFrame and currentCategories over the scan's sample. */
@@ -239,7 +261,8 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
   const skippedColumns: Array<{ column: string; reason: string }> = [];
 
   if (options.referenceCsv || options.currentCsv) {
-    if (!options.referenceCsv || !options.currentCsv) throw new SkiffError('BAD_INPUT', '--reference and --current must be given together');
+    if (!options.referenceCsv || !options.currentCsv)
+      throw new SkiffError('BAD_INPUT', '--reference and --current must be given together');
     const ref = await readCsvFrame(options.referenceCsv);
     const cur = await readCsvFrame(options.currentCsv);
     columns = ref.columns.filter((c) => c.name in cur.frame);
@@ -266,8 +289,16 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
       vocabularySize: options.recommender?.vocabulary.length ?? null,
       ...(options.maxCurrentRows ? { maxRows: options.maxCurrentRows } : {}),
     });
-    if (scan.rows === 0) throw new SkiffError('BAD_INPUT', `no serving records in ${servingLogDir}${since ? ` since ${since.toISOString()}` : ''}`);
-    if (scan.sampled < scan.rows) logger.info('drift columns computed on a uniform sample of the serving log', { rows: scan.rows, sampled: scan.sampled });
+    if (scan.rows === 0)
+      throw new SkiffError(
+        'BAD_INPUT',
+        `no serving records in ${servingLogDir}${since ? ` since ${since.toISOString()}` : ''}`,
+      );
+    if (scan.sampled < scan.rows)
+      logger.info('drift columns computed on a uniform sample of the serving log', {
+        rows: scan.rows,
+        sampled: scan.sampled,
+      });
     reference = referenceFrame(train, bucket);
     const cur = sampleFrame(scan.sample, bucket);
     current = cur;
@@ -275,7 +306,10 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
 
     // category: the last item's category, from the snapshot's catalogue (items.json).
     const itemsFile = path.join(options.snapshotsDir, manifest.lineage.snapshotId, 'items.json');
-    const catalog = await readFile(itemsFile, 'utf8').then((t) => JSON.parse(t) as ItemCatalog, () => null);
+    const catalog = await readFile(itemsFile, 'utf8').then(
+      (t) => JSON.parse(t) as ItemCatalog,
+      () => null,
+    );
     if (!catalog) skippedColumns.push({ column: 'category', reason: 'the snapshot has no items.json' });
     else {
       const categoryOf = categoryLookup(catalog);
@@ -287,14 +321,19 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     const timeOf = referenceTimeOf(trainSnap);
     const span = scan.spanHours;
     if (!timeOf) skippedColumns.push({ column: 'hour_of_day', reason: 'train.json carries no timestamps/startedAt' });
-    else if (span < 24) skippedColumns.push({ column: 'hour_of_day', reason: `the current window covers ${span.toFixed(1)} h; hour of day is compared over 24 h or more` });
+    else if (span < 24)
+      skippedColumns.push({
+        column: 'hour_of_day',
+        reason: `the current window covers ${span.toFixed(1)} h; hour of day is compared over 24 h or more`,
+      });
     else {
       reference.hour_of_day = referenceHours(trainSnap, timeOf);
       columns.push({ name: 'hour_of_day', type: 'cat' });
     }
     // rec_popularity_bucket / top_score: the reference side needs the served model.
     if (!options.recommender) {
-      for (const c of ['rec_popularity_bucket', 'top_score']) skippedColumns.push({ column: c, reason: 'no recommender given for the reference side' });
+      for (const c of ['rec_popularity_bucket', 'top_score'])
+        skippedColumns.push({ column: c, reason: 'no recommender given for the reference side' });
     } else {
       const size = Math.min(MAX_RECOMMENDER_SAMPLE, Math.max(1, options.recommenderSample ?? MAX_RECOMMENDER_SAMPLE));
       const recRef = referenceRecommendationFrame(samplePrefixes(train, size), options.recommender, bucket);
@@ -334,12 +373,26 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
   });
   const referenceRows = Object.values(reference)[0]?.length ?? 0;
   const currentRows = Object.values(current)[0]?.length ?? 0;
-  logger.info('monitoring run finished', { datasetDrift: result.datasetDrift, share: result.share, modelVersion, report: paths.htmlPath, online, qualityDrop: quality?.dropped ?? false, skipped: skippedColumns.map((c) => c.column) });
+  logger.info('monitoring run finished', {
+    datasetDrift: result.datasetDrift,
+    share: result.share,
+    modelVersion,
+    report: paths.htmlPath,
+    online,
+    qualityDrop: quality?.dropped ?? false,
+    skipped: skippedColumns.map((c) => c.column),
+  });
   return {
     datasetDrift: result.datasetDrift,
     driftShare: result.driftShare,
     share: result.share,
-    columns: result.columns.map((c) => ({ column: c.column, method: c.method, score: c.score, threshold: c.threshold, drifted: c.drifted })),
+    columns: result.columns.map((c) => ({
+      column: c.column,
+      method: c.method,
+      score: c.score,
+      threshold: c.threshold,
+      drifted: c.drifted,
+    })),
     snapshotPath: paths.snapshotPath,
     htmlPath: paths.htmlPath,
     jsonPath: paths.jsonPath,
@@ -357,15 +410,32 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
 }
 
 /** Applies the quality-drop rule (see `RunMonitorOptions.qualityGate`). */
-export function qualityVerdict(gate: QualityGate, online: OnlineQuality | null, offlineMetrics: Record<string, number>): QualityVerdict {
+export function qualityVerdict(
+  gate: QualityGate,
+  online: OnlineQuality | null,
+  offlineMetrics: Record<string, number>,
+): QualityVerdict {
   const events = online?.withNextEvent ?? 0;
   const offlineValue = offlineMetrics[gate.metric];
   const offline = typeof offlineValue === 'number' && Number.isFinite(offlineValue) ? offlineValue : null;
   const onlineValue = online?.[gate.metric] ?? null;
   const base = { ...gate, offline, events };
   if (onlineValue === null || events < gate.minEvents)
-    return { ...base, online: onlineValue, relativeDrop: null, dropped: false, reason: `${events} served requests with a next event (< ${gate.minEvents}): not judged` };
-  if (offline === null || offline <= 0) return { ...base, online: onlineValue, relativeDrop: null, dropped: false, reason: `the served version has no offline ${gate.metric}: not judged` };
+    return {
+      ...base,
+      online: onlineValue,
+      relativeDrop: null,
+      dropped: false,
+      reason: `${events} served requests with a next event (< ${gate.minEvents}): not judged`,
+    };
+  if (offline === null || offline <= 0)
+    return {
+      ...base,
+      online: onlineValue,
+      relativeDrop: null,
+      dropped: false,
+      reason: `the served version has no offline ${gate.metric}: not judged`,
+    };
   const relativeDrop = 1 - onlineValue / offline;
   const dropped = relativeDrop > gate.maxRelativeDrop;
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;

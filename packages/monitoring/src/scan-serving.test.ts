@@ -18,8 +18,26 @@ describe('scanServingLogs', () => {
     const events: string[] = [];
     for (let i = 0; i < rows; i++) {
       const ts = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
-      lines.push(JSON.stringify({ ts, requestId: `r${i}`, sessionId: `s${i}`, items: [`i${i % 17}`], k: 5, recommended: [0, 1, 2, 3, 4].map((j) => ({ itemId: `i${(i + j) % 23}`, score: 1 - j / 10 })) }));
-      if (i % 3 === 0) events.push(JSON.stringify({ session_id: `s${i}`, event_type: 'click', item_id: `i${(i + (i % 7)) % 23}`, timestamp: ts, request_id: `r${i}` }));
+      lines.push(
+        JSON.stringify({
+          ts,
+          requestId: `r${i}`,
+          sessionId: `s${i}`,
+          items: [`i${i % 17}`],
+          k: 5,
+          recommended: [0, 1, 2, 3, 4].map((j) => ({ itemId: `i${(i + j) % 23}`, score: 1 - j / 10 })),
+        }),
+      );
+      if (i % 3 === 0)
+        events.push(
+          JSON.stringify({
+            session_id: `s${i}`,
+            event_type: 'click',
+            item_id: `i${(i + (i % 7)) % 23}`,
+            timestamp: ts,
+            request_id: `r${i}`,
+          }),
+        );
     }
     lines.splice(10, 0, '{not json');
     await writeFile(path.join(dir, 'serving', 'serving-20260101-1-001.ndjson'), lines.join('\n') + '\n');

@@ -6,7 +6,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { DriftInput, DriftResult } from './drift.js';
 import { writeFileAtomic } from './io.js';
 
-export type DriftData = Pick<DriftInput, 'reference' | 'current'> & Partial<Pick<DriftInput, 'perColumnMethod' | 'perColumnThreshold'>>;
+export type DriftData = Pick<DriftInput, 'reference' | 'current'> &
+  Partial<Pick<DriftInput, 'perColumnMethod' | 'perColumnThreshold'>>;
 
 export interface SnapshotOptions {
   name?: string | null;
@@ -112,13 +113,21 @@ function fmt(x: number): string {
   return x.toFixed(3);
 }
 
-export function buildEvidentlySnapshot(result: DriftResult, data: DriftData, options: SnapshotOptions = {}): Record<string, unknown> {
+export function buildEvidentlySnapshot(
+  result: DriftResult,
+  data: DriftData,
+  options: SnapshotOptions = {},
+): Record<string, unknown> {
   const metricResults: Record<string, unknown> = {};
   const topLevel: string[] = [];
 
   const countId = driftedColumnsCountFingerprint(result.driftShare, data);
   const countParams = { type: DRIFTED_COUNT, drift_share: result.driftShare };
-  const loc = (id: string, params: Record<string, unknown>, param: Record<string, string>): Record<string, unknown> => ({
+  const loc = (
+    id: string,
+    params: Record<string, unknown>,
+    param: Record<string, string>,
+  ): Record<string, unknown> => ({
     metric: { metric_id: id, params },
     param,
   });
@@ -148,13 +157,21 @@ export function buildEvidentlySnapshot(result: DriftResult, data: DriftData, opt
   topLevel.push(countId);
 
   // DataDriftPreset order: numerical columns, then categorical.
-  const ordered = [...result.columns.filter((c) => c.type === 'num'), ...result.columns.filter((c) => c.type === 'cat')];
+  const ordered = [
+    ...result.columns.filter((c) => c.type === 'num'),
+    ...result.columns.filter((c) => c.type === 'cat'),
+  ];
   const counters: Array<{ value: string; label: string }> = [];
   for (const col of ordered) {
     const userMethod = data.perColumnMethod?.[col.column];
     const userThreshold = data.perColumnThreshold?.[col.column];
     const id = valueDriftFingerprint(col.column, userMethod, userThreshold);
-    const params = { type: VALUE_DRIFT, column: col.column, method: userMethod ?? col.methodName, threshold: col.threshold };
+    const params = {
+      type: VALUE_DRIFT,
+      column: col.column,
+      method: userMethod ?? col.methodName,
+      threshold: col.threshold,
+    };
     metricResults[id] = {
       type: 'evidently:metric_result_v2:SingleValue',
       display_name: `Value drift for ${col.column}`,

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { computeDrift } from './drift.js';
 import { kstwoSf, probOutsideSquare } from './ks.js';
 import { chi2Sf } from './special.js';
-import { chiSquareTest, defaultStatTest, jensenShannonTest, klDivTest, ksTest, psiTest, wassersteinNormed, zTest } from './stattests.js';
+import {
+  chiSquareTest,
+  defaultStatTest,
+  jensenShannonTest,
+  klDivTest,
+  ksTest,
+  psiTest,
+  wassersteinNormed,
+  zTest,
+} from './stattests.js';
 import type { Value } from './stattests.js';
 import { pyFloatRepr, valueDriftFingerprint, driftedColumnsCountFingerprint } from './snapshot.js';
 
@@ -82,7 +91,13 @@ describe('computeDrift', () => {
         { name: 'b', type: 'cat' },
       ],
     });
-    expect(res.columns[0]).toMatchObject({ method: 'ks', methodName: 'K-S p_value', referenceSize: 10, currentSize: 10, drifted: false });
+    expect(res.columns[0]).toMatchObject({
+      method: 'ks',
+      methodName: 'K-S p_value',
+      referenceSize: 10,
+      currentSize: 10,
+      drifted: false,
+    });
     expect(res.columns[1]).toMatchObject({ method: 'z', score: 1, drifted: false });
     expect(res).toMatchObject({ nDrifted: 0, nColumns: 2, share: 0, datasetDrift: false, driftShare: 0.5 });
   });
@@ -104,7 +119,11 @@ describe('computeDrift', () => {
   });
   it('empty column after cleaning is BAD_INPUT', () => {
     const run = (): unknown =>
-      computeDrift({ reference: { a: [1, 2] }, current: { a: [null, Number.NaN] }, columns: [{ name: 'a', type: 'num' }] });
+      computeDrift({
+        reference: { a: [1, 2] },
+        current: { a: [null, Number.NaN] },
+        columns: [{ name: 'a', type: 'num' }],
+      });
     expect(run).toThrow(SkiffError);
     try {
       run();
@@ -114,7 +133,12 @@ describe('computeDrift', () => {
   });
   it('rejects chisquare by name on a numerical column (as Evidently does)', () => {
     expect(() =>
-      computeDrift({ reference: { a: [1, 2, 3] }, current: { a: [1, 2, 3] }, columns: [{ name: 'a', type: 'num' }], perColumnMethod: { a: 'chisquare' } }),
+      computeDrift({
+        reference: { a: [1, 2, 3] },
+        current: { a: [1, 2, 3] },
+        columns: [{ name: 'a', type: 'num' }],
+        perColumnMethod: { a: 'chisquare' },
+      }),
     ).toThrow(/not allowed/);
   });
 });

@@ -337,7 +337,14 @@ export interface StatTestDef {
 }
 
 export const STAT_TESTS: Readonly<Record<string, StatTestDef>> = {
-  ks: { name: 'ks', displayName: 'K-S p_value', defaultThreshold: 0.05, direction: 'le', allowed: ['num'], compute: ksTest },
+  ks: {
+    name: 'ks',
+    displayName: 'K-S p_value',
+    defaultThreshold: 0.05,
+    direction: 'le',
+    allowed: ['num'],
+    compute: ksTest,
+  },
   chisquare: {
     name: 'chisquare',
     displayName: 'chi-square p_value',
@@ -346,7 +353,14 @@ export const STAT_TESTS: Readonly<Record<string, StatTestDef>> = {
     allowed: ['cat'],
     compute: chiSquareTest,
   },
-  z: { name: 'z', displayName: 'Z-test p_value', defaultThreshold: 0.05, direction: 'lt', allowed: ['cat'], compute: zTest },
+  z: {
+    name: 'z',
+    displayName: 'Z-test p_value',
+    defaultThreshold: 0.05,
+    direction: 'lt',
+    allowed: ['cat'],
+    compute: zTest,
+  },
   wasserstein: {
     name: 'wasserstein',
     displayName: 'Wasserstein distance (normed)',
@@ -363,7 +377,14 @@ export const STAT_TESTS: Readonly<Record<string, StatTestDef>> = {
     allowed: ['cat', 'num'],
     compute: jensenShannonTest,
   },
-  psi: { name: 'psi', displayName: 'PSI', defaultThreshold: 0.1, direction: 'ge', allowed: ['cat', 'num'], compute: psiTest },
+  psi: {
+    name: 'psi',
+    displayName: 'PSI',
+    defaultThreshold: 0.1,
+    direction: 'ge',
+    allowed: ['cat', 'num'],
+    compute: psiTest,
+  },
   kl_div: {
     name: 'kl_div',
     displayName: 'Kullback-Leibler divergence',

@@ -68,8 +68,11 @@ export async function ensureWorkspaceProject(
   const entries = await readdir(workspacePath).catch(() => [] as string[]);
   for (const e of entries.filter(isWorkspaceUuid).sort()) {
     try {
-      const meta = JSON.parse(await readFile(path.join(workspacePath, e, 'metadata.json'), 'utf8')) as Partial<WorkspaceProject>;
-      if (meta.name === name) return { id: e, name, description: meta.description ?? null, org_id: meta.org_id ?? null, version: '2' };
+      const meta = JSON.parse(
+        await readFile(path.join(workspacePath, e, 'metadata.json'), 'utf8'),
+      ) as Partial<WorkspaceProject>;
+      if (meta.name === name)
+        return { id: e, name, description: meta.description ?? null, org_id: meta.org_id ?? null, version: '2' };
     } catch {
       // not a project folder we can read; Evidently would skip it too
     }
@@ -82,7 +85,8 @@ export async function ensureWorkspaceProject(
     () => true,
     () => false,
   );
-  if (!hasDashboard) await writeFileAtomic(dash, `${JSON.stringify(defaultDashboard(project.id, dashboardColumns), null, 1)}\n`);
+  if (!hasDashboard)
+    await writeFileAtomic(dash, `${JSON.stringify(defaultDashboard(project.id, dashboardColumns), null, 1)}\n`);
   return project;
 }
 
@@ -95,7 +99,16 @@ export function defaultDashboard(projectId: string, columns: readonly string[]):
       title: 'Share of drifted columns',
       subtitle: null,
       size: 'full',
-      values: [{ legend: 'share', tags: [], metadata: {}, metric: 'evidently:metric_v2:DriftedColumnsCount', metric_labels: { value_type: 'share' }, view_params: {} }],
+      values: [
+        {
+          legend: 'share',
+          tags: [],
+          metadata: {},
+          metric: 'evidently:metric_v2:DriftedColumnsCount',
+          metric_labels: { value_type: 'share' },
+          view_params: {},
+        },
+      ],
       plot_params: { plot_type: 'line' },
     },
   ];
@@ -105,7 +118,14 @@ export function defaultDashboard(projectId: string, columns: readonly string[]):
       title: 'Drift score per column',
       subtitle: null,
       size: 'full',
-      values: columns.map((c) => ({ legend: c, tags: [], metadata: {}, metric: 'evidently:metric_v2:ValueDrift', metric_labels: { column: c }, view_params: {} })),
+      values: columns.map((c) => ({
+        legend: c,
+        tags: [],
+        metadata: {},
+        metric: 'evidently:metric_v2:ValueDrift',
+        metric_labels: { column: c },
+        view_params: {},
+      })),
       plot_params: { plot_type: 'line' },
     });
   }
@@ -118,7 +138,11 @@ export async function addWorkspaceSnapshot(
   snapshot: Record<string, unknown>,
   options: { projectName?: string; now?: Date; dashboardColumns?: readonly string[] } = {},
 ): Promise<WorkspaceSnapshotRef> {
-  const project = await ensureWorkspaceProject(workspacePath, options.projectName ?? 'skiff', options.dashboardColumns ?? []);
+  const project = await ensureWorkspaceProject(
+    workspacePath,
+    options.projectName ?? 'skiff',
+    options.dashboardColumns ?? [],
+  );
   const snapshotId = uuidv7(options.now ?? new Date());
   const snapshotPath = path.join(workspacePath, project.id, 'snapshots', `${snapshotId}.json`);
   // The temp file of the atomic write starts with '.', so Evidently's UUID filter never picks it up.

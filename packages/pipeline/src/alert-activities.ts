@@ -12,7 +12,13 @@ export interface DriftAlert {
   reportPath: string;
   retrainWorkflowId: string | null;
   /** Set when online quality fell below the served version's offline metric by more than the limit. */
-  qualityDrop?: { metric: string; online: number | null; offline: number | null; relativeDrop: number | null; reason: string } | null;
+  qualityDrop?: {
+    metric: string;
+    online: number | null;
+    offline: number | null;
+    relativeDrop: number | null;
+    reason: string;
+  } | null;
 }
 
 export interface AlertDeps {
@@ -36,7 +42,12 @@ export function createAlertActivities(deps: AlertDeps) {
       if (!url) return { delivered: false };
       let res: Response;
       try {
-        res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alert), signal: AbortSignal.timeout(timeoutMs) });
+        res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(alert),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
       } catch (e) {
         throw new SkiffError('SOURCE_UNAVAILABLE', `alert webhook unreachable: ${(e as Error).message}`);
       }

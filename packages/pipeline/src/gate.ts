@@ -50,7 +50,9 @@ export function decideGate(cmp: GateComparison, policy: Gate['policy']): GateDec
   const names = Object.keys(cmp.models);
   const contenders = names.filter((n) => cmp.models[n]!.role !== 'champion');
   const contender =
-    policy === 'candidate' ? 'candidate' : contenders.reduce((best, n) => (cmp.models[n]!.value > cmp.models[best]!.value ? n : best), 'candidate');
+    policy === 'candidate'
+      ? 'candidate'
+      : contenders.reduce((best, n) => (cmp.models[n]!.value > cmp.models[best]!.value ? n : best), 'candidate');
   const champion = names.find((n) => cmp.models[n]!.role === 'champion');
   const checks: GateCheck[] = names
     .filter((n) => n !== contender)
@@ -58,7 +60,16 @@ export function decideGate(cmp: GateComparison, policy: Gate['policy']): GateDec
       const p = cmp.pairs.find((x) => x.a === contender && x.b === n);
       if (!p) throw new Error(`gate: no paired comparison of ${contender} with ${n}`);
       const m = cmp.models[n]!;
-      return { against: n, role: m.role, ...(m.version ? { version: m.version } : {}), value: m.value, diff: p.diff, lo: p.lo, hi: p.hi, passed: p.lo > 0 };
+      return {
+        against: n,
+        role: m.role,
+        ...(m.version ? { version: m.version } : {}),
+        value: m.value,
+        diff: p.diff,
+        lo: p.lo,
+        hi: p.hi,
+        passed: p.lo > 0,
+      };
     });
   const value = cmp.models[contender]!.value;
   const lost = checks.filter((c) => !c.passed);
@@ -70,7 +81,12 @@ export function decideGate(cmp: GateComparison, policy: Gate['policy']): GateDec
       : promote
         ? `${head} beats all: ${checks.map((c) => describeCheck(c, cmp.confidence)).join('; ')}`
         : `${head} does not beat ${lost.map((c) => describeCheck(c, cmp.confidence)).join('; ')}` +
-          (lost.length < checks.length ? `; beats ${checks.filter((c) => c.passed).map((c) => describeCheck(c, cmp.confidence)).join('; ')}` : '');
+          (lost.length < checks.length
+            ? `; beats ${checks
+                .filter((c) => c.passed)
+                .map((c) => describeCheck(c, cmp.confidence))
+                .join('; ')}`
+            : '');
   return {
     policy,
     metric: cmp.metric,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger, type MonitorRunResult, type MonitoringRunRow, type Recommender, type Warehouse } from '@skiff/core';
+import {
+  silentLogger,
+  type MonitorRunResult,
+  type MonitoringRunRow,
+  type Recommender,
+  type Warehouse,
+} from '@skiff/core';
 import { createMonitoringActivities, type MonitoringDeps } from './monitoring-activities.js';
 
 const result = {
@@ -32,7 +38,11 @@ function harness(overrides: Partial<MonitoringDeps> = {}) {
       return result;
     },
     loadServedModel: async () => ({ recommender, dispose: () => void disposed++ }),
-    openWarehouse: async () => ({ recordMonitoringRun: async (r: MonitoringRunRow) => void rows.push(r), close: async () => void closed++ }) as unknown as Warehouse,
+    openWarehouse: async () =>
+      ({
+        recordMonitoringRun: async (r: MonitoringRunRow) => void rows.push(r),
+        close: async () => void closed++,
+      }) as unknown as Warehouse,
     logger: silentLogger,
     now: () => new Date('2026-01-02T03:04:05.000Z'),
     ...overrides,
@@ -49,7 +59,19 @@ describe('monitoring activity', () => {
     expect(h.disposed()).toBe(1);
     expect(h.closed()).toBe(1);
     expect(h.rows).toEqual([
-      { runAt: '2026-01-02T03:04:05.000Z', modelVersion: 'v0001', datasetDrift: true, share: 0.75, driftShare: 0.5, referenceRows: 10, currentRows: 20, driftedColumns: ['session_length'], onlineHr20: 0.4, reportPath: '/r/report.html', qualityDrop: null },
+      {
+        runAt: '2026-01-02T03:04:05.000Z',
+        modelVersion: 'v0001',
+        datasetDrift: true,
+        share: 0.75,
+        driftShare: 0.5,
+        referenceRows: 10,
+        currentRows: 20,
+        driftedColumns: ['session_length'],
+        onlineHr20: 0.4,
+        reportPath: '/r/report.html',
+        qualityDrop: null,
+      },
     ]);
   });
 

@@ -32,7 +32,10 @@ export function createMonitoringActivities<R extends MonitorRunResult>(deps: Mon
       });
       let result: R;
       try {
-        result = await deps.runMonitor({ ...(input.windowHours ? { windowHours: input.windowHours } : {}), ...(served ? { recommender: served.recommender } : {}) });
+        result = await deps.runMonitor({
+          ...(input.windowHours ? { windowHours: input.windowHours } : {}),
+          ...(served ? { recommender: served.recommender } : {}),
+        });
       } finally {
         served?.dispose();
       }

@@ -12,7 +12,14 @@ describe('ingest inputs', () => {
   const deps = (online?: string) =>
     ({
       // A recording warehouse: only which inputs the stage asks to load is under test here.
-      openWarehouse: async () => ({ load: async (inputs: string[]) => (seen.push(inputs), { loadId: 'l', rows: 0, loaded: 0, quarantined: 0, skipped: 0, files: [] }), close: async () => {} }) as unknown as Warehouse,
+      openWarehouse: async () =>
+        ({
+          load: async (inputs: string[]) => (
+            seen.push(inputs),
+            { loadId: 'l', rows: 0, loaded: 0, quarantined: 0, skipped: 0, files: [] }
+          ),
+          close: async () => {},
+        }) as unknown as Warehouse,
       paths: { raw: path.join(dir, 'raw'), snapshots: '', artifacts: '', ...(online ? { online } : {}) },
       logger: silentLogger,
       codeVersion: 't',
@@ -28,6 +35,10 @@ describe('ingest inputs', () => {
     await createPipelineActivities(deps()).ingest({});
     await createPipelineActivities(deps(path.join(dir, 'online'))).ingest({});
     await createPipelineActivities(deps(path.join(dir, 'missing'))).ingest({});
-    expect(seen).toEqual([[path.join(dir, 'raw')], [path.join(dir, 'raw'), path.join(dir, 'online')], [path.join(dir, 'raw')]]);
+    expect(seen).toEqual([
+      [path.join(dir, 'raw')],
+      [path.join(dir, 'raw'), path.join(dir, 'online')],
+      [path.join(dir, 'raw')],
+    ]);
   });
 });

@@ -1,6 +1,16 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError, TrainParamsSchema, type DatasetSnapshot, type Logger, type ModelManifest, type ModelRegistry, type Trainer, type TrainParams, type Warehouse } from '@skiff/core';
+import {
+  SkiffError,
+  TrainParamsSchema,
+  type DatasetSnapshot,
+  type Logger,
+  type ModelManifest,
+  type ModelRegistry,
+  type Trainer,
+  type TrainParams,
+  type Warehouse,
+} from '@skiff/core';
 
 /** What re-reading a stored snapshot folder found: its recorded description and the id its files hash to. */
 export interface SnapshotVerification {
@@ -48,12 +58,20 @@ export interface ReproductionResult {
   artifactDir: string;
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** The training params a manifest recorded: core's TrainParams plus the baselines' own settings. */
 export function recordedTrainParams(manifest: ModelManifest): TrainParams {
   const params = TrainParamsSchema.parse(manifest.params);
-  const extra = Object.fromEntries(['sr', 'vsknn', 'stan', 'vstan'].filter((k) => manifest.params[k] !== undefined).map((k) => [k, manifest.params[k]]));
+  const extra = Object.fromEntries(
+    ['sr', 'vsknn', 'stan', 'vstan']
+      .filter((k) => manifest.params[k] !== undefined)
+      .map((k) => [k, manifest.params[k]]),
+  );
   return { ...params, ...extra };
 }
 
@@ -66,29 +84,59 @@ export function createReproductionActivities(deps: ReproductionDeps) {
    * recomputed from the files), else rebuilt from the warehouse over the version's recorded
    * `lineage.loadIds` only. A mismatch with the recorded `lineage.snapshotId` is refused unless `force`.
    */
-  async function reproductionSnapshot(manifest: ModelManifest, options: { force: boolean }): Promise<ReproductionSnapshot> {
+  async function reproductionSnapshot(
+    manifest: ModelManifest,
+    options: { force: boolean },
+  ): Promise<ReproductionSnapshot> {
     const { snapshotId: recordedId, loadIds } = manifest.lineage;
     const dir = path.join(deps.paths.snapshots, recordedId);
     if (await exists(dir)) {
       const v = await deps.verifySnapshot(dir);
       if (!v.ok) {
         const what = `snapshot folder ${dir} of ${manifest.version} does not match its id: its files hash to ${v.computedId}, not ${recordedId}`;
-        if (!options.force) throw new SkiffError('BAD_INPUT', `${what}. Delete the folder to rebuild it from loads ${loadIds.join(', ')}, or pass --force to train on it as it is`);
+        if (!options.force)
+          throw new SkiffError(
+            'BAD_INPUT',
+            `${what}. Delete the folder to rebuild it from loads ${loadIds.join(', ')}, or pass --force to train on it as it is`,
+          );
         notify(`WARNING: ${what}; training on it anyway (--force)`);
       }
       // The recorded paths may be those of another machine or data dir: use this folder's files.
-      const snapshot: DatasetSnapshot = { ...v.snapshot, dir, files: { train: path.join(dir, 'train.json'), validation: path.join(dir, 'validation.json'), test: path.join(dir, 'test.json') } };
+      const snapshot: DatasetSnapshot = {
+        ...v.snapshot,
+        dir,
+        files: {
+          train: path.join(dir, 'train.json'),
+          validation: path.join(dir, 'validation.json'),
+          test: path.join(dir, 'test.json'),
+        },
+      };
       return { snapshot, source: 'folder', recordedId, computedId: v.computedId, matches: v.ok };
     }
-    if (loadIds.length === 0) throw new SkiffError('BAD_INPUT', `snapshot ${recordedId} of ${manifest.version} is gone (${dir}) and its manifest records no loads to rebuild it from`);
+    if (loadIds.length === 0)
+      throw new SkiffError(
+        'BAD_INPUT',
+        `snapshot ${recordedId} of ${manifest.version} is gone (${dir}) and its manifest records no loads to rebuild it from`,
+      );
     if (!(await exists(deps.paths.warehouse)))
-      throw new SkiffError('BAD_INPUT', `snapshot ${recordedId} of ${manifest.version} is gone (${dir}) and there is no warehouse at ${deps.paths.warehouse} to rebuild it from loads ${loadIds.join(', ')}`);
+      throw new SkiffError(
+        'BAD_INPUT',
+        `snapshot ${recordedId} of ${manifest.version} is gone (${dir}) and there is no warehouse at ${deps.paths.warehouse} to rebuild it from loads ${loadIds.join(', ')}`,
+      );
     notify(`snapshot ${recordedId} is gone: rebuilding it from loads ${loadIds.join(', ')}`);
     const wh = await deps.openWarehouse();
     let snapshot: DatasetSnapshot;
     try {
-      if (!wh.snapshotFromLoads) throw new SkiffError('BAD_INPUT', `this warehouse cannot rebuild a snapshot from loads (snapshot ${recordedId} of ${manifest.version} is gone: ${dir})`);
-      snapshot = await wh.snapshotFromLoads(loadIds, deps.paths.snapshots, manifest.lineage.split ? { split: manifest.lineage.split.rule } : {});
+      if (!wh.snapshotFromLoads)
+        throw new SkiffError(
+          'BAD_INPUT',
+          `this warehouse cannot rebuild a snapshot from loads (snapshot ${recordedId} of ${manifest.version} is gone: ${dir})`,
+        );
+      snapshot = await wh.snapshotFromLoads(
+        loadIds,
+        deps.paths.snapshots,
+        manifest.lineage.split ? { split: manifest.lineage.split.rule } : {},
+      );
     } finally {
       await wh.close();
     }
@@ -111,7 +159,9 @@ export function createReproductionActivities(deps: ReproductionDeps) {
       const snap = await reproductionSnapshot(manifest, { force: Boolean(input.force) });
       const { snapshot } = snap;
       const params = recordedTrainParams(manifest);
-      notify(`reproducing ${manifest.version} (${params.model}, seed ${params.seed}) from ${snapshot.snapshotId} (${snap.source === 'folder' ? 'stored folder, id re-verified' : 'rebuilt from the recorded loads'}), loads ${manifest.lineage.loadIds.join(', ')}`);
+      notify(
+        `reproducing ${manifest.version} (${params.model}, seed ${params.seed}) from ${snapshot.snapshotId} (${snap.source === 'folder' ? 'stored folder, id re-verified' : 'rebuilt from the recorded loads'}), loads ${manifest.lineage.loadIds.join(', ')}`,
+      );
       const outDir = path.join(deps.paths.artifacts, `reproduce-${manifest.version}-${Date.now()}`);
       const out = await deps.trainer.train({ snapshot, params, outDir });
       const ev = await deps.trainer.evaluate({ snapshot, artifactDir: out.artifactDir, ks: [10, 20] });
@@ -127,7 +177,13 @@ export function createReproductionActivities(deps: ReproductionDeps) {
       return {
         version: manifest.version,
         snapshotId: snapshot.snapshotId,
-        snapshot: { source: snap.source, recordedId: snap.recordedId, computedId: snap.computedId, matches: snap.matches, dir: snapshot.dir },
+        snapshot: {
+          source: snap.source,
+          recordedId: snap.recordedId,
+          computedId: snap.computedId,
+          matches: snap.matches,
+          dir: snapshot.dir,
+        },
         backend: { original: manifest.lineage.backend, reproduced: out.backend },
         metrics,
         maxAbsDiff,

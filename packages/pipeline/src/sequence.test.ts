@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type ModelManifest } from '@skiff/core';
 import { fakePipelineSteps, fakeSnapshot } from '@skiff/testing';
-import { createPipelineActivities, decidePromotion, type PipelineDeps, type RegisterInput } from './training-activities.js';
+import {
+  createPipelineActivities,
+  decidePromotion,
+  type PipelineDeps,
+  type RegisterInput,
+} from './training-activities.js';
 import { runTrainingPipeline, type PipelineSteps } from './sequence.js';
 
 const snapshot = fakeSnapshot('snap-x');
@@ -14,12 +19,18 @@ describe('runTrainingPipeline', () => {
   it('calls every stage in order and reports the outcome', async () => {
     const calls: string[] = [];
     const stages: string[] = [];
-    const r = await runTrainingPipeline(fakeSteps(calls, true), { train: {} as never, promotionMetric: 'hr@20' }, {
-      workflowId: 'wf', runId: 'run', onStage: (s, info) => {
-        stages.push(s);
-        if (s === 'register') expect(info.metrics).toEqual({ 'hr@20': 0.5 });
+    const r = await runTrainingPipeline(
+      fakeSteps(calls, true),
+      { train: {} as never, promotionMetric: 'hr@20' },
+      {
+        workflowId: 'wf',
+        runId: 'run',
+        onStage: (s, info) => {
+          stages.push(s);
+          if (s === 'register') expect(info.metrics).toEqual({ 'hr@20': 0.5 });
+        },
       },
-    });
+    );
     expect(calls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
     expect(stages.at(-1)).toBe('done');
     expect(r).toMatchObject({ modelVersion: 'v0001', promoted: true, snapshotId: 'snap-x', backend: 'wasm' });
@@ -31,7 +42,9 @@ describe('runTrainingPipeline', () => {
     steps.validate = async () => {
       throw new Error('checks failed');
     };
-    await expect(runTrainingPipeline(steps, { train: {} as never, promotionMetric: 'hr@20' }, { workflowId: 'w', runId: 'r' })).rejects.toThrow('checks failed');
+    await expect(
+      runTrainingPipeline(steps, { train: {} as never, promotionMetric: 'hr@20' }, { workflowId: 'w', runId: 'r' }),
+    ).rejects.toThrow('checks failed');
     expect(calls).toEqual(['ingest', 'transform']);
   });
 });
@@ -47,8 +60,20 @@ describe('register', () => {
         return m;
       },
     };
-    const acts = createPipelineActivities({ registry, logger: silentLogger, codeVersion: 't' } as unknown as PipelineDeps);
-    const input = { name: 'm', train: { artifactDir: '/a', backend: 'wasm', epochs: 1, losses: [] }, evaluation: { metrics: {}, baselines: {} }, params: {}, snapshot, workflowId: 'wf', runId: 'r1' } as unknown as RegisterInput;
+    const acts = createPipelineActivities({
+      registry,
+      logger: silentLogger,
+      codeVersion: 't',
+    } as unknown as PipelineDeps);
+    const input = {
+      name: 'm',
+      train: { artifactDir: '/a', backend: 'wasm', epochs: 1, losses: [] },
+      evaluation: { metrics: {}, baselines: {} },
+      params: {},
+      snapshot,
+      workflowId: 'wf',
+      runId: 'r1',
+    } as unknown as RegisterInput;
     const a = await acts.register(input);
     const b = await acts.register(input);
     const c = await acts.register({ ...input, runId: 'r2' });

@@ -37,7 +37,8 @@ export interface StageInfo {
   baselines?: Record<string, Metrics>;
 }
 
-export type PipelineStage = 'ingest' | 'transform' | 'validate' | 'snapshot' | 'train' | 'evaluate' | 'register' | 'promote' | 'done';
+export type PipelineStage =
+  'ingest' | 'transform' | 'validate' | 'snapshot' | 'train' | 'evaluate' | 'register' | 'promote' | 'done';
 
 /**
  * The training pipeline, in one place: ingest → transform → validate → snapshot → train → evaluate
@@ -70,7 +71,9 @@ export async function runTrainingPipeline(
     candidateKind: params.train.model,
     ...(params.splitChecks ? { splitChecks: params.splitChecks } : {}),
   });
-  const decision = evaluation.comparison ? decideGate(evaluation.comparison, params.gate?.policy ?? 'candidate') : undefined;
+  const decision = evaluation.comparison
+    ? decideGate(evaluation.comparison, params.gate?.policy ?? 'candidate')
+    : undefined;
   stage('register', { metrics: evaluation.metrics, baselines: evaluation.baselines });
   const manifest = await acts.register({
     name: params.train.model,
@@ -104,6 +107,14 @@ export async function runTrainingPipeline(
     predictions: evaluation.predictions,
     ...(evaluation.comparison ? { comparison: evaluation.comparison } : {}),
     ...(decision ? { decision } : {}),
-    ...(train.selection ? { selection: { chosenEpochs: train.selection.chosenEpochs, epochsRun: train.selection.epochsRun, stoppedEarly: train.selection.stoppedEarly } } : {}),
+    ...(train.selection
+      ? {
+          selection: {
+            chosenEpochs: train.selection.chosenEpochs,
+            epochsRun: train.selection.epochsRun,
+            stoppedEarly: train.selection.stoppedEarly,
+          },
+        }
+      : {}),
   };
 }

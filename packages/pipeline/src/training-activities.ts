@@ -36,7 +36,12 @@ export interface PipelineDeps {
   trainer: Trainer;
   /** Experiment tracking: every training run, registered or not (optional). */
   tracker?: ExperimentTracker;
-  paths: { raw: string; snapshots: string; artifacts: string; /** Online events, ingested with the raw logs only when set (configuration). */ online?: string };
+  paths: {
+    raw: string;
+    snapshots: string;
+    artifacts: string;
+    /** Online events, ingested with the raw logs only when set (configuration). */ online?: string;
+  };
   logger: Logger;
   codeVersion: string;
 }
@@ -105,17 +110,31 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
   async function registerBaseline(name: string, input: PromoteInput, candidate: ModelManifest): Promise<ModelManifest> {
     const dir = input.evaluation?.baselineArtifacts?.[name];
     const metrics = input.evaluation?.baselines[name];
-    if (!dir || !metrics || !input.snapshot) throw new SkiffError('BAD_INPUT', `promote: the ${name} baseline won but its artifact, metrics or snapshot were not passed`, { retryable: false });
+    if (!dir || !metrics || !input.snapshot)
+      throw new SkiffError(
+        'BAD_INPUT',
+        `promote: the ${name} baseline won but its artifact, metrics or snapshot were not passed`,
+        { retryable: false },
+      );
     const runId = `${input.runId ?? candidate.lineage.runId ?? 'run'}:${name}`;
     const workflowId = input.workflowId ?? candidate.lineage.workflowId ?? 'unknown';
-    const existing = (await deps.registry.list()).find((v) => v.lineage.workflowId === workflowId && v.lineage.runId === runId);
+    const existing = (await deps.registry.list()).find(
+      (v) => v.lineage.workflowId === workflowId && v.lineage.runId === runId,
+    );
     if (existing) return existing;
     return deps.registry.register({
       name,
       sourceDir: dir,
       metrics,
-      baselineMetrics: { ...Object.fromEntries(Object.entries(input.evaluation!.baselines).filter(([k]) => k !== name)), candidate: input.evaluation!.metrics },
-      params: { model: name, ...(input.decision ? { gate: input.decision } : {}), testPredictions: input.evaluation!.predictions },
+      baselineMetrics: {
+        ...Object.fromEntries(Object.entries(input.evaluation!.baselines).filter(([k]) => k !== name)),
+        candidate: input.evaluation!.metrics,
+      },
+      params: {
+        model: name,
+        ...(input.decision ? { gate: input.decision } : {}),
+        testPredictions: input.evaluation!.predictions,
+      },
       lineage: { ...candidate.lineage, runId, workflowId, backend: 'js' },
     });
   }
@@ -125,9 +144,20 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const explicit = input.inputs && input.inputs.length > 0;
       // The default raw folder may be absent or empty (files ingested by hand, say): nothing new to
       // load, and the run goes on with what the warehouse holds. Inputs named by the caller must exist.
-      const defaults = [deps.paths.raw, ...(deps.paths.online && existsSync(deps.paths.online) ? [deps.paths.online] : [])];
-      const r = await withWarehouse(deps, (wh) => (explicit ? wh.load(input.inputs!) : wh.load(defaults, { allowEmpty: true })));
-      log('ingest').info('load finished', { loadId: r.loadId, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped });
+      const defaults = [
+        deps.paths.raw,
+        ...(deps.paths.online && existsSync(deps.paths.online) ? [deps.paths.online] : []),
+      ];
+      const r = await withWarehouse(deps, (wh) =>
+        explicit ? wh.load(input.inputs!) : wh.load(defaults, { allowEmpty: true }),
+      );
+      log('ingest').info('load finished', {
+        loadId: r.loadId,
+        rows: r.rows,
+        loaded: r.loaded,
+        quarantined: r.quarantined,
+        skipped: r.skipped,
+      });
       return r;
     },
 
@@ -140,7 +170,9 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const r = await withWarehouse(deps, (wh) => wh.check());
       if (!r.passed) {
         const failed = r.checks.filter((c) => !c.passed).map((c) => `${c.name} (${c.detail})`);
-        throw new SkiffError('DATA_QUALITY_FAILED', `data-quality checks failed: ${failed.join('; ')}`, { details: { checks: r.checks } });
+        throw new SkiffError('DATA_QUALITY_FAILED', `data-quality checks failed: ${failed.join('; ')}`, {
+          details: { checks: r.checks },
+        });
       }
       return r;
     },
@@ -154,12 +186,20 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const checks = SplitChecksSchema.parse(input.splitChecks ?? {});
       if (snap.split) {
         const problems = splitProblems(snap.split, checks);
-        log('snapshot').info('split', { snapshotId: snap.snapshotId, rule: snap.split.rule, sizes: describeSplitSizes(snap.split) });
+        log('snapshot').info('split', {
+          snapshotId: snap.snapshotId,
+          rule: snap.split.rule,
+          sizes: describeSplitSizes(snap.split),
+        });
         if (problems.length > 0)
-          throw new SkiffError('DATA_QUALITY_FAILED', `split too small: ${problems.join('; ')} (${describeSplitSizes(snap.split)}; validation from ${snap.split.validationStart}, test from ${snap.split.testStart})`, {
-            retryable: false,
-            details: { split: snap.split, checks },
-          });
+          throw new SkiffError(
+            'DATA_QUALITY_FAILED',
+            `split too small: ${problems.join('; ')} (${describeSplitSizes(snap.split)}; validation from ${snap.split.validationStart}, test from ${snap.split.testStart})`,
+            {
+              retryable: false,
+              details: { split: snap.split, checks },
+            },
+          );
       }
       return snap;
     },
@@ -168,9 +208,18 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const params = TrainParamsSchema.parse(input.params);
       const resume = hooks.resumeFrom?.();
       const outDir = path.join(deps.paths.artifacts, input.runId.replace(/[^\w.-]/g, '_'));
-      log('train').info('training', { model: params.model, snapshotId: input.snapshot.snapshotId, resumeFromEpoch: resume?.epoch });
+      log('train').info('training', {
+        model: params.model,
+        snapshotId: input.snapshot.snapshotId,
+        resumeFromEpoch: resume?.epoch,
+      });
       // One tracked run per training attempt: params, loss per epoch, timings, outcome.
-      const run = await deps.tracker?.startRun({ experiment: params.model, name: input.runId, tags: { snapshotId: input.snapshot.snapshotId, workflowId: input.runId }, params: { ...params } });
+      const run = await deps.tracker?.startRun({
+        experiment: params.model,
+        name: input.runId,
+        tags: { snapshotId: input.snapshot.snapshotId, workflowId: input.runId },
+        params: { ...params },
+      });
       try {
         const out = await deps.trainer.train({
           snapshot: input.snapshot,
@@ -181,20 +230,32 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
             if (p.epoch !== undefined && p.batch === undefined) {
               log('train').info('epoch', { ...p });
               if (run && p.loss !== undefined) await deps.tracker!.logMetrics(run.runId, { loss: p.loss }, p.epoch);
-              if (run && p.valHr20 !== undefined) await deps.tracker!.logMetrics(run.runId, { 'val_hr@20': p.valHr20, 'val_mrr@20': p.valMrr20 ?? 0 }, p.epoch);
+              if (run && p.valHr20 !== undefined)
+                await deps.tracker!.logMetrics(
+                  run.runId,
+                  { 'val_hr@20': p.valHr20, 'val_mrr@20': p.valMrr20 ?? 0 },
+                  p.epoch,
+                );
             }
             await hooks.progress?.(p);
           },
           ...(hooks.signal?.() ? { signal: hooks.signal()! } : {}),
         });
         if (run) {
-          await deps.tracker!.logMetrics(run.runId, { trainSeconds: out.trainSeconds, samplesPerSecond: out.samplesPerSecond }, params.epochs);
+          await deps.tracker!.logMetrics(
+            run.runId,
+            { trainSeconds: out.trainSeconds, samplesPerSecond: out.samplesPerSecond },
+            params.epochs,
+          );
           await deps.tracker!.logParams(run.runId, { backend: out.backend, artifactDir: out.artifactDir });
           await deps.tracker!.endRun(run.runId, { status: 'finished' });
         }
         return out;
       } catch (e) {
-        if (run) await deps.tracker!.endRun(run.runId, { status: 'failed', error: (e as Error).message }).catch(() => undefined);
+        if (run)
+          await deps
+            .tracker!.endRun(run.runId, { status: 'failed', error: (e as Error).message })
+            .catch(() => undefined);
         throw e;
       }
     },
@@ -204,9 +265,21 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
      * the current champion, with paired bootstrap intervals on the promotion metric. Without `gate`
      * (older callers): the candidate, POP and SR only.
      */
-    async evaluate(input: { snapshot: DatasetSnapshot; artifactDir: string; metric?: string; gate?: Partial<Gate>; splitChecks?: Partial<SplitChecks>; alias?: string; candidateKind?: string }): Promise<EvaluateOutput> {
+    async evaluate(input: {
+      snapshot: DatasetSnapshot;
+      artifactDir: string;
+      metric?: string;
+      gate?: Partial<Gate>;
+      splitChecks?: Partial<SplitChecks>;
+      alias?: string;
+      candidateKind?: string;
+    }): Promise<EvaluateOutput> {
       if (!input.gate) {
-        const r = await deps.trainer.evaluate({ snapshot: input.snapshot, artifactDir: input.artifactDir, ks: [10, 20] });
+        const r = await deps.trainer.evaluate({
+          snapshot: input.snapshot,
+          artifactDir: input.artifactDir,
+          ks: [10, 20],
+        });
         log('evaluate').info('evaluated', { metrics: r.metrics, pop: r.baselines['pop'], predictions: r.predictions });
         return r;
       }
@@ -222,17 +295,29 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         baselines: gate.baselines.filter((b) => b !== input.candidateKind),
         baselineDir: path.join(input.artifactDir, '..', `${path.basename(input.artifactDir)}-baselines`),
         ...(champion ? { champion: { version: champion.manifest.version, artifactDir: champion.dir } } : {}),
-        gate: { metric: input.metric ?? 'hr@20', confidence: gate.confidence, resamples: gate.resamples, seed: gate.seed },
+        gate: {
+          metric: input.metric ?? 'hr@20',
+          confidence: gate.confidence,
+          resamples: gate.resamples,
+          seed: gate.seed,
+        },
         minPredictions: checks.minPredictions,
         ...(hooks.progress ? { onProgress: hooks.progress } : {}),
       });
-      log('evaluate').info('evaluated', { metrics: r.metrics, baselines: r.baselines, predictions: r.predictions, champion: championVersion ?? null });
+      log('evaluate').info('evaluated', {
+        metrics: r.metrics,
+        baselines: r.baselines,
+        predictions: r.predictions,
+        champion: championVersion ?? null,
+      });
       return r;
     },
 
     async register(input: RegisterInput): Promise<ModelManifest> {
       // Idempotent: a retry after a crash between "registered" and "reported" finds its version.
-      const existing = (await deps.registry.list()).find((v) => v.lineage.workflowId === input.workflowId && v.lineage.runId === input.runId);
+      const existing = (await deps.registry.list()).find(
+        (v) => v.lineage.workflowId === input.workflowId && v.lineage.runId === input.runId,
+      );
       if (existing) {
         log('register').info('already registered by this run', { modelVersion: existing.version });
         return existing;
@@ -281,10 +366,24 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const actor = `pipeline:${candidate.lineage.workflowId ?? 'unknown'}`;
       const d = input.decision;
       if (!d) {
-        const decision = decidePromotion(candidate.metrics, championVersion ? (await deps.registry.get(championVersion)).manifest : null, input.metric);
-        if (decision.promote) await deps.registry.setAlias(alias, candidate.version, { reason: decision.reason, actor });
-        log('promote').info(decision.promote ? 'promoted' : 'not promoted', { modelVersion: candidate.version, reason: decision.reason });
-        return { promoted: decision.promote, version: candidate.version, previous: championVersion, reason: decision.reason, ...(decision.promote ? { promotedVersion: candidate.version, promotedModel: 'candidate' } : {}) };
+        const decision = decidePromotion(
+          candidate.metrics,
+          championVersion ? (await deps.registry.get(championVersion)).manifest : null,
+          input.metric,
+        );
+        if (decision.promote)
+          await deps.registry.setAlias(alias, candidate.version, { reason: decision.reason, actor });
+        log('promote').info(decision.promote ? 'promoted' : 'not promoted', {
+          modelVersion: candidate.version,
+          reason: decision.reason,
+        });
+        return {
+          promoted: decision.promote,
+          version: candidate.version,
+          previous: championVersion,
+          reason: decision.reason,
+          ...(decision.promote ? { promotedVersion: candidate.version, promotedModel: 'candidate' } : {}),
+        };
       }
       if (d.promote && championVersion !== d.champion) {
         const reason = `not promoted: ${alias} moved to ${championVersion ?? '(unset)'} since the comparison against ${d.champion ?? 'no champion'}; ${d.reason}`;
@@ -301,21 +400,34 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const reason = `promoted ${d.promote === 'candidate' ? candidate.version : `${d.promote} baseline ${target} (over candidate ${candidate.version})`}: ${d.reason}`;
       await deps.registry.setAlias(alias, target, { reason, actor });
       log('promote').info('promoted', { modelVersion: target, reason });
-      return { promoted: true, version: candidate.version, previous: championVersion, reason, promotedVersion: target, promotedModel: d.promote };
+      return {
+        promoted: true,
+        version: candidate.version,
+        previous: championVersion,
+        reason,
+        promotedVersion: target,
+        promotedModel: d.promote,
+      };
     },
   };
 }
 
 export type PipelineActivities = ReturnType<typeof createPipelineActivities>;
 
-
 /** Pure promotion rule, kept apart so it can be tested on its own. */
-export function decidePromotion(candidate: Metrics, champion: ModelManifest | null, metric: string): { promote: boolean; reason: string } {
+export function decidePromotion(
+  candidate: Metrics,
+  champion: ModelManifest | null,
+  metric: string,
+): { promote: boolean; reason: string } {
   const c = candidate[metric];
   if (c === undefined) return { promote: false, reason: `candidate has no ${metric}` };
   if (!champion) return { promote: true, reason: `no champion; ${metric}=${c.toFixed(4)}` };
   const h = champion.metrics[metric] ?? -Infinity;
   return c > h
     ? { promote: true, reason: `${metric} ${c.toFixed(4)} beats champion ${champion.version} (${h.toFixed(4)})` }
-    : { promote: false, reason: `${metric} ${c.toFixed(4)} does not beat champion ${champion.version} (${h.toFixed(4)})` };
+    : {
+        promote: false,
+        reason: `${metric} ${c.toFixed(4)} does not beat champion ${champion.version} (${h.toFixed(4)})`,
+      };
 }

@@ -40,7 +40,11 @@ export function createMlflowClient(options: MlflowClientOptions): MlflowClient {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 60_000;
 
-  async function request(method: string, path: string, init: { query?: Query; json?: unknown; body?: Uint8Array } = {}): Promise<Response> {
+  async function request(
+    method: string,
+    path: string,
+    init: { query?: Query; json?: unknown; body?: Uint8Array } = {},
+  ): Promise<Response> {
     const url = new URL(base + path);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...options.headers };
@@ -56,7 +60,11 @@ export function createMlflowClient(options: MlflowClientOptions): MlflowClient {
     try {
       res = await doFetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
-      throw new SkiffError('SOURCE_UNAVAILABLE', `MLflow at ${base} is unreachable (${method} ${path}): ${(e as Error).message}`, { cause: e });
+      throw new SkiffError(
+        'SOURCE_UNAVAILABLE',
+        `MLflow at ${base} is unreachable (${method} ${path}): ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     if (res.ok) return res;
     const text = await res.text().catch(() => '');
@@ -70,7 +78,10 @@ export function createMlflowClient(options: MlflowClientOptions): MlflowClient {
       // not JSON (proxy error page …)
     }
     const details = { mlflowErrorCode: code ?? `HTTP_${res.status}`, status: res.status, method, path };
-    if (res.status >= 500 || res.status === 429) throw new SkiffError('SOURCE_UNAVAILABLE', `MLflow ${method} ${path} failed (${res.status}): ${message}`, { details });
+    if (res.status >= 500 || res.status === 429)
+      throw new SkiffError('SOURCE_UNAVAILABLE', `MLflow ${method} ${path} failed (${res.status}): ${message}`, {
+        details,
+      });
     throw new SkiffError('BAD_INPUT', `MLflow ${method} ${path}: ${code ?? res.status}: ${message}`, { details });
   }
 
@@ -86,10 +97,14 @@ export function createMlflowClient(options: MlflowClientOptions): MlflowClient {
       return (await (await request('DELETE', `/api/2.0/mlflow/${path}`, query ? { query } : {})).json()) as T;
     },
     async putArtifact(artifactPath, content) {
-      await (await request('PUT', `/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactPath)}`, { body: content })).arrayBuffer();
+      await (
+        await request('PUT', `/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactPath)}`, { body: content })
+      ).arrayBuffer();
     },
     async getArtifact(artifactPath) {
-      return new Uint8Array(await (await request('GET', `/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactPath)}`)).arrayBuffer());
+      return new Uint8Array(
+        await (await request('GET', `/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactPath)}`)).arrayBuffer(),
+      );
     },
   };
 }
@@ -122,16 +137,25 @@ export function decodeKey(key: string): string {
 }
 
 /** Experiment id by name, creating it (with `tags`) if missing; safe against a concurrent creator. */
-export async function ensureExperiment(client: MlflowClient, name: string, tags: Record<string, string> = {}): Promise<string> {
+export async function ensureExperiment(
+  client: MlflowClient,
+  name: string,
+  tags: Record<string, string> = {},
+): Promise<string> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const got = await client.get<{ experiment: { experiment_id: string } }>('experiments/get-by-name', { experiment_name: name });
+      const got = await client.get<{ experiment: { experiment_id: string } }>('experiments/get-by-name', {
+        experiment_name: name,
+      });
       return got.experiment.experiment_id;
     } catch (e) {
       if (mlflowErrorCode(e) !== 'RESOURCE_DOES_NOT_EXIST') throw e;
     }
     try {
-      const made = await client.post<{ experiment_id: string }>('experiments/create', { name, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
+      const made = await client.post<{ experiment_id: string }>('experiments/create', {
+        name,
+        tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+      });
       return made.experiment_id;
     } catch (e) {
       if (mlflowErrorCode(e) !== 'RESOURCE_ALREADY_EXISTS') throw e;

@@ -46,14 +46,23 @@ describeModelRegistryContract(
   async () => {
     const modelName = `skiff-${rand()}`;
     const cache = await mkdtemp(path.join(os.tmpdir(), 'skiff-mlflow-cache-'));
-    const make = (sub: string) => createMlflowRegistry({ trackingUri: url(), modelName, experiment: `registry-${modelName}`, cacheDir: path.join(cache, sub) });
+    const make = (sub: string) =>
+      createMlflowRegistry({
+        trackingUri: url(),
+        modelName,
+        experiment: `registry-${modelName}`,
+        cacheDir: path.join(cache, sub),
+      });
     return {
       registry: make('a'),
       reopen: () => make('b'),
       // Behind the registry's back: overwrite the file in the server's artifact store on disk.
       tamper: async (version, file, content) => {
         const client = createMlflowClient({ trackingUri: url() });
-        const { model_version } = await client.get<{ model_version: { tags: Array<{ key: string; value: string }> } }>('model-versions/get', { name: modelName, version: Number(version.slice(1)) });
+        const { model_version } = await client.get<{ model_version: { tags: Array<{ key: string; value: string }> } }>(
+          'model-versions/get',
+          { name: modelName, version: Number(version.slice(1)) },
+        );
         const root = model_version.tags.find((t) => t.key === 'skiff.artifact_root')!.value;
         await writeFile(path.join(server!.artifactsDir, root, 'model', file), content);
       },
@@ -63,7 +72,9 @@ describeModelRegistryContract(
   { skip },
 );
 
-describeExperimentTrackerContract('mlflow', async () => ({ tracker: createMlflowTracker({ trackingUri: url() }) }), { skip });
+describeExperimentTrackerContract('mlflow', async () => ({ tracker: createMlflowTracker({ trackingUri: url() }) }), {
+  skip,
+});
 
 describe.skipIf(Boolean(skip))('mlflow adapter specifics', () => {
   it('encodes metric names MLflow refuses (hr@20) reversibly', () => {
@@ -87,13 +98,23 @@ describe.skipIf(Boolean(skip))('mlflow adapter specifics', () => {
     });
     await reg.setAlias('production', m.version, { actor: 'ana', reason: 'first' });
     const client = createMlflowClient({ trackingUri: url() });
-    const { registered_model } = await client.get<{ registered_model: { aliases: Array<{ alias: string; version: string }> } }>('registered-models/get', { name: modelName });
+    const { registered_model } = await client.get<{
+      registered_model: { aliases: Array<{ alias: string; version: string }> };
+    }>('registered-models/get', { name: modelName });
     expect(registered_model.aliases).toEqual([{ alias: 'production', version: '1' }]);
-    const { model_version } = await client.get<{ model_version: { run_id: string; source: string } }>('model-versions/get', { name: modelName, version: 1 });
+    const { model_version } = await client.get<{ model_version: { run_id: string; source: string } }>(
+      'model-versions/get',
+      { name: modelName, version: 1 },
+    );
     expect(model_version.source).toMatch(/^mlflow-artifacts:\/.+\/model$/);
-    const { run } = await client.get<{ run: { data: { params: Array<{ key: string; value: string }>; metrics: Array<{ key: string; value: number }> } } }>('runs/get', { run_id: model_version.run_id });
+    const { run } = await client.get<{
+      run: { data: { params: Array<{ key: string; value: string }>; metrics: Array<{ key: string; value: number }> } };
+    }>('runs/get', { run_id: model_version.run_id });
     expect(run.data.params).toEqual([{ key: 'epochs', value: '3' }]);
-    expect(Object.fromEntries(run.data.metrics.map((x) => [x.key, x.value]))).toEqual({ 'hr:4020': 0.31, 'baseline.pop.hr:4020': 0.1 });
+    expect(Object.fromEntries(run.data.metrics.map((x) => [x.key, x.value]))).toEqual({
+      'hr:4020': 0.31,
+      'baseline.pop.hr:4020': 0.1,
+    });
     await rm(src, { recursive: true, force: true });
   });
 

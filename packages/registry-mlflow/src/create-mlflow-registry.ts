@@ -3,8 +3,28 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
-import { assertAlias, assertVersion, defaultActor, formatVersion, hashFiles, isSafeEntry, parseRef, rollbackTarget, sha256, verifyFiles, versionNumber, aliasHistory } from '@skiff/registry';
-import { createMlflowClient, encodeKey, ensureExperiment, mlflowErrorCode, proxiedArtifactPath, type MlflowClientOptions } from './client.js';
+import {
+  assertAlias,
+  assertVersion,
+  defaultActor,
+  formatVersion,
+  hashFiles,
+  isSafeEntry,
+  parseRef,
+  rollbackTarget,
+  sha256,
+  verifyFiles,
+  versionNumber,
+  aliasHistory,
+} from '@skiff/registry';
+import {
+  createMlflowClient,
+  encodeKey,
+  ensureExperiment,
+  mlflowErrorCode,
+  proxiedArtifactPath,
+  type MlflowClientOptions,
+} from './client.js';
 
 export interface CreateMlflowRegistryOptions extends MlflowClientOptions {
   /** MLflow registered model holding the versions (default `skiff`). One skiff registry = one registered model. */
@@ -45,7 +65,8 @@ const HISTORY_PREFIX = 'skiff.alias_history.';
 const MANIFEST_FILE = 'skiff-manifest.json';
 const MAX_TAG_VALUE = 5000;
 
-const tagsOf = (tags: Array<{ key: string; value: string }> | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.key, t.value]));
+const tagsOf = (tags: Array<{ key: string; value: string }> | undefined) =>
+  Object.fromEntries((tags ?? []).map((t) => [t.key, t.value]));
 
 /**
  * ModelRegistry on MLflow (REST API 2.0, Node's fetch). Mapping:
@@ -66,7 +87,12 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
   const now = options.now ?? (() => new Date());
   const fallbackActor = options.actor ?? defaultActor();
   const cacheDir =
-    options.cacheDir ?? path.join(os.tmpdir(), 'skiff-mlflow-cache', createHash('sha256').update(`${client.trackingUri}|${modelName}`).digest('hex').slice(0, 16));
+    options.cacheDir ??
+    path.join(
+      os.tmpdir(),
+      'skiff-mlflow-cache',
+      createHash('sha256').update(`${client.trackingUri}|${modelName}`).digest('hex').slice(0, 16),
+    );
   const manifests = new Map<string, ModelManifest>(); // versions are immutable: cache by id
   let modelReady: Promise<void> | null = null;
   let experimentId: Promise<string> | null = null;
@@ -74,7 +100,10 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
 
   function ensureModel(): Promise<void> {
     modelReady ??= client
-      .post('registered-models/create', { name: modelName, description: 'skiff model versions (@skiff/registry-mlflow)' })
+      .post('registered-models/create', {
+        name: modelName,
+        description: 'skiff model versions (@skiff/registry-mlflow)',
+      })
       .then(
         () => undefined,
         (e: unknown) => {
@@ -98,9 +127,15 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
 
   async function getModelVersion(version: string): Promise<MlflowModelVersion> {
     try {
-      return (await client.get<{ model_version: MlflowModelVersion }>('model-versions/get', { name: modelName, version: versionNumber(version) })).model_version;
+      return (
+        await client.get<{ model_version: MlflowModelVersion }>('model-versions/get', {
+          name: modelName,
+          version: versionNumber(version),
+        })
+      ).model_version;
     } catch (e) {
-      if (mlflowErrorCode(e) === 'RESOURCE_DOES_NOT_EXIST') throw new SkiffError('MODEL_NOT_FOUND', `model version ${version} not found in MLflow model ${modelName}`);
+      if (mlflowErrorCode(e) === 'RESOURCE_DOES_NOT_EXIST')
+        throw new SkiffError('MODEL_NOT_FOUND', `model version ${version} not found in MLflow model ${modelName}`);
       throw e;
     }
   }
@@ -112,12 +147,22 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
     const tags = tagsOf(mv.tags);
     const root = tags[TAG.artifactRoot];
     const sha = tags[TAG.manifestSha];
-    if (!root || !sha) throw new SkiffError('ARTIFACT_CORRUPTED', `MLflow ${modelName} version ${mv.version} was not registered by skiff (no ${TAG.manifestSha} tag)`);
+    if (!root || !sha)
+      throw new SkiffError(
+        'ARTIFACT_CORRUPTED',
+        `MLflow ${modelName} version ${mv.version} was not registered by skiff (no ${TAG.manifestSha} tag)`,
+      );
     const bytes = await client.getArtifact(`${root}/${MANIFEST_FILE}`).catch((e: unknown) => {
-      throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} is missing from the artifact store`, { cause: e });
+      throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} is missing from the artifact store`, {
+        cause: e,
+      });
     });
-    if (sha256(bytes) !== sha) throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} does not match its recorded sha256`);
-    const manifest = { ...(JSON.parse(Buffer.from(bytes).toString('utf8')) as Omit<ModelManifest, 'version'>), version } as ModelManifest;
+    if (sha256(bytes) !== sha)
+      throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} does not match its recorded sha256`);
+    const manifest = {
+      ...(JSON.parse(Buffer.from(bytes).toString('utf8')) as Omit<ModelManifest, 'version'>),
+      version,
+    } as ModelManifest;
     manifests.set(version, manifest);
     return manifest;
   }
@@ -129,7 +174,11 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
     try {
       for (const file of Object.keys(manifest.files)) {
         // Checked before anything is written: a `../` entry would otherwise land outside the cache.
-        if (!isSafeEntry(file)) throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${manifest.version} names "${file.slice(0, 80)}", which is not a file inside the version folder`);
+        if (!isSafeEntry(file))
+          throw new SkiffError(
+            'ARTIFACT_CORRUPTED',
+            `manifest of ${manifest.version} names "${file.slice(0, 80)}", which is not a file inside the version folder`,
+          );
         const bytes = await client.getArtifact(`${root}/model/${file}`).catch((e: unknown) => {
           if (mlflowErrorCode(e)) return new Uint8Array(); // missing → hash mismatch below
           throw e;
@@ -168,7 +217,9 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
 
   async function getRegisteredModel(): Promise<MlflowRegisteredModel | null> {
     try {
-      return (await client.get<{ registered_model: MlflowRegisteredModel }>('registered-models/get', { name: modelName })).registered_model;
+      return (
+        await client.get<{ registered_model: MlflowRegisteredModel }>('registered-models/get', { name: modelName })
+      ).registered_model;
     } catch (e) {
       if (mlflowErrorCode(e) === 'RESOURCE_DOES_NOT_EXIST') return null;
       throw e;
@@ -189,28 +240,48 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       });
   }
 
-  async function move(alias: string, to: string, event: Omit<AliasEvent, 'at' | 'alias' | 'to' | 'from'>, from: string | null): Promise<AliasEvent> {
+  async function move(
+    alias: string,
+    to: string,
+    event: Omit<AliasEvent, 'at' | 'alias' | 'to' | 'from'>,
+    from: string | null,
+  ): Promise<AliasEvent> {
     await getModelVersion(to); // MODEL_NOT_FOUND for unknown versions
     const at = now();
-    const full: AliasEvent = { at: at.toISOString(), alias, from, to, ...event, reason: event.reason.slice(0, 2000), actor: event.actor.slice(0, 500) };
+    const full: AliasEvent = {
+      at: at.toISOString(),
+      alias,
+      from,
+      to,
+      ...event,
+      reason: event.reason.slice(0, 2000),
+      actor: event.actor.slice(0, 500),
+    };
     await client.post('registered-models/alias', { name: modelName, alias, version: String(versionNumber(to)) });
     const key = `${HISTORY_PREFIX}${String(at.getTime()).padStart(15, '0')}.${String(seq++).padStart(6, '0')}.${randomUUID().slice(0, 8)}`;
     const value = JSON.stringify(full);
-    await client.post('registered-models/set-tag', { name: modelName, key, value: value.length <= MAX_TAG_VALUE ? value : JSON.stringify({ ...full, reason: full.reason.slice(0, 500) }) });
+    await client.post('registered-models/set-tag', {
+      name: modelName,
+      key,
+      value: value.length <= MAX_TAG_VALUE ? value : JSON.stringify({ ...full, reason: full.reason.slice(0, 500) }),
+    });
     return full;
   }
 
   return {
     async register(input) {
-      if (typeof input.name !== 'string' || !input.name.trim()) throw new SkiffError('BAD_INPUT', 'model name must be a non-empty string');
+      if (typeof input.name !== 'string' || !input.name.trim())
+        throw new SkiffError('BAD_INPUT', 'model name must be a non-empty string');
       let files: Record<string, string>;
       try {
         files = await hashFiles(input.sourceDir, ['manifest.json']);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} does not exist`);
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} does not exist`);
         throw e;
       }
-      if (Object.keys(files).length === 0) throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} is empty`);
+      if (Object.keys(files).length === 0)
+        throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} is empty`);
       await ensureModel();
       const expId = await ensureRegistryExperiment();
       const created = now();
@@ -223,7 +294,8 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
         })
       ).run.info;
       const root = proxiedArtifactPath(run.artifact_uri);
-      for (const file of Object.keys(files)) await client.putArtifact(`${root}/model/${file}`, await readFile(path.join(input.sourceDir, file)));
+      for (const file of Object.keys(files))
+        await client.putArtifact(`${root}/model/${file}`, await readFile(path.join(input.sourceDir, file)));
       const draft: Omit<ModelManifest, 'version'> = {
         name: input.name,
         createdAt: created.toISOString(),
@@ -238,21 +310,35 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       // For the MLflow UI: params and metrics on the run (the manifest stays the source of truth).
       const ts = created.getTime();
       const params = Object.entries(input.params)
-        .map(([k, v]) => ({ key: encodeKey(k).slice(0, 250), value: typeof v === 'string' ? v : JSON.stringify(v) ?? String(v) }))
+        .map(([k, v]) => ({
+          key: encodeKey(k).slice(0, 250),
+          value: typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)),
+        }))
         .filter((p) => p.value.length <= 6000)
         .slice(0, 100);
       const metrics = [
         ...Object.entries(input.metrics).map(([k, v]) => ({ key: encodeKey(k), value: v, timestamp: ts, step: 0 })),
-        ...Object.entries(input.baselineMetrics ?? {}).flatMap(([b, m]) => Object.entries(m).map(([k, v]) => ({ key: encodeKey(`baseline.${b}.${k}`), value: v, timestamp: ts, step: 0 }))),
+        ...Object.entries(input.baselineMetrics ?? {}).flatMap(([b, m]) =>
+          Object.entries(m).map(([k, v]) => ({
+            key: encodeKey(`baseline.${b}.${k}`),
+            value: v,
+            timestamp: ts,
+            step: 0,
+          })),
+        ),
       ].filter((m) => Number.isFinite(m.value));
-      if (params.length || metrics.length) await client.post('runs/log-batch', { run_id: run.run_id, params, metrics: metrics.slice(0, 1000) });
+      if (params.length || metrics.length)
+        await client.post('runs/log-batch', { run_id: run.run_id, params, metrics: metrics.slice(0, 1000) });
       await client.post('runs/update', { run_id: run.run_id, status: 'FINISHED', end_time: now().getTime() });
       const mv = (
         await client.post<{ model_version: MlflowModelVersion }>('model-versions/create', {
           name: modelName,
           source: `${run.artifact_uri}/model`,
           run_id: run.run_id,
-          description: `${input.name} (snapshot ${input.lineage.snapshotId}, ${input.lineage.codeVersion})`.slice(0, 1000),
+          description: `${input.name} (snapshot ${input.lineage.snapshotId}, ${input.lineage.codeVersion})`.slice(
+            0,
+            1000,
+          ),
           tags: [
             { key: TAG.manifestSha, value: sha256(manifestBytes) },
             { key: TAG.artifactRoot, value: root },
@@ -269,15 +355,20 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       const all: MlflowModelVersion[] = [];
       let pageToken: string | undefined;
       do {
-        const page = await client.get<{ model_versions?: MlflowModelVersion[]; next_page_token?: string }>('model-versions/search', {
-          filter: `name='${modelName.replace(/'/g, "\\'")}'`,
-          max_results: 1000,
-          page_token: pageToken,
-        });
+        const page = await client.get<{ model_versions?: MlflowModelVersion[]; next_page_token?: string }>(
+          'model-versions/search',
+          {
+            filter: `name='${modelName.replace(/'/g, "\\'")}'`,
+            max_results: 1000,
+            page_token: pageToken,
+          },
+        );
         all.push(...(page.model_versions ?? []));
         pageToken = page.next_page_token || undefined;
       } while (pageToken);
-      const ours = all.filter((mv) => tagsOf(mv.tags)[TAG.manifestSha]).sort((a, b) => Number(a.version) - Number(b.version));
+      const ours = all
+        .filter((mv) => tagsOf(mv.tags)[TAG.manifestSha])
+        .sort((a, b) => Number(a.version) - Number(b.version));
       return Promise.all(ours.map(readManifest));
     },
 
@@ -287,10 +378,16 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       if (ref.kind === 'version') mv = await getModelVersion(ref.version);
       else {
         try {
-          mv = (await client.get<{ model_version: MlflowModelVersion }>('registered-models/alias', { name: modelName, alias: ref.alias })).model_version;
+          mv = (
+            await client.get<{ model_version: MlflowModelVersion }>('registered-models/alias', {
+              name: modelName,
+              alias: ref.alias,
+            })
+          ).model_version;
         } catch (e) {
           const code = mlflowErrorCode(e);
-          if (code === 'INVALID_PARAMETER_VALUE' || code === 'RESOURCE_DOES_NOT_EXIST') throw new SkiffError('MODEL_NOT_FOUND', `no model version or alias named "${versionOrAlias}"`);
+          if (code === 'INVALID_PARAMETER_VALUE' || code === 'RESOURCE_DOES_NOT_EXIST')
+            throw new SkiffError('MODEL_NOT_FOUND', `no model version or alias named "${versionOrAlias}"`);
           throw e;
         }
       }
@@ -303,7 +400,12 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       assertAlias(alias);
       assertVersion(version);
       const from = (await readAliases())[alias] ?? null;
-      await move(alias, version, { actor: opts.actor ?? fallbackActor, reason: opts.reason ?? `set ${alias} to ${version}`, action: 'set' }, from);
+      await move(
+        alias,
+        version,
+        { actor: opts.actor ?? fallbackActor, reason: opts.reason ?? `set ${alias} to ${version}`, action: 'set' },
+        from,
+      );
     },
 
     async aliases() {
@@ -318,7 +420,16 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       assertAlias(alias);
       const [current, events] = await Promise.all([readAliases().then((a) => a[alias]), readHistory()]);
       const to = rollbackTarget(events, alias, current);
-      return move(alias, to, { actor: opts.actor ?? fallbackActor, reason: opts.reason ?? `rollback of ${alias} from ${current} to ${to}`, action: 'rollback' }, current ?? null);
+      return move(
+        alias,
+        to,
+        {
+          actor: opts.actor ?? fallbackActor,
+          reason: opts.reason ?? `rollback of ${alias} from ${current} to ${to}`,
+          action: 'rollback',
+        },
+        current ?? null,
+      );
     },
   };
 }

@@ -1,6 +1,13 @@
 import { SkiffError, type ExperimentTracker, type MetricPoint, type RunInfo, type RunStatus } from '@skiff/core';
 import { assertExperiment, assertMetrics, assertRunId, paramToString } from '@skiff/registry';
-import { createMlflowClient, decodeKey, encodeKey, ensureExperiment, mlflowErrorCode, type MlflowClientOptions } from './client.js';
+import {
+  createMlflowClient,
+  decodeKey,
+  encodeKey,
+  ensureExperiment,
+  mlflowErrorCode,
+  type MlflowClientOptions,
+} from './client.js';
 
 export interface CreateMlflowTrackerOptions extends MlflowClientOptions {
   /** Experiment of runs started without one (default `skiff`). */
@@ -9,7 +16,14 @@ export interface CreateMlflowTrackerOptions extends MlflowClientOptions {
 }
 
 interface MlflowRun {
-  info: { run_id: string; experiment_id: string; run_name?: string; status: string; start_time?: number; end_time?: number };
+  info: {
+    run_id: string;
+    experiment_id: string;
+    run_name?: string;
+    status: string;
+    start_time?: number;
+    end_time?: number;
+  };
   data?: {
     metrics?: Array<{ key: string; value: number | string; timestamp: number; step?: number }>;
     params?: Array<{ key: string; value: string }>;
@@ -17,8 +31,18 @@ interface MlflowRun {
   };
 }
 
-const STATUS_TO_MLFLOW: Record<Exclude<RunStatus, 'running'>, string> = { finished: 'FINISHED', failed: 'FAILED', killed: 'KILLED' };
-const STATUS_FROM_MLFLOW: Record<string, RunStatus> = { RUNNING: 'running', SCHEDULED: 'running', FINISHED: 'finished', FAILED: 'failed', KILLED: 'killed' };
+const STATUS_TO_MLFLOW: Record<Exclude<RunStatus, 'running'>, string> = {
+  finished: 'FINISHED',
+  failed: 'FAILED',
+  killed: 'KILLED',
+};
+const STATUS_FROM_MLFLOW: Record<string, RunStatus> = {
+  RUNNING: 'running',
+  SCHEDULED: 'running',
+  FINISHED: 'finished',
+  FAILED: 'failed',
+  KILLED: 'killed',
+};
 const ERROR_TAG = 'skiff.error';
 
 /**
@@ -44,7 +68,9 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
 
   async function experimentIdIfExists(name: string): Promise<string | null> {
     try {
-      const { experiment } = await client.get<{ experiment: { experiment_id: string } }>('experiments/get-by-name', { experiment_name: name });
+      const { experiment } = await client.get<{ experiment: { experiment_id: string } }>('experiments/get-by-name', {
+        experiment_name: name,
+      });
       return experiment.experiment_id;
     } catch (e) {
       if (mlflowErrorCode(e) === 'RESOURCE_DOES_NOT_EXIST') return null;
@@ -58,7 +84,8 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
       return (await client.get<{ run: MlflowRun }>('runs/get', { run_id: runId })).run;
     } catch (e) {
       const code = mlflowErrorCode(e);
-      if (code === 'RESOURCE_DOES_NOT_EXIST' || code === 'INVALID_PARAMETER_VALUE') throw new SkiffError('BAD_INPUT', `no run with id ${runId}`);
+      if (code === 'RESOURCE_DOES_NOT_EXIST' || code === 'INVALID_PARAMETER_VALUE')
+        throw new SkiffError('BAD_INPUT', `no run with id ${runId}`);
       throw e;
     }
   }
@@ -87,20 +114,29 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
 
   async function runningRun(runId: string): Promise<MlflowRun> {
     const run = await fetchRun(runId);
-    if (run.info.status !== 'RUNNING') throw new SkiffError('BAD_INPUT', `run ${runId} has ended (${STATUS_FROM_MLFLOW[run.info.status] ?? run.info.status})`);
+    if (run.info.status !== 'RUNNING')
+      throw new SkiffError(
+        'BAD_INPUT',
+        `run ${runId} has ended (${STATUS_FROM_MLFLOW[run.info.status] ?? run.info.status})`,
+      );
     return run;
   }
 
-  async function logBatch(runId: string, body: { params?: unknown[]; metrics?: unknown[]; tags?: unknown[] }): Promise<void> {
+  async function logBatch(
+    runId: string,
+    body: { params?: unknown[]; metrics?: unknown[]; tags?: unknown[] },
+  ): Promise<void> {
     try {
       await client.post('runs/log-batch', { run_id: runId, ...body });
     } catch (e) {
-      if (mlflowErrorCode(e) === 'INVALID_PARAMETER_VALUE') throw new SkiffError('BAD_INPUT', (e as Error).message.replace(/^MLflow POST \S+: /, ''), { cause: e });
+      if (mlflowErrorCode(e) === 'INVALID_PARAMETER_VALUE')
+        throw new SkiffError('BAD_INPUT', (e as Error).message.replace(/^MLflow POST \S+: /, ''), { cause: e });
       throw e;
     }
   }
 
-  const paramsBody = (params: Record<string, unknown>) => Object.entries(params).map(([k, v]) => ({ key: encodeKey(k), value: paramToString(v) }));
+  const paramsBody = (params: Record<string, unknown>) =>
+    Object.entries(params).map(([k, v]) => ({ key: encodeKey(k), value: paramToString(v) }));
 
   return {
     async startRun(input = {}) {
@@ -136,10 +172,16 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
     },
 
     async endRun(runId, outcome) {
-      if (!(outcome.status in STATUS_TO_MLFLOW)) throw new SkiffError('BAD_INPUT', `a run ends as finished, failed or killed, not ${String(outcome.status)}`);
+      if (!(outcome.status in STATUS_TO_MLFLOW))
+        throw new SkiffError('BAD_INPUT', `a run ends as finished, failed or killed, not ${String(outcome.status)}`);
       await runningRun(runId);
-      if (outcome.error !== undefined) await client.post('runs/set-tag', { run_id: runId, key: ERROR_TAG, value: outcome.error.slice(0, 5000) });
-      await client.post('runs/update', { run_id: runId, status: STATUS_TO_MLFLOW[outcome.status], end_time: now().getTime() });
+      if (outcome.error !== undefined)
+        await client.post('runs/set-tag', { run_id: runId, key: ERROR_TAG, value: outcome.error.slice(0, 5000) });
+      await client.post('runs/update', {
+        run_id: runId,
+        status: STATUS_TO_MLFLOW[outcome.status],
+        end_time: now().getTime(),
+      });
       return toInfo(await fetchRun(runId));
     },
 
@@ -154,13 +196,14 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
         ids = [];
         let pageToken: string | undefined;
         do {
-          const page = await client.post<{ experiments?: Array<{ experiment_id: string; name: string; tags?: Array<{ key: string; value: string }> }>; next_page_token?: string }>(
-            'experiments/search',
-            { max_results: 1000, page_token: pageToken },
-          );
+          const page = await client.post<{
+            experiments?: Array<{ experiment_id: string; name: string; tags?: Array<{ key: string; value: string }> }>;
+            next_page_token?: string;
+          }>('experiments/search', { max_results: 1000, page_token: pageToken });
           for (const e of page.experiments ?? []) {
             experimentNames.set(e.experiment_id, e.name);
-            if (!(e.tags ?? []).some((t) => t.key === 'skiff.kind' && t.value === 'registry')) ids.push(e.experiment_id);
+            if (!(e.tags ?? []).some((t) => t.key === 'skiff.kind' && t.value === 'registry'))
+              ids.push(e.experiment_id);
           }
           pageToken = page.next_page_token || undefined;
         } while (pageToken);
@@ -172,7 +215,11 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
       do {
         const page = await client.post<{ runs?: MlflowRun[]; next_page_token?: string }>('runs/search', {
           experiment_ids: ids,
-          ...(filter.status ? { filter: `attributes.status = '${filter.status === 'running' ? 'RUNNING' : STATUS_TO_MLFLOW[filter.status]}'` } : {}),
+          ...(filter.status
+            ? {
+                filter: `attributes.status = '${filter.status === 'running' ? 'RUNNING' : STATUS_TO_MLFLOW[filter.status]}'`,
+              }
+            : {}),
           max_results: Math.min(1000, limit),
           order_by: ['attributes.start_time DESC'],
           page_token: pageToken,
@@ -190,13 +237,22 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
       for (const m of run.data?.metrics ?? []) {
         let pageToken: string | undefined;
         do {
-          const page = await client.get<{ metrics?: Array<{ key: string; value: number | string; timestamp: number; step?: number }>; next_page_token?: string }>('metrics/get-history', {
+          const page = await client.get<{
+            metrics?: Array<{ key: string; value: number | string; timestamp: number; step?: number }>;
+            next_page_token?: string;
+          }>('metrics/get-history', {
             run_id: runId,
             metric_key: m.key,
             max_results: 25000,
             page_token: pageToken,
           });
-          for (const p of page.metrics ?? []) history.push({ key: decodeKey(p.key), value: Number(p.value), step: p.step ?? 0, at: new Date(p.timestamp).toISOString() });
+          for (const p of page.metrics ?? [])
+            history.push({
+              key: decodeKey(p.key),
+              value: Number(p.value),
+              step: p.step ?? 0,
+              at: new Date(p.timestamp).toISOString(),
+            });
           pageToken = page.next_page_token || undefined;
         } while (pageToken);
       }

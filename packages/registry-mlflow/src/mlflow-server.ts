@@ -36,18 +36,28 @@ export async function freePort(): Promise<number> {
  * under `stateDir`, and waits until `/health` answers. Used by the contract test; also handy for
  * a local MLflow (docs/swapping.md).
  */
-export async function startMlflowServer(options: { mlflowBin: string; stateDir: string; port?: number; timeoutMs?: number }): Promise<MlflowServer> {
+export async function startMlflowServer(options: {
+  mlflowBin: string;
+  stateDir: string;
+  port?: number;
+  timeoutMs?: number;
+}): Promise<MlflowServer> {
   const { mlflowBin, stateDir, timeoutMs = 120_000 } = options;
   await mkdir(stateDir, { recursive: true });
   const port = options.port ?? (await freePort());
   const artifactsDir = path.join(stateDir, 'artifacts');
   const args = [
     'server',
-    '--host', '127.0.0.1',
-    '--port', String(port),
-    '--backend-store-uri', `sqlite:///${path.resolve(stateDir, 'mlflow.db')}`,
-    '--artifacts-destination', artifactsDir,
-    '--workers', '1',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--backend-store-uri',
+    `sqlite:///${path.resolve(stateDir, 'mlflow.db')}`,
+    '--artifacts-destination',
+    artifactsDir,
+    '--workers',
+    '1',
   ];
   const child: ChildProcess = spawn(mlflowBin, args, {
     cwd: stateDir,
@@ -86,7 +96,8 @@ export async function startMlflowServer(options: { mlflowBin: string; stateDir: 
 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (exited !== undefined) throw new SkiffError('DEPENDENCY_MISSING', `mlflow server exited (${exited}) before answering:\n${log}`);
+    if (exited !== undefined)
+      throw new SkiffError('DEPENDENCY_MISSING', `mlflow server exited (${exited}) before answering:\n${log}`);
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
       if (res.ok) return { url, artifactsDir, stop };

@@ -3,7 +3,18 @@ import { appendFile, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 
 import path from 'node:path';
 import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
 import { atomicWrite, hashFiles, sha256, verifyFiles, withFileLock } from './files.js';
-import { assertAlias, assertVersion, defaultActor, formatVersion, isVersion, parseAliasEvent, parseRef, rollbackTarget, aliasHistory, SHA256_RE } from './names.js';
+import {
+  assertAlias,
+  assertVersion,
+  defaultActor,
+  formatVersion,
+  isVersion,
+  parseAliasEvent,
+  parseRef,
+  rollbackTarget,
+  aliasHistory,
+  SHA256_RE,
+} from './names.js';
 
 interface AliasEntry {
   version: string;
@@ -50,14 +61,26 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile} is not valid JSON: ${(e as Error).message}`, { cause: e });
+      throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile} is not valid JSON: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile} is not a JSON object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile} is not a JSON object`);
     const out: Record<string, AliasEntry> = {};
     for (const [alias, v] of Object.entries(raw as Record<string, unknown>)) {
       const entry = typeof v === 'string' ? { version: v, manifestSha256: null } : (v as Partial<AliasEntry> | null);
-      if (!entry || typeof entry.version !== 'string' || !isVersion(entry.version) || (entry.manifestSha256 !== null && (typeof entry.manifestSha256 !== 'string' || !SHA256_RE.test(entry.manifestSha256))))
-        throw new SkiffError('ARTIFACT_CORRUPTED', `${aliasFile}: alias "${alias.slice(0, 80)}" does not name a version with a manifest sha256`);
+      if (
+        !entry ||
+        typeof entry.version !== 'string' ||
+        !isVersion(entry.version) ||
+        (entry.manifestSha256 !== null &&
+          (typeof entry.manifestSha256 !== 'string' || !SHA256_RE.test(entry.manifestSha256)))
+      )
+        throw new SkiffError(
+          'ARTIFACT_CORRUPTED',
+          `${aliasFile}: alias "${alias.slice(0, 80)}" does not name a version with a manifest sha256`,
+        );
       out[alias] = { version: entry.version, manifestSha256: entry.manifestSha256 ?? null };
     }
     return out;
@@ -81,11 +104,15 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
       bytes = await readFile(path.join(versionsDir, version, 'manifest.json'));
       manifest = JSON.parse(bytes.toString('utf8')) as ModelManifest;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SkiffError('MODEL_NOT_FOUND', `model version ${version} not found`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new SkiffError('MODEL_NOT_FOUND', `model version ${version} not found`);
       throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} is unreadable`, { cause: e });
     }
     if (typeof manifest !== 'object' || manifest === null || manifest.version !== version)
-      throw new SkiffError('ARTIFACT_CORRUPTED', `manifest in folder ${version} says version "${String((manifest as ModelManifest | null)?.version).slice(0, 40)}"`);
+      throw new SkiffError(
+        'ARTIFACT_CORRUPTED',
+        `manifest in folder ${version} says version "${String((manifest as ModelManifest | null)?.version).slice(0, 40)}"`,
+      );
     return { manifest, digest: sha256(bytes) };
   }
 
@@ -97,8 +124,12 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
    * The pin of a version: the manifest sha256 its latest pinned alias move recorded (aliases.json
    * first, then history), or null when no alias ever pinned it.
    */
-  async function pinOf(version: string, entries: Record<string, AliasEntry>): Promise<{ sha: string; by: string } | null> {
-    for (const [alias, e] of Object.entries(entries)) if (e.version === version && e.manifestSha256) return { sha: e.manifestSha256, by: `alias ${alias}` };
+  async function pinOf(
+    version: string,
+    entries: Record<string, AliasEntry>,
+  ): Promise<{ sha: string; by: string } | null> {
+    for (const [alias, e] of Object.entries(entries))
+      if (e.version === version && e.manifestSha256) return { sha: e.manifestSha256, by: `alias ${alias}` };
     const pinned = (await readHistory()).filter((e) => e.to === version && e.manifestSha256);
     const last = pinned.at(-1);
     return last?.manifestSha256 ? { sha: last.manifestSha256, by: `the ${last.alias} move of ${last.at}` } : null;
@@ -108,10 +139,16 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
    * Everything get() and an alias move check: the manifest matches its pin, names exactly the files
    * of the folder (none outside it), and every file matches its sha256.
    */
-  async function verifyVersion(version: string, pin: { sha: string; by: string } | null): Promise<{ manifest: ModelManifest; dir: string; digest: string }> {
+  async function verifyVersion(
+    version: string,
+    pin: { sha: string; by: string } | null,
+  ): Promise<{ manifest: ModelManifest; dir: string; digest: string }> {
     const { manifest, digest } = await readManifestWithDigest(version);
     if (pin && pin.sha !== digest)
-      throw new SkiffError('ARTIFACT_CORRUPTED', `manifest of ${version} was changed after ${pin.by} pinned it (sha256 ${digest.slice(0, 12)} ≠ ${pin.sha.slice(0, 12)})`);
+      throw new SkiffError(
+        'ARTIFACT_CORRUPTED',
+        `manifest of ${version} was changed after ${pin.by} pinned it (sha256 ${digest.slice(0, 12)} ≠ ${pin.sha.slice(0, 12)})`,
+      );
     const dir = path.join(versionsDir, version);
     await verifyFiles(dir, manifest.files, version, ['manifest.json']);
     return { manifest, dir, digest };
@@ -133,7 +170,10 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
   }
 
   /** Moves an alias under the lock: aliases.json first (the truth), then the history line. */
-  async function move(alias: string, decide: (current: string | undefined) => Promise<Omit<AliasEvent, 'at' | 'alias' | 'from'>>): Promise<AliasEvent> {
+  async function move(
+    alias: string,
+    decide: (current: string | undefined) => Promise<Omit<AliasEvent, 'at' | 'alias' | 'from'>>,
+  ): Promise<AliasEvent> {
     await mkdir(root, { recursive: true });
     return withFileLock(lockFile, async () => {
       const entries = await readAliasEntries();
@@ -141,7 +181,13 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
       const change = await decide(current);
       // Refuses unknown and tampered versions; the alias then pins the manifest it was checked with.
       const { digest } = await verifyVersion(change.to, await pinOf(change.to, entries));
-      const event: AliasEvent = { at: now().toISOString(), alias, from: current ?? null, ...change, manifestSha256: digest };
+      const event: AliasEvent = {
+        at: now().toISOString(),
+        alias,
+        from: current ?? null,
+        ...change,
+        manifestSha256: digest,
+      };
       entries[alias] = { version: change.to, manifestSha256: digest };
       await atomicWrite(aliasFile, JSON.stringify(entries, null, 2));
       await appendFile(historyFile, JSON.stringify(event) + '\n');
@@ -151,18 +197,21 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
 
   return {
     async register(input) {
-      if (typeof input.name !== 'string' || !input.name.trim()) throw new SkiffError('BAD_INPUT', 'model name must be a non-empty string');
+      if (typeof input.name !== 'string' || !input.name.trim())
+        throw new SkiffError('BAD_INPUT', 'model name must be a non-empty string');
       await mkdir(versionsDir, { recursive: true });
       const staging = path.join(root, `.staging-${process.pid}-${randomUUID()}`);
       try {
         try {
           await cp(input.sourceDir, staging, { recursive: true, dereference: true });
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} does not exist`);
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+            throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} does not exist`);
           throw e;
         }
         const files = await hashFiles(staging, ['manifest.json']);
-        if (Object.keys(files).length === 0) throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} is empty`);
+        if (Object.keys(files).length === 0)
+          throw new SkiffError('BAD_INPUT', `artifact folder ${input.sourceDir} is empty`);
         // Claim the next version number by renaming into place; a concurrent writer (another
         // process) that won the same number makes rename fail and we try the next one.
         for (let attempt = 0; attempt < 1000; attempt++) {
@@ -203,7 +252,10 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
       const entry = ref.kind === 'alias' ? entries[ref.alias] : undefined;
       const version = ref.kind === 'version' ? ref.version : entry?.version;
       if (!version) throw new SkiffError('MODEL_NOT_FOUND', `no model version or alias named "${versionOrAlias}"`);
-      const pin = ref.kind === 'alias' && entry?.manifestSha256 ? { sha: entry.manifestSha256, by: `alias ${ref.alias}` } : await pinOf(version, entries);
+      const pin =
+        ref.kind === 'alias' && entry?.manifestSha256
+          ? { sha: entry.manifestSha256, by: `alias ${ref.alias}` }
+          : await pinOf(version, entries);
       const { manifest, dir } = await verifyVersion(version, pin);
       return { manifest, dir };
     },
@@ -231,7 +283,12 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
       assertAlias(alias);
       return move(alias, async (current) => {
         const to = rollbackTarget(await readHistory(), alias, current);
-        return { to, actor: opts.actor ?? fallbackActor, reason: opts.reason ?? `rollback of ${alias} from ${current} to ${to}`, action: 'rollback' };
+        return {
+          to,
+          actor: opts.actor ?? fallbackActor,
+          reason: opts.reason ?? `rollback of ${alias} from ${current} to ${to}`,
+          action: 'rollback',
+        };
       });
     },
   };

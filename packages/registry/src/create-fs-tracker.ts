@@ -76,13 +76,20 @@ export function createFsTracker(options: CreateFsTrackerOptions): ExperimentTrac
     const merged = { ...run.params };
     for (const [k, v] of Object.entries(params)) {
       const s = paramToString(v);
-      if (k in merged && merged[k] !== s) throw new SkiffError('BAD_INPUT', `param ${k} of run ${run.runId} is already ${merged[k]}; params never change`);
+      if (k in merged && merged[k] !== s)
+        throw new SkiffError(
+          'BAD_INPUT',
+          `param ${k} of run ${run.runId} is already ${merged[k]}; params never change`,
+        );
       merged[k] = s;
     }
     return merged;
   }
 
-  const withMetrics = async (run: StoredRun): Promise<RunInfo> => ({ ...run, metrics: latestMetrics(await readPoints(run.runId)) });
+  const withMetrics = async (run: StoredRun): Promise<RunInfo> => ({
+    ...run,
+    metrics: latestMetrics(await readPoints(run.runId)),
+  });
 
   return {
     async startRun(input = {}) {
@@ -117,15 +124,23 @@ export function createFsTracker(options: CreateFsTrackerOptions): ExperimentTrac
       assertMetrics(metrics, step);
       assertRunning(await readStored(runId));
       const at = now().toISOString();
-      const lines = Object.entries(metrics).map(([key, value]) => JSON.stringify({ key, value, step, at } satisfies MetricPoint) + '\n');
+      const lines = Object.entries(metrics).map(
+        ([key, value]) => JSON.stringify({ key, value, step, at } satisfies MetricPoint) + '\n',
+      );
       if (lines.length) await appendFile(path.join(runDir(runId), 'metrics.ndjson'), lines.join(''));
     },
 
     async endRun(runId, outcome) {
-      if (!['finished', 'failed', 'killed'].includes(outcome.status)) throw new SkiffError('BAD_INPUT', `a run ends as finished, failed or killed, not ${outcome.status}`);
+      if (!['finished', 'failed', 'killed'].includes(outcome.status))
+        throw new SkiffError('BAD_INPUT', `a run ends as finished, failed or killed, not ${outcome.status}`);
       const run = await withRun(runId, async (r) => {
         assertRunning(r);
-        return { ...r, status: outcome.status, endedAt: now().toISOString(), ...(outcome.error !== undefined ? { error: outcome.error } : {}) };
+        return {
+          ...r,
+          status: outcome.status,
+          endedAt: now().toISOString(),
+          ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+        };
       });
       return withMetrics(run);
     },

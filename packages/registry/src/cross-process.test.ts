@@ -25,8 +25,12 @@ async function newest(dir: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  const built = await stat(path.join(pkg, 'dist', 'index.js')).then((s) => s.mtimeMs, () => 0);
-  if (built < (await newest(path.join(pkg, 'src')))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: pkg, stdio: 'inherit' });
+  const built = await stat(path.join(pkg, 'dist', 'index.js')).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  if (built < (await newest(path.join(pkg, 'src'))))
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: pkg, stdio: 'inherit' });
 });
 
 describe('fs registry across processes', () => {
@@ -41,7 +45,10 @@ describe('fs registry across processes', () => {
   it('lands concurrent registrations from two processes intact', async () => {
     const per = 15;
     const at = String(Date.now() + 700);
-    const [a, b] = await Promise.all([run(process.execPath, [worker, root, at, 'register', 'a', String(per)]), run(process.execPath, [worker, root, at, 'register', 'b', String(per)])]);
+    const [a, b] = await Promise.all([
+      run(process.execPath, [worker, root, at, 'register', 'a', String(per)]),
+      run(process.execPath, [worker, root, at, 'register', 'b', String(per)]),
+    ]);
     const got = [...(JSON.parse(a.stdout) as string[]), ...(JSON.parse(b.stdout) as string[])].sort();
     expect(got).toEqual(Array.from({ length: 2 * per }, (_, i) => `v${String(i + 1).padStart(4, '0')}`));
     const reg = createFsRegistry({ root });

@@ -9,7 +9,8 @@ export interface SideBySideRow {
   delta?: number;
 }
 
-const cell = (v: unknown): string | number | null => (v === undefined || v === null ? null : typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v));
+const cell = (v: unknown): string | number | null =>
+  v === undefined || v === null ? null : typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v);
 
 function rows(a: Record<string, unknown>, b: Record<string, unknown>, keys?: readonly string[]): SideBySideRow[] {
   const all = keys ?? [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
@@ -23,19 +24,35 @@ function rows(a: Record<string, unknown>, b: Record<string, unknown>, keys?: rea
 }
 
 /** Flattens `{ pop: { 'hr@20': 0.1 } }` to `{ 'pop.hr@20': 0.1 }`. */
-const flat = (m: Record<string, Record<string, number>>) => Object.fromEntries(Object.entries(m).flatMap(([b, ms]) => Object.entries(ms).map(([k, v]) => [`${b}.${k}`, v])));
+const flat = (m: Record<string, Record<string, number>>) =>
+  Object.fromEntries(Object.entries(m).flatMap(([b, ms]) => Object.entries(ms).map(([k, v]) => [`${b}.${k}`, v])));
 
 /** Params, metrics, baselines, lineage and files of two versions side by side (`skiff registry diff`). */
 export function diffManifests(a: ModelManifest, b: ModelManifest) {
-  const lineageOf = (m: ModelManifest) => ({ name: m.name, createdAt: m.createdAt, ...m.lineage, loadIds: m.lineage.loadIds.join(',') });
-  const filesOf = (m: ModelManifest) => Object.fromEntries(Object.entries(m.files).map(([f, h]) => [f, h.slice(0, 12)]));
+  const lineageOf = (m: ModelManifest) => ({
+    name: m.name,
+    createdAt: m.createdAt,
+    ...m.lineage,
+    loadIds: m.lineage.loadIds.join(','),
+  });
+  const filesOf = (m: ModelManifest) =>
+    Object.fromEntries(Object.entries(m.files).map(([f, h]) => [f, h.slice(0, 12)]));
   return {
     a: a.version,
     b: b.version,
     params: rows(a.params, b.params),
     metrics: rows(a.metrics, b.metrics),
     baselines: rows(flat(a.baselineMetrics), flat(b.baselineMetrics)),
-    lineage: rows(lineageOf(a), lineageOf(b), ['name', 'createdAt', 'snapshotId', 'loadIds', 'workflowId', 'runId', 'codeVersion', 'backend']),
+    lineage: rows(lineageOf(a), lineageOf(b), [
+      'name',
+      'createdAt',
+      'snapshotId',
+      'loadIds',
+      'workflowId',
+      'runId',
+      'codeVersion',
+      'backend',
+    ]),
     files: rows(filesOf(a), filesOf(b)),
   };
 }

@@ -34,13 +34,20 @@ export function isVersion(s: string): boolean {
 
 export function assertVersion(version: string): void {
   if (typeof version !== 'string' || !VERSION_RE.test(version))
-    throw new SkiffError('BAD_INPUT', `"${String(version).slice(0, 80)}" is not a version id (expected v0001, v0002 …)`);
+    throw new SkiffError(
+      'BAD_INPUT',
+      `"${String(version).slice(0, 80)}" is not a version id (expected v0001, v0002 …)`,
+    );
 }
 
 export function assertAlias(alias: string): void {
   if (typeof alias !== 'string' || !ALIAS_RE.test(alias))
-    throw new SkiffError('BAD_INPUT', `"${String(alias).slice(0, 80)}" is not a valid alias (expected ${ALIAS_RE.source})`);
-  if (RESERVED_ALIAS_RE.test(alias)) throw new SkiffError('BAD_INPUT', `alias "${alias}" is reserved (looks like a version id or is "latest")`);
+    throw new SkiffError(
+      'BAD_INPUT',
+      `"${String(alias).slice(0, 80)}" is not a valid alias (expected ${ALIAS_RE.source})`,
+    );
+  if (RESERVED_ALIAS_RE.test(alias))
+    throw new SkiffError('BAD_INPUT', `alias "${alias}" is reserved (looks like a version id or is "latest")`);
 }
 
 /** Classifies a `get()` argument; refuses anything that is neither (e.g. `../etc`). */
@@ -49,17 +56,22 @@ export function parseRef(ref: string): { kind: 'version'; version: string } | { 
   try {
     assertAlias(ref);
   } catch {
-    throw new SkiffError('BAD_INPUT', `"${String(ref).slice(0, 80)}" is neither a version id (v0001) nor an alias (${ALIAS_RE.source})`);
+    throw new SkiffError(
+      'BAD_INPUT',
+      `"${String(ref).slice(0, 80)}" is neither a version id (v0001) nor an alias (${ALIAS_RE.source})`,
+    );
   }
   return { kind: 'alias', alias: ref };
 }
 
 export function assertRunId(runId: string): void {
-  if (typeof runId !== 'string' || !RUN_ID_RE.test(runId)) throw new SkiffError('BAD_INPUT', `"${String(runId).slice(0, 80)}" is not a run id`);
+  if (typeof runId !== 'string' || !RUN_ID_RE.test(runId))
+    throw new SkiffError('BAD_INPUT', `"${String(runId).slice(0, 80)}" is not a run id`);
 }
 
 export function assertExperiment(name: string): void {
-  if (typeof name !== 'string' || !EXPERIMENT_RE.test(name)) throw new SkiffError('BAD_INPUT', `"${String(name).slice(0, 80)}" is not a valid experiment name`);
+  if (typeof name !== 'string' || !EXPERIMENT_RE.test(name))
+    throw new SkiffError('BAD_INPUT', `"${String(name).slice(0, 80)}" is not a valid experiment name`);
 }
 
 /** The actor recorded when the caller names none: `user@host`. */
@@ -80,10 +92,12 @@ export function paramToString(value: unknown): string {
 
 /** Refuses non-finite metric values and bad steps (neither JSON nor MLflow carry them faithfully). */
 export function assertMetrics(metrics: Record<string, number>, step: number): void {
-  if (!Number.isInteger(step) || step < 0) throw new SkiffError('BAD_INPUT', `metric step must be a non-negative integer, got ${step}`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new SkiffError('BAD_INPUT', `metric step must be a non-negative integer, got ${step}`);
   for (const [k, v] of Object.entries(metrics)) {
     if (!k || k.length > 250) throw new SkiffError('BAD_INPUT', `bad metric name "${k.slice(0, 80)}"`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new SkiffError('BAD_INPUT', `metric ${k} must be a finite number, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new SkiffError('BAD_INPUT', `metric ${k} must be a finite number, got ${String(v)}`);
   }
 }
 
@@ -127,7 +141,9 @@ export function parseAliasEvent(line: string): AliasEvent | null {
     actor: typeof o['actor'] === 'string' ? o['actor'] : 'unknown',
     reason: typeof o['reason'] === 'string' ? o['reason'] : '',
     action: o['action'] === 'rollback' ? 'rollback' : 'set',
-    ...(typeof o['manifestSha256'] === 'string' && SHA256_RE.test(o['manifestSha256']) ? { manifestSha256: o['manifestSha256'] } : {}),
+    ...(typeof o['manifestSha256'] === 'string' && SHA256_RE.test(o['manifestSha256'])
+      ? { manifestSha256: o['manifestSha256'] }
+      : {}),
   };
 }
 

@@ -22,7 +22,10 @@ describe('fs registry tamper detection', () => {
   const readManifest = async (v: string) => JSON.parse(await readFile(manifestFile(v), 'utf8')) as ModelManifest;
   const writeManifest = (v: string, m: unknown) => writeFile(manifestFile(v), JSON.stringify(m, null, 2));
   const refused = async (ref: string, message: RegExp) => {
-    await expect(reg.get(ref)).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringMatching(message) });
+    await expect(reg.get(ref)).rejects.toMatchObject({
+      code: 'ARTIFACT_CORRUPTED',
+      message: expect.stringMatching(message),
+    });
   };
 
   beforeEach(async () => {
@@ -79,7 +82,8 @@ describe('fs registry tamper detection', () => {
 
   it('refuses a manifest whose version differs from its folder', async () => {
     const src = path.join(dir, 'artifact');
-    const v2 = (await reg.register({ name: 'm', sourceDir: src, metrics: { 'hr@20': 0.9 }, params: {}, lineage })).version;
+    const v2 = (await reg.register({ name: 'm', sourceDir: src, metrics: { 'hr@20': 0.9 }, params: {}, lineage }))
+      .version;
     const m = await readManifest(v2);
     await writeManifest(v2, { ...m, version: v1 });
     await refused(v2, new RegExp(`folder ${v2} says version "${v1}"`));
@@ -94,12 +98,19 @@ describe('fs registry tamper detection', () => {
     // v1 is no longer under the alias, but history pinned it: rewriting it is still caught.
     const m = await readManifest(v1);
     await writeFile(path.join(vdir(v1), 'model.json'), '{"a":"evil"}');
-    await writeManifest(v1, { ...m, metrics: { 'hr@20': 0.99 }, files: { ...m.files, 'model.json': await sha256File(path.join(vdir(v1), 'model.json')) } });
+    await writeManifest(v1, {
+      ...m,
+      metrics: { 'hr@20': 0.99 },
+      files: { ...m.files, 'model.json': await sha256File(path.join(vdir(v1), 'model.json')) },
+    });
     await refused(v1, /changed after the production move of .* pinned it/);
     await expect(reg.rollback('production')).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED' });
     expect(await reg.aliases()).toEqual({ production: v2 });
     // The alias and every history line carry the pin.
-    const pins = JSON.parse(await readFile(path.join(root, 'aliases.json'), 'utf8')) as Record<string, { version: string; manifestSha256: string }>;
+    const pins = JSON.parse(await readFile(path.join(root, 'aliases.json'), 'utf8')) as Record<
+      string,
+      { version: string; manifestSha256: string }
+    >;
     expect(pins['production']).toEqual({ version: v2, manifestSha256: await sha256File(manifestFile(v2)) });
     expect((await reg.history('production')).every((e) => /^[0-9a-f]{64}$/.test(e.manifestSha256 ?? ''))).toBe(true);
   });
@@ -113,6 +124,9 @@ describe('fs registry tamper detection', () => {
     await writeFile(path.join(root, 'aliases.json'), '{"production": {"version": "../x"}}');
     await expect(reg.aliases()).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED' });
     await writeFile(path.join(root, 'aliases.json'), '{"production": ');
-    await expect(reg.aliases()).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPTED', message: expect.stringMatching(/not valid JSON/) });
+    await expect(reg.aliases()).rejects.toMatchObject({
+      code: 'ARTIFACT_CORRUPTED',
+      message: expect.stringMatching(/not valid JSON/),
+    });
   });
 });

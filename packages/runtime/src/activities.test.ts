@@ -15,7 +15,14 @@ describe('runtime composition', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-worker-'));
     const catalogue = createCatalogue({ items: 300, seed: 2 });
-    await writeRawLogs({ dir: path.join(dataDir, 'raw'), catalogue, sessions: 2_000, seed: 2, start: new Date(Date.UTC(2026, 0, 1)), days: 4 });
+    await writeRawLogs({
+      dir: path.join(dataDir, 'raw'),
+      catalogue,
+      sessions: 2_000,
+      seed: 2,
+      start: new Date(Date.UTC(2026, 0, 1)),
+      days: 4,
+    });
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
@@ -23,7 +30,11 @@ describe('runtime composition', () => {
     const config = loadConfig({}, { dataDir });
     const acts = buildActivities(config, silentLogger);
     const train = TrainParamsSchema.parse({ epochs: 1, embeddingDim: 16, hiddenUnits: 16 });
-    const r = await runTrainingPipeline(acts, { train, ...pipelineSettings(config) }, { workflowId: 'inline-test', runId: 'inline' });
+    const r = await runTrainingPipeline(
+      acts,
+      { train, ...pipelineSettings(config) },
+      { workflowId: 'inline-test', runId: 'inline' },
+    );
     expect(r.modelVersion).toBe('v0001');
     expect(r.metrics['hr@20']).toBeGreaterThan(0);
     expect(r.baselines['pop']?.['hr@20']).toBeGreaterThan(0);
@@ -31,7 +42,11 @@ describe('runtime composition', () => {
     expect(r.decision).toBeDefined();
     expect(r.promoted).toBe(r.decision!.promote === 'candidate');
     // A second run over the same files registers another version.
-    const again = await runTrainingPipeline(acts, { train, ...pipelineSettings(config) }, { workflowId: 'inline-test-2', runId: 'inline' });
+    const again = await runTrainingPipeline(
+      acts,
+      { train, ...pipelineSettings(config) },
+      { workflowId: 'inline-test-2', runId: 'inline' },
+    );
     expect(again.modelVersion).toBe('v0002');
     expect(codeVersion()).toMatch(/^skiff@/);
   });

@@ -16,7 +16,6 @@ import { sequences } from './test-helpers/sessions.js';
 const catalogue = createCatalogue({ items: 500, seed: 11 });
 const start = new Date(Date.UTC(2026, 0, 1));
 
-
 describe('simulator drift scenarios through runMonitor', () => {
   let dir: string;
   beforeAll(async () => {
@@ -30,18 +29,43 @@ describe('simulator drift scenarios through runMonitor', () => {
     await mkdir(snap, { recursive: true });
     const train = sequences(generateSessions({ catalogue, sessions: 3_000, seed: 1, start, days: 5 }));
     await writeFile(path.join(snap, 'train.json'), JSON.stringify({ sessions: train }));
-    await writeFile(path.join(snap, 'items.json'), JSON.stringify(Object.fromEntries(catalogue.items.map((i) => [i.id, { category: i.category, price: i.price }]))));
+    await writeFile(
+      path.join(snap, 'items.json'),
+      JSON.stringify(Object.fromEntries(catalogue.items.map((i) => [i.id, { category: i.category, price: i.price }]))),
+    );
     await mkdir(path.join(root, 'art'), { recursive: true });
     await writeFile(path.join(root, 'art', 'model.json'), '{}');
     const registry = createFsRegistry({ root: path.join(root, 'registry') });
-    const v = await registry.register({ name: 'm', sourceDir: path.join(root, 'art'), metrics: {}, params: {}, lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' } });
+    const v = await registry.register({
+      name: 'm',
+      sourceDir: path.join(root, 'art'),
+      metrics: {},
+      params: {},
+      lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' },
+    });
     await registry.setAlias('production', v.version);
-    const traffic = sequences(generateSessions({ catalogue, sessions: 600, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }));
-    const lines = traffic.flatMap((s) => s.slice(1).map((_, i) => JSON.stringify({ ts: start.toISOString(), items: s.slice(0, i + 1), recommended: [] })));
+    const traffic = sequences(
+      generateSessions({ catalogue, sessions: 600, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }),
+    );
+    const lines = traffic.flatMap((s) =>
+      s.slice(1).map((_, i) => JSON.stringify({ ts: start.toISOString(), items: s.slice(0, i + 1), recommended: [] })),
+    );
     await mkdir(path.join(root, 'serving'), { recursive: true });
     await writeFile(path.join(root, 'serving', 'serving-1.ndjson'), lines.join('\n') + '\n');
-    const r = await runMonitor({ registry, servingLogDir: path.join(root, 'serving'), snapshotsDir: path.join(root, 'snapshots'), reportsDir: path.join(root, 'reports'), logger: silentLogger });
-    return { r, drifted: r.columns.filter((c) => c.drifted).map((c) => c.column).sort() };
+    const r = await runMonitor({
+      registry,
+      servingLogDir: path.join(root, 'serving'),
+      snapshotsDir: path.join(root, 'snapshots'),
+      reportsDir: path.join(root, 'reports'),
+      logger: silentLogger,
+    });
+    return {
+      r,
+      drifted: r.columns
+        .filter((c) => c.drifted)
+        .map((c) => c.column)
+        .sort(),
+    };
   }
 
   it('no drift: no column drifts', async () => {

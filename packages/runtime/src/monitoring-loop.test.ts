@@ -30,7 +30,6 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const catalogue = createCatalogue({ items: 500, seed: 11 });
 const start = new Date(Date.UTC(2026, 0, 1));
 
-
 /**
  * Serving records as the app writes them: one per prefix of each session, with its requestId.
  * The served list holds the true next item (a model that is always right: online hr@20 = 1).
@@ -39,7 +38,17 @@ function servingLines(sessions: string[][]): string {
   const lines: string[] = [];
   sessions.forEach((s, si) => {
     for (let i = 1; i < s.length; i++)
-      lines.push(JSON.stringify({ ts: new Date().toISOString(), requestId: `s${si}-${i}`, sessionId: `s${si}`, items: s.slice(0, i), k: 20, recommended: [{ itemId: s[i], score: 0.5 }], model: { name: 'm', version: 'v0001' } }));
+      lines.push(
+        JSON.stringify({
+          ts: new Date().toISOString(),
+          requestId: `s${si}-${i}`,
+          sessionId: `s${si}`,
+          items: s.slice(0, i),
+          k: 20,
+          recommended: [{ itemId: s[i], score: 0.5 }],
+          model: { name: 'm', version: 'v0001' },
+        }),
+      );
   });
   return lines.join('\n') + '\n';
 }
@@ -95,9 +104,17 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     await mkdir(path.join(dataDir, 'art'), { recursive: true });
     await writeFile(path.join(dataDir, 'art', 'model.json'), '{}');
     const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
-    const v = await registry.register({ name: 'm', sourceDir: path.join(dataDir, 'art'), metrics: { 'hr@20': 0.6 }, params: {}, lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' } });
+    const v = await registry.register({
+      name: 'm',
+      sourceDir: path.join(dataDir, 'art'),
+      metrics: { 'hr@20': 0.6 },
+      params: {},
+      lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' },
+    });
     await registry.setAlias('production', v.version);
-    const traffic = sequences(generateSessions({ catalogue, sessions: 400, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }));
+    const traffic = sequences(
+      generateSessions({ catalogue, sessions: 400, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }),
+    );
     await mkdir(path.join(dataDir, 'serving'), { recursive: true });
     await writeFile(path.join(dataDir, 'serving', 'serving-1.ndjson'), servingLines(traffic));
     // Follow-up clicks, as the serving app logs them, each naming the recommendation it followed:
@@ -105,9 +122,18 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     await mkdir(path.join(dataDir, 'online'), { recursive: true });
     const later = new Date(Date.now() + 60_000).toISOString();
     const events = traffic.flatMap((s, si) =>
-      s.slice(1).map((item, i) => ({ session_id: `s${si}`, event_type: 'click', item_id: options.brokenModel ? 'never-served' : item, timestamp: later, request_id: `s${si}-${i + 1}` })),
+      s.slice(1).map((item, i) => ({
+        session_id: `s${si}`,
+        event_type: 'click',
+        item_id: options.brokenModel ? 'never-served' : item,
+        timestamp: later,
+        request_id: `s${si}-${i + 1}`,
+      })),
     );
-    await writeFile(path.join(dataDir, 'online', 'events-1.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    await writeFile(
+      path.join(dataDir, 'online', 'events-1.ndjson'),
+      events.map((e) => JSON.stringify(e)).join('\n') + '\n',
+    );
 
     const trainingCalls: string[] = [];
     const steps: PipelineSteps = fakePipelineSteps(trainingCalls, { modelVersion: 'v0002' });
@@ -128,7 +154,15 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     const alertsBefore = alerts.length;
     const outcome = await worker.runUntil(async () => {
       // Idempotent: the second scenario updates the schedule created by the first.
-      await applySchedules(sc.client, { retrainOnDrift: true, retrainWorkflowId: `retrain-${name}`, training: { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' } }, { monitorEvery: '1h', retrainHour: 2, retrainMinute: 0, taskQueue });
+      await applySchedules(
+        sc.client,
+        {
+          retrainOnDrift: true,
+          retrainWorkflowId: `retrain-${name}`,
+          training: { train: { model: 'gru4rec' } as never, promotionMetric: 'hr@20' },
+        },
+        { monitorEvery: '1h', retrainHour: 2, retrainMinute: 0, taskQueue },
+      );
       const schedule = sc.client.schedule.getHandle(MONITOR_SCHEDULE_ID);
       const before = (await schedule.describe()).info.recentActions.length;
       await schedule.trigger();
@@ -163,9 +197,23 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     expect(outcome.report.quality).toMatchObject({ metric: 'hr@20', online: 0, offline: 0.6, dropped: true });
     expect(outcome.trigger).toBe('quality-drop');
     expect(outcome.retrainWorkflowId).toBe('retrain-broken');
-    expect(trainingCalls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
+    expect(trainingCalls).toEqual([
+      'ingest',
+      'transform',
+      'validate',
+      'snapshot',
+      'train',
+      'evaluate',
+      'register',
+      'promote',
+    ]);
     expect(alerts.slice(alertsBefore)).toEqual([
-      expect.objectContaining({ kind: 'quality-drop', retrainWorkflowId: 'retrain-broken', driftedColumns: [], qualityDrop: expect.objectContaining({ metric: 'hr@20', online: 0, offline: 0.6, relativeDrop: 1 }) }),
+      expect.objectContaining({
+        kind: 'quality-drop',
+        retrainWorkflowId: 'retrain-broken',
+        driftedColumns: [],
+        qualityDrop: expect.objectContaining({ metric: 'hr@20', online: 0, offline: 0.6, relativeDrop: 1 }),
+      }),
     ]);
   });
 
@@ -176,7 +224,23 @@ describe('scheduled monitoring on a real Temporal dev server', () => {
     expect(outcome.trigger).toBe('drift');
     expect(outcome.retrainWorkflowId).toBe('retrain-drifted');
     expect(outcome.alerted).toBe(true);
-    expect(trainingCalls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
-    expect(alerts.slice(alertsBefore)).toEqual([expect.objectContaining({ kind: 'drift', retrainWorkflowId: 'retrain-drifted', modelVersion: 'v0001', driftedColumns: expect.arrayContaining(['session_length']) })]);
+    expect(trainingCalls).toEqual([
+      'ingest',
+      'transform',
+      'validate',
+      'snapshot',
+      'train',
+      'evaluate',
+      'register',
+      'promote',
+    ]);
+    expect(alerts.slice(alertsBefore)).toEqual([
+      expect.objectContaining({
+        kind: 'drift',
+        retrainWorkflowId: 'retrain-drifted',
+        modelVersion: 'v0001',
+        driftedColumns: expect.arrayContaining(['session_length']),
+      }),
+    ]);
   });
 });

@@ -10,7 +10,11 @@ import { buildRegistry, openWarehouse } from './pipeline.js';
  * log, with the served model loaded so that its outputs on reference sessions can be compared too.
  * `extra` overrides the run's options (`skiff monitor --out/--reference/--current/--window-hours`).
  */
-export function buildMonitoringDeps(config: SkiffConfig, logger: Logger, extra: Partial<RunMonitorOptions> = {}): MonitoringDeps<SkiffMonitorRunResult> {
+export function buildMonitoringDeps(
+  config: SkiffConfig,
+  logger: Logger,
+  extra: Partial<RunMonitorOptions> = {},
+): MonitoringDeps<SkiffMonitorRunResult> {
   const paths = dataPaths(config.dataDir);
   const registry = buildRegistry(config);
   return {
@@ -23,7 +27,11 @@ export function buildMonitoringDeps(config: SkiffConfig, logger: Logger, extra: 
         reportsDir: paths.reports,
         logger: logger.child({ stage: 'monitor' }),
         ...(input.recommender ? { recommender: input.recommender } : {}),
-        qualityGate: { metric: config.qualityMetric, maxRelativeDrop: config.qualityMaxDrop, minEvents: config.qualityMinEvents },
+        qualityGate: {
+          metric: config.qualityMetric,
+          maxRelativeDrop: config.qualityMaxDrop,
+          minEvents: config.qualityMinEvents,
+        },
         ...(input.windowHours ? { windowHours: input.windowHours } : {}),
         ...extra,
       }),
@@ -34,6 +42,10 @@ export function buildMonitoringDeps(config: SkiffConfig, logger: Logger, extra: 
 }
 
 /** One monitoring run as a process or command (`skiff monitor`, apps/monitor): the same activity the schedule runs. */
-export function monitorOnce(config: SkiffConfig, logger: Logger, extra: Partial<RunMonitorOptions> = {}): Promise<SkiffMonitorRunResult> {
+export function monitorOnce(
+  config: SkiffConfig,
+  logger: Logger,
+  extra: Partial<RunMonitorOptions> = {},
+): Promise<SkiffMonitorRunResult> {
   return createMonitoringActivities(buildMonitoringDeps(config, logger, extra)).monitor({});
 }

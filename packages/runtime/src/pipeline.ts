@@ -15,8 +15,17 @@ export function codeVersion(): string {
 }
 
 /** SWAP POINT: warehouse — the DuckDB file under the data dir (docs/swapping.md#warehouse). */
-export function openWarehouse(config: SkiffConfig, logger: Logger, options: { onProgress?: (p: { file: string; rows: number }) => void } = {}): Promise<Warehouse> {
-  return createDuckDbWarehouse({ path: dataPaths(config.dataDir).warehouse, logger, maxClockSkewSeconds: config.maxClockSkewSeconds, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+export function openWarehouse(
+  config: SkiffConfig,
+  logger: Logger,
+  options: { onProgress?: (p: { file: string; rows: number }) => void } = {},
+): Promise<Warehouse> {
+  return createDuckDbWarehouse({
+    path: dataPaths(config.dataDir).warehouse,
+    logger,
+    maxClockSkewSeconds: config.maxClockSkewSeconds,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
 }
 
 /** The warehouse opened read-only, for ad-hoc SQL (`skiff sql`). */
@@ -31,7 +40,10 @@ export function openWarehouseReader(config: SkiffConfig): Promise<WarehouseReade
 export async function trainingBackend(config: SkiffConfig): Promise<{ backend: string; whyNotNative: string | null }> {
   setBackendPreference(config.tfBackend);
   const { backend } = await initBackend();
-  return { backend, whyNotNative: backend === 'tensorflow' ? null : (backendFallbackReason() ?? `SKIFF_TF_BACKEND=${config.tfBackend}`) };
+  return {
+    backend,
+    whyNotNative: backend === 'tensorflow' ? null : (backendFallbackReason() ?? `SKIFF_TF_BACKEND=${config.tfBackend}`),
+  };
 }
 
 /**
@@ -46,7 +58,12 @@ export function buildPipelineDeps(config: SkiffConfig, logger: Logger): Pipeline
     registry: buildRegistry(config),
     tracker: buildTracker(config),
     trainer: createTfjsTrainer({ logger }),
-    paths: { raw: paths.raw, snapshots: paths.snapshots, artifacts: paths.artifacts, ...(config.ingestOnlineEvents ? { online: paths.onlineEvents } : {}) },
+    paths: {
+      raw: paths.raw,
+      snapshots: paths.snapshots,
+      artifacts: paths.artifacts,
+      ...(config.ingestOnlineEvents ? { online: paths.onlineEvents } : {}),
+    },
     logger,
     codeVersion: codeVersion(),
   };
@@ -56,17 +73,27 @@ export function buildPipelineDeps(config: SkiffConfig, logger: Logger): Pipeline
 /** SWAP POINT: registry — the file-system registry, or MLflow when SKIFF_MLFLOW_TRACKING_URI is set (docs/swapping.md#registry). */
 export function buildRegistry(config: SkiffConfig): ModelRegistry {
   return config.mlflowTrackingUri
-    ? createMlflowRegistry({ trackingUri: config.mlflowTrackingUri, modelName: 'skiff', cacheDir: path.join(config.dataDir, 'registry-cache') })
+    ? createMlflowRegistry({
+        trackingUri: config.mlflowTrackingUri,
+        modelName: 'skiff',
+        cacheDir: path.join(config.dataDir, 'registry-cache'),
+      })
     : createFsRegistry({ root: dataPaths(config.dataDir).registry });
 }
 
 /** SWAP POINT: experiment tracking — files under data/runs, or MLflow runs. */
 export function buildTracker(config: SkiffConfig): ExperimentTracker {
-  return config.mlflowTrackingUri ? createMlflowTracker({ trackingUri: config.mlflowTrackingUri }) : createFsTracker({ root: dataPaths(config.dataDir).runs });
+  return config.mlflowTrackingUri
+    ? createMlflowTracker({ trackingUri: config.mlflowTrackingUri })
+    : createFsTracker({ root: dataPaths(config.dataDir).runs });
 }
 
 /** Reproduction of registered versions over this config's adapters; `notify` gets the human-readable lines. */
-export function buildReproduction(config: SkiffConfig, logger: Logger, notify?: (line: string) => void): ReproductionActivities {
+export function buildReproduction(
+  config: SkiffConfig,
+  logger: Logger,
+  notify?: (line: string) => void,
+): ReproductionActivities {
   const deps = buildPipelineDeps(config, logger);
   const paths = dataPaths(config.dataDir);
   return createReproductionActivities({

@@ -23,11 +23,21 @@ export interface StartServingOptions {
 }
 
 /** SWAP POINT: serving — the HTTP app over this config's registry, the tfjs model loader and the data dir's logs. */
-export async function startServing(config: SkiffConfig, logger: Logger, options: StartServingOptions = {}): Promise<RunningServer> {
+export async function startServing(
+  config: SkiffConfig,
+  logger: Logger,
+  options: StartServingOptions = {},
+): Promise<RunningServer> {
   const paths = dataPaths(config.dataDir);
   setBackendPreference(config.tfBackend);
   return startServer({
-    dashboard: { tracker: buildTracker(config), reportsDir: paths.reports, rawDir: paths.raw, temporalUiUrl: options.temporalUiUrl ?? undefined, temporalNamespace: config.temporalNamespace },
+    dashboard: {
+      tracker: buildTracker(config),
+      reportsDir: paths.reports,
+      rawDir: paths.raw,
+      temporalUiUrl: options.temporalUiUrl ?? undefined,
+      temporalNamespace: config.temporalNamespace,
+    },
     registry: buildRegistry(config),
     load: (dir) => loadRecommender(dir),
     servingLogDir: paths.servingLogs,

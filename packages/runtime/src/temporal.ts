@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { dataPaths, type SkiffConfig } from '@skiff/config';
 import type { Logger } from '@skiff/core';
-import { connectClient, findTemporalCli, installTemporalLogging, startDevServer, type DevServer, type SkiffClient } from '@skiff/orchestrator-temporal';
+import {
+  connectClient,
+  findTemporalCli,
+  installTemporalLogging,
+  startDevServer,
+  type DevServer,
+  type SkiffClient,
+} from '@skiff/orchestrator-temporal';
 import { startWorker, type RunningWorker } from './worker.js';
 
 /**
@@ -9,7 +16,11 @@ import { startWorker, type RunningWorker } from './worker.js';
  * `temporal server start-dev` with its db under the data dir, or reuse one already running there.
  * `say` gets a line naming the CLI that was found.
  */
-export async function ensureTemporal(config: SkiffConfig, logger: Logger, say: (line: string) => void = () => {}): Promise<DevServer> {
+export async function ensureTemporal(
+  config: SkiffConfig,
+  logger: Logger,
+  say: (line: string) => void = () => {},
+): Promise<DevServer> {
   if (config.temporalAddress) {
     return { address: config.temporalAddress, uiUrl: null, started: false, stop: async () => {} };
   }
@@ -38,10 +49,18 @@ export interface TemporalSession {
 }
 
 /** Reaches (or starts) Temporal, connects a client, and optionally runs a worker in this process. */
-export async function openTemporal(config: SkiffConfig, logger: Logger, options: { worker: boolean; say?: (line: string) => void }): Promise<TemporalSession> {
+export async function openTemporal(
+  config: SkiffConfig,
+  logger: Logger,
+  options: { worker: boolean; say?: (line: string) => void },
+): Promise<TemporalSession> {
   installTemporalLogging(logger, config.logLevel);
   const server = await ensureTemporal(config, logger, options.say);
-  const client = await connectClient(server.address, config.temporalNamespace, server.started ? {} : config.temporalEnv);
+  const client = await connectClient(
+    server.address,
+    config.temporalNamespace,
+    server.started ? {} : config.temporalEnv,
+  );
   const worker = options.worker ? await startWorker(config, server.address, logger) : null;
   return {
     server,

@@ -1,6 +1,11 @@
 import { taskQueues, type SkiffConfig } from '@skiff/config';
 import type { Logger } from '@skiff/core';
-import { createSkiffWorkers, temporalActivityHooks, wrapActivities, type WorkerRole } from '@skiff/orchestrator-temporal';
+import {
+  createSkiffWorkers,
+  temporalActivityHooks,
+  wrapActivities,
+  type WorkerRole,
+} from '@skiff/orchestrator-temporal';
 import { buildActivities } from './activities.js';
 
 export interface RunningWorker {
@@ -23,15 +28,37 @@ export async function startWorker(config: SkiffConfig, address: string, logger: 
     data: {
       taskQueue: q.data,
       workflows: false,
-      activities: { ingest: a.ingest, transform: a.transform, validate: a.validate, snapshot: a.snapshot, register: a.register, promote: a.promote },
+      activities: {
+        ingest: a.ingest,
+        transform: a.transform,
+        validate: a.validate,
+        snapshot: a.snapshot,
+        register: a.register,
+        promote: a.promote,
+      },
       // DuckDB allows one writer process: data stages run one at a time.
       maxConcurrentActivities: 1,
     },
-    training: { taskQueue: q.training, workflows: false, activities: { train: a.train, evaluate: a.evaluate }, maxConcurrentActivities: 1 },
-    monitoring: { taskQueue: q.monitoring, workflows: false, activities: { monitor: a.monitor, alert: a.alert }, maxConcurrentActivities: 2 },
+    training: {
+      taskQueue: q.training,
+      workflows: false,
+      activities: { train: a.train, evaluate: a.evaluate },
+      maxConcurrentActivities: 1,
+    },
+    monitoring: {
+      taskQueue: q.monitoring,
+      workflows: false,
+      activities: { monitor: a.monitor, alert: a.alert },
+      maxConcurrentActivities: 2,
+    },
   };
   const roles = config.workerRoles.map((r) => all[r]!);
-  const workers = await createSkiffWorkers({ address, namespace: config.temporalNamespace, roles, temporalEnv: config.temporalEnv });
+  const workers = await createSkiffWorkers({
+    address,
+    namespace: config.temporalNamespace,
+    roles,
+    temporalEnv: config.temporalEnv,
+  });
   logger.info('worker polling', { address, queues: roles.map((r) => r.taskQueue) });
   const done = workers.run().finally(() => workers.close());
   return {

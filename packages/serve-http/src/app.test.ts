@@ -12,10 +12,18 @@ import { createNdjsonServingLog, type ServingLog } from './serving-log.js';
 const fake: Recommender = {
   name: 'fake',
   vocabulary: ['a', 'b', 'c', 'd'],
-  recommend: (_h, k, exclude) => ['a', 'b', 'c', 'd'].filter((i) => !exclude?.has(i)).slice(0, k).map((itemId, r) => ({ itemId, score: 1 / (r + 1) })),
+  recommend: (_h, k, exclude) =>
+    ['a', 'b', 'c', 'd']
+      .filter((i) => !exclude?.has(i))
+      .slice(0, k)
+      .map((itemId, r) => ({ itemId, score: 1 / (r + 1) })),
   recommendBatch: (hs, k) => hs.map((h) => fake.recommend(h, k)),
 };
-const loaded: LoadedModel = { recommender: fake, manifest: { name: 'fake', version: 'v0001' } as ModelManifest, known: new Set(fake.vocabulary) };
+const loaded: LoadedModel = {
+  recommender: fake,
+  manifest: { name: 'fake', version: 'v0001' } as ModelManifest,
+  known: new Set(fake.vocabulary),
+};
 
 /** A signed request id: a UUID and its HMAC (request-ids.ts). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/;
@@ -37,9 +45,19 @@ describe('serving app', () => {
 
   it('recommends k items, counts unknown items and logs the request', async () => {
     const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
-    const res = await request(app).post('/v1/recommendations').send({ items: ['a', 'zzz'], k: 2, sessionId: 's1', exclude: ['a'] });
+    const res = await request(app)
+      .post('/v1/recommendations')
+      .send({ items: ['a', 'zzz'], k: 2, sessionId: 's1', exclude: ['a'] });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], model: { name: 'fake', version: 'v0001' }, unknownItems: 1, requestId: expect.stringMatching(UUID) });
+    expect(res.body).toEqual({
+      items: [
+        { itemId: 'b', score: 1 },
+        { itemId: 'c', score: 0.5 },
+      ],
+      model: { name: 'fake', version: 'v0001' },
+      unknownItems: 1,
+      requestId: expect.stringMatching(UUID),
+    });
     // Written without res.json (json.ts): the same headers, and no ETag hashing.
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.headers['etag']).toBeUndefined();
@@ -47,7 +65,14 @@ describe('serving app', () => {
     const [file] = await readdir(dir);
     const rec = JSON.parse((await readFile(path.join(dir, file!), 'utf8')).trim()) as Record<string, unknown>;
     // The logged record carries the requestId the client got: follow-up clicks can name it.
-    expect(rec).toMatchObject({ sessionId: 's1', items: ['a', 'zzz'], k: 2, unknownItems: 1, model: { version: 'v0001' }, requestId: res.body.requestId });
+    expect(rec).toMatchObject({
+      sessionId: 's1',
+      items: ['a', 'zzz'],
+      k: 2,
+      unknownItems: 1,
+      model: { version: 'v0001' },
+      requestId: res.body.requestId,
+    });
   });
 
   it.each([
@@ -65,38 +90,87 @@ describe('serving app', () => {
 
   it('answers the batch form per session, and refuses more than 100 sessions', async () => {
     const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
-    const res = await request(app).post('/v1/recommendations:batch').send({ requests: [{ items: ['a'], k: 1 }, { items: ['q'], k: 2, exclude: ['a'] }] });
+    const res = await request(app)
+      .post('/v1/recommendations:batch')
+      .send({
+        requests: [
+          { items: ['a'], k: 1 },
+          { items: ['q'], k: 2, exclude: ['a'] },
+        ],
+      });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       results: [
         { items: [{ itemId: 'a', score: 1 }], unknownItems: 0, requestId: expect.stringMatching(UUID) },
-        { items: [{ itemId: 'b', score: 1 }, { itemId: 'c', score: 0.5 }], unknownItems: 1, requestId: expect.stringMatching(UUID) },
+        {
+          items: [
+            { itemId: 'b', score: 1 },
+            { itemId: 'c', score: 0.5 },
+          ],
+          unknownItems: 1,
+          requestId: expect.stringMatching(UUID),
+        },
       ],
       model: { name: 'fake', version: 'v0001' },
     });
-    const tooMany = await request(app).post('/v1/recommendations:batch').send({ requests: Array.from({ length: 101 }, () => ({ items: ['a'] })) });
+    const tooMany = await request(app)
+      .post('/v1/recommendations:batch')
+      .send({ requests: Array.from({ length: 101 }, () => ({ items: ['a'] })) });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.error.message).toMatch(/requests/);
   });
 
   it('accepts follow-up events carrying a request id issued for their session, stamped with the server time', async () => {
     const events: unknown[] = [];
-    const eventsLog = { append: (e: unknown) => void events.push(e), depth: () => 0, health: () => ({ error: null, since: null, written: 0, dropped: 0, errors: 0, removedFiles: 0 }), close: async () => {} };
-    const app = createApp({ models: holder, servingLog: log, eventsLog, logger: silentLogger, now: () => new Date('2026-01-02T03:04:05.000Z') });
-    const rid = (await request(app).post('/v1/recommendations').send({ items: ['a'], sessionId: 's1' })).body.requestId as string;
+    const eventsLog = {
+      append: (e: unknown) => void events.push(e),
+      depth: () => 0,
+      health: () => ({ error: null, since: null, written: 0, dropped: 0, errors: 0, removedFiles: 0 }),
+      close: async () => {},
+    };
+    const app = createApp({
+      models: holder,
+      servingLog: log,
+      eventsLog,
+      logger: silentLogger,
+      now: () => new Date('2026-01-02T03:04:05.000Z'),
+    });
+    const rid = (
+      await request(app)
+        .post('/v1/recommendations')
+        .send({ items: ['a'], sessionId: 's1' })
+    ).body.requestId as string;
     const res = await request(app)
       .post('/v1/events')
-      .send({ events: [{ sessionId: 's1', itemId: 'b', requestId: rid }, { sessionId: 's1', itemId: 'c', eventType: 'purchase', ts: '2026-01-02T03:05:00Z', requestId: rid }] });
+      .send({
+        events: [
+          { sessionId: 's1', itemId: 'b', requestId: rid },
+          { sessionId: 's1', itemId: 'c', eventType: 'purchase', ts: '2026-01-02T03:05:00Z', requestId: rid },
+        ],
+      });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ accepted: 2, refused: 0, refusals: [] });
     expect(events).toEqual([
       { session_id: 's1', event_type: 'click', item_id: 'b', timestamp: '2026-01-02T03:04:05.000Z', request_id: rid },
-      { session_id: 's1', event_type: 'purchase', item_id: 'c', timestamp: '2026-01-02T03:04:05.000Z', request_id: rid, client_timestamp: '2026-01-02T03:05:00Z' },
+      {
+        session_id: 's1',
+        event_type: 'purchase',
+        item_id: 'c',
+        timestamp: '2026-01-02T03:04:05.000Z',
+        request_id: rid,
+        client_timestamp: '2026-01-02T03:05:00Z',
+      },
     ]);
     // Another session's id, an invented one, and a client clock far ahead are refused one by one.
     const other = await request(app)
       .post('/v1/events')
-      .send({ events: [{ sessionId: 's2', itemId: 'b', requestId: rid }, { sessionId: 's1', itemId: 'b', requestId: 'r-1' }, { sessionId: 's1', itemId: 'b', requestId: rid, ts: '2099-01-01T00:00:00Z' }] });
+      .send({
+        events: [
+          { sessionId: 's2', itemId: 'b', requestId: rid },
+          { sessionId: 's1', itemId: 'b', requestId: 'r-1' },
+          { sessionId: 's1', itemId: 'b', requestId: rid, ts: '2099-01-01T00:00:00Z' },
+        ],
+      });
     expect(other.body).toEqual({
       accepted: 0,
       refused: 3,
@@ -107,17 +181,37 @@ describe('serving app', () => {
       ],
     });
     expect(events).toHaveLength(2);
-    expect((await request(app).post('/v1/events').send({ events: [{ sessionId: 's1' }] })).status).toBe(400);
-    expect((await request(app).post('/v1/events').send({ events: [{ sessionId: 's1', itemId: 'b' }] })).status).toBe(400);
+    expect(
+      (
+        await request(app)
+          .post('/v1/events')
+          .send({ events: [{ sessionId: 's1' }] })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await request(app)
+          .post('/v1/events')
+          .send({ events: [{ sessionId: 's1', itemId: 'b' }] })
+      ).status,
+    ).toBe(400);
   });
 
   it('refuses other content types (415), oversize bodies (413) and unknown routes (404) as JSON', async () => {
     const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
-    const text = await request(app).post('/v1/recommendations').set('content-type', 'text/plain').send('{"items":["a"]}');
+    const text = await request(app)
+      .post('/v1/recommendations')
+      .set('content-type', 'text/plain')
+      .send('{"items":["a"]}');
     expect([text.status, text.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
-    const big = await request(app).post('/v1/recommendations').set('content-type', 'application/json').send(JSON.stringify({ items: ['x'.repeat(300_000)] }));
+    const big = await request(app)
+      .post('/v1/recommendations')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ items: ['x'.repeat(300_000)] }));
     expect([big.status, big.body.error.code]).toEqual([413, 'BAD_INPUT']);
-    const tooManyItems = await request(app).post('/v1/recommendations').send({ items: Array.from({ length: 201 }, (_, i) => `i${i}`) });
+    const tooManyItems = await request(app)
+      .post('/v1/recommendations')
+      .send({ items: Array.from({ length: 201 }, (_, i) => `i${i}`) });
     expect(tooManyItems.status).toBe(400);
     const nope = await request(app).get('/v2/nothing');
     expect([nope.status, nope.body.error.code]).toEqual([404, 'NOT_FOUND']);
@@ -128,10 +222,18 @@ describe('serving app', () => {
     const app = createApp({ models: holder, servingLog: log, logger: silentLogger });
     expect((await request(app).get('/healthz')).status).toBe(200);
     expect((await request(app).get('/readyz')).status).toBe(503);
-    expect((await request(app).post('/v1/recommendations').send({ items: ['a'] })).status).toBe(503);
+    expect(
+      (
+        await request(app)
+          .post('/v1/recommendations')
+          .send({ items: ['a'] })
+      ).status,
+    ).toBe(503);
     current = loaded;
     expect((await request(app).get('/readyz')).body.model.version).toBe('v0001');
-    await request(app).post('/v1/recommendations').send({ items: ['a'] });
+    await request(app)
+      .post('/v1/recommendations')
+      .send({ items: ['a'] });
     const m = await request(app).get('/metrics');
     expect(m.text).toMatch(/skiff_recommendations_total\{model_version="v0001"\} 1/);
     expect(m.text).toMatch(/skiff_model_info\{name="fake",version="v0001"\} 1/);

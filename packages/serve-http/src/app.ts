@@ -4,7 +4,14 @@ import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
-import { ClientIdSchema, RecommendationRequestSchema, toSkiffError, type Logger, type RawEvent, type RecommendationRequest } from '@skiff/core';
+import {
+  ClientIdSchema,
+  RecommendationRequestSchema,
+  toSkiffError,
+  type Logger,
+  type RawEvent,
+  type RecommendationRequest,
+} from '@skiff/core';
 import { createMicroBatcher } from './batcher.js';
 import { createRequestIds, type RequestIds } from './request-ids.js';
 import { DASHBOARD_SCRIPT_HASH } from './dashboard/page.js';
@@ -95,9 +102,16 @@ function hostPolicy(hosts: readonly string[]) {
   const allowed = new Set(hosts.map((h) => h.toLowerCase()));
   return (req: Request, res: Response, next: NextFunction) => {
     const host = hostOf(req.headers.host ?? '');
-    if (!host || !allowed.has(host)) return sendError(res, 421, 'HOST_NOT_ALLOWED', `the dashboard does not answer for host "${String(req.headers.host ?? '').slice(0, 100)}"`);
+    if (!host || !allowed.has(host))
+      return sendError(
+        res,
+        421,
+        'HOST_NOT_ALLOWED',
+        `the dashboard does not answer for host "${String(req.headers.host ?? '').slice(0, 100)}"`,
+      );
     const origin = req.headers.origin;
-    if (origin !== undefined && (origin === 'null' || !allowed.has(hostOf(origin) ?? ''))) return sendError(res, 403, 'ORIGIN_NOT_ALLOWED', 'cross-origin requests to the dashboard are refused');
+    if (origin !== undefined && (origin === 'null' || !allowed.has(hostOf(origin) ?? '')))
+      return sendError(res, 403, 'ORIGIN_NOT_ALLOWED', 'cross-origin requests to the dashboard are refused');
     next();
   };
 }
@@ -134,11 +148,34 @@ export function createApp(deps: AppDeps) {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [metrics],
   });
-  const requests = new Counter({ name: 'skiff_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [metrics] });
-  const served = new Counter({ name: 'skiff_recommendations_total', help: 'Recommendation lists served', labelNames: ['model_version'], registers: [metrics] });
-  const unknown = new Counter({ name: 'skiff_unknown_items_total', help: 'Input items unknown to the served model', registers: [metrics] });
-  const events = new Counter({ name: 'skiff_events_total', help: 'Follow-up events accepted on /v1/events', registers: [metrics] });
-  const refusedEvents = new Counter({ name: 'skiff_events_refused_total', help: 'Events refused on /v1/events, by reason', labelNames: ['reason'], registers: [metrics] });
+  const requests = new Counter({
+    name: 'skiff_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'],
+    registers: [metrics],
+  });
+  const served = new Counter({
+    name: 'skiff_recommendations_total',
+    help: 'Recommendation lists served',
+    labelNames: ['model_version'],
+    registers: [metrics],
+  });
+  const unknown = new Counter({
+    name: 'skiff_unknown_items_total',
+    help: 'Input items unknown to the served model',
+    registers: [metrics],
+  });
+  const events = new Counter({
+    name: 'skiff_events_total',
+    help: 'Follow-up events accepted on /v1/events',
+    registers: [metrics],
+  });
+  const refusedEvents = new Counter({
+    name: 'skiff_events_refused_total',
+    help: 'Events refused on /v1/events, by reason',
+    labelNames: ['reason'],
+    registers: [metrics],
+  });
   const requestIds = deps.requestIds ?? createRequestIds();
   const maxSkewMs = deps.maxClockSkewMs ?? 300_000;
   const info = new Gauge({
@@ -167,7 +204,10 @@ export function createApp(deps: AppDeps) {
     const out: Array<{ component: string; error: string; since: string | null }> = [];
     const poll = models.health?.();
     if (poll?.error) out.push({ component: 'registry', error: poll.error, since: poll.since });
-    const logs: Array<[string, NdjsonLog<unknown> | undefined]> = [['serving_log', servingLog as NdjsonLog<unknown>], ['events_log', eventsLog as NdjsonLog<unknown> | undefined]];
+    const logs: Array<[string, NdjsonLog<unknown> | undefined]> = [
+      ['serving_log', servingLog as NdjsonLog<unknown>],
+      ['events_log', eventsLog as NdjsonLog<unknown> | undefined],
+    ];
     for (const [component, log] of logs) {
       const h = log?.health();
       if (h?.error) out.push({ component, error: h.error, since: h.since });
@@ -181,7 +221,8 @@ export function createApp(deps: AppDeps) {
     registers: [metrics],
     collect() {
       const now = new Set(faults().map((f) => f.component));
-      for (const component of ['registry', 'serving_log', ...(eventsLog ? ['events_log'] : [])]) this.set({ component }, now.has(component) ? 1 : 0);
+      for (const component of ['registry', 'serving_log', ...(eventsLog ? ['events_log'] : [])])
+        this.set({ component }, now.has(component) ? 1 : 0);
     },
   });
   new Gauge({
@@ -204,7 +245,11 @@ export function createApp(deps: AppDeps) {
       },
     });
   logGauge('skiff_log_records_written', 'Log records written to a file since start', (h) => h.written);
-  logGauge('skiff_log_records_dropped', 'Log records that could not be written (failed write, or queue full during a fault) since start', (h) => h.dropped);
+  logGauge(
+    'skiff_log_records_dropped',
+    'Log records that could not be written (failed write, or queue full during a fault) since start',
+    (h) => h.dropped,
+  );
   logGauge('skiff_log_write_errors', 'Log open/write errors since start', (h) => h.errors);
   logGauge('skiff_log_files_removed', 'Log files removed by retention since start', (h) => h.removedFiles);
 
@@ -248,7 +293,13 @@ export function createApp(deps: AppDeps) {
         legacyHeaders: false,
         // Health checks stay answerable under a flood (an orchestrator must see the process alive).
         skip: (req) => req.path === '/healthz' || req.path === '/readyz',
-        handler: (_req, res) => sendError(res, 429, 'RATE_LIMITED', `more than ${deps.rateLimitPerMinute} requests per minute from this address`),
+        handler: (_req, res) =>
+          sendError(
+            res,
+            429,
+            'RATE_LIMITED',
+            `more than ${deps.rateLimitPerMinute} requests per minute from this address`,
+          ),
       }),
     );
   // No ETag: nothing revalidates API answers, and Express would hash every JSON body for it.
@@ -257,7 +308,10 @@ export function createApp(deps: AppDeps) {
   app.use((req, res, next) => {
     const end = latency.startTimer();
     res.once('finish', () => {
-      const labels = { route: (req.route?.path as string | undefined)?.toString() ?? 'unmatched', status: String(res.statusCode) };
+      const labels = {
+        route: (req.route?.path as string | undefined)?.toString() ?? 'unmatched',
+        status: String(res.statusCode),
+      };
       end(labels);
       requests.inc(labels);
     });
@@ -275,9 +329,18 @@ export function createApp(deps: AppDeps) {
   app.get('/readyz', (_req, res) => {
     const m = models.current();
     const f = faults();
-    if (!m) return sendJson(res, 503, JSON.stringify({ error: { code: 'MODEL_NOT_FOUND', message: 'no model loaded yet' }, faults: f }));
+    if (!m)
+      return sendJson(
+        res,
+        503,
+        JSON.stringify({ error: { code: 'MODEL_NOT_FOUND', message: 'no model loaded yet' }, faults: f }),
+      );
     // Still ready: the loaded model answers; "degraded" names what is failing in the background.
-    res.json({ status: f.length ? 'degraded' : 'ready', model: { name: m.manifest.name, version: m.manifest.version }, faults: f });
+    res.json({
+      status: f.length ? 'degraded' : 'ready',
+      model: { name: m.manifest.name, version: m.manifest.version },
+      faults: f,
+    });
   });
   const access = deps.metricsAccess ?? { mode: 'open' };
   if (access.mode !== 'elsewhere')
@@ -292,7 +355,9 @@ export function createApp(deps: AppDeps) {
     const unknownItems = r.items.reduce((n, i) => (m.known.has(i) ? n : n + 1), 0);
     // Only explicitly excluded items are filtered: the model was evaluated with repeats allowed.
     // Requests without exclusions share model calls with their neighbours (micro-batching).
-    const recs = r.exclude ? m.recommender.recommend(r.items, r.k, new Set(r.exclude)) : await batcher.recommend(m, r.items, r.k);
+    const recs = r.exclude
+      ? m.recommender.recommend(r.items, r.k, new Set(r.exclude))
+      : await batcher.recommend(m, r.items, r.k);
     const items = recs.map((x) => ({ itemId: x.itemId, score: Math.round(x.score * 1e6) / 1e6 }));
     const model = { name: m.manifest.name, version: m.manifest.version };
     served.inc({ model_version: model.version });
@@ -321,7 +386,11 @@ export function createApp(deps: AppDeps) {
     if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
     const a = await answer(m, parsed.data, started);
     // The answer in the same key order as before; the list by hand (json.ts), the rest is small.
-    sendJson(res, 200, `{"items":${scoredItemsJson(a.items)},"model":${JSON.stringify(a.model)},"unknownItems":${a.unknownItems},"requestId":${JSON.stringify(a.requestId)}}`);
+    sendJson(
+      res,
+      200,
+      `{"items":${scoredItemsJson(a.items)},"model":${JSON.stringify(a.model)},"unknownItems":${a.unknownItems},"requestId":${JSON.stringify(a.requestId)}}`,
+    );
   });
 
   // A regex route: in Express 5 paths a ':' starts a parameter.
@@ -344,7 +413,10 @@ export function createApp(deps: AppDeps) {
     const parsed = EventsSchema.safeParse(req.body);
     if (!parsed.success) {
       const body = req.body as { events?: unknown } | null;
-      refusedEvents.inc({ reason: 'invalid' }, Array.isArray(body?.events) ? Math.min(body.events.length, 100_000) || 1 : 1);
+      refusedEvents.inc(
+        { reason: 'invalid' },
+        Array.isArray(body?.events) ? Math.min(body.events.length, 100_000) || 1 : 1,
+      );
       return sendError(res, 400, 'BAD_INPUT', zodMessage(parsed.error));
     }
     if (!eventsLog) return sendError(res, 404, 'NOT_FOUND', 'event collection is not enabled');
@@ -361,7 +433,14 @@ export function createApp(deps: AppDeps) {
         refusedEvents.inc({ reason });
         return;
       }
-      eventsLog.append({ session_id: e.sessionId, event_type: e.eventType, item_id: e.itemId, timestamp: ts, request_id: e.requestId, ...(e.ts ? { client_timestamp: e.ts } : {}) });
+      eventsLog.append({
+        session_id: e.sessionId,
+        event_type: e.eventType,
+        item_id: e.itemId,
+        timestamp: ts,
+        request_id: e.requestId,
+        ...(e.ts ? { client_timestamp: e.ts } : {}),
+      });
       accepted++;
     });
     events.inc(accepted);
@@ -375,9 +454,12 @@ export function createApp(deps: AppDeps) {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_INPUT', 'request body is not valid JSON');
-    if (e.type === 'entity.too.large') return sendError(res, 413, 'BAD_INPUT', `request body larger than ${LIMITS.bodyBytes}`);
-    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported encoding');
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return sendError(res, e.status, 'BAD_INPUT', e.message ?? 'bad request');
+    if (e.type === 'entity.too.large')
+      return sendError(res, 413, 'BAD_INPUT', `request body larger than ${LIMITS.bodyBytes}`);
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+      return sendError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported encoding');
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+      return sendError(res, e.status, 'BAD_INPUT', e.message ?? 'bad request');
     const se = toSkiffError(err);
     logger.error('request failed', { code: se.code, error: se.message });
     sendError(res, 500, 'INTERNAL', 'internal error');

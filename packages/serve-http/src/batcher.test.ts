@@ -23,7 +23,12 @@ describe('micro-batching', () => {
     const m1 = model('v1', calls1);
     const m2 = model('v2', calls2);
     const b = createMicroBatcher();
-    const out = await Promise.all([b.recommend(m1, ['a'], 1), b.recommend(m1, ['a', 'b'], 3), b.recommend(m2, ['c'], 2), b.recommend(m1, [], 2)]);
+    const out = await Promise.all([
+      b.recommend(m1, ['a'], 1),
+      b.recommend(m1, ['a', 'b'], 3),
+      b.recommend(m2, ['c'], 2),
+      b.recommend(m1, [], 2),
+    ]);
     expect(calls1).toEqual([[['a'], ['a', 'b'], []]]);
     expect(calls2).toEqual([[['c']]]);
     expect(out[0]).toEqual(m1.recommender.recommend(['a'], 1));
@@ -34,7 +39,15 @@ describe('micro-batching', () => {
   });
 
   it('rejects every request of a failing call, and keeps serving the next turn', async () => {
-    const failing: LoadedModel = { ...model('v1', []), recommender: { ...model('v1', []).recommender, recommendBatch: () => { throw new Error('boom'); } } };
+    const failing: LoadedModel = {
+      ...model('v1', []),
+      recommender: {
+        ...model('v1', []).recommender,
+        recommendBatch: () => {
+          throw new Error('boom');
+        },
+      },
+    };
     const b = createMicroBatcher();
     const results = await Promise.allSettled([b.recommend(failing, ['a'], 1), b.recommend(failing, ['b'], 1)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);

@@ -16,7 +16,13 @@ import type { LoadedModel } from './model-holder.js';
  */
 export function createMicroBatcher(options: { maxBatch?: number } = {}) {
   const { maxBatch = 64 } = options;
-  type Job = { m: LoadedModel; items: string[]; k: number; resolve: (r: ScoredItem[]) => void; reject: (e: unknown) => void };
+  type Job = {
+    m: LoadedModel;
+    items: string[];
+    k: number;
+    resolve: (r: ScoredItem[]) => void;
+    reject: (e: unknown) => void;
+  };
   let queue: Job[] = [];
   let scheduled = false;
   let batches = 0;
@@ -32,7 +38,10 @@ export function createMicroBatcher(options: { maxBatch?: number } = {}) {
     for (const [m, group] of groups) {
       const k = Math.max(...group.map((j) => j.k));
       try {
-        const out = m.recommender.recommendBatch(group.map((j) => j.items), k);
+        const out = m.recommender.recommendBatch(
+          group.map((j) => j.items),
+          k,
+        );
         batches++;
         batched += group.length;
         group.forEach((j, i) => j.resolve((out[i] ?? []).slice(0, j.k)));

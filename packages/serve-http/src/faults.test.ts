@@ -24,7 +24,8 @@ async function register(reg: ModelRegistry, dir: string, items: string[]) {
   return (await reg.register({ name: 'fixed', sourceDir: dir, metrics: {}, params: {}, lineage })).version;
 }
 
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
   const started = Date.now();
@@ -93,7 +94,15 @@ describe('serving survives I/O faults', () => {
   });
 
   it('keeps the last good model while aliases.json is unreadable or corrupt, reports it, and follows promotions again after', async () => {
-    server = await startServer({ registry: reg, load, servingLogDir: path.join(dir, 'log'), host: '127.0.0.1', port: 0, logger: silentLogger, pollMs: 10 });
+    server = await startServer({
+      registry: reg,
+      load,
+      servingLogDir: path.join(dir, 'log'),
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger,
+      pollMs: 10,
+    });
     const url = server.url;
     expect((await ready(url)).status).toBe('ready');
     const aliasFile = path.join(dir, 'registry', 'aliases.json');
@@ -113,7 +122,10 @@ describe('serving survives I/O faults', () => {
     // Corrupt: half a JSON document.
     rmSync(aliasFile, { recursive: true });
     writeFileSync(aliasFile, good.slice(0, 10));
-    await until('the corrupt file to be seen', async () => (await ready(url)).faults[0]?.error.includes('JSON') ?? false);
+    await until(
+      'the corrupt file to be seen',
+      async () => (await ready(url)).faults[0]?.error.includes('JSON') ?? false,
+    );
     await traffic(url, 'corrupt', 20);
     const failures = await metric(url, 'skiff_registry_poll_failures');
     expect(failures).toBeGreaterThan(2);
@@ -139,12 +151,23 @@ describe('serving survives I/O faults', () => {
         return reg.aliases();
       },
     };
-    server = await startServer({ registry: remote, load, servingLogDir: path.join(dir, 'log'), host: '127.0.0.1', port: 0, logger: silentLogger, pollMs: 10 });
+    server = await startServer({
+      registry: remote,
+      load,
+      servingLogDir: path.join(dir, 'log'),
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger,
+      pollMs: 10,
+    });
     const url = server.url;
     down = true;
     await until('the outage to be reported', async () => (await ready(url)).status === 'degraded');
     await traffic(url, 'outage', 20);
-    expect((await ready(url)).faults[0]).toMatchObject({ component: 'registry', error: expect.stringMatching(/fetch failed/) });
+    expect((await ready(url)).faults[0]).toMatchObject({
+      component: 'registry',
+      error: expect.stringMatching(/fetch failed/),
+    });
     down = false;
     await until('recovery', async () => (await ready(url)).status === 'ready');
     expect(rejections).toEqual([]);
@@ -152,7 +175,17 @@ describe('serving survives I/O faults', () => {
 
   it('answers every request while the log folder is gone, reports it, and writes the queued records when it is back', async () => {
     const logDir = path.join(dir, 'log');
-    server = await startServer({ registry: reg, load, servingLogDir: logDir, eventsDir: path.join(dir, 'online'), host: '127.0.0.1', port: 0, logger: silentLogger, pollMs: 50, servingLog: { retryMs: 20, flushMs: 10 } });
+    server = await startServer({
+      registry: reg,
+      load,
+      servingLogDir: logDir,
+      eventsDir: path.join(dir, 'online'),
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger,
+      pollMs: 50,
+      servingLog: { retryMs: 20, flushMs: 10 },
+    });
     const url = server.url;
     const before = await traffic(url, 'before', 10);
     await until('the first records on disk', async () => (await loggedSessions(logDir)).size === before.length);
@@ -161,7 +194,9 @@ describe('serving survives I/O faults', () => {
     rmSync(logDir, { recursive: true });
     writeFileSync(logDir, 'not a folder');
     const during = await traffic(url, 'during', 30);
-    await until('the fault to be reported', async () => (await ready(url)).faults.some((f) => f.component === 'serving_log'));
+    await until('the fault to be reported', async () =>
+      (await ready(url)).faults.some((f) => f.component === 'serving_log'),
+    );
     const r = await ready(url);
     expect(r.status).toBe('degraded');
     expect(r.faults.find((f) => f.component === 'serving_log')?.error).toMatch(/EEXIST|ENOTDIR/);
@@ -171,7 +206,10 @@ describe('serving survives I/O faults', () => {
     rmSync(logDir);
     const after = await traffic(url, 'after', 10);
     await until('recovery', async () => (await ready(url)).status === 'ready');
-    await until('the queued records on disk', async () => (await loggedSessions(logDir)).size === during.length + after.length);
+    await until(
+      'the queued records on disk',
+      async () => (await loggedSessions(logDir)).size === during.length + after.length,
+    );
     const logged = await loggedSessions(logDir);
     // Nothing was lost: the records answered during the fault waited in the (bounded) queue.
     expect([...during, ...after].filter((id) => !logged.has(id))).toEqual([]);
@@ -192,7 +230,17 @@ describe('serving survives I/O faults', () => {
       // Fill the file system, leaving a little room.
       const filler = path.join(mnt, 'filler');
       await writeFile(filler, Buffer.alloc(200 * 1024));
-      server = await startServer({ registry: reg, load, servingLogDir: logDir, eventsDir: path.join(mnt, 'online'), host: '127.0.0.1', port: 0, logger: silentLogger, pollMs: 50, servingLog: { retryMs: 20, flushMs: 5, maxQueued: 50 } });
+      server = await startServer({
+        registry: reg,
+        load,
+        servingLogDir: logDir,
+        eventsDir: path.join(mnt, 'online'),
+        host: '127.0.0.1',
+        port: 0,
+        logger: silentLogger,
+        pollMs: 50,
+        servingLog: { retryMs: 20, flushMs: 5, maxQueued: 50 },
+      });
       const url = server.url;
       const big = Array.from({ length: 100 }, (_, i) => `item-${i}-${'x'.repeat(60)}`);
       let sent = 0;
@@ -206,7 +254,10 @@ describe('serving survives I/O faults', () => {
       expect(r.status).toBe('degraded');
       expect(r.faults.find((f) => f.component === 'serving_log')?.error).toMatch(/ENOSPC/);
       await traffic(url, 'full', 100, big);
-      await until('records counted as dropped', async () => (await metric(url, 'skiff_log_records_dropped{log="serving"}')) > 0);
+      await until(
+        'records counted as dropped',
+        async () => (await metric(url, 'skiff_log_records_dropped{log="serving"}')) > 0,
+      );
 
       rmSync(filler);
       const after = await traffic(url, 'after', 10);

@@ -14,10 +14,19 @@ import { loadFixed, writeFixedArtifact } from './test-helpers/fixed-model.mjs';
 const load = loadFixed as (dir: string) => Promise<Recommender>;
 const writeArtifact = writeFixedArtifact as (dir: string, items: string[]) => Promise<void>;
 const lineage: Lineage = { snapshotId: 's', loadIds: [], codeVersion: 'test', backend: 'none' };
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 /** A GET with a Host header of our choosing (fetch does not let a caller set Host). */
-function getWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function getWithHost(
+  url: string,
+  host: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { headers: { host, ...headers } }, (res) => {
       let body = '';
@@ -49,7 +58,8 @@ describe('HTTP hardening through the real server', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-harden-'));
     reg = createFsRegistry({ root: path.join(dir, 'registry') });
     await writeArtifact(path.join(dir, 'a1'), ['a', 'b', 'c']);
-    const v = (await reg.register({ name: 'fixed', sourceDir: path.join(dir, 'a1'), metrics: {}, params: {}, lineage })).version;
+    const v = (await reg.register({ name: 'fixed', sourceDir: path.join(dir, 'a1'), metrics: {}, params: {}, lineage }))
+      .version;
     await reg.setAlias('production', v);
   });
   afterEach(async () => {
@@ -85,20 +95,26 @@ describe('HTTP hardening through the real server', () => {
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('BAD_INPUT');
     }
     // The largest batch allowed: 100 requests, 2,000 items in all.
-    const ok = await post(server.url + '/v1/recommendations:batch', { requests: Array.from({ length: 100 }, () => ({ items: ['a'], k: 20 })) });
+    const ok = await post(server.url + '/v1/recommendations:batch', {
+      requests: Array.from({ length: 100 }, () => ({ items: ['a'], k: 20 })),
+    });
     expect(ok.status).toBe(200);
     await server.close();
     server = null;
     const files = await readdir(path.join(dir, 'log'));
     const { readFile } = await import('node:fs/promises');
-    const lines = (await Promise.all(files.map((f) => readFile(path.join(dir, 'log', f), 'utf8')))).join('').trim().split('\n');
+    const lines = (await Promise.all(files.map((f) => readFile(path.join(dir, 'log', f), 'utf8'))))
+      .join('')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(100);
   });
 
   it('rate-limits one address with a JSON 429, and keeps /healthz and /readyz answering', async () => {
     server = await start({ rateLimitPerMinute: 5 });
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await post(server.url + '/v1/recommendations', { items: ['a'] })).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await post(server.url + '/v1/recommendations', { items: ['a'] })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
     const r = await post(server.url + '/v1/recommendations', { items: ['a'] });
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
@@ -141,7 +157,9 @@ describe('HTTP hardening through the real server', () => {
     await server.close();
     server = await start({ dashboardHosts: ['shop.example'] });
     expect((await getWithHost(server.url + '/dashboard/api/info', 'shop.example')).status).toBe(200);
-    expect((await getWithHost(server.url + '/dashboard/api/info', `localhost:${new URL(server.url).port}`)).status).toBe(421);
+    expect(
+      (await getWithHost(server.url + '/dashboard/api/info', `localhost:${new URL(server.url).port}`)).status,
+    ).toBe(421);
   });
 
   it('does not follow a symlink out of the reports folder, and serves reports sandboxed', async () => {
@@ -164,7 +182,14 @@ describe('bounded disk and reads', () => {
   it('rotates the log by size and removes the oldest files past the retention cap', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-retain-'));
     try {
-      const log = createNdjsonLog<{ i: number; pad: string }>({ dir, prefix: 'serving', maxBytes: 2_000, retainBytes: 10_000, flushMs: 1, flushRecords: 1 });
+      const log = createNdjsonLog<{ i: number; pad: string }>({
+        dir,
+        prefix: 'serving',
+        maxBytes: 2_000,
+        retainBytes: 10_000,
+        flushMs: 1,
+        flushRecords: 1,
+      });
       // One record per write, so that files roll over at the size (a file may exceed it by one write).
       for (let i = 0; i < 400; i++) {
         log.append({ i, pad: 'x'.repeat(80) });
@@ -187,17 +212,25 @@ describe('bounded disk and reads', () => {
   it('shares one dashboard read between calls within the cache time', async () => {
     let reads = 0;
     let t = 0;
-    const read = cachedRead(async () => ++reads, 1_000, () => t);
+    const read = cachedRead(
+      async () => ++reads,
+      1_000,
+      () => t,
+    );
     expect(await Promise.all([read(), read(), read()])).toEqual([1, 1, 1]);
     t = 999;
     expect(await read()).toBe(1);
     t = 1_000;
     expect(await read()).toBe(2);
     let fail = true;
-    const flaky = cachedRead(async () => {
-      if (fail) throw new Error('x');
-      return 'ok';
-    }, 1_000, () => 0);
+    const flaky = cachedRead(
+      async () => {
+        if (fail) throw new Error('x');
+        return 'ok';
+      },
+      1_000,
+      () => 0,
+    );
     await expect(flaky()).rejects.toThrow('x');
     fail = false;
     expect(await flaky()).toBe('ok');

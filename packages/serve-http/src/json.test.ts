@@ -7,7 +7,19 @@ const ODD = ['', 'a"b', 'back\\slash', 'new\nline', '\u0000\u001f', '\ud800', '\
 
 describe('hand-written JSON (json.ts)', () => {
   it('writes a recommendation list exactly as JSON.stringify does', () => {
-    const scores = [1, 0.5, 0.123457, -0, -3.25, 1e-7, 1e21, 123456789.123456, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    const scores = [
+      1,
+      0.5,
+      0.123457,
+      -0,
+      -3.25,
+      1e-7,
+      1e21,
+      123456789.123456,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ];
     const items = scores.map((score, i) => ({ itemId: ODD[i % ODD.length]! + String(i), score }));
     expect(scoredItemsJson(items)).toBe(JSON.stringify(items));
     expect(scoredItemsJson([])).toBe('[]');
@@ -25,6 +37,7 @@ describe('hand-written JSON (json.ts)', () => {
       model: { name: 'gru4rec "v"', version: 'v0001' },
       latencyMs: 1.234,
     };
-    for (const r of [base, { ...base, sessionId: 's\n1', items: [], recommended: [] }]) expect(servingRecordJson(r)).toBe(JSON.stringify(r));
+    for (const r of [base, { ...base, sessionId: 's\n1', items: [], recommended: [] }])
+      expect(servingRecordJson(r)).toBe(JSON.stringify(r));
   });
 });

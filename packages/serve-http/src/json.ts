@@ -31,6 +31,9 @@ export function scoredItemsJson(items: ReadonlyArray<ScoredItem>): string {
  * POST answers. The headers are the ones `res.json` sets.
  */
 export function sendJson(res: Response, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

@@ -64,12 +64,17 @@ export function createModelHolder(options: CreateModelHolderOptions): ModelHolde
       poll.failures++;
       if (poll.error === null) {
         poll.since = new Date().toISOString();
-        logger.error('registry poll failed; keeping the current model', { alias, current: loaded?.manifest.version ?? null, error: (e as Error).message });
+        logger.error('registry poll failed; keeping the current model', {
+          alias,
+          current: loaded?.manifest.version ?? null,
+          error: (e as Error).message,
+        });
       }
       poll.error = (e as Error).message;
       return { changed: false, version: loaded?.manifest.version ?? null, error: poll.error };
     }
-    if (target === null || target === loaded?.manifest.version || target === failed) return { changed: false, version: loaded?.manifest.version ?? null };
+    if (target === null || target === loaded?.manifest.version || target === failed)
+      return { changed: false, version: loaded?.manifest.version ?? null };
     try {
       // registry.get re-hashes every file: a corrupted artifact never reaches load().
       const { manifest, dir } = await registry.get(target);
@@ -85,7 +90,11 @@ export function createModelHolder(options: CreateModelHolderOptions): ModelHolde
     } catch (e) {
       failed = target;
       onLoadError?.(target, e as Error);
-      logger.error('model failed to load; keeping the current one', { target, current: loaded?.manifest.version ?? null, error: (e as Error).message });
+      logger.error('model failed to load; keeping the current one', {
+        target,
+        current: loaded?.manifest.version ?? null,
+        error: (e as Error).message,
+      });
       return { changed: false, version: loaded?.manifest.version ?? null, error: (e as Error).message };
     }
   }

@@ -13,13 +13,18 @@ import { loadFixed, writeFixedArtifact } from './test-helpers/fixed-model.mjs';
 const load = loadFixed as (dir: string) => Promise<Recommender>;
 const writeArtifact = writeFixedArtifact as (dir: string, items: string[]) => Promise<void>;
 const lineage: Lineage = { snapshotId: 's', loadIds: [], codeVersion: 'test', backend: 'none' };
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const ITEMS = Array.from({ length: 40 }, (_, i) => `i${String(i).padStart(2, '0')}`);
 
 /** sha256 over every file of a folder (names and bytes): what the training pipeline would read from it. */
 async function folderDigest(dir: string): Promise<string> {
   const h = createHash('sha256');
-  for (const f of (await readdir(dir).catch(() => [] as string[])).sort()) h.update(f).update('\0').update(await readFile(path.join(dir, f))).update('\0');
+  for (const f of (await readdir(dir).catch(() => [] as string[])).sort())
+    h.update(f)
+      .update('\0')
+      .update(await readFile(path.join(dir, f)))
+      .update('\0');
   return h.digest('hex');
 }
 
@@ -36,7 +41,15 @@ describe('online events cannot be poisoned from outside', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-poison-'));
     reg = createFsRegistry({ root: path.join(dir, 'registry') });
     await writeArtifact(path.join(dir, 'a1'), ITEMS);
-    const v = (await reg.register({ name: 'fixed', sourceDir: path.join(dir, 'a1'), metrics: { 'hr@20': 0.5 }, params: {}, lineage })).version;
+    const v = (
+      await reg.register({
+        name: 'fixed',
+        sourceDir: path.join(dir, 'a1'),
+        metrics: { 'hr@20': 0.5 },
+        params: {},
+        lineage,
+      })
+    ).version;
     await reg.setAlias('production', v);
   });
   afterEach(async () => {
@@ -47,7 +60,18 @@ describe('online events cannot be poisoned from outside', () => {
   it('refuses and counts forged events; the events log, online quality and verdict stay as they were', async () => {
     const servingDir = path.join(dir, 'raw', 'serving');
     const eventsDir = path.join(dir, 'online');
-    const start = () => startServer({ registry: reg, load, servingLogDir: servingDir, eventsDir, host: '127.0.0.1', port: 0, logger: silentLogger, requestIdSecret: 'x'.repeat(32), servingLog: { flushMs: 5 } });
+    const start = () =>
+      startServer({
+        registry: reg,
+        load,
+        servingLogDir: servingDir,
+        eventsDir,
+        host: '127.0.0.1',
+        port: 0,
+        logger: silentLogger,
+        requestIdSecret: 'x'.repeat(32),
+        servingLog: { flushMs: 5 },
+      });
     server = await start();
     let url = server.url;
 
@@ -55,10 +79,15 @@ describe('online events cannot be poisoned from outside', () => {
     const issued: Array<{ sessionId: string; requestId: string }> = [];
     for (let s = 0; s < 60; s++) {
       const sessionId = `user-${s}`;
-      const r = (await (await post(url + '/v1/recommendations', { items: ['i01'], k: 20, sessionId })).json()) as { requestId: string; items: Array<{ itemId: string }> };
+      const r = (await (await post(url + '/v1/recommendations', { items: ['i01'], k: 20, sessionId })).json()) as {
+        requestId: string;
+        items: Array<{ itemId: string }>;
+      };
       issued.push({ sessionId, requestId: r.requestId });
       const itemId = s % 2 === 0 ? r.items[3]!.itemId : 'i39';
-      const ev = (await (await post(url + '/v1/events', { events: [{ sessionId, itemId, requestId: r.requestId }] })).json()) as { accepted: number };
+      const ev = (await (
+        await post(url + '/v1/events', { events: [{ sessionId, itemId, requestId: r.requestId }] })
+      ).json()) as { accepted: number };
       expect(ev.accepted).toBe(1);
     }
     // Restart (flushes the logs) and measure what the monitor would see.
@@ -81,24 +110,40 @@ describe('online events cannot be poisoned from outside', () => {
     // The attack: 500 forged events in posts of 50.
     const forged: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 100; i++) forged.push({ ...issued[i % 60]!, itemId: 'i39', ts: '2099-01-01T00:00:00Z' }); // future client time, real ids
-    for (let i = 0; i < 100; i++) forged.push({ sessionId: issued[i % 60]!.sessionId, itemId: 'i39', requestId: randomUUID() }); // ids never issued
-    for (let i = 0; i < 100; i++) forged.push({ sessionId: issued[(i + 1) % 60]!.sessionId, itemId: 'i39', requestId: issued[i % 60]!.requestId }); // another session's id
-    for (let i = 0; i < 100; i++) forged.push({ sessionId: issued[i % 60]!.sessionId, itemId: 'i39', requestId: `${issued[i % 60]!.requestId.split('.')[0]}.${'A'.repeat(43)}` }); // a guessed signature
+    for (let i = 0; i < 100; i++)
+      forged.push({ sessionId: issued[i % 60]!.sessionId, itemId: 'i39', requestId: randomUUID() }); // ids never issued
+    for (let i = 0; i < 100; i++)
+      forged.push({ sessionId: issued[(i + 1) % 60]!.sessionId, itemId: 'i39', requestId: issued[i % 60]!.requestId }); // another session's id
+    for (let i = 0; i < 100; i++)
+      forged.push({
+        sessionId: issued[i % 60]!.sessionId,
+        itemId: 'i39',
+        requestId: `${issued[i % 60]!.requestId.split('.')[0]}.${'A'.repeat(43)}`,
+      }); // a guessed signature
     let accepted = 0;
     let refused = 0;
     for (let i = 0; i < forged.length; i += 50) {
-      const r = (await (await post(url + '/v1/events', { events: forged.slice(i, i + 50) })).json()) as { accepted: number; refused: number };
+      const r = (await (await post(url + '/v1/events', { events: forged.slice(i, i + 50) })).json()) as {
+        accepted: number;
+        refused: number;
+      };
       accepted += r.accepted;
       refused += r.refused;
     }
     // Huge ids: the whole post is refused (400) and its events are counted.
-    const huge = Array.from({ length: 100 }, (_, i) => ({ sessionId: 's'.repeat(10_000), itemId: 'x'.repeat(1_000), requestId: issued[i % 60]!.requestId }));
-    for (let i = 0; i < huge.length; i += 20) expect((await post(url + '/v1/events', { events: huge.slice(i, i + 20) })).status).toBe(400);
+    const huge = Array.from({ length: 100 }, (_, i) => ({
+      sessionId: 's'.repeat(10_000),
+      itemId: 'x'.repeat(1_000),
+      requestId: issued[i % 60]!.requestId,
+    }));
+    for (let i = 0; i < huge.length; i += 20)
+      expect((await post(url + '/v1/events', { events: huge.slice(i, i + 20) })).status).toBe(400);
     expect(accepted).toBe(0);
     expect(refused).toBe(400);
 
     const metrics = await (await fetch(url + '/metrics')).text();
-    const count = (reason: string) => Number(new RegExp(`skiff_events_refused_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    const count = (reason: string) =>
+      Number(new RegExp(`skiff_events_refused_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     expect(count('future_client_time')).toBe(100);
     expect(count('unverified_request_id')).toBe(300);
     expect(count('invalid')).toBe(100);

@@ -23,7 +23,8 @@ async function register(reg: ModelRegistry, dir: string, items: string[]) {
   return (await reg.register({ name: 'fixed', sourceDir: dir, metrics: {}, params: {}, lineage })).version;
 }
 
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('serving under bad input, promotion and shutdown', () => {
   let dir: string;
@@ -100,7 +101,15 @@ describe('serving under bad input, promotion and shutdown', () => {
   });
 
   it('swaps to a promoted version under continuous traffic with zero failed requests; a corrupt version never serves', async () => {
-    const s = await startServer({ registry: reg, load, servingLogDir: path.join(dir, 'log'), host: '127.0.0.1', port: 0, logger: silentLogger, pollMs: 20 });
+    const s = await startServer({
+      registry: reg,
+      load,
+      servingLogDir: path.join(dir, 'log'),
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger,
+      pollMs: 20,
+    });
     const seen: string[] = [];
     let failures = 0;
     let stop = false;
@@ -133,13 +142,21 @@ describe('serving under bad input, promotion and shutdown', () => {
     // Once switched, never back.
     expect(seen.slice(seen.indexOf(v2))).toEqual(Array(seen.length - seen.indexOf(v2)).fill(v2));
     expect(metrics).toMatch(new RegExp(`skiff_model_load_failures_total\\{version="${v3}"\\} 1`));
-    expect(metrics).toMatch(/skiff_http_request_duration_seconds_bucket\{le="0.005",route="\/v1\/recommendations",status="200"\}/);
+    expect(metrics).toMatch(
+      /skiff_http_request_duration_seconds_bucket\{le="0.005",route="\/v1\/recommendations",status="200"\}/,
+    );
   });
 
   it('on SIGTERM finishes in-flight requests and every answered request is in the serving log', async () => {
     const logDir = path.join(dir, 'log');
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./test-helpers/serve-child.mjs', import.meta.url)), path.join(dir, 'registry'), logDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./test-helpers/serve-child.mjs', import.meta.url)), path.join(dir, 'registry'), logDir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const url = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+    );
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const answered: string[] = [];
     let n = 0;
@@ -156,7 +173,9 @@ describe('serving under bad input, promotion and shutdown', () => {
     await Promise.all(lanes);
     expect(await exited).toBe(0);
     const logged = new Set<string>();
-    for (const f of await readdir(logDir)) for (const line of (await readFile(path.join(logDir, f), 'utf8')).split('\n')) if (line) logged.add((JSON.parse(line) as { sessionId: string }).sessionId);
+    for (const f of await readdir(logDir))
+      for (const line of (await readFile(path.join(logDir, f), 'utf8')).split('\n'))
+        if (line) logged.add((JSON.parse(line) as { sessionId: string }).sessionId);
     expect(answered.length).toBeGreaterThan(20);
     expect(answered.filter((id) => !logged.has(id))).toEqual([]);
   });

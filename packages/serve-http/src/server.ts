@@ -31,7 +31,10 @@ export interface StartServerOptions {
   /** How long close() waits for in-flight requests before cutting connections. */
   drainMs?: number;
   /** Rotation, retention and fault handling of the serving and events logs. */
-  servingLog?: Pick<CreateNdjsonLogOptions, 'maxBytes' | 'retainBytes' | 'retainDays' | 'retryMs' | 'maxQueued' | 'flushMs'>;
+  servingLog?: Pick<
+    CreateNdjsonLogOptions,
+    'maxBytes' | 'retainBytes' | 'retainDays' | 'retryMs' | 'maxQueued' | 'flushMs'
+  >;
   /** Host names the dashboard answers (default localhost, 127.0.0.1, [::1]). */
   dashboardHosts?: readonly string[];
   /** /metrics behind `Authorization: Bearer <token>`. */
@@ -58,7 +61,8 @@ function createMetricsApp(metrics: Registry, token: string | undefined) {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', async (req, res) => {
-    if (token && !bearerMatches(req.headers.authorization, token)) res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <metrics token>' } });
+    if (token && !bearerMatches(req.headers.authorization, token))
+      res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <metrics token>' } });
     else res.type(metrics.contentType).send(await metrics.metrics());
   });
   app.use((_req, res) => res.status(404).json({ error: { code: 'NOT_FOUND', message: 'only /metrics here' } }));
@@ -67,20 +71,60 @@ function createMetricsApp(metrics: Registry, token: string | undefined) {
 
 /** Loads the alias, listens, and polls the registry so a promotion swaps the model without downtime. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const { registry, load, servingLogDir, host, port, logger, alias = 'production', pollMs = 5_000, drainMs = 10_000 } = options;
+  const {
+    registry,
+    load,
+    servingLogDir,
+    host,
+    port,
+    logger,
+    alias = 'production',
+    pollMs = 5_000,
+    drainMs = 10_000,
+  } = options;
   const metrics = new Registry();
-  const loadFailures = new Counter({ name: 'skiff_model_load_failures_total', help: 'Model versions that failed to load, verify or warm up', labelNames: ['version'], registers: [metrics] });
-  const models = createModelHolder({ registry, alias, load, logger, onLoadError: (version) => loadFailures.inc({ version }) });
+  const loadFailures = new Counter({
+    name: 'skiff_model_load_failures_total',
+    help: 'Model versions that failed to load, verify or warm up',
+    labelNames: ['version'],
+    registers: [metrics],
+  });
+  const models = createModelHolder({
+    registry,
+    alias,
+    load,
+    logger,
+    onLoadError: (version) => loadFailures.inc({ version }),
+  });
   const first = await models.refresh();
   if (!first.version) logger.warn('no model under the alias yet; /readyz stays 503 until one is promoted', { alias });
   const onFault = (log: string) => (e: Error | null) =>
-    e ? logger.error('log writes failing; records are counted as dropped until the disk recovers', { log, error: e.message }) : logger.info('log writes recovered', { log });
-  const servingLog = createNdjsonServingLog(servingLogDir, undefined, { ...options.servingLog, onFault: onFault('serving') });
+    e
+      ? logger.error('log writes failing; records are counted as dropped until the disk recovers', {
+          log,
+          error: e.message,
+        })
+      : logger.info('log writes recovered', { log });
+  const servingLog = createNdjsonServingLog(servingLogDir, undefined, {
+    ...options.servingLog,
+    onFault: onFault('serving'),
+  });
   const eventsDir = options.eventsDir ?? path.join(servingLogDir, '..', 'online');
-  const eventsLog = createNdjsonLog<OnlineEventRecord>({ ...options.servingLog, dir: eventsDir, prefix: 'events', onFault: onFault('events') });
-  const dashboard = options.dashboard ? createDashboardRouter({ ...options.dashboard, registry, servingLogDir, eventsDir }, models) : undefined;
+  const eventsLog = createNdjsonLog<OnlineEventRecord>({
+    ...options.servingLog,
+    dir: eventsDir,
+    prefix: 'events',
+    onFault: onFault('events'),
+  });
+  const dashboard = options.dashboard
+    ? createDashboardRouter({ ...options.dashboard, registry, servingLogDir, eventsDir }, models)
+    : undefined;
   const separateMetrics = options.metricsPort !== undefined;
-  const metricsAccess = separateMetrics ? { mode: 'elsewhere' as const } : options.metricsToken ? { mode: 'token' as const, token: options.metricsToken } : { mode: 'open' as const };
+  const metricsAccess = separateMetrics
+    ? { mode: 'elsewhere' as const }
+    : options.metricsToken
+      ? { mode: 'token' as const, token: options.metricsToken }
+      : { mode: 'open' as const };
   const app = createApp({
     models,
     servingLog,
@@ -94,13 +138,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     ...(dashboard ? { dashboard } : {}),
   });
-  const listen = (handler: ReturnType<typeof createApp> | ReturnType<typeof createMetricsApp>, p: number): Promise<Server> =>
+  const listen = (
+    handler: ReturnType<typeof createApp> | ReturnType<typeof createMetricsApp>,
+    p: number,
+  ): Promise<Server> =>
     new Promise((resolve, reject) => {
       const s = handler.listen(p, host, () => resolve(s));
       s.once('error', reject);
     });
   const server = await listen(app, port);
-  const metricsServer = separateMetrics ? await listen(createMetricsApp(metrics, options.metricsToken), options.metricsPort ?? 0) : null;
+  const metricsServer = separateMetrics
+    ? await listen(createMetricsApp(metrics, options.metricsToken), options.metricsPort ?? 0)
+    : null;
   // refresh() never rejects (a failed poll keeps the current model and is reported on /readyz);
   // the catch is the last guard against an unhandled rejection ending the process.
   const timer = setInterval(() => {
@@ -109,7 +158,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   timer.unref();
   const { port: actual } = server.address() as AddressInfo;
   const url = `http://${host}:${actual}`;
-  const metricsUrl = metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined;
+  const metricsUrl = metricsServer
+    ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics`
+    : undefined;
   logger.info('serving', { url, alias, modelVersion: models.current()?.manifest.version ?? null });
   let closing: Promise<void> | null = null;
   return {
@@ -126,7 +177,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         const closed = new Promise<void>((r) => server.close(() => r()));
         // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
         server.closeIdleConnections();
-        const drained = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref())]);
+        const drained = await Promise.race([
+          closed.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
+        ]);
         if (!drained) {
           logger.warn('in-flight requests cut after the drain timeout', { drainMs });
           server.closeAllConnections();

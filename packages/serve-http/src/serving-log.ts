@@ -1,4 +1,13 @@
-import { createWriteStream, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  type WriteStream,
+} from 'node:fs';
 import path from 'node:path';
 import { jsonNumber, scoredItemsJson } from './json.js';
 
@@ -253,6 +262,16 @@ export function servingRecordJson(r: ServingRecord): string {
 }
 
 /** The serving log: one line per answered recommendation request. */
-export function createNdjsonServingLog(dir: string, now?: () => Date, options: Partial<Omit<CreateNdjsonLogOptions<ServingRecord>, 'dir' | 'prefix' | 'serialize' | 'now'>> = {}): ServingLog {
-  return createNdjsonLog<ServingRecord>({ ...options, dir, prefix: 'serving', serialize: servingRecordJson, ...(now ? { now } : {}) });
+export function createNdjsonServingLog(
+  dir: string,
+  now?: () => Date,
+  options: Partial<Omit<CreateNdjsonLogOptions<ServingRecord>, 'dir' | 'prefix' | 'serialize' | 'now'>> = {},
+): ServingLog {
+  return createNdjsonLog<ServingRecord>({
+    ...options,
+    dir,
+    prefix: 'serving',
+    serialize: servingRecordJson,
+    ...(now ? { now } : {}),
+  });
 }

@@ -46,9 +46,30 @@ export interface CreateCatalogueOptions {
 }
 
 const NOUNS = [
-  'shoes', 'lamps', 'jackets', 'mugs', 'headphones', 'backpacks', 'watches', 'chairs', 'plants', 'books',
-  'toys', 'bikes', 'tents', 'knives', 'rugs', 'phones', 'cameras', 'towels', 'candles', 'gloves',
-  'scarves', 'pans', 'desks', 'games',
+  'shoes',
+  'lamps',
+  'jackets',
+  'mugs',
+  'headphones',
+  'backpacks',
+  'watches',
+  'chairs',
+  'plants',
+  'books',
+  'toys',
+  'bikes',
+  'tents',
+  'knives',
+  'rugs',
+  'phones',
+  'cameras',
+  'towels',
+  'candles',
+  'gloves',
+  'scarves',
+  'pans',
+  'desks',
+  'games',
 ];
 const ADJECTIVES = ['cheap', 'red', 'kids', 'best', 'wireless', 'vintage', 'large', 'sale', 'eco', 'mini'];
 
@@ -85,10 +106,19 @@ export function queryFor(catalogue: Catalogue, category: number, rng: Rng): stri
  * successors that sessions tend to follow.
  */
 export function createCatalogue(options: CreateCatalogueOptions): Catalogue {
-  const { items: n = 2_000, categories: nc = 20, seed, zipfExponent = 1.1, successorsPerItem = 3, sameCategoryShare = 0.8 } = options;
+  const {
+    items: n = 2_000,
+    categories: nc = 20,
+    seed,
+    zipfExponent = 1.1,
+    successorsPerItem = 3,
+    sameCategoryShare = 0.8,
+  } = options;
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`items must be an integer ≥ 2 (got ${n})`);
-  if (!Number.isInteger(nc) || nc < 1 || nc > n) throw new RangeError(`categories must be an integer in [1, items] (got ${nc})`);
-  if (!Number.isInteger(successorsPerItem) || successorsPerItem < 1 || successorsPerItem >= n) throw new RangeError(`successorsPerItem must be in [1, items)`);
+  if (!Number.isInteger(nc) || nc < 1 || nc > n)
+    throw new RangeError(`categories must be an integer in [1, items] (got ${nc})`);
+  if (!Number.isInteger(successorsPerItem) || successorsPerItem < 1 || successorsPerItem >= n)
+    throw new RangeError(`successorsPerItem must be in [1, items)`);
   const rng = createRng(seed, 0xca7);
   const categories = Array.from({ length: nc }, (_, c) => `c${String(c).padStart(2, '0')}`);
   const categoryNames = Array.from({ length: nc }, (_, c) => categoryName(c));
@@ -104,11 +134,18 @@ export function createCatalogue(options: CreateCatalogueOptions): Catalogue {
     categoryOf[i] = c;
     byCategory[c]!.push(i);
     const raw = rng.lognormal(priceLevel[c]!, 0.45);
-    const item: Item = { id: `i${String(i).padStart(5, '0')}`, category: categories[c]!, price: Math.floor(raw) + 0.99 };
+    const item: Item = {
+      id: `i${String(i).padStart(5, '0')}`,
+      category: categories[c]!,
+      price: Math.floor(raw) + 0.99,
+    };
     items.push(item);
     indexOf.set(item.id, i);
   }
-  const rankOf = shuffle(rng, Array.from({ length: n }, (_, i) => i));
+  const rankOf = shuffle(
+    rng,
+    Array.from({ length: n }, (_, i) => i),
+  );
   const popularity = new Float64Array(n);
   for (let i = 0; i < n; i++) popularity[i] = 1 / Math.pow(rankOf[i]! + 1, zipfExponent);
   // A browsing chain per category: a random cyclic order of its items.
@@ -125,7 +162,8 @@ export function createCatalogue(options: CreateCatalogueOptions): Catalogue {
     const first = chainNext[i]!;
     if (first >= 0) out.push(first);
     while (out.length < successorsPerItem) {
-      const cand = own.length > successorsPerItem + 1 && rng.next() < sameCategoryShare ? own[rng.int(own.length)]! : rng.int(n);
+      const cand =
+        own.length > successorsPerItem + 1 && rng.next() < sameCategoryShare ? own[rng.int(own.length)]! : rng.int(n);
       if (cand !== i && !out.includes(cand)) out.push(cand);
     }
     successors.push(out);

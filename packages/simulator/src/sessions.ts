@@ -79,10 +79,18 @@ function trafficFor(catalogue: Catalogue, drift: DriftScenario | undefined): Tra
   const w = driftedPopularity(catalogue, drift);
   const categoryWeights = new Float64Array(catalogue.categories.length);
   for (let i = 0; i < w.length; i++) categoryWeights[catalogue.categoryOf[i]!]! += w[i]!;
-  const perCategory = catalogue.byCategory.map((members) => createAliasTable(members.length > 0 ? members.map((i) => w[i]!) : [1]));
+  const perCategory = catalogue.byCategory.map((members) =>
+    createAliasTable(members.length > 0 ? members.map((i) => w[i]!) : [1]),
+  );
   const factor = drift?.kind === 'longer-sessions' ? (drift.factor ?? 2.5) : 1;
   if (!(factor > 0)) throw new RangeError('longer-sessions: factor must be positive');
-  return { global: createAliasTable(w), perCategory, categoryWeights, categoryCum: cumulative(categoryWeights), lengthFactor: factor };
+  return {
+    global: createAliasTable(w),
+    perCategory,
+    categoryWeights,
+    categoryCum: cumulative(categoryWeights),
+    lengthFactor: factor,
+  };
 }
 
 /** Items viewed in one session: log-normal (median ≈ 3.5, mean ≈ 4.7), long tail, capped. */
@@ -96,7 +104,8 @@ function gapMs(rng: Rng): number {
 }
 
 function checkOptions(o: GenerateSessionsOptions): void {
-  if (!Number.isInteger(o.sessions) || o.sessions < 0) throw new RangeError(`sessions must be a non-negative integer (got ${o.sessions})`);
+  if (!Number.isInteger(o.sessions) || o.sessions < 0)
+    throw new RangeError(`sessions must be a non-negative integer (got ${o.sessions})`);
   if (!Number.isInteger(o.days) || o.days < 1) throw new RangeError(`days must be a positive integer (got ${o.days})`);
   if (Number.isNaN(o.start.getTime())) throw new RangeError('start is not a valid date');
   const f = o.followProbability ?? FOLLOW_PROBABILITY;
@@ -123,7 +132,8 @@ export function* sessionEvents(options: GenerateSessionsOptions): Generator<RawE
   // Session starts: a day, an hour by the daily cycle, a moment in that hour; sorted.
   const starts = new Float64Array(sessions);
   const startMs = start.getTime();
-  for (let s = 0; s < sessions; s++) starts[s] = startMs + rng.int(days) * 86_400_000 + rng.pick(HOURLY_CUM) * 3_600_000 + rng.int(3_600_000);
+  for (let s = 0; s < sessions; s++)
+    starts[s] = startMs + rng.int(days) * 86_400_000 + rng.pick(HOURLY_CUM) * 3_600_000 + rng.int(3_600_000);
   starts.sort();
 
   for (let s = 0; s < sessions; s++) {
@@ -137,11 +147,26 @@ export function* sessionEvents(options: GenerateSessionsOptions): Generator<RawE
       return iso;
     };
     const search = (category: number): void => {
-      events.push({ session_id: sessionId, event_type: 'search', item_id: null, timestamp: stamp(), user_id: userId, query: queryFor(catalogue, category, rng) });
+      events.push({
+        session_id: sessionId,
+        event_type: 'search',
+        item_id: null,
+        timestamp: stamp(),
+        user_id: userId,
+        query: queryFor(catalogue, category, rng),
+      });
     };
     const itemEvent = (type: 'view' | 'click' | 'add_to_cart' | 'purchase', i: number): void => {
       const item = items[i]!;
-      events.push({ session_id: sessionId, event_type: type, item_id: item.id, timestamp: stamp(), user_id: userId, price: item.price, category: item.category });
+      events.push({
+        session_id: sessionId,
+        event_type: type,
+        item_id: item.id,
+        timestamp: stamp(),
+        user_id: userId,
+        price: item.price,
+        category: item.category,
+      });
     };
     const fromCategory = (c: number): number => byCategory[c]![traffic.perCategory[c]!.sample(rng)]!;
 

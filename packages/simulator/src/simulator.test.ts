@@ -12,14 +12,21 @@ const start = new Date(Date.UTC(2026, 0, 1));
 const cat = createCatalogue({ items: 1000, seed: 3 });
 
 function stats(drift?: DriftScenario, seed = 9) {
-  return sessionStats(generateSessions({ catalogue: cat, sessions: 4000, seed, start, days: 7, ...(drift ? { drift } : {}) }), cat);
+  return sessionStats(
+    generateSessions({ catalogue: cat, sessions: 4000, seed, start, days: 7, ...(drift ? { drift } : {}) }),
+    cat,
+  );
 }
 const base = stats();
 
 describe('catalogue', () => {
   it('is seeded, well-formed and mostly same-category in its successors', () => {
-    expect(JSON.stringify(createCatalogue({ items: 300, seed: 1 }))).toBe(JSON.stringify(createCatalogue({ items: 300, seed: 1 })));
-    expect(JSON.stringify(createCatalogue({ items: 300, seed: 1 }).successors)).not.toBe(JSON.stringify(createCatalogue({ items: 300, seed: 2 }).successors));
+    expect(JSON.stringify(createCatalogue({ items: 300, seed: 1 }))).toBe(
+      JSON.stringify(createCatalogue({ items: 300, seed: 1 })),
+    );
+    expect(JSON.stringify(createCatalogue({ items: 300, seed: 1 }).successors)).not.toBe(
+      JSON.stringify(createCatalogue({ items: 300, seed: 2 }).successors),
+    );
     expect(cat.items[42]!.id).toBe('i00042');
     expect(cat.categories).toHaveLength(20);
     expect(cat.categories[7]).toBe('c07');
@@ -59,7 +66,8 @@ describe('sessions', () => {
       expect(RawEventSchema.safeParse(e).success).toBe(true);
       expect(typeof e.timestamp).toBe('string');
       expect(new Date(String(e.timestamp)).toISOString()).toBe(e.timestamp);
-      if (e.event_type === 'search') expect(e.item_id === null && typeof e.query === 'string' && e.query.length > 0).toBe(true);
+      if (e.event_type === 'search')
+        expect(e.item_id === null && typeof e.query === 'string' && e.query.length > 0).toBe(true);
       else expect(cat.indexOf.has(e.item_id ?? '')).toBe(true);
     }
     const ids = [...new Set(events.map((e) => e.session_id))];
@@ -112,7 +120,16 @@ describe('sessions', () => {
     expect(category.categoryShares['c05']!).toBeGreaterThan(3 * (base.categoryShares['c05'] ?? 0));
     // Structure stays: drift changes traffic, not the catalogue.
     for (const d of [longer, shifted, category]) expect(d.successorFollowRate).toBeGreaterThan(0.5);
-    expect(() => generateSessions({ catalogue: cat, sessions: 1, seed: 1, start, days: 1, drift: { kind: 'category-shift', category: 'nope' } })).toThrow();
+    expect(() =>
+      generateSessions({
+        catalogue: cat,
+        sessions: 1,
+        seed: 1,
+        start,
+        days: 1,
+        drift: { kind: 'category-shift', category: 'nope' },
+      }),
+    ).toThrow();
   });
 
   it('generates 20,000 sessions lazily', () => {
@@ -127,7 +144,15 @@ describe('writeRawLogs', () => {
   it('writes deterministic, append-only NDJSON files', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-sim-'));
     try {
-      const opts = { dir: path.join(dir, 'raw'), catalogue: cat, sessions: 400, seed: 5, start, days: 2, maxEventsPerFile: 500 };
+      const opts = {
+        dir: path.join(dir, 'raw'),
+        catalogue: cat,
+        sessions: 400,
+        seed: 5,
+        start,
+        days: 2,
+        maxEventsPerFile: 500,
+      };
       const a = await writeRawLogs(opts);
       expect(a.sessions).toBe(400);
       expect(a.files.length).toBeGreaterThan(2);

@@ -25,7 +25,10 @@ function driftTag(drift: DriftScenario | undefined): string {
 }
 
 /** `events-<seed>[-<drift>]-0001.ndjson`: the deterministic name of the n-th file of a run. */
-export function rawLogFileName(options: { seed: number; drift?: DriftScenario; filePrefix?: string }, n: number): string {
+export function rawLogFileName(
+  options: { seed: number; drift?: DriftScenario; filePrefix?: string },
+  n: number,
+): string {
   return `${options.filePrefix ?? 'events'}-${options.seed}${driftTag(options.drift)}-${String(n).padStart(4, '0')}.ndjson`;
 }
 
@@ -42,7 +45,9 @@ async function publish(file: string, body: Buffer): Promise<boolean> {
     });
     if (existing === null) return false;
     if (existing.equals(body)) return true;
-    throw new Error(`refusing to overwrite raw log ${file} with different content (raw logs are append-only; use another seed or filePrefix)`);
+    throw new Error(
+      `refusing to overwrite raw log ${file} with different content (raw logs are append-only; use another seed or filePrefix)`,
+    );
   };
   if (await same()) return false;
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`; // not *.ndjson: readers never pick it up
@@ -73,7 +78,8 @@ async function publish(file: string, body: Buffer): Promise<boolean> {
  */
 export async function writeRawLogs(options: WriteRawLogsOptions): Promise<WriteRawLogsResult> {
   const { dir, maxEventsPerFile = 200_000 } = options;
-  if (!Number.isInteger(maxEventsPerFile) || maxEventsPerFile < 1) throw new RangeError('maxEventsPerFile must be a positive integer');
+  if (!Number.isInteger(maxEventsPerFile) || maxEventsPerFile < 1)
+    throw new RangeError('maxEventsPerFile must be a positive integer');
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
   let unchanged = 0;

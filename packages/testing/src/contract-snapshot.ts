@@ -20,7 +20,10 @@ export interface ContractSnapshot {
  * `items` items; item i is followed by (7i + 3) mod items 80% of the time, so sequence models have
  * something to learn; starts are skewed to popular items. Some test sessions carry test-only items.
  */
-export async function writeContractSnapshot(dir: string, options: { train?: number; validation?: number; test?: number; items?: number; seed?: number } = {}): Promise<ContractSnapshot> {
+export async function writeContractSnapshot(
+  dir: string,
+  options: { train?: number; validation?: number; test?: number; items?: number; seed?: number } = {},
+): Promise<ContractSnapshot> {
   const { train: nTrain = 400, validation: nVal = 60, test: nTest = 80, items = 40, seed = 1 } = options;
   const rnd = seededRandom(seed);
   const randomItem = () => Math.floor(Math.pow(rnd(), 2) * items);
@@ -44,9 +47,14 @@ export async function writeContractSnapshot(dir: string, options: { train?: numb
   });
   const t0 = Date.UTC(2026, 0, 5, 6);
   const HOUR = 3_600_000;
-  const starts = (n: number, from: number) => Array.from({ length: n }, (_, i) => new Date(from + i * HOUR / 4).toISOString());
+  const starts = (n: number, from: number) =>
+    Array.from({ length: n }, (_, i) => new Date(from + (i * HOUR) / 4).toISOString());
   await mkdir(dir, { recursive: true });
-  const files = { train: path.join(dir, 'train.json'), validation: path.join(dir, 'validation.json'), test: path.join(dir, 'test.json') };
+  const files = {
+    train: path.join(dir, 'train.json'),
+    validation: path.join(dir, 'validation.json'),
+    test: path.join(dir, 'test.json'),
+  };
   const trainStarts = starts(nTrain, t0);
   const validationStart = t0 + nTrain * (HOUR / 4);
   const testStart = validationStart + nVal * (HOUR / 4);
@@ -60,7 +68,10 @@ export async function writeContractSnapshot(dir: string, options: { train?: numb
     dir,
     files,
     counts: { train: nTrain, validation: nVal, test: nTest, items: new Set(train.flat()).size },
-    splitTime: { validationStart: new Date(validationStart).toISOString(), testStart: new Date(testStart).toISOString() },
+    splitTime: {
+      validationStart: new Date(validationStart).toISOString(),
+      testStart: new Date(testStart).toISOString(),
+    },
   };
   await writeFile(path.join(dir, 'snapshot.json'), JSON.stringify(snapshot, null, 2));
   return { snapshot, train, validation, test, testOnlyItems };

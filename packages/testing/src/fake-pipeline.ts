@@ -1,4 +1,12 @@
-import type { CheckResult, DatasetSnapshot, EvaluateOutput, LoadResult, ModelManifest, TrainOutput, TransformResult } from '@skiff/core';
+import type {
+  CheckResult,
+  DatasetSnapshot,
+  EvaluateOutput,
+  LoadResult,
+  ModelManifest,
+  TrainOutput,
+  TransformResult,
+} from '@skiff/core';
 
 export interface FakePipelineOptions {
   modelVersion?: string;
@@ -38,9 +46,22 @@ export function fakePipelineSteps(calls: string[], options: FakePipelineOptions 
     transform: rec<TransformResult>('transform', { models: [] }),
     validate: rec<CheckResult>('validate', { passed: true, checks: [] }),
     snapshot: rec<DatasetSnapshot>('snapshot', fakeSnapshot(snapshotId)),
-    train: rec<TrainOutput>('train', { artifactDir: '/a', files: [], backend: 'wasm', epochs: 1, losses: [1], samplesPerSecond: 1, trainSeconds: 1 }),
+    train: rec<TrainOutput>('train', {
+      artifactDir: '/a',
+      files: [],
+      backend: 'wasm',
+      epochs: 1,
+      losses: [1],
+      samplesPerSecond: 1,
+      trainSeconds: 1,
+    }),
     evaluate: rec<EvaluateOutput>('evaluate', { metrics, baselines: { pop: { 'hr@20': 0.1 } }, predictions: 10 }),
     register: rec<ModelManifest>('register', { version: modelVersion } as ModelManifest),
-    promote: rec('promote', { promoted, version: modelVersion, previous: null as string | null, reason: promoted ? 'no champion' : 'not better' }),
+    promote: rec('promote', {
+      promoted,
+      version: modelVersion,
+      previous: null as string | null,
+      reason: promoted ? 'no champion' : 'not better',
+    }),
   };
 }

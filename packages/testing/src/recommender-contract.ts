@@ -40,9 +40,18 @@ const UNKNOWN = ['zz-unknown-item-1', 'zz-unknown-item-2'];
  * Throws (through `expect`) unless `list` is a valid answer to a request for `k` items: at most k,
  * no duplicates, only items of `vocabulary`, none of `exclude`, finite scores in descending order.
  */
-export function expectValidRecommendations(list: readonly ScoredItem[], options: { k: number; vocabulary: ReadonlySet<string> | readonly string[]; exclude?: ReadonlySet<string>; label?: string }): void {
+export function expectValidRecommendations(
+  list: readonly ScoredItem[],
+  options: {
+    k: number;
+    vocabulary: ReadonlySet<string> | readonly string[];
+    exclude?: ReadonlySet<string>;
+    label?: string;
+  },
+): void {
   const { k, exclude, label = 'recommendations' } = options;
-  const vocabulary = options.vocabulary instanceof Set ? options.vocabulary : new Set(options.vocabulary as readonly string[]);
+  const vocabulary =
+    options.vocabulary instanceof Set ? options.vocabulary : new Set(options.vocabulary as readonly string[]);
   expect(Array.isArray(list), `${label}: an array`).toBe(true);
   expect(list.length, `${label}: at most k=${k}`).toBeLessThanOrEqual(k);
   const ids = list.map((r) => r.itemId);
@@ -52,13 +61,21 @@ export function expectValidRecommendations(list: readonly ScoredItem[], options:
     expect(Number.isFinite(r.score), `${label}: score of ${r.itemId} is finite (${r.score})`).toBe(true);
     if (exclude) expect(exclude.has(r.itemId), `${label}: ${r.itemId} was excluded`).toBe(false);
   }
-  for (let i = 1; i < list.length; i++) expect(list[i]!.score, `${label}: sorted by descending score at ${i}`).toBeLessThanOrEqual(list[i - 1]!.score);
+  for (let i = 1; i < list.length; i++)
+    expect(list[i]!.score, `${label}: sorted by descending score at ${i}`).toBeLessThanOrEqual(list[i - 1]!.score);
 }
 
 /** Same items in the same order, scores equal up to float noise. */
 export function expectSameRanking(a: readonly ScoredItem[], b: readonly ScoredItem[], label: string): void {
-  expect(a.map((r) => r.itemId), label).toEqual(b.map((r) => r.itemId));
-  a.forEach((r, i) => expect(Math.abs(r.score - b[i]!.score), `${label}: score of ${r.itemId}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(r.score))));
+  expect(
+    a.map((r) => r.itemId),
+    label,
+  ).toEqual(b.map((r) => r.itemId));
+  a.forEach((r, i) =>
+    expect(Math.abs(r.score - b[i]!.score), `${label}: score of ${r.itemId}`).toBeLessThanOrEqual(
+      1e-5 * Math.max(1, Math.abs(r.score)),
+    ),
+  );
 }
 
 /** Histories to ask about: prefixes of training sessions (or runs of vocabulary items), short to long. */
@@ -79,7 +96,10 @@ function historiesOf(h: RecommenderHarness): string[][] {
  * The checks of the Recommender contract as plain functions (each throws on a violation), so that
  * they can run against any recommender, e.g. the one a Trainer's artifact loads as.
  */
-export const recommenderContractChecks: Record<RecommenderContractCase, (h: RecommenderHarness, options?: RecommenderContractOptions) => void> = {
+export const recommenderContractChecks: Record<
+  RecommenderContractCase,
+  (h: RecommenderHarness, options?: RecommenderContractOptions) => void
+> = {
   vocabulary(h) {
     const v = h.recommender.vocabulary;
     expect(v.length).toBeGreaterThan(0);
@@ -95,7 +115,8 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
         const list = r.recommend(hist, k);
         expect(list.length, `k=${k} for ${JSON.stringify(hist)}`).toBeLessThanOrEqual(k);
         expect(list.length, `k=${k} for ${JSON.stringify(hist)}: something is ranked`).toBeGreaterThan(0);
-        if (options.fillsToK) expect(list.length, `k=${k} for ${JSON.stringify(hist)}: filled to k`).toBe(Math.min(k, V));
+        if (options.fillsToK)
+          expect(list.length, `k=${k} for ${JSON.stringify(hist)}: filled to k`).toBe(Math.min(k, V));
       }
   },
 
@@ -103,11 +124,18 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
     const r = h.recommender;
     const vocabulary = new Set(r.vocabulary);
     const hs = historiesOf(h);
-    for (const hist of hs) for (const k of [5, 20]) expectValidRecommendations(r.recommend(hist, k), { k, vocabulary, label: `recommend(${JSON.stringify(hist)}, ${k})` });
+    for (const hist of hs)
+      for (const k of [5, 20])
+        expectValidRecommendations(r.recommend(hist, k), {
+          k,
+          vocabulary,
+          label: `recommend(${JSON.stringify(hist)}, ${k})`,
+        });
     // The longest history serving accepts (200 items, RecommendationRequestSchema), repeats included.
     const long = Array.from({ length: 200 }, (_, i) => r.vocabulary[(i * 7) % r.vocabulary.length]!);
     expectValidRecommendations(r.recommend(long, 20), { k: 20, vocabulary, label: '200-item history' });
-    for (const list of r.recommendBatch(hs, 20)) expectValidRecommendations(list, { k: 20, vocabulary, label: 'recommendBatch' });
+    for (const list of r.recommendBatch(hs, 20))
+      expectValidRecommendations(list, { k: 20, vocabulary, label: 'recommendBatch' });
   },
 
   exclude(h, options = {}) {
@@ -125,7 +153,10 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
         .recommend(hist, k + exclude.size)
         .map((x) => x.itemId)
         .filter((i) => !exclude.has(i));
-      expect(list.map((x) => x.itemId), `exclusion only filters, for ${JSON.stringify(hist)}`).toEqual(wider.slice(0, list.length));
+      expect(
+        list.map((x) => x.itemId),
+        `exclusion only filters, for ${JSON.stringify(hist)}`,
+      ).toEqual(wider.slice(0, list.length));
       const known = [...exclude].filter((i) => vocabulary.has(i)).length;
       if (options.fillsToK) expect(list.length).toBe(Math.min(k, V - known));
     }
@@ -135,9 +166,22 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
     const r = h.recommender;
     for (const hist of historiesOf(h).slice(0, 12)) {
       const base = r.recommend(hist, 10);
-      expectSameRanking(r.recommend([...hist, UNKNOWN[0]!], 10), base, `unknown item appended to ${JSON.stringify(hist)}`);
-      expectSameRanking(r.recommend([UNKNOWN[1]!, ...hist], 10), base, `unknown item prepended to ${JSON.stringify(hist)}`);
-      if (hist.length >= 2) expectSameRanking(r.recommend([hist[0]!, UNKNOWN[0]!, ...hist.slice(1)], 10), base, `unknown item inside ${JSON.stringify(hist)}`);
+      expectSameRanking(
+        r.recommend([...hist, UNKNOWN[0]!], 10),
+        base,
+        `unknown item appended to ${JSON.stringify(hist)}`,
+      );
+      expectSameRanking(
+        r.recommend([UNKNOWN[1]!, ...hist], 10),
+        base,
+        `unknown item prepended to ${JSON.stringify(hist)}`,
+      );
+      if (hist.length >= 2)
+        expectSameRanking(
+          r.recommend([hist[0]!, UNKNOWN[0]!, ...hist.slice(1)], 10),
+          base,
+          `unknown item inside ${JSON.stringify(hist)}`,
+        );
     }
     expectSameRanking(r.recommend(UNKNOWN, 10), r.recommend([], 10), 'all-unknown history = empty history');
   },
@@ -157,7 +201,10 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
         for (const s of h.train) for (const i of s) counts.set(i, (counts.get(i) ?? 0) + 1);
         const best = [...counts.values()].sort((a, b) => b - a).slice(0, k);
         // The k most frequent training items (ties in any order).
-        expect(list.map((x) => counts.get(x.itemId) ?? 0), `empty history, k=${k}: the most popular items`).toEqual(best);
+        expect(
+          list.map((x) => counts.get(x.itemId) ?? 0),
+          `empty history, k=${k}: the most popular items`,
+        ).toEqual(best);
       }
     }
   },
@@ -168,7 +215,13 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
     for (const k of [1, 10]) {
       const batch = r.recommendBatch(hs, k);
       expect(batch).toHaveLength(hs.length);
-      hs.forEach((hist, i) => expectSameRanking(batch[i]!, r.recommend(hist, k), `recommendBatch vs recommend for ${JSON.stringify(hist)}, k=${k}`));
+      hs.forEach((hist, i) =>
+        expectSameRanking(
+          batch[i]!,
+          r.recommend(hist, k),
+          `recommendBatch vs recommend for ${JSON.stringify(hist)}, k=${k}`,
+        ),
+      );
     }
     expect(r.recommendBatch([], 5)).toEqual([]);
   },
@@ -197,9 +250,15 @@ export const recommenderContractChecks: Record<RecommenderContractCase, (h: Reco
  *   return { recommender: createPopModel(train), train };
  * }, { emptyHistory: 'popular', fillsToK: true });
  */
-export function describeRecommenderContract(name: string, makeRecommender: () => Promise<RecommenderHarness>, options: RecommenderContractOptions = {}): void {
+export function describeRecommenderContract(
+  name: string,
+  makeRecommender: () => Promise<RecommenderHarness>,
+  options: RecommenderContractOptions = {},
+): void {
   const suite = options.skip ? describe.skip : describe;
-  const title = options.skip ? `Recommender contract: ${name} (SKIPPED: ${options.skip})` : `Recommender contract: ${name}`;
+  const title = options.skip
+    ? `Recommender contract: ${name} (SKIPPED: ${options.skip})`
+    : `Recommender contract: ${name}`;
   const test = contractCase<RecommenderContractCase>(options.knownFailures);
   suite(title, () => {
     let h: RecommenderHarness | undefined;

@@ -22,7 +22,14 @@ export interface ContractOptions {
   aliasFlips?: number;
 }
 
-export const contractLineage: Lineage = { snapshotId: 'snap-1', loadIds: ['load-1'], workflowId: 'wf-1', runId: 'run-1', codeVersion: 'contract', backend: 'wasm' };
+export const contractLineage: Lineage = {
+  snapshotId: 'snap-1',
+  loadIds: ['load-1'],
+  workflowId: 'wf-1',
+  runId: 'run-1',
+  codeVersion: 'contract',
+  backend: 'wasm',
+};
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   await expect(p).rejects.toBeInstanceOf(SkiffError);
@@ -39,9 +46,15 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
  *   return { registry: createFsRegistry({ root }), tamper: (v, f, c) => writeFile(path.join(root, 'versions', v, f), c) };
  * });
  */
-export function describeModelRegistryContract(name: string, makeRegistry: () => Promise<RegistryHarness>, options: ContractOptions = {}): void {
+export function describeModelRegistryContract(
+  name: string,
+  makeRegistry: () => Promise<RegistryHarness>,
+  options: ContractOptions = {},
+): void {
   const suite = options.skip ? describe.skip : describe;
-  const title = options.skip ? `ModelRegistry contract: ${name} (SKIPPED: ${options.skip})` : `ModelRegistry contract: ${name}`;
+  const title = options.skip
+    ? `ModelRegistry contract: ${name} (SKIPPED: ${options.skip})`
+    : `ModelRegistry contract: ${name}`;
   suite(title, () => {
     let h: RegistryHarness;
     let reg: ModelRegistry;
@@ -59,7 +72,14 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       return dir;
     }
     const registerOne = async (r: ModelRegistry, tag: string, metric = 0.5) =>
-      r.register({ name: 'gru4rec', sourceDir: await artifact(tag), metrics: { 'hr@20': metric }, baselineMetrics: { pop: { 'hr@20': 0.1 } }, params: { tag, epochs: 3 }, lineage: contractLineage });
+      r.register({
+        name: 'gru4rec',
+        sourceDir: await artifact(tag),
+        metrics: { 'hr@20': metric },
+        baselineMetrics: { pop: { 'hr@20': 0.1 } },
+        params: { tag, epochs: 3 },
+        lineage: contractLineage,
+      });
 
     beforeEach(async () => {
       tmp = await mkdtemp(path.join(os.tmpdir(), 'skiff-contract-'));
@@ -73,7 +93,14 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
     });
 
     it('registers immutable numbered versions with file hashes, params, metrics and lineage', async () => {
-      const a = await reg.register({ name: 'gru4rec', sourceDir: src, metrics: { 'hr@20': 0.5 }, baselineMetrics: { pop: { 'hr@20': 0.1 } }, params: { epochs: 3, lr: 0.01 }, lineage: contractLineage });
+      const a = await reg.register({
+        name: 'gru4rec',
+        sourceDir: src,
+        metrics: { 'hr@20': 0.5 },
+        baselineMetrics: { pop: { 'hr@20': 0.1 } },
+        params: { epochs: 3, lr: 0.01 },
+        lineage: contractLineage,
+      });
       const b = await registerOne(reg, 'second', 0.6);
       expect([a.version, b.version]).toEqual(['v0001', 'v0002']);
       expect(Object.keys(a.files).sort()).toEqual(['model.json', 'sub/vocabulary.json', 'weights.bin']);
@@ -81,14 +108,21 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       expect(a.name).toBe('gru4rec');
       expect(Number.isNaN(Date.parse(a.createdAt))).toBe(false);
       const listed = await reg.list();
-      expect(listed.map((m) => [m.version, m.metrics['hr@20']])).toEqual([['v0001', 0.5], ['v0002', 0.6]]);
+      expect(listed.map((m) => [m.version, m.metrics['hr@20']])).toEqual([
+        ['v0001', 0.5],
+        ['v0002', 0.6],
+      ]);
       const got = await reg.get('v0001');
       expect(got.manifest).toEqual(a);
       expect(got.manifest.params).toEqual({ epochs: 3, lr: 0.01 });
       expect(got.manifest.baselineMetrics).toEqual({ pop: { 'hr@20': 0.1 } });
       expect(got.manifest.lineage).toEqual(contractLineage);
       expect(await readFile(path.join(got.dir, 'model.json'), 'utf8')).toBe(JSON.stringify({ tag: 'first' }));
-      expect(JSON.parse(await readFile(path.join(got.dir, 'sub', 'vocabulary.json'), 'utf8'))).toEqual(['a', 'b', 'first']);
+      expect(JSON.parse(await readFile(path.join(got.dir, 'sub', 'vocabulary.json'), 'utf8'))).toEqual([
+        'a',
+        'b',
+        'first',
+      ]);
       // The source folder can go away: the version is a copy.
       await rm(src, { recursive: true, force: true });
       expect((await reg.get('v0001')).manifest.version).toBe('v0001');
@@ -97,16 +131,52 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
     it('refuses an empty or missing artifact folder', async () => {
       const empty = path.join(tmp, 'empty');
       await mkdir(empty);
-      await expectCode(reg.register({ name: 'm', sourceDir: empty, metrics: {}, params: {}, lineage: contractLineage }), 'BAD_INPUT');
-      await expectCode(reg.register({ name: 'm', sourceDir: path.join(tmp, 'missing'), metrics: {}, params: {}, lineage: contractLineage }), 'BAD_INPUT');
+      await expectCode(
+        reg.register({ name: 'm', sourceDir: empty, metrics: {}, params: {}, lineage: contractLineage }),
+        'BAD_INPUT',
+      );
+      await expectCode(
+        reg.register({
+          name: 'm',
+          sourceDir: path.join(tmp, 'missing'),
+          metrics: {},
+          params: {},
+          lineage: contractLineage,
+        }),
+        'BAD_INPUT',
+      );
       expect(await reg.list()).toEqual([]);
     });
 
     it('refuses malformed version and alias names (no path traversal)', async () => {
       const a = await registerOne(reg, 'x');
-      for (const bad of ['../v0001', 'v0001/../../etc', '/etc/passwd', '', 'v1', 'latest', 'Production', 'a/b', 'a'.repeat(65), 'prod uction', '.hidden'])
+      for (const bad of [
+        '../v0001',
+        'v0001/../../etc',
+        '/etc/passwd',
+        '',
+        'v1',
+        'latest',
+        'Production',
+        'a/b',
+        'a'.repeat(65),
+        'prod uction',
+        '.hidden',
+      ])
         await expectCode(reg.get(bad), 'BAD_INPUT');
-      for (const bad of ['../production', 'Production', 'v0001', 'v7', 'latest', '', '-x', '9lives', 'a'.repeat(65), 'pro/d', 'prod\n'])
+      for (const bad of [
+        '../production',
+        'Production',
+        'v0001',
+        'v7',
+        'latest',
+        '',
+        '-x',
+        '9lives',
+        'a'.repeat(65),
+        'pro/d',
+        'prod\n',
+      ])
         await expectCode(reg.setAlias(bad, a.version), 'BAD_INPUT');
       for (const bad of ['../v0001', '1', 'production', 'v0001/..', ''])
         await expectCode(reg.setAlias('production', bad), 'BAD_INPUT');
@@ -148,7 +218,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
     });
 
     it('rolls an alias back to its previous targets, recording each rollback', async () => {
-      const [v1, v2, v3] = [await registerOne(reg, '1'), await registerOne(reg, '2'), await registerOne(reg, '3')].map((m) => m.version);
+      const [v1, v2, v3] = [await registerOne(reg, '1'), await registerOne(reg, '2'), await registerOne(reg, '3')].map(
+        (m) => m.version,
+      );
       await expectCode(reg.rollback('production'), 'BAD_INPUT'); // never set
       await reg.setAlias('production', v1!);
       await expectCode(reg.rollback('production'), 'BAD_INPUT'); // nothing before v1
@@ -156,7 +228,14 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       await reg.setAlias('staging', v3!);
       await reg.setAlias('production', v3!);
       const r1 = await reg.rollback('production', { actor: 'oncall', reason: 'latency regression' });
-      expect(r1).toMatchObject({ alias: 'production', from: v3, to: v2, action: 'rollback', actor: 'oncall', reason: 'latency regression' });
+      expect(r1).toMatchObject({
+        alias: 'production',
+        from: v3,
+        to: v2,
+        action: 'rollback',
+        actor: 'oncall',
+        reason: 'latency regression',
+      });
       expect((await reg.aliases())['production']).toBe(v2);
       const r2 = await reg.rollback('production');
       expect(r2).toMatchObject({ from: v2, to: v1, action: 'rollback' });
@@ -194,7 +273,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
     it('lands every one of concurrent registrations intact, with distinct versions', async () => {
       const count = options.concurrentRegistrations ?? 6;
       const other = h.reopen ? await h.reopen() : reg;
-      const made = await Promise.all(Array.from({ length: count }, (_, i) => registerOne(i % 2 ? other : reg, `c${i}`, i / 100)));
+      const made = await Promise.all(
+        Array.from({ length: count }, (_, i) => registerOne(i % 2 ? other : reg, `c${i}`, i / 100)),
+      );
       const versions = made.map((m) => m.version).sort();
       expect(new Set(versions).size).toBe(count);
       expect(versions).toEqual(Array.from({ length: count }, (_, i) => `v${String(i + 1).padStart(4, '0')}`));

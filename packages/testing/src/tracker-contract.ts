@@ -18,9 +18,15 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
  * The behaviour every `ExperimentTracker` adapter must have. Each test uses experiment names
  * with a random suffix, so an adapter may share one backend (e.g. one MLflow server) across tests.
  */
-export function describeExperimentTrackerContract(name: string, makeTracker: () => Promise<TrackerHarness>, options: { skip?: string | false } = {}): void {
+export function describeExperimentTrackerContract(
+  name: string,
+  makeTracker: () => Promise<TrackerHarness>,
+  options: { skip?: string | false } = {},
+): void {
   const suite = options.skip ? describe.skip : describe;
-  const title = options.skip ? `ExperimentTracker contract: ${name} (SKIPPED: ${options.skip})` : `ExperimentTracker contract: ${name}`;
+  const title = options.skip
+    ? `ExperimentTracker contract: ${name} (SKIPPED: ${options.skip})`
+    : `ExperimentTracker contract: ${name}`;
   suite(title, () => {
     let h: TrackerHarness;
     let t: ExperimentTracker;
@@ -35,14 +41,26 @@ export function describeExperimentTrackerContract(name: string, makeTracker: () 
     });
 
     it('starts a run with params (stored as strings) and tags', async () => {
-      const run = await t.startRun({ experiment: exp, name: 'first', tags: { team: 'recsys' }, params: { epochs: 3, lr: 0.01, backend: 'wasm', layers: [64, 32] } });
+      const run = await t.startRun({
+        experiment: exp,
+        name: 'first',
+        tags: { team: 'recsys' },
+        params: { epochs: 3, lr: 0.01, backend: 'wasm', layers: [64, 32] },
+      });
       expect(run.runId).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
       expect(run).toMatchObject({ experiment: exp, name: 'first', status: 'running', endedAt: null, metrics: {} });
       expect(run.params).toEqual({ epochs: '3', lr: '0.01', backend: 'wasm', layers: '[64,32]' });
       expect(run.tags['team']).toBe('recsys');
       expect(Number.isNaN(Date.parse(run.startedAt))).toBe(false);
       const got = await t.getRun(run.runId);
-      expect(got).toMatchObject({ runId: run.runId, experiment: exp, name: 'first', status: 'running', params: run.params, history: [] });
+      expect(got).toMatchObject({
+        runId: run.runId,
+        experiment: exp,
+        name: 'first',
+        status: 'running',
+        params: run.params,
+        history: [],
+      });
       expect(got.tags['team']).toBe('recsys');
     });
 
@@ -64,7 +82,11 @@ export function describeExperimentTrackerContract(name: string, makeTracker: () 
       await expectCode(t.logMetrics(run.runId, { loss: 1 }, -1), 'BAD_INPUT');
       const got = await t.getRun(run.runId);
       expect(got.metrics).toEqual({ loss: 0.5, 'hr@20': 0.2, 'mrr@20': 0.05 });
-      expect(got.history.filter((p) => p.key === 'loss').map((p) => [p.step, p.value])).toEqual([[0, 0.9], [1, 0.7], [2, 0.5]]);
+      expect(got.history.filter((p) => p.key === 'loss').map((p) => [p.step, p.value])).toEqual([
+        [0, 0.9],
+        [1, 0.7],
+        [2, 0.5],
+      ]);
       expect(got.history).toHaveLength(5);
       for (const p of got.history) expect(Number.isNaN(Date.parse(p.at))).toBe(false);
     });
@@ -96,7 +118,7 @@ export function describeExperimentTrackerContract(name: string, makeTracker: () 
       expect((await t.listRuns({ experiment: exp, status: 'finished' })).map((r) => r.runId)).toEqual([r1.runId]);
       expect((await t.listRuns({ experiment: exp, status: 'running' })).map((r) => r.runId)).toEqual([r2.runId]);
       expect((await t.listRuns({ experiment: exp, limit: 1 })).map((r) => r.runId)).toEqual([r2.runId]);
-      expect((await t.listRuns({ experiment: `${exp}-none` }))).toEqual([]);
+      expect(await t.listRuns({ experiment: `${exp}-none` })).toEqual([]);
       const all = (await t.listRuns()).map((r) => r.runId);
       expect(all).toEqual(expect.arrayContaining([r1.runId, r2.runId, r3.runId]));
       expect(all.indexOf(r3.runId)).toBeLessThan(all.indexOf(r1.runId));
@@ -104,8 +126,7 @@ export function describeExperimentTrackerContract(name: string, makeTracker: () 
 
     it('refuses unknown and malformed run ids', async () => {
       await expectCode(t.getRun('0123456789abcdef0123456789abcdef'), 'BAD_INPUT');
-      for (const bad of ['../x', '', 'a/b', '.'])
-        await expectCode(t.getRun(bad), 'BAD_INPUT');
+      for (const bad of ['../x', '', 'a/b', '.']) await expectCode(t.getRun(bad), 'BAD_INPUT');
       await expectCode(t.logMetrics('../x', { a: 1 }), 'BAD_INPUT');
       await expectCode(t.startRun({ experiment: '../x' }), 'BAD_INPUT');
     });

@@ -22,10 +22,14 @@ export interface TrainerHarness {
 
 /** The cases of `describeTrainerContract`, by key (what `knownFailures` names). */
 export const TRAINER_CONTRACT_CASES = {
-  train: 'train writes an artifact folder under outDir and returns its files, the backend, epochs and losses (JSON-serialisable)',
-  progress: 'onProgress is called at least once per epoch with the epochs done (and its loss when losses are reported), never going back',
-  evaluate: 'evaluate returns hr@k/mrr@k in [0,1] for every k asked, baselines (at least pop), and the number of predictions',
-  protocol: 'evaluate scores the trained artifact at every position of every test session, over the items of train + validation (the refit training set)',
+  train:
+    'train writes an artifact folder under outDir and returns its files, the backend, epochs and losses (JSON-serialisable)',
+  progress:
+    'onProgress is called at least once per epoch with the epochs done (and its loss when losses are reported), never going back',
+  evaluate:
+    'evaluate returns hr@k/mrr@k in [0,1] for every k asked, baselines (at least pop), and the number of predictions',
+  protocol:
+    'evaluate scores the trained artifact at every position of every test session, over the items of train + validation (the refit training set)',
   seed: 'the same params and seed give the same metrics',
   artifact: 'the artifact folder is self-contained: a copy elsewhere evaluates and loads the same',
   recommender: 'the artifact loads as a Recommender: at most k items, no duplicates, only items of the training data',
@@ -46,7 +50,10 @@ const KS = [5, 20];
  * model package's `evaluate` does the same): the suite checks a trainer's reported metrics against
  * it, so it must not call the code under test, and @skiff/testing does not depend on @skiff/model.
  */
-export function predictionPoints(train: ReadonlyArray<readonly string[]>, test: ReadonlyArray<readonly string[]>): { prefixes: string[][]; targets: string[] } {
+export function predictionPoints(
+  train: ReadonlyArray<readonly string[]>,
+  test: ReadonlyArray<readonly string[]>,
+): { prefixes: string[][]; targets: string[] } {
   const known = new Set(train.flat());
   const prefixes: string[][] = [];
   const targets: string[] = [];
@@ -65,7 +72,12 @@ export function predictionPoints(train: ReadonlyArray<readonly string[]>, test: 
  * training data are removed, then every position i ≥ 1 of every test session is a prediction of
  * item i from the prefix before it.
  */
-export function protocolMetrics(model: Recommender, train: ReadonlyArray<readonly string[]>, test: ReadonlyArray<readonly string[]>, ks: number[]): { metrics: Metrics; predictions: number } {
+export function protocolMetrics(
+  model: Recommender,
+  train: ReadonlyArray<readonly string[]>,
+  test: ReadonlyArray<readonly string[]>,
+  ks: number[],
+): { metrics: Metrics; predictions: number } {
   const { prefixes, targets } = predictionPoints(train, test);
   const lists = prefixes.length ? model.recommendBatch(prefixes, Math.max(...ks)) : [];
   const metrics: Metrics = {};
@@ -117,7 +129,11 @@ const within = (dir: string, p: string) => {
  *   load: (dir) => loadRecommender(dir),
  * }));
  */
-export function describeTrainerContract(name: string, makeTrainer: () => Promise<TrainerHarness>, options: TrainerContractOptions = {}): void {
+export function describeTrainerContract(
+  name: string,
+  makeTrainer: () => Promise<TrainerHarness>,
+  options: TrainerContractOptions = {},
+): void {
   const suite = options.skip ? describe.skip : describe;
   const title = options.skip ? `Trainer contract: ${name} (SKIPPED: ${options.skip})` : `Trainer contract: ${name}`;
   const test = contractCase<TrainerContractCase>(options.knownFailures);
@@ -148,7 +164,12 @@ export function describeTrainerContract(name: string, makeTrainer: () => Promise
       data = await writeContractSnapshot(path.join(tmp, 'snapshot'));
       progress = [];
       outDir = newOutDir();
-      out = await h.trainer.train({ snapshot: data.snapshot, params: h.params, outDir, onProgress: (p) => void progress.push(structuredClone(p)) });
+      out = await h.trainer.train({
+        snapshot: data.snapshot,
+        params: h.params,
+        outDir,
+        onProgress: (p) => void progress.push(structuredClone(p)),
+      });
       ev = await h.trainer.evaluate({ snapshot: data.snapshot, artifactDir: out.artifactDir, ks: KS });
     });
     afterAll(async () => {
@@ -162,7 +183,8 @@ export function describeTrainerContract(name: string, makeTrainer: () => Promise
       expect((await stat(out.artifactDir)).isDirectory()).toBe(true);
       expect(out.files.length).toBeGreaterThan(0);
       expect(new Set(out.files).size).toBe(out.files.length);
-      for (const f of out.files) expect((await stat(path.join(out.artifactDir, f))).isFile(), `${f} exists in the artifact folder`).toBe(true);
+      for (const f of out.files)
+        expect((await stat(path.join(out.artifactDir, f))).isFile(), `${f} exists in the artifact folder`).toBe(true);
       expect(typeof out.backend === 'string' && out.backend.length > 0).toBe(true);
       expect(Number.isInteger(out.epochs) && out.epochs >= 1).toBe(true);
       for (const l of out.losses) expect(Number.isFinite(l)).toBe(true);
@@ -189,7 +211,10 @@ export function describeTrainerContract(name: string, makeTrainer: () => Promise
       }
       expect(JSON.parse(JSON.stringify(progress))).toEqual(progress);
       for (let e = 1; e <= out.epochs; e++) {
-        expect(progress.some((p) => p.epoch === e), `a progress report after epoch ${e}`).toBe(true);
+        expect(
+          progress.some((p) => p.epoch === e),
+          `a progress report after epoch ${e}`,
+        ).toBe(true);
         if (out.losses.length) {
           const withLoss = progress.filter((p) => p.epoch === e && p.loss !== undefined);
           expect(withLoss.length, `epoch ${e} reports its loss`).toBeGreaterThan(0);
@@ -260,7 +285,13 @@ export function describeTrainerContract(name: string, makeTrainer: () => Promise
       recommenderContractChecks.batch(harness);
       // Test prefixes, with their unknown items.
       const vocabulary = new Set(model.vocabulary);
-      for (const s of data.test.slice(0, 40)) for (const k of [1, 20]) expectValidRecommendations(model.recommend(s.slice(0, 3), k), { k, vocabulary, label: `test prefix ${JSON.stringify(s.slice(0, 3))}` });
+      for (const s of data.test.slice(0, 40))
+        for (const k of [1, 20])
+          expectValidRecommendations(model.recommend(s.slice(0, 3), k), {
+            k,
+            vocabulary,
+            label: `test prefix ${JSON.stringify(s.slice(0, 3))}`,
+          });
     });
 
     test('abort', C.abort, async () => {
@@ -282,7 +313,9 @@ export function describeTrainerContract(name: string, makeTrainer: () => Promise
     test('abortedBefore', C.abortedBefore, async () => {
       const ac = new AbortController();
       ac.abort();
-      await expect(h.trainer.train({ snapshot: data.snapshot, params: h.params, outDir: newOutDir(), signal: ac.signal })).rejects.toBeInstanceOf(Error);
+      await expect(
+        h.trainer.train({ snapshot: data.snapshot, params: h.params, outDir: newOutDir(), signal: ac.signal }),
+      ).rejects.toBeInstanceOf(Error);
     });
 
     test('retry', C.retry, async () => {
@@ -305,7 +338,12 @@ export function describeTrainerContract(name: string, makeTrainer: () => Promise
         })
         .catch(() => undefined);
       // The retry gets the last heartbeat's epoch, like a Temporal retry.
-      const retried = await h.trainer.train({ snapshot: data.snapshot, params: h.params, outDir: dir, initialEpoch: lastEpoch });
+      const retried = await h.trainer.train({
+        snapshot: data.snapshot,
+        params: h.params,
+        outDir: dir,
+        initialEpoch: lastEpoch,
+      });
       expect(within(dir, retried.artifactDir)).toBe(true);
       expect(retried.resumedFromEpoch ?? 0).toBeLessThanOrEqual(retried.epochs);
       const ev2 = await h.trainer.evaluate({ snapshot: data.snapshot, artifactDir: retried.artifactDir, ks: KS });
@@ -318,8 +356,12 @@ export function describeTrainerContract(name: string, makeTrainer: () => Promise
     test('missingArtifact', C.missingArtifact, async () => {
       const empty = path.join(tmp, 'no-artifact-here');
       await mkdir(empty, { recursive: true });
-      await expect(h.trainer.evaluate({ snapshot: data.snapshot, artifactDir: empty, ks: KS })).rejects.toBeInstanceOf(Error);
-      await expect(h.trainer.evaluate({ snapshot: data.snapshot, artifactDir: path.join(tmp, 'does-not-exist'), ks: KS })).rejects.toBeInstanceOf(Error);
+      await expect(h.trainer.evaluate({ snapshot: data.snapshot, artifactDir: empty, ks: KS })).rejects.toBeInstanceOf(
+        Error,
+      );
+      await expect(
+        h.trainer.evaluate({ snapshot: data.snapshot, artifactDir: path.join(tmp, 'does-not-exist'), ks: KS }),
+      ).rejects.toBeInstanceOf(Error);
     });
   });
 }

@@ -3,7 +3,14 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, type TestContext } from 'vitest';
-import { DatasetSnapshotSchema, type CheckResult, type DatasetSnapshot, type LoadResult, type MonitoringRunRow, type Warehouse } from '@skiff/core';
+import {
+  DatasetSnapshotSchema,
+  type CheckResult,
+  type DatasetSnapshot,
+  type LoadResult,
+  type MonitoringRunRow,
+  type Warehouse,
+} from '@skiff/core';
 import { contractCase, seededRandom, type ContractSuiteOptions } from './contract-cases.js';
 
 /** One quarantined row as the adapter stores it (its `quarantine` table or equivalent). */
@@ -73,7 +80,14 @@ export interface ContractSession {
  * events 45 s apart, items from a pool of 15; every item sequence distinct, so a sequence found in a
  * split identifies its session.
  */
-export function contractSessions(options: { days: number; perDay: number; seed: number; firstDay?: number; prefix?: string; itemPrefix?: string }): ContractSession[] {
+export function contractSessions(options: {
+  days: number;
+  perDay: number;
+  seed: number;
+  firstDay?: number;
+  prefix?: string;
+  itemPrefix?: string;
+}): ContractSession[] {
   const { days, perDay, seed, firstDay = 0, prefix = 's', itemPrefix = 'p' } = options;
   const rnd = seededRandom(seed);
   const seen = new Set<string>();
@@ -111,7 +125,16 @@ export function contractNdjson(sessions: readonly ContractSession[], seed: numbe
       const extra = j === 0 ? { user_id: `u${n % 7}`, price: 10 + (n % 5), category: `c${n % 3}` } : {};
       lines.push(JSON.stringify({ session_id: s.id, event_type: 'click', item_id: item, timestamp, ...extra }));
     });
-    if (n % 2 === 0) lines.push(JSON.stringify({ session_id: s.id, event_type: 'search', item_id: null, query: 'red shoes', timestamp: iso(s.start + 10_000) }));
+    if (n % 2 === 0)
+      lines.push(
+        JSON.stringify({
+          session_id: s.id,
+          event_type: 'search',
+          item_id: null,
+          query: 'red shoes',
+          timestamp: iso(s.start + 10_000),
+        }),
+      );
   });
   for (let i = lines.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
@@ -126,7 +149,8 @@ const key = (items: readonly string[]) => JSON.stringify(items);
 function expectAccounting(r: LoadResult): void {
   for (const f of r.files) {
     expect(f.rows, `rows of ${f.path}`).toBe(f.loaded + f.quarantined + (f.skippedRows ?? 0));
-    for (const n of [f.rows, f.loaded, f.quarantined, f.skippedRows ?? 0]) expect(Number.isInteger(n) && n >= 0).toBe(true);
+    for (const n of [f.rows, f.loaded, f.quarantined, f.skippedRows ?? 0])
+      expect(Number.isInteger(n) && n >= 0).toBe(true);
   }
   const sum = (k: 'rows' | 'loaded' | 'quarantined') => r.files.reduce((a, f) => a + f[k], 0);
   expect(r.rows).toBe(sum('rows'));
@@ -166,7 +190,11 @@ interface SplitFile {
  *            cleanup: () => rm(dir, { recursive: true, force: true }) };
  * });
  */
-export function describeWarehouseContract(name: string, makeWarehouse: () => Promise<WarehouseHarness>, options: WarehouseContractOptions = {}): void {
+export function describeWarehouseContract(
+  name: string,
+  makeWarehouse: () => Promise<WarehouseHarness>,
+  options: WarehouseContractOptions = {},
+): void {
   const suite = options.skip ? describe.skip : describe;
   const title = options.skip ? `Warehouse contract: ${name} (SKIPPED: ${options.skip})` : `Warehouse contract: ${name}`;
   const test = contractCase<WarehouseContractCase>(options.knownFailures);
@@ -215,7 +243,9 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       const nd = await file('a-events.ndjson', text);
       const csvRows = [
         'session_id,event_type,item_id,timestamp,user_id,price,category,query',
-        ...sessions.slice(0, 3).flatMap((s) => s.items.map((item, j) => `csv-${s.id},click,${item},${iso(s.start + j * 45_000)},,,,`)),
+        ...sessions
+          .slice(0, 3)
+          .flatMap((s) => s.items.map((item, j) => `csv-${s.id},click,${item},${iso(s.start + j * 45_000)},,,,`)),
         `csv-bad,teleport,x1,${iso(T0)},,,,`,
       ];
       const csvText = csvRows.join('\n') + '\n';
@@ -240,7 +270,8 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
     });
 
     test('quarantine', C.quarantine, async () => {
-      const ok = (s: string, t: number, extra: Record<string, unknown> = {}) => JSON.stringify({ session_id: s, event_type: 'click', item_id: 'p01', timestamp: iso(t), ...extra });
+      const ok = (s: string, t: number, extra: Record<string, unknown> = {}) =>
+        JSON.stringify({ session_id: s, event_type: 'click', item_id: 'p01', timestamp: iso(t), ...extra });
       // Line numbers (1-based) and what each line is.
       const lines = [
         /* 1 */ ok('q1', T0),
@@ -279,7 +310,11 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       // Only the good rows became events: one session q1 of items p01 p02 p03 (the search has no item).
       await wh.transform();
       const snap = await wh.snapshot(path.join(tmp, 'snapshots'));
-      const all = await Promise.all([snap.files.train, snap.files.validation, snap.files.test].map(async (p) => (JSON.parse(await readFile(p, 'utf8')) as SplitFile).sessions));
+      const all = await Promise.all(
+        [snap.files.train, snap.files.validation, snap.files.test].map(
+          async (p) => (JSON.parse(await readFile(p, 'utf8')) as SplitFile).sessions,
+        ),
+      );
       expect(all.flat()).toEqual([['p01', 'p02', 'p03']]);
     });
 
@@ -392,7 +427,11 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       const under = (p: string) => path.resolve(p).startsWith(path.resolve(dir) + path.sep);
       expect(under(snap.dir)).toBe(true);
       const splits = ['train', 'validation', 'test'] as const;
-      const files: Record<(typeof splits)[number], SplitFile> = { train: { sessions: [] }, validation: { sessions: [] }, test: { sessions: [] } };
+      const files: Record<(typeof splits)[number], SplitFile> = {
+        train: { sessions: [] },
+        validation: { sessions: [] },
+        test: { sessions: [] },
+      };
       for (const s of splits) {
         expect(under(snap.files[s])).toBe(true);
         expect((await stat(snap.files[s])).isFile()).toBe(true);
@@ -409,8 +448,11 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       expect(got).toEqual(sessions.map((s) => key(s.items)).sort());
       // Splits by time, never random: every train session starts before every validation session,
       // and those before every test session; each file is ordered by session start.
-      const starts = Object.fromEntries(splits.map((s) => [s, files[s].sessions.map((q) => startOf.get(key(q))!)])) as Record<(typeof splits)[number], number[]>;
-      for (const s of splits) expect(starts[s], `${s} ordered by session start`).toEqual([...starts[s]].sort((x, y) => x - y));
+      const starts = Object.fromEntries(
+        splits.map((s) => [s, files[s].sessions.map((q) => startOf.get(key(q))!)]),
+      ) as Record<(typeof splits)[number], number[]>;
+      for (const s of splits)
+        expect(starts[s], `${s} ordered by session start`).toEqual([...starts[s]].sort((x, y) => x - y));
       expect(Math.max(...starts.train)).toBeLessThan(Math.min(...starts.validation));
       expect(Math.max(...starts.validation)).toBeLessThan(Math.min(...starts.test));
       // The last day is in the test split.
@@ -443,7 +485,9 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
       expect(b.snapshotId).toBe(a.snapshotId);
       expect(c.snapshotId).toBe(a.snapshotId);
       expect(c.counts).toEqual(a.counts);
-      expect(JSON.parse(await readFile(b.files.train, 'utf8'))).toEqual(JSON.parse(await readFile(a.files.train, 'utf8')));
+      expect(JSON.parse(await readFile(b.files.train, 'utf8'))).toEqual(
+        JSON.parse(await readFile(a.files.train, 'utf8')),
+      );
       // New data → a new id, with the new sessions in it.
       const extra = contractSessions({ days: 1, perDay: 4, seed: 3, firstDay: 6, prefix: 'more', itemPrefix: 'm' });
       await wh.load([await file('more.ndjson', contractNdjson(extra, 2).text)]);
@@ -489,12 +533,20 @@ export function describeWarehouseContract(name: string, makeWarehouse: () => Pro
         driftShare: 0.5,
         referenceRows: 1200,
         currentRows: 345,
-        driftedColumns: ['session_length', "it's \"quoted\""],
+        driftedColumns: ['session_length', 'it\'s "quoted"'],
         onlineHr20: 0.42,
         reportPath: 'reports/r1/report.html',
       };
       await expect(wh.recordMonitoringRun(run)).resolves.toBeUndefined();
-      await expect(wh.recordMonitoringRun({ ...run, runAt: '2026-03-01T12:00:00.000Z', modelVersion: null, driftedColumns: [], onlineHr20: null })).resolves.toBeUndefined();
+      await expect(
+        wh.recordMonitoringRun({
+          ...run,
+          runAt: '2026-03-01T12:00:00.000Z',
+          modelVersion: null,
+          driftedColumns: [],
+          onlineHr20: null,
+        }),
+      ).resolves.toBeUndefined();
       if (h.monitoringRuns) {
         const rows = (await h.monitoringRuns(wh)).slice().sort((x, y) => Date.parse(x.runAt) - Date.parse(y.runAt));
         expect(rows.map((x) => [Date.parse(x.runAt), x.modelVersion])).toEqual([

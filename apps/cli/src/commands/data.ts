@@ -8,18 +8,38 @@ export function registerDataCommands(program: Command): void {
   program
     .command('ingest')
     .description('load raw files (or folders) into the warehouse as one load')
-    .argument('[paths...]', 'files or folders (default: the raw folder of the data dir, where an absent or empty folder is nothing new to load)')
+    .argument(
+      '[paths...]',
+      'files or folders (default: the raw folder of the data dir, where an absent or empty folder is nothing new to load)',
+    )
     .option('--format <format>', 'auto|ndjson|csv|parquet|yoochoose|diginetica|otto|coveo', 'auto')
     .action(async (paths: string[], opts: { format: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const wh = await openWarehouse(ctx.config, ctx.logger, { onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`) });
+      const wh = await openWarehouse(ctx.config, ctx.logger, {
+        onProgress: (p) => ctx.say(`  … ${p.rows} rows from ${p.file}`),
+      });
       try {
-        const r = paths.length > 0 ? await wh.load(paths, { format: opts.format }) : await wh.load([ctx.paths.raw], { format: opts.format, allowEmpty: true });
+        const r =
+          paths.length > 0
+            ? await wh.load(paths, { format: opts.format })
+            : await wh.load([ctx.paths.raw], { format: opts.format, allowEmpty: true });
         if (r.files.length === 0) ctx.say(`nothing new to load in ${ctx.paths.raw}`);
         for (const f of r.files)
-          ctx.say(`${f.skipped ? 'skipped (already loaded)' : `loaded ${f.loaded}/${f.rows}, quarantined ${f.quarantined}, no event ${f.skippedRows ?? 0}`}  ${f.path}  [${f.format}${f.detectedBy ? ` by ${f.detectedBy}` : ''}]`);
-        ctx.say(`load ${r.loadId}: ${r.rows} rows, ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skippedRows ?? 0} without an event, ${r.skipped} files skipped → ${ctx.paths.warehouse}`);
-        ctx.result({ loadId: r.loadId, files: r.files, rows: r.rows, loaded: r.loaded, quarantined: r.quarantined, skipped: r.skipped, skippedRows: r.skippedRows ?? 0 });
+          ctx.say(
+            `${f.skipped ? 'skipped (already loaded)' : `loaded ${f.loaded}/${f.rows}, quarantined ${f.quarantined}, no event ${f.skippedRows ?? 0}`}  ${f.path}  [${f.format}${f.detectedBy ? ` by ${f.detectedBy}` : ''}]`,
+          );
+        ctx.say(
+          `load ${r.loadId}: ${r.rows} rows, ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skippedRows ?? 0} without an event, ${r.skipped} files skipped → ${ctx.paths.warehouse}`,
+        );
+        ctx.result({
+          loadId: r.loadId,
+          files: r.files,
+          rows: r.rows,
+          loaded: r.loaded,
+          quarantined: r.quarantined,
+          skipped: r.skipped,
+          skippedRows: r.skippedRows ?? 0,
+        });
       } finally {
         await wh.close();
       }
@@ -50,7 +70,11 @@ export function registerDataCommands(program: Command): void {
         const r = await wh.check();
         for (const c of r.checks) ctx.say(`${c.passed ? 'PASS' : 'FAIL'}  ${c.name}  ${c.detail}`);
         ctx.result(r);
-        if (!r.passed) throw new SkiffError('DATA_QUALITY_FAILED', `${r.checks.filter((c) => !c.passed).length} data-quality checks failed`);
+        if (!r.passed)
+          throw new SkiffError(
+            'DATA_QUALITY_FAILED',
+            `${r.checks.filter((c) => !c.passed).length} data-quality checks failed`,
+          );
       } finally {
         await wh.close();
       }
@@ -58,7 +82,9 @@ export function registerDataCommands(program: Command): void {
 
   program
     .command('sql')
-    .description('run a read-only SQL query on a copy of the warehouse (tables: raw_events, quarantine, loads, stg_events, sessions, …); SELECT/EXPLAIN only, no file access')
+    .description(
+      'run a read-only SQL query on a copy of the warehouse (tables: raw_events, quarantine, loads, stg_events, sessions, …); SELECT/EXPLAIN only, no file access',
+    )
     .argument('<query>')
     .action(async (query: string, _opts: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());

@@ -31,7 +31,8 @@ export interface DemoOptions {
 /** Groups simulated events into ordered item sequences (what a shop frontend would send). */
 function sequences(events: Array<{ session_id: string; item_id?: string | null | undefined }>): string[][] {
   const by = new Map<string, string[]>();
-  for (const e of events) if (e.item_id) (by.get(e.session_id) ?? by.set(e.session_id, []).get(e.session_id)!).push(e.item_id);
+  for (const e of events)
+    if (e.item_id) (by.get(e.session_id) ?? by.set(e.session_id, []).get(e.session_id)!).push(e.item_id);
   return [...by.values()].filter((s) => s.length > 1);
 }
 
@@ -73,16 +74,29 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
   step(1, 'simulating shop logs');
   const catalogue = createCatalogue({ items: opts.items, seed: opts.seed });
   const start = new Date(Date.UTC(2026, 0, 1));
-  const logs = await writeRawLogs({ dir: ctx.paths.raw, catalogue, sessions: opts.sessions, seed: opts.seed, start, days: opts.days });
+  const logs = await writeRawLogs({
+    dir: ctx.paths.raw,
+    catalogue,
+    sessions: opts.sessions,
+    seed: opts.seed,
+    start,
+    days: opts.days,
+  });
   ctx.say(`  ${logs.events} events in ${logs.sessions} sessions → ${logs.files.join(', ')}`);
 
   step(2, 'reaching Temporal');
   const t = await openTemporal(ctx, { worker: true });
   const temporalUi = t.server.uiUrl;
-  ctx.say(`  Temporal at ${t.server.address}${temporalUi ? `, Web UI ${temporalUi}` : ''} (${t.server.started ? 'started by skiff' : 'already running'})`);
+  ctx.say(
+    `  Temporal at ${t.server.address}${temporalUi ? `, Web UI ${temporalUi}` : ''} (${t.server.started ? 'started by skiff' : 'already running'})`,
+  );
   // The worker in this process trains: say once which backend it got, and why when it is WASM.
   const { backend, whyNotNative } = await trainingBackend(ctx.config);
-  ctx.say(backend === 'tensorflow' ? '  training backend: native TensorFlow (tfjs-node)' : `  training backend: WASM, because ${whyNotNative} (\`npm run setup\` provisions native TensorFlow)`);
+  ctx.say(
+    backend === 'tensorflow'
+      ? '  training backend: native TensorFlow (tfjs-node)'
+      : `  training backend: WASM, because ${whyNotNative} (\`npm run setup\` provisions native TensorFlow)`,
+  );
   let server: RunningServer | null = null;
   const close = async () => {
     await server?.close();
@@ -94,9 +108,15 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     // The demo promotes whichever model wins its test (a baseline too), so that something is always
     // served — and never a model that a baseline beat in the same run.
     const settings = pipelineSettings(ctx.config);
-    const training = { train, ...settings, gate: { ...settings.gate, policy: 'promote-best' as const }, queues: taskQueues(ctx.config) };
+    const training = {
+      train,
+      ...settings,
+      gate: { ...settings.gate, policy: 'promote-best' as const },
+      queues: taskQueues(ctx.config),
+    };
     const workflowId = `demo-train-${Date.now()}`;
-    if (temporalUi) ctx.say(`  follow it: ${temporalUi}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
+    if (temporalUi)
+      ctx.say(`  follow it: ${temporalUi}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
     const run = await runTraining(t.client.client, training, { workflowId, taskQueue: ctx.config.taskQueue });
     printRun(ctx, run);
 
@@ -105,26 +125,46 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     ctx.say(`  ${server.url} serves ${server.models.current()?.manifest.version}; dashboard ${server.url}/dashboard`);
 
     step(5, 'sending traffic through HTTP');
-    const test = (JSON.parse(await readFile(path.join(ctx.paths.snapshots, run.snapshotId, 'test.json'), 'utf8')) as { sessions: string[][] }).sessions;
+    const test = (
+      JSON.parse(await readFile(path.join(ctx.paths.snapshots, run.snapshotId, 'test.json'), 'utf8')) as {
+        sessions: string[][];
+      }
+    ).sessions;
     const normal = await sendTraffic(server.url, test.slice(0, opts.trafficSessions), { idPrefix: 'test' });
     ctx.say(`  ${normal.ok}/${normal.requests} requests ok, online HR@20 ${normal.onlineHr.toFixed(4)}`);
     if (opts.drift) {
       // A day of drifted shop traffic: it lands in the raw area (so retraining learns from it)
       // and goes through the serving API (so the monitor sees it).
       const kind = opts.drift === true ? 'popularity-shift' : opts.drift;
-      if (!DRIFT_KINDS.includes(kind as DriftScenario['kind'])) throw new SkiffError('BAD_INPUT', `--drift: unknown scenario ${kind} (one of ${DRIFT_KINDS.join(', ')})`);
-      const driftOpts = { catalogue, sessions: opts.trafficSessions * 2, seed: opts.seed + 1000, start: new Date(start.getTime() + opts.days * 86_400_000), days: 1, drift: { kind } as DriftScenario, sessionIdOffset: 10_000_000 };
+      if (!DRIFT_KINDS.includes(kind as DriftScenario['kind']))
+        throw new SkiffError('BAD_INPUT', `--drift: unknown scenario ${kind} (one of ${DRIFT_KINDS.join(', ')})`);
+      const driftOpts = {
+        catalogue,
+        sessions: opts.trafficSessions * 2,
+        seed: opts.seed + 1000,
+        start: new Date(start.getTime() + opts.days * 86_400_000),
+        days: 1,
+        drift: { kind } as DriftScenario,
+        sessionIdOffset: 10_000_000,
+      };
       await writeRawLogs({ dir: ctx.paths.raw, ...driftOpts });
       const d = await sendTraffic(server.url, sequences(generateSessions(driftOpts)), { idPrefix: 'drift' });
       ctx.say(`  drifted traffic (${kind}): ${d.ok}/${d.requests} requests ok, online HR@20 ${d.onlineHr.toFixed(4)}`);
     }
 
     step(6, 'monitoringWorkflow: training snapshot vs serving log');
-    const mon = await runMonitoring(t.client.client, monitoringParams(ctx, training), { workflowId: `demo-monitor-${Date.now()}`, taskQueue: ctx.config.taskQueue });
+    const mon = await runMonitoring(t.client.client, monitoringParams(ctx, training), {
+      workflowId: `demo-monitor-${Date.now()}`,
+      taskQueue: ctx.config.taskQueue,
+    });
     if (mon.retrainSkipped) ctx.say(`  no retraining started: ${mon.retrainSkipped}`);
-    for (const c of mon.report.columns) ctx.say(`  ${c.drifted ? 'DRIFT' : 'ok   '} ${c.column.padEnd(24)} ${c.method.padEnd(14)} score=${c.score.toPrecision(4)} (threshold ${c.threshold})`);
+    for (const c of mon.report.columns)
+      ctx.say(
+        `  ${c.drifted ? 'DRIFT' : 'ok   '} ${c.column.padEnd(24)} ${c.method.padEnd(14)} score=${c.score.toPrecision(4)} (threshold ${c.threshold})`,
+      );
     for (const c of mon.report.skippedColumns ?? []) ctx.say(`  skip  ${c.column.padEnd(24)} ${c.reason}`);
-    if (mon.report.quality) ctx.say(`  ${mon.report.quality.dropped ? 'QUALITY DROP' : 'quality ok'}: ${mon.report.quality.reason}`);
+    if (mon.report.quality)
+      ctx.say(`  ${mon.report.quality.dropped ? 'QUALITY DROP' : 'quality ok'}: ${mon.report.quality.reason}`);
     ctx.say(`  dataset drift: ${mon.report.datasetDrift}; report ${mon.report.htmlPath}`);
     let retrain: PipelineRunResult | null = null;
     if (mon.retrainWorkflowId) {
@@ -135,7 +175,11 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     if (!opts.once) await applyScheduleSet(ctx, t.client.client);
 
     const best = run.decision?.promote;
-    ctx.say(`\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)}; ${Object.entries(run.baselines).map(([n, m]) => `${n.toUpperCase()} ${m['hr@20']?.toFixed(4)}`).join(', ')}; production: ${run.promotedVersion ?? '(unchanged)'}${best ? ` (${best})` : ''}`);
+    ctx.say(
+      `\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)}; ${Object.entries(run.baselines)
+        .map(([n, m]) => `${n.toUpperCase()} ${m['hr@20']?.toFixed(4)}`)
+        .join(', ')}; production: ${run.promotedVersion ?? '(unchanged)'}${best ? ` (${best})` : ''}`,
+    );
     ctx.say(`serving:  ${server.url}/v1/recommendations`);
     ctx.say(`dashboard: ${server.url}/dashboard`);
     ctx.say(`report:   ${mon.report.htmlPath}`);
@@ -172,15 +216,25 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the whole loop on simulator data: logs → DuckDB → Temporal training → registry → serving → traffic → monitoring')
+    .description(
+      'the whole loop on simulator data: logs → DuckDB → Temporal training → registry → serving → traffic → monitoring',
+    )
     .option('--once', 'stop everything this command started and exit')
     .option('--sessions <n>', 'simulated sessions', (v) => Number(v), DEMO_DEFAULTS.sessions)
     .option('--items <n>', 'catalogue size', (v) => Number(v), DEMO_DEFAULTS.items)
     .option('--days <n>', 'days of simulated traffic', (v) => Number(v), DEMO_DEFAULTS.days)
     .option('--seed <n>', 'simulator seed', (v) => Number(v), DEMO_DEFAULTS.seed)
     .option('--epochs <n>', 'override training epochs', (v) => Number(v))
-    .option('--traffic-sessions <n>', 'test sessions replayed through HTTP', (v) => Number(v), DEMO_DEFAULTS.trafficSessions)
-    .option('--drift [scenario]', `also send a day of drifted traffic (${DRIFT_KINDS.join(' | ')}; default popularity-shift), so the monitor detects drift and retrains`)
+    .option(
+      '--traffic-sessions <n>',
+      'test sessions replayed through HTTP',
+      (v) => Number(v),
+      DEMO_DEFAULTS.trafficSessions,
+    )
+    .option(
+      '--drift [scenario]',
+      `also send a day of drifted traffic (${DRIFT_KINDS.join(' | ')}; default popularity-shift), so the monitor detects drift and retrains`,
+    )
     .option('--port <n>', 'serving port (default: config; --once uses a free port)', (v) => Number(v))
     .action(async (opts: DemoOptions, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());

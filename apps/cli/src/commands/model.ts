@@ -2,21 +2,41 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { SkiffError, TrainParamsSchema, describeSplitRule, describeSplitSizes, type PipelineParams, type TrainParams } from '@skiff/core';
+import {
+  SkiffError,
+  TrainParamsSchema,
+  describeSplitRule,
+  describeSplitSizes,
+  type PipelineParams,
+  type TrainParams,
+} from '@skiff/core';
 import path from 'node:path';
 import { pipelineSettings, taskQueues } from '@skiff/config';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
 import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
 import { buildPipelineDeps, buildReproduction } from '@skiff/runtime';
 import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
-import { createTrainingProgress, progressWanted, showTrainingStatus, waitPolling, type TrainingProgressView } from '../progress.js';
+import {
+  createTrainingProgress,
+  progressWanted,
+  showTrainingStatus,
+  waitPolling,
+  type TrainingProgressView,
+} from '../progress.js';
 
 export const DEFAULT_TRAIN_CONFIG = fileURLToPath(new URL('../../configs/gru4rec.json', import.meta.url));
 
-export async function readTrainParams(file: string | undefined, overrides: Partial<TrainParams> = {}): Promise<TrainParams> {
+export async function readTrainParams(
+  file: string | undefined,
+  overrides: Partial<TrainParams> = {},
+): Promise<TrainParams> {
   const raw = JSON.parse(await readFile(file ?? DEFAULT_TRAIN_CONFIG, 'utf8')) as unknown;
   const parsed = TrainParamsSchema.safeParse({ ...(raw as object), ...overrides });
-  if (!parsed.success) throw new SkiffError('CONFIG_INVALID', `invalid training config ${file ?? DEFAULT_TRAIN_CONFIG}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new SkiffError(
+      'CONFIG_INVALID',
+      `invalid training config ${file ?? DEFAULT_TRAIN_CONFIG}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -25,19 +45,34 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
   const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
   ctx.say(`model ${r.modelVersion} (${r.backend}), snapshot ${r.snapshotId}, workflow ${r.workflowId}`);
   if (r.split) ctx.say(`split ${describeSplitRule(r.split.rule)}: ${describeSplitSizes(r.split)}`);
-  if (r.selection) ctx.say(`epochs chosen on validation: ${r.selection.chosenEpochs} (of ${r.selection.epochsRun} run${r.selection.stoppedEarly ? ', stopped early' : ''}); refit on train + validation`);
+  if (r.selection)
+    ctx.say(
+      `epochs chosen on validation: ${r.selection.chosenEpochs} (of ${r.selection.epochsRun} run${r.selection.stoppedEarly ? ', stopped early' : ''}); refit on train + validation`,
+    );
   const cmp = r.comparison;
   const checks = new Map((r.decision?.checks ?? []).map((c) => [c.against, c]));
   const interval = (name: string) => {
     const c = checks.get(name);
-    return c ? `  ${r.decision!.contender} − ${name}: ${signed(c.diff)} [${Math.round(r.decision!.confidence * 100)}% CI ${signed(c.lo)}, ${signed(c.hi)}]` : '';
+    return c
+      ? `  ${r.decision!.contender} − ${name}: ${signed(c.diff)} [${Math.round(r.decision!.confidence * 100)}% CI ${signed(c.lo)}, ${signed(c.hi)}]`
+      : '';
   };
-  ctx.say(`  test: ${r.predictions ?? '?'} predictions${cmp ? `; gate on ${cmp.metric}, policy ${r.decision?.policy}` : ''}`);
+  ctx.say(
+    `  test: ${r.predictions ?? '?'} predictions${cmp ? `; gate on ${cmp.metric}, policy ${r.decision?.policy}` : ''}`,
+  );
   ctx.say(`                      HR@20    MRR@20   HR@10    NDCG@20`);
-  ctx.say(`  candidate           ${f(r.metrics['hr@20'])}   ${f(r.metrics['mrr@20'])}   ${f(r.metrics['hr@10'])}   ${f(r.metrics['ndcg@20'])}${interval('candidate')}`);
-  for (const [name, m] of Object.entries(r.baselines)) ctx.say(`  baseline ${name.toUpperCase().padEnd(10)} ${f(m['hr@20'])}   ${f(m['mrr@20'])}   ${f(m['hr@10'])}   ${f(m['ndcg@20'])}${interval(name)}`);
+  ctx.say(
+    `  candidate           ${f(r.metrics['hr@20'])}   ${f(r.metrics['mrr@20'])}   ${f(r.metrics['hr@10'])}   ${f(r.metrics['ndcg@20'])}${interval('candidate')}`,
+  );
+  for (const [name, m] of Object.entries(r.baselines))
+    ctx.say(
+      `  baseline ${name.toUpperCase().padEnd(10)} ${f(m['hr@20'])}   ${f(m['mrr@20'])}   ${f(m['hr@10'])}   ${f(m['ndcg@20'])}${interval(name)}`,
+    );
   const champion = cmp?.models['champion'];
-  if (champion && cmp) ctx.say(`  champion ${(champion.version ?? '').padEnd(10)} ${cmp.metric} ${f(champion.value)}${' '.repeat(19)}${interval('champion')}`);
+  if (champion && cmp)
+    ctx.say(
+      `  champion ${(champion.version ?? '').padEnd(10)} ${cmp.metric} ${f(champion.value)}${' '.repeat(19)}${interval('champion')}`,
+    );
   ctx.say(`  ${r.decision ? '' : r.promoted ? 'promoted to production: ' : 'not promoted: '}${r.promotionReason}`);
 }
 
@@ -47,24 +82,44 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
  * the trainer's onProgress; through Temporal by polling the workflow's progress query and the
  * train activity's heartbeat details every second.
  */
-export async function runPipeline(ctx: Context, params: PipelineParams, options: { inline: boolean; workflowId?: string; progress?: TrainingProgressView }): Promise<PipelineRunResult> {
+export async function runPipeline(
+  ctx: Context,
+  params: PipelineParams,
+  options: { inline: boolean; workflowId?: string; progress?: TrainingProgressView },
+): Promise<PipelineRunResult> {
   const view = options.progress;
   if (options.inline) {
     // No Temporal to join a run of the same minute: each inline run gets its own id, so that it
     // trains into its own artifact folder and registers its own version (register is idempotent
     // per workflow id and run id, and would otherwise return an earlier inline run's version).
-    const workflowId = options.workflowId ?? `${trainingWorkflowId(path.basename(ctx.config.dataDir), new Date())}-inline-${randomUUID().slice(0, 8)}`;
-    const acts = createPipelineActivities(buildPipelineDeps(ctx.config, ctx.logger.child({ runId: workflowId })), view ? { progress: (p) => view.update(p) } : {});
-    return runTrainingPipeline(acts, params, { workflowId, runId: 'inline', ...(view ? { onStage: (stage) => view.stage(stage) } : {}) });
+    const workflowId =
+      options.workflowId ??
+      `${trainingWorkflowId(path.basename(ctx.config.dataDir), new Date())}-inline-${randomUUID().slice(0, 8)}`;
+    const acts = createPipelineActivities(
+      buildPipelineDeps(ctx.config, ctx.logger.child({ runId: workflowId })),
+      view ? { progress: (p) => view.update(p) } : {},
+    );
+    return runTrainingPipeline(acts, params, {
+      workflowId,
+      runId: 'inline',
+      ...(view ? { onStage: (stage) => view.stage(stage) } : {}),
+    });
   }
   const workflowId = options.workflowId ?? trainingWorkflowId(path.basename(ctx.config.dataDir), new Date());
   const t = await openTemporal(ctx, { worker: true });
   try {
-    if (t.server.uiUrl) ctx.say(`Temporal UI: ${t.server.uiUrl}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
-    const { handle, joined } = await startTraining(t.client.client, { ...params, queues: taskQueues(ctx.config) }, { workflowId, taskQueue: ctx.config.taskQueue });
+    if (t.server.uiUrl)
+      ctx.say(`Temporal UI: ${t.server.uiUrl}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
+    const { handle, joined } = await startTraining(
+      t.client.client,
+      { ...params, queues: taskQueues(ctx.config) },
+      { workflowId, taskQueue: ctx.config.taskQueue },
+    );
     if (joined) ctx.say(`  ${workflowId} already ran: returning its result instead of starting it again`);
     if (!view) return await handle.result();
-    return await waitPolling(handle.result(), async () => showTrainingStatus(view, await trainingStatus(t.client.client, workflowId)));
+    return await waitPolling(handle.result(), async () =>
+      showTrainingStatus(view, await trainingStatus(t.client.client, workflowId)),
+    );
   } finally {
     await t.close();
   }
@@ -75,7 +130,12 @@ export async function runPipeline(ctx: Context, params: PipelineParams, options:
  * default: stderr is a terminal). Meanwhile log lines and stdout lines clear the bar first, so
  * that they are not glued to it; the bar is stopped (its line ended) whatever happens.
  */
-export async function withTrainingProgress<T>(ctx: Context, flag: boolean | undefined, batchSize: number | undefined, fn: (view: TrainingProgressView | undefined) => Promise<T>): Promise<T> {
+export async function withTrainingProgress<T>(
+  ctx: Context,
+  flag: boolean | undefined,
+  batchSize: number | undefined,
+  fn: (view: TrainingProgressView | undefined) => Promise<T>,
+): Promise<T> {
   if (!progressWanted(flag, process.stderr)) return fn(undefined);
   const view = createTrainingProgress({ stream: process.stderr, ...(batchSize ? { batchSize } : {}) });
   const { logger, say } = ctx;
@@ -98,35 +158,68 @@ export async function withTrainingProgress<T>(ctx: Context, flag: boolean | unde
  * loads, params, seed) and reports each metric next to the original. Nothing is registered.
  */
 async function reproduce(ctx: Context, version: string, options: { force: boolean }): Promise<void> {
-  const r = await buildReproduction(ctx.config, ctx.logger, (line) => ctx.say(line)).reproduce({ version, force: options.force });
-  for (const [k, m] of Object.entries(r.metrics)) ctx.say(`  ${k.padEnd(14)} ${m.original.toFixed(4)} → ${m.reproduced.toFixed(4)} (${m.diff >= 0 ? '+' : ''}${m.diff.toFixed(4)})`);
-  ctx.say(`backend ${r.backend.original} → ${r.backend.reproduced}; largest difference ${r.maxAbsDiff === null ? 'n/a (a metric is missing)' : r.maxAbsDiff.toFixed(6)}`);
+  const r = await buildReproduction(ctx.config, ctx.logger, (line) => ctx.say(line)).reproduce({
+    version,
+    force: options.force,
+  });
+  for (const [k, m] of Object.entries(r.metrics))
+    ctx.say(
+      `  ${k.padEnd(14)} ${m.original.toFixed(4)} → ${m.reproduced.toFixed(4)} (${m.diff >= 0 ? '+' : ''}${m.diff.toFixed(4)})`,
+    );
+  ctx.say(
+    `backend ${r.backend.original} → ${r.backend.reproduced}; largest difference ${r.maxAbsDiff === null ? 'n/a (a metric is missing)' : r.maxAbsDiff.toFixed(6)}`,
+  );
   ctx.result(r);
 }
 
 export function registerModelCommands(program: Command): void {
   program
     .command('train')
-    .description('ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline')
-    .option('--model <model>', 'gru4rec|sasrec|pop|sr|vsknn|stan|vstan (default: the config\'s, gru4rec)')
+    .description(
+      'ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline',
+    )
+    .option('--model <model>', "gru4rec|sasrec|pop|sr|vsknn|stan|vstan (default: the config's, gru4rec)")
     .option('--config <file>', 'training config (JSON)')
     .option('--epochs <n>', 'override epochs', (v) => Number(v))
     .option('--inline', 'run the stages in this process instead of through Temporal')
     .option('--progress', 'draw the training progress bar on stderr even when it is not a terminal')
     .option('--no-progress', 'never draw the training progress bar (default: drawn when stderr is a terminal)')
-    .option('--reproduce <version>', 'retrain a registered version from its snapshot (verified, or rebuilt from its recorded loads), params and seed, and compare the metrics')
+    .option(
+      '--reproduce <version>',
+      'retrain a registered version from its snapshot (verified, or rebuilt from its recorded loads), params and seed, and compare the metrics',
+    )
     .option('--force', 'with --reproduce: train even when the snapshot does not match the recorded snapshot id')
-    .action(async (opts: { model?: string; config?: string; epochs?: number; inline?: boolean; progress?: boolean; reproduce?: string; force?: boolean }, cmd: Command) => {
-      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      if (opts.reproduce) return reproduce(ctx, opts.reproduce, { force: Boolean(opts.force) });
-      if (opts.force) throw new SkiffError('BAD_INPUT', '--force only applies to --reproduce');
-      const train = await readTrainParams(opts.config, { ...(opts.model !== undefined ? { model: opts.model as TrainParams['model'] } : {}), ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}) });
-      const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
-        runPipeline(ctx, { train, ...pipelineSettings(ctx.config) }, { inline: Boolean(opts.inline), ...(progress ? { progress } : {}) }),
-      );
-      printRun(ctx, r);
-      ctx.result(r);
-    });
+    .action(
+      async (
+        opts: {
+          model?: string;
+          config?: string;
+          epochs?: number;
+          inline?: boolean;
+          progress?: boolean;
+          reproduce?: string;
+          force?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+        if (opts.reproduce) return reproduce(ctx, opts.reproduce, { force: Boolean(opts.force) });
+        if (opts.force) throw new SkiffError('BAD_INPUT', '--force only applies to --reproduce');
+        const train = await readTrainParams(opts.config, {
+          ...(opts.model !== undefined ? { model: opts.model as TrainParams['model'] } : {}),
+          ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+        });
+        const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
+          runPipeline(
+            ctx,
+            { train, ...pipelineSettings(ctx.config) },
+            { inline: Boolean(opts.inline), ...(progress ? { progress } : {}) },
+          ),
+        );
+        printRun(ctx, r);
+        ctx.result(r);
+      },
+    );
 
   const pipeline = program.command('pipeline').description('the training workflow on Temporal');
   pipeline
@@ -140,7 +233,15 @@ export function registerModelCommands(program: Command): void {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const train = await readTrainParams(opts.config);
       const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
-        runPipeline(ctx, { train, ...pipelineSettings(ctx.config) }, { inline: false, ...(opts.workflowId ? { workflowId: opts.workflowId } : {}), ...(progress ? { progress } : {}) }),
+        runPipeline(
+          ctx,
+          { train, ...pipelineSettings(ctx.config) },
+          {
+            inline: false,
+            ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
+            ...(progress ? { progress } : {}),
+          },
+        ),
       );
       printRun(ctx, r);
       ctx.result({ workflowId: r.workflowId, modelVersion: r.modelVersion, promoted: r.promoted, metrics: r.metrics });
@@ -153,8 +254,11 @@ export function registerModelCommands(program: Command): void {
       const t = await openTemporal(ctx, { worker: false });
       try {
         const s = await trainingStatus(t.client.client, workflowId);
-        ctx.say(`${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}${s.progress?.metrics ? `, hr@20 ${s.progress.metrics['hr@20']?.toFixed(4)}` : ''}`);
-        for (const a of s.activities) ctx.say(`  running ${a.type} (attempt ${a.attempt}): ${JSON.stringify(a.heartbeat)}`);
+        ctx.say(
+          `${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}${s.progress?.metrics ? `, hr@20 ${s.progress.metrics['hr@20']?.toFixed(4)}` : ''}`,
+        );
+        for (const a of s.activities)
+          ctx.say(`  running ${a.type} (attempt ${a.attempt}): ${JSON.stringify(a.heartbeat)}`);
         if (s.result) printRun(ctx, s.result);
         ctx.result({ workflowId, ...s });
       } finally {

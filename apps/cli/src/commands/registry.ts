@@ -10,12 +10,19 @@ export function buildTracker(ctx: Context): ExperimentTracker {
 }
 
 /** A metric: `-` when missing, integers as they are, other numbers to 4 decimals. */
-const fmt = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
+const fmt = (v: string | number | null | undefined): string =>
+  v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
 /** A param or fact: numbers in full (a learning rate of 1e-5 is not 0.0000). */
 const raw = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : String(v));
 
 /** Prints rows as `key  a  b  [Δ]`, differing rows marked with `*`. */
-function table(ctx: Context, title: string, heads: [string, string], rows: SideBySideRow[], options: { delta?: boolean; format?: typeof fmt } = {}): void {
+function table(
+  ctx: Context,
+  title: string,
+  heads: [string, string],
+  rows: SideBySideRow[],
+  options: { delta?: boolean; format?: typeof fmt } = {},
+): void {
   const { delta: withDelta = false, format = fmt } = options;
   ctx.say(`${title}:`);
   if (rows.length === 0) {
@@ -29,7 +36,9 @@ function table(ctx: Context, title: string, heads: [string, string], rows: SideB
   ctx.say(`    ${''.padEnd(kw)}  ${cut(heads[0], aw)}  ${cut(heads[1], bw)}${withDelta ? '  Δ (b−a)' : ''}`.trimEnd());
   for (const r of rows) {
     const delta = withDelta && r.delta !== undefined ? `  ${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(4)}` : '';
-    ctx.say(`  ${r.same ? ' ' : '*'} ${r.key.padEnd(kw)}  ${cut(format(r.a), aw)}  ${cut(format(r.b), bw)}${delta}`.trimEnd());
+    ctx.say(
+      `  ${r.same ? ' ' : '*'} ${r.key.padEnd(kw)}  ${cut(format(r.a), aw)}  ${cut(format(r.b), bw)}${delta}`.trimEnd(),
+    );
   }
 }
 
@@ -55,7 +64,9 @@ export function registerRegistryCommands(program: Command): void {
       const by = Object.entries(aliases);
       for (const m of versions) {
         const tags = by.filter(([, v]) => v === m.version).map(([a]) => a);
-        ctx.say(`${m.version}  ${m.name.padEnd(8)} hr@20=${fmt(m.metrics['hr@20'])} mrr@20=${fmt(m.metrics['mrr@20'])}  ${m.createdAt}  ${tags.join(',')}`.trimEnd());
+        ctx.say(
+          `${m.version}  ${m.name.padEnd(8)} hr@20=${fmt(m.metrics['hr@20'])} mrr@20=${fmt(m.metrics['mrr@20'])}  ${m.createdAt}  ${tags.join(',')}`.trimEnd(),
+        );
       }
       if (versions.length === 0) ctx.say('no model versions yet');
       ctx.result({ versions, aliases });
@@ -89,7 +100,10 @@ export function registerRegistryCommands(program: Command): void {
       const reg = buildRegistry(ctx.config);
       const { manifest } = await reg.get(v); // refuses a corrupted artifact before it can be served
       const previous = (await reg.aliases())[opts.alias] ?? null;
-      await reg.setAlias(opts.alias, manifest.version, { reason: opts.reason ?? `manual promote of ${manifest.version} (skiff registry promote)`, ...(opts.actor ? { actor: opts.actor } : {}) });
+      await reg.setAlias(opts.alias, manifest.version, {
+        reason: opts.reason ?? `manual promote of ${manifest.version} (skiff registry promote)`,
+        ...(opts.actor ? { actor: opts.actor } : {}),
+      });
       const event = (await reg.history(opts.alias)).at(-1) ?? null;
       ctx.say(`${opts.alias}: ${previous ?? '(unset)'} → ${manifest.version}`);
       ctx.result({ alias: opts.alias, version: manifest.version, previous, event });
@@ -104,7 +118,10 @@ export function registerRegistryCommands(program: Command): void {
     .action(async (opts: { alias: string; reason?: string; actor?: string }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const reg = buildRegistry(ctx.config);
-      const event = await reg.rollback(opts.alias, { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.actor ? { actor: opts.actor } : {}) });
+      const event = await reg.rollback(opts.alias, {
+        ...(opts.reason ? { reason: opts.reason } : {}),
+        ...(opts.actor ? { actor: opts.actor } : {}),
+      });
       ctx.say(`${opts.alias}: ${event.from ?? '(unset)'} → ${event.to} (rollback)`);
       ctx.result({ alias: opts.alias, version: event.to, previous: event.from, event });
     });
@@ -117,15 +134,36 @@ export function registerRegistryCommands(program: Command): void {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const reg = buildRegistry(ctx.config);
       const events = await reg.history(opts.alias);
-      for (const e of events) ctx.say(`${e.at}  ${e.alias.padEnd(10)} ${(e.from ?? '-').padEnd(6)} → ${e.to.padEnd(6)} ${e.action.padEnd(8)} ${e.actor}  ${e.reason}`);
+      for (const e of events)
+        ctx.say(
+          `${e.at}  ${e.alias.padEnd(10)} ${(e.from ?? '-').padEnd(6)} → ${e.to.padEnd(6)} ${e.action.padEnd(8)} ${e.actor}  ${e.reason}`,
+        );
       if (events.length === 0) ctx.say('no alias moves yet');
       // Every gate decision, the ones that moved no alias too (they are kept in each version's manifest).
       const decisions = (await reg.list())
-        .map((m) => ({ version: m.version, at: m.createdAt, gate: m.params['gate'] as { promote?: string | null; reason?: string } | undefined }))
-        .filter((d): d is { version: string; at: string; gate: { promote?: string | null; reason: string } } => typeof d.gate?.reason === 'string');
+        .map((m) => ({
+          version: m.version,
+          at: m.createdAt,
+          gate: m.params['gate'] as { promote?: string | null; reason?: string } | undefined,
+        }))
+        .filter(
+          (d): d is { version: string; at: string; gate: { promote?: string | null; reason: string } } =>
+            typeof d.gate?.reason === 'string',
+        );
       if (decisions.length) ctx.say('promotion gate decisions:');
-      for (const d of decisions) ctx.say(`${d.at}  ${d.version.padEnd(6)} ${d.gate.promote ? `promoted ${d.gate.promote}` : 'not promoted'}  ${d.gate.reason}`);
-      ctx.result({ events, decisions: decisions.map((d) => ({ version: d.version, at: d.at, promote: d.gate.promote ?? null, reason: d.gate.reason })) });
+      for (const d of decisions)
+        ctx.say(
+          `${d.at}  ${d.version.padEnd(6)} ${d.gate.promote ? `promoted ${d.gate.promote}` : 'not promoted'}  ${d.gate.reason}`,
+        );
+      ctx.result({
+        events,
+        decisions: decisions.map((d) => ({
+          version: d.version,
+          at: d.at,
+          promote: d.gate.promote ?? null,
+          reason: d.gate.reason,
+        })),
+      });
     });
 
   registry
@@ -156,8 +194,10 @@ export function registerRegistryCommands(program: Command): void {
     .option('--limit <n>', 'at most n runs', (v) => Number(v))
     .action(async (opts: { experiment?: string; status?: string; limit?: number }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status as RunStatus)) throw new SkiffError('BAD_INPUT', `--status must be one of ${RUN_STATUSES.join(', ')}`);
-      if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit > 0)) throw new SkiffError('BAD_INPUT', '--limit must be a positive integer');
+      if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status as RunStatus))
+        throw new SkiffError('BAD_INPUT', `--status must be one of ${RUN_STATUSES.join(', ')}`);
+      if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit > 0))
+        throw new SkiffError('BAD_INPUT', '--limit must be a positive integer');
       const list = await buildTracker(ctx).listRuns({
         ...(opts.experiment ? { experiment: opts.experiment } : {}),
         ...(opts.status ? { status: opts.status as RunStatus } : {}),
@@ -168,7 +208,9 @@ export function registerRegistryCommands(program: Command): void {
           .slice(0, 4)
           .map(([k, v]) => `${k}=${fmt(v)}`)
           .join(' ');
-        ctx.say(`${r.runId}  ${r.experiment.padEnd(10)} ${r.name.padEnd(20)} ${r.status.padEnd(8)} ${r.startedAt}  ${metrics}`);
+        ctx.say(
+          `${r.runId}  ${r.experiment.padEnd(10)} ${r.name.padEnd(20)} ${r.status.padEnd(8)} ${r.startedAt}  ${metrics}`,
+        );
       }
       if (list.length === 0) ctx.say('no runs yet');
       ctx.result({ runs: list });
@@ -181,13 +223,20 @@ export function registerRegistryCommands(program: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
       const run = await buildTracker(ctx).getRun(id);
-      ctx.say(`${run.runId}  ${run.experiment}/${run.name}  ${run.status}  ${run.startedAt} → ${run.endedAt ?? '…'}${run.error ? `  error: ${run.error}` : ''}`);
+      ctx.say(
+        `${run.runId}  ${run.experiment}/${run.name}  ${run.status}  ${run.startedAt} → ${run.endedAt ?? '…'}${run.error ? `  error: ${run.error}` : ''}`,
+      );
       ctx.say('params:');
       for (const [k, v] of Object.entries(run.params)) ctx.say(`  ${k} = ${v}`);
       ctx.say('metrics (latest):');
       for (const [k, v] of Object.entries(run.metrics)) {
         const steps = run.history.filter((p) => p.key === k);
-        ctx.say(`  ${k} = ${fmt(v)}  (${steps.length} point${steps.length === 1 ? '' : 's'}: ${steps.map((p) => `${p.step}:${fmt(p.value)}`).slice(-8).join(' ')})`);
+        ctx.say(
+          `  ${k} = ${fmt(v)}  (${steps.length} point${steps.length === 1 ? '' : 's'}: ${steps
+            .map((p) => `${p.step}:${fmt(p.value)}`)
+            .slice(-8)
+            .join(' ')})`,
+        );
       }
       ctx.result(run);
     });

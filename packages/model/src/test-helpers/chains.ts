@@ -5,6 +5,9 @@ export function chains(sessions: number, seed: number): string[][] {
   const rnd = mulberry32(seed);
   return Array.from({ length: sessions }, () => {
     let cur = Math.floor(rnd() * 120);
-    return Array.from({ length: 3 + Math.floor(rnd() * 4) }, () => `i${(cur = rnd() < 0.8 ? (cur * 7 + 3) % 120 : Math.floor(rnd() * 120))}`);
+    return Array.from(
+      { length: 3 + Math.floor(rnd() * 4) },
+      () => `i${(cur = rnd() < 0.8 ? (cur * 7 + 3) % 120 : Math.floor(rnd() * 120))}`,
+    );
   });
 }

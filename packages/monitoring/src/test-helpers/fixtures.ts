@@ -8,7 +8,8 @@ import type { ServingRow } from '../features.js';
 /** 600 training sessions over 40 items; popularity falls with the index. Lengths 2..6. */
 export function trainSessions(): string[][] {
   const train: string[][] = [];
-  for (let s = 0; s < 600; s++) train.push(Array.from({ length: 2 + (s % 5) }, (_, i) => `i${(s * 7 + i * i) % (5 + (s % 35))}`));
+  for (let s = 0; s < 600; s++)
+    train.push(Array.from({ length: 2 + (s % 5) }, (_, i) => `i${(s * 7 + i * i) % (5 + (s % 35))}`));
   return train;
 }
 
@@ -34,13 +35,23 @@ export async function setupMonitorFixture(
 ) {
   const train = trainSessions();
   await mkdir(path.join(dir, 'snapshots', 'snap-a'), { recursive: true });
-  await writeFile(path.join(dir, 'snapshots', 'snap-a', 'train.json'), JSON.stringify({ sessions: train, ...options.train }));
-  if (options.items) await writeFile(path.join(dir, 'snapshots', 'snap-a', 'items.json'), JSON.stringify(options.items));
+  await writeFile(
+    path.join(dir, 'snapshots', 'snap-a', 'train.json'),
+    JSON.stringify({ sessions: train, ...options.train }),
+  );
+  if (options.items)
+    await writeFile(path.join(dir, 'snapshots', 'snap-a', 'items.json'), JSON.stringify(options.items));
   const art = path.join(dir, 'art');
   await mkdir(art, { recursive: true });
   await writeFile(path.join(art, 'model.json'), '{}');
   const registry = createFsRegistry({ root: path.join(dir, 'registry') });
-  const m = await registry.register({ name: 'm', sourceDir: art, metrics: options.metrics ?? {}, params: {}, lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' } });
+  const m = await registry.register({
+    name: 'm',
+    sourceDir: art,
+    metrics: options.metrics ?? {},
+    params: {},
+    lineage: { snapshotId: 'snap-a', loadIds: [], codeVersion: 't', backend: 'wasm' },
+  });
   await registry.setAlias('production', m.version);
   const servingDir = path.join(dir, 'raw', 'serving');
   await mkdir(servingDir, { recursive: true });
@@ -61,9 +72,18 @@ export async function setupMonitorFixture(
   if (options.events) {
     const onlineDir = path.join(dir, 'raw', 'online');
     await mkdir(onlineDir, { recursive: true });
-    await writeFile(path.join(onlineDir, 'events-0001.ndjson'), options.events.map((e) => JSON.stringify(e)).join('\n') + '\n{broken\n');
+    await writeFile(
+      path.join(onlineDir, 'events-0001.ndjson'),
+      options.events.map((e) => JSON.stringify(e)).join('\n') + '\n{broken\n',
+    );
   }
-  return { registry, train, servingDir, reportsDir: path.join(dir, 'reports'), snapshotsDir: path.join(dir, 'snapshots') };
+  return {
+    registry,
+    train,
+    servingDir,
+    reportsDir: path.join(dir, 'reports'),
+    snapshotsDir: path.join(dir, 'snapshots'),
+  };
 }
 
 /** A tiny deterministic recommender: scores items by training popularity, damped by history length. */
@@ -73,7 +93,10 @@ export function popRecommender(train: readonly string[][], boost = 1): Recommend
   const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const max = ranked[0]?.[1] ?? 1;
   const recommend = (history: readonly string[], k: number): ScoredItem[] =>
-    ranked.slice(0, k).map(([itemId, c]) => ({ itemId, score: Math.round(((boost * c) / max / (1 + history.length / 10)) * 1e6) / 1e6 }));
+    ranked.slice(0, k).map(([itemId, c]) => ({
+      itemId,
+      score: Math.round(((boost * c) / max / (1 + history.length / 10)) * 1e6) / 1e6,
+    }));
   return {
     name: 'pop-test',
     vocabulary: ranked.map(([i]) => i),
@@ -92,7 +115,13 @@ export const HAND_ROWS: ServingRow[] = [
   { ts: T('10:00:00'), sessionId: 's2', items: ['x'], k: 20, recommended: list('x') }, // no events for s2
   { ts: T('10:00:00'), sessionId: null, items: ['a'], k: 20, recommended: list('a') }, // no session: not a record
   { ts: T('10:00:00'), sessionId: 's3', items: ['p'], k: 2, recommended: list('p', 'q') }, // next: q (rank 2 <= k=2)
-  { ts: T('10:00:00'), sessionId: 's4', items: ['t0'], k: 30, recommended: list(...Array.from({ length: 30 }, (_, i) => `t${i}`)) }, // next: t24 (rank 25)
+  {
+    ts: T('10:00:00'),
+    sessionId: 's4',
+    items: ['t0'],
+    k: 30,
+    recommended: list(...Array.from({ length: 30 }, (_, i) => `t${i}`)),
+  }, // next: t24 (rank 25)
 ];
 
 /** Raw-contract events for HAND_ROWS (as the serving app writes them). */
@@ -104,4 +133,3 @@ export const HAND_EVENTS = [
   { session_id: 's3', event_type: 'click', item_id: 'q', timestamp: '2026-03-01 10:05:00' }, // no offset = UTC
   { session_id: 's4', event_type: 'view', item_id: 't24', timestamp: Date.parse(T('10:07:00')) / 1000 }, // epoch seconds
 ];
-

@@ -19,18 +19,27 @@ export interface DashboardSources {
   temporalNamespace?: string;
 }
 
-
-function gateOf(m: ModelManifest): { promote: string | null; contender: string; metric: string; reason: string } | null {
-  const g = m.params['gate'] as { promote?: unknown; contender?: unknown; metric?: unknown; reason?: unknown } | undefined;
+function gateOf(
+  m: ModelManifest,
+): { promote: string | null; contender: string; metric: string; reason: string } | null {
+  const g = m.params['gate'] as
+    { promote?: unknown; contender?: unknown; metric?: unknown; reason?: unknown } | undefined;
   if (!g || typeof g !== 'object' || typeof g.reason !== 'string') return null;
-  return { promote: typeof g.promote === 'string' ? g.promote : null, contender: String(g.contender ?? 'candidate'), metric: String(g.metric ?? ''), reason: g.reason };
+  return {
+    promote: typeof g.promote === 'string' ? g.promote : null,
+    contender: String(g.contender ?? 'candidate'),
+    metric: String(g.metric ?? ''),
+    reason: g.reason,
+  };
 }
 
 export async function registryView(src: DashboardSources) {
   const [versions, aliases] = await Promise.all([src.registry.list(), src.registry.aliases()]);
   const withHistory = src.registry as ModelRegistry & { history?: (alias?: string) => Promise<unknown[]> };
   const history = typeof withHistory.history === 'function' ? await withHistory.history().catch(() => []) : [];
-  const ui = src.temporalUiUrl ? `${src.temporalUiUrl}/namespaces/${src.temporalNamespace ?? 'default'}/workflows/` : null;
+  const ui = src.temporalUiUrl
+    ? `${src.temporalUiUrl}/namespaces/${src.temporalNamespace ?? 'default'}/workflows/`
+    : null;
   return {
     aliases,
     history,
@@ -44,7 +53,9 @@ export async function registryView(src: DashboardSources) {
         metrics: m.metrics,
         baselines: m.baselineMetrics,
         losses: Array.isArray(m.params['losses']) ? (m.params['losses'] as number[]) : [],
-        validation: Array.isArray(m.params['validation']) ? (m.params['validation'] as Array<{ epoch: number; 'hr@20': number }>) : [],
+        validation: Array.isArray(m.params['validation'])
+          ? (m.params['validation'] as Array<{ epoch: number; 'hr@20': number }>)
+          : [],
         lineage: m.lineage,
         // The promotion gate's decision for this version (candidate, baselines, champion, intervals).
         gate: gateOf(m),
@@ -55,10 +66,18 @@ export async function registryView(src: DashboardSources) {
 
 /** The latest monitoring runs: each report folder holds drift.json (the verdict) and report.html. */
 export async function monitoringView(src: DashboardSources, limit = 10) {
-  const dirs = (await readdir(src.reportsDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && /^\d{4}-/.test(d.name)).map((d) => d.name).sort().reverse().slice(0, limit);
+  const dirs = (await readdir(src.reportsDir, { withFileTypes: true }).catch(() => []))
+    .filter((d) => d.isDirectory() && /^\d{4}-/.test(d.name))
+    .map((d) => d.name)
+    .sort()
+    .reverse()
+    .slice(0, limit);
   const runs = [];
   for (const d of dirs) {
-    const drift = await readFile(path.join(src.reportsDir, d, 'drift.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => null);
+    const drift = await readFile(path.join(src.reportsDir, d, 'drift.json'), 'utf8').then(
+      (t) => JSON.parse(t) as Record<string, unknown>,
+      () => null,
+    );
     if (drift) runs.push({ id: d, drift, reportUrl: `/dashboard/reports/${encodeURIComponent(d)}/report.html` });
   }
   return { runs };
@@ -92,7 +111,13 @@ export async function onlineView(src: DashboardSources) {
       }
     }
   return {
-    hours: [...hours.entries()].sort().map(([hour, h]) => ({ hour, requests: h.requests, judged: h.judged, hr: h.judged ? h.hits / h.judged : null, meanLatencyMs: h.latencyMs / h.requests })),
+    hours: [...hours.entries()].sort().map(([hour, h]) => ({
+      hour,
+      requests: h.requests,
+      judged: h.judged,
+      hr: h.judged ? h.hits / h.judged : null,
+      meanLatencyMs: h.latencyMs / h.requests,
+    })),
   };
 }
 
@@ -110,7 +135,8 @@ export async function itemMetadata(src: DashboardSources, maxLines = 2_000_000) 
       if (++n > maxLines) break;
       try {
         const e = JSON.parse(l) as { item_id?: string | null; category?: string | null; price?: number | null };
-        if (e.item_id && !items.has(e.item_id)) items.set(e.item_id, { category: e.category ?? null, price: e.price ?? null });
+        if (e.item_id && !items.has(e.item_id))
+          items.set(e.item_id, { category: e.category ?? null, price: e.price ?? null });
       } catch {
         /* skipped */
       }
@@ -122,7 +148,9 @@ export async function itemMetadata(src: DashboardSources, maxLines = 2_000_000) 
 /** Recent training runs from the experiment tracker (failed and cancelled ones too), with Temporal links. */
 export async function runsView(src: DashboardSources, limit = 15) {
   if (!src.tracker) return { runs: [] };
-  const ui = src.temporalUiUrl ? `${src.temporalUiUrl}/namespaces/${src.temporalNamespace ?? 'default'}/workflows/` : null;
+  const ui = src.temporalUiUrl
+    ? `${src.temporalUiUrl}/namespaces/${src.temporalNamespace ?? 'default'}/workflows/`
+    : null;
   const runs = await src.tracker.listRuns({ limit });
   return {
     runs: runs.map((r) => ({

@@ -46,7 +46,11 @@ export interface DashboardRouterOptions {
 }
 
 /** The dashboard: one page plus the JSON endpoints it reads. Mounted at /dashboard. */
-export function createDashboardRouter(src: DashboardSources, models: ModelHolder, options: DashboardRouterOptions = {}): Router {
+export function createDashboardRouter(
+  src: DashboardSources,
+  models: ModelHolder,
+  options: DashboardRouterOptions = {},
+): Router {
   const { cacheMs = 10_000 } = options;
   const registry = cachedRead(() => registryView(src), cacheMs);
   const runs = cachedRead(() => runsView(src), cacheMs);
@@ -63,7 +67,10 @@ export function createDashboardRouter(src: DashboardSources, models: ModelHolder
   router.use(
     '/reports',
     (_req, res, next) => {
-      res.setHeader('Content-Security-Policy', "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:");
+      res.setHeader(
+        'Content-Security-Policy',
+        "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:",
+      );
       next();
     },
     noSymlinkEscape(src.reportsDir),
@@ -71,7 +78,11 @@ export function createDashboardRouter(src: DashboardSources, models: ModelHolder
   );
   router.get('/api/info', (_req, res) => {
     const m = models.current();
-    res.json({ temporalUiUrl: src.temporalUiUrl ?? null, model: m ? { name: m.manifest.name, version: m.manifest.version } : null, sampleSession: m ? m.recommender.vocabulary.slice(0, 3) : null });
+    res.json({
+      temporalUiUrl: src.temporalUiUrl ?? null,
+      model: m ? { name: m.manifest.name, version: m.manifest.version } : null,
+      sampleSession: m ? m.recommender.vocabulary.slice(0, 3) : null,
+    });
   });
   router.get('/api/registry', async (_req, res, next) => {
     try {
@@ -103,7 +114,10 @@ export function createDashboardRouter(src: DashboardSources, models: ModelHolder
   });
   router.get('/api/items', async (req, res, next) => {
     try {
-      const ids = String(req.query['ids'] ?? '').split(',').filter(Boolean).slice(0, 200);
+      const ids = String(req.query['ids'] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .slice(0, 200);
       const meta = await itemMetadata(src);
       res.json(Object.fromEntries(ids.map((id) => [id, meta.get(id) ?? null])));
     } catch (e) {

@@ -10,6 +10,15 @@ export async function writeFixedArtifact(dir, items) {
 
 export async function loadFixed(dir) {
   const vocabulary = JSON.parse(await readFile(path.join(dir, 'vocabulary.json'), 'utf8'));
-  const top = (k, exclude) => vocabulary.filter((i) => !exclude?.has(i)).slice(0, k).map((itemId, r) => ({ itemId, score: 1 / (r + 1) }));
-  return { name: 'fixed', vocabulary, recommend: (_h, k, exclude) => top(k, exclude), recommendBatch: (hs, k) => hs.map(() => top(k)) };
+  const top = (k, exclude) =>
+    vocabulary
+      .filter((i) => !exclude?.has(i))
+      .slice(0, k)
+      .map((itemId, r) => ({ itemId, score: 1 / (r + 1) }));
+  return {
+    name: 'fixed',
+    vocabulary,
+    recommend: (_h, k, exclude) => top(k, exclude),
+    recommendBatch: (hs, k) => hs.map(() => top(k)),
+  };
 }

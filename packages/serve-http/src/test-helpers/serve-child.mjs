@@ -6,7 +6,14 @@ import { startServer } from '../../dist/index.js';
 import { loadFixed } from './fixed-model.mjs';
 
 const [registryRoot, logDir] = process.argv.slice(2);
-const server = await startServer({ registry: createFsRegistry({ root: registryRoot }), load: loadFixed, servingLogDir: logDir, host: '127.0.0.1', port: 0, logger: silentLogger });
+const server = await startServer({
+  registry: createFsRegistry({ root: registryRoot }),
+  load: loadFixed,
+  servingLogDir: logDir,
+  host: '127.0.0.1',
+  port: 0,
+  logger: silentLogger,
+});
 process.on('SIGTERM', () => {
   void server.close().then(() => process.exit(0));
 });
