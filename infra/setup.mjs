@@ -6,8 +6,9 @@
 // usage: node infra/setup.mjs [--for demo|test|all] [--only step,step] [--list]
 //   --for demo  native TensorFlow (optional: the demo falls back to WASM and says why) + Temporal CLI
 //   --for test  everything below; every step must succeed (default: --for all, the same set)
+//   SKIFF_SETUP_JOBS=n  how many steps run side by side (default 3)
 //
-// Each step is a script under infra/ that can also be run alone; this file only sequences them,
+// Each step is a script under infra/ that can also be run alone; this file runs them side by side,
 // shows progress, keeps a log per step under .cache/setup/, and on failure names the step, the
 // last lines of its log and the fix. No dependencies beyond Node itself: it runs before the build.
 import { spawn, spawnSync } from 'node:child_process';
@@ -100,21 +101,26 @@ function runScript([cmd, ...args], log, env = process.env) {
   });
 }
 
+// Steps run side by side (they write to different folders of .cache/), so a line on screen may
+// belong to any of them: each carries its step's name. One status line names what is still running.
+const running = new Map(); // step name → start time
 let tickerShown = false;
 function clearTicker() {
   if (tickerShown && tty) process.stdout.write('\r\x1b[K');
   tickerShown = false;
 }
 
-/** A line that says the step is still working: updated in place on a terminal, every 30 s otherwise. */
-function startTicker(name, t0) {
+/** A line that says which steps are still working: updated in place on a terminal, every 30 s otherwise. */
+function startTicker() {
   const timer = setInterval(
     () => {
-      const s = Math.round((Date.now() - t0) / 1000);
+      const now = Date.now();
+      const parts = [...running].map(([name, t0]) => `${name} ${Math.round((now - t0) / 1000)} s`);
+      if (parts.length === 0) return;
       if (tty) {
-        process.stdout.write(`\r\x1b[K  ${name}: working… ${s} s`);
+        process.stdout.write(`\r\x1b[K  working: ${parts.join(' · ')}`);
         tickerShown = true;
-      } else say(`${name}: still working (${s} s)`);
+      } else say(`still working: ${parts.join(', ')}`);
     },
     tty ? 1000 : 30_000,
   );
@@ -182,13 +188,58 @@ async function provisionChromium(log) {
     : { ok: false, reason: 'apt-get installed chromium but no chromium is on PATH' };
 }
 
+/** One step, with its own log file; never throws (a failure is a result). */
+async function runStep(name) {
+  const step = STEPS[name];
+  const started = Date.now();
+  say(`${name}: ${step.title}`);
+  const logPath = path.join(LOGS, `${name}.log`);
+  const log = createWriteStream(logPath);
+  running.set(name, started);
+  let result;
+  try {
+    result = step.run ? await step.run(log) : await runScript(step.command, log);
+  } catch (e) {
+    result = { ok: false, reason: e?.message ?? String(e) };
+  } finally {
+    running.delete(name);
+    await new Promise((r) => log.end(r));
+  }
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  clearTicker();
+  if (result.ok) {
+    rmSync(path.join(LOGS, `${name}.failed`), { force: true });
+    say(`${name}: ok (${secs} s)`);
+  } else say(`${name}: failed (${secs} s)`);
+  return { name, result, secs, logPath };
+}
+
+/**
+ * The steps, at most `jobs` at a time: they are independent (each installs into its own folder),
+ * and most of their time is spent waiting on downloads, so running them side by side saves minutes
+ * on a fresh machine. Results come back in the order the steps were given.
+ */
+async function runAll(names, jobs) {
+  const results = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const i = next++;
+      results[i] = await runStep(names[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs || 1, names.length)) }, worker));
+  return results;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
     process.stdout.write(
       readFileSync(fileURLToPath(import.meta.url), 'utf8')
         .split('\n')
-        .slice(1, 12)
+        .slice(1)
+        .filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith('//')))
         .join('\n')
         .replace(/^\/\/ ?/gm, '') + '\n',
     );
@@ -202,29 +253,16 @@ async function main() {
   }
   mkdirSync(LOGS, { recursive: true });
   const t0 = Date.now();
+  const stopTicker = startTicker();
+  const jobs = Number(process.env.SKIFF_SETUP_JOBS ?? 3);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`SKIFF_SETUP_JOBS must be a whole number ≥ 1, got ${jobs}`);
+  const results = await runAll(steps, jobs);
+  stopTicker();
   const failedOptional = [];
-  for (const name of steps) {
+  let failed = false;
+  for (const { name, result, secs, logPath } of results) {
+    if (result.ok) continue;
     const step = STEPS[name];
-    const started = Date.now();
-    say(`${name}: ${step.title}`);
-    const logPath = path.join(LOGS, `${name}.log`);
-    const log = createWriteStream(logPath);
-    const stop = startTicker(name, started);
-    let result;
-    try {
-      result = step.run ? await step.run(log) : await runScript(step.command, log);
-    } catch (e) {
-      result = { ok: false, reason: e?.message ?? String(e) };
-    } finally {
-      stop();
-      await new Promise((r) => log.end(r));
-    }
-    const secs = ((Date.now() - started) / 1000).toFixed(1);
-    if (result.ok) {
-      rmSync(path.join(LOGS, `${name}.failed`), { force: true });
-      say(`${name}: ok (${secs} s)`);
-      continue;
-    }
     const logged = readFileSync(logPath, 'utf8').trimEnd();
     const tail = logged
       ? logged
@@ -241,8 +279,9 @@ async function main() {
       continue;
     }
     process.stderr.write(`[setup] FAILED: ${message}\n`);
-    return 1;
+    failed = true;
   }
+  if (failed) return 1;
   say(
     `done in ${((Date.now() - t0) / 1000).toFixed(1)} s${failedOptional.length ? ` (without ${failedOptional.join(', ')})` : ''}`,
   );
