@@ -1,5 +1,6 @@
 /**
- * DDL of the raw area. Raw tables are append-only: loads add rows, nothing edits them.
+ * DDL of the raw area. Raw tables are append-only: loads add rows, nothing edits them; only
+ * `unload` removes one whole load (recorded in `unloads`).
  * Accounting: for every load and every file, rows = loaded + quarantined + skipped_rows.
  */
 export const RAW_DDL = `
