@@ -5,6 +5,8 @@
 //     check the statement, run it, delete the copy), for a count and for a top-items aggregate;
 //   - `direct`: the same query on the warehouse file itself opened READ_ONLY — what a query would
 //     cost without the copy, but it takes DuckDB's file lock and so would block a running ingest;
+//   - `lockedCopy`: the query on a copy made beforehand, opened with `skiff sql`'s settings
+//     (read-only, external access off, configuration locked): `sql` minus the copy and clean-up;
 //   - `cli`: `skiff sql` as a process (node start, imports, the copy, the query, JSON out).
 // Disk: the copy needs as much free space in the temp folder (os.tmpdir(), TMPDIR) as the warehouse
 // file plus its WAL, for the time of one query. One JSON line per figure, medians of --repeat, with
@@ -89,8 +91,16 @@ async function timed(fn) {
   return { ms: performance.now() - t, v };
 }
 
-async function direct(file, sql) {
-  const db = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+/** `skiff sql`'s settings, for the copy opened on its own (what the query costs without copying or cleaning up). */
+const LOCKED = {
+  access_mode: 'READ_ONLY',
+  enable_external_access: 'false',
+  autoload_known_extensions: 'false',
+  lock_configuration: 'true',
+};
+
+async function direct(file, sql, settings = { access_mode: 'READ_ONLY' }) {
+  const db = await DuckDBInstance.create(file, settings);
   const conn = await db.connect();
   try {
     return (await conn.runAndReadAll(sql)).getRowObjectsJson();
@@ -155,14 +165,19 @@ try {
   for (const [name, sql] of Object.entries(queries)) {
     const viaCopy = [];
     const onFile = [];
+    const onCopy = [];
     const cli = [];
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-sql-copy-'));
+    const copy = await snapshotWarehouse(file, tmp);
     for (let i = 0; i < REPEAT; i++) {
-      // Alternating, so that both see the same machine load.
+      // Alternating, so that all see the same machine load.
       const a = await timed(() => queryWarehouseReadOnly(file, sql));
       const b = await timed(() => direct(file, sql));
+      const c0 = await timed(() => direct(copy, sql, LOCKED));
       if (JSON.stringify(a.v.rows) !== JSON.stringify(b.v)) throw new Error(`${name}: the copy answered differently`);
       viaCopy.push(a.ms);
       onFile.push(b.ms);
+      onCopy.push(c0.ms);
       const c = await timed(async () =>
         spawnSync(process.execPath, [CLI, 'sql', sql, '--json', '--data-dir', dataDir, '--log-level', 'error'], {
           encoding: 'utf8',
@@ -172,6 +187,7 @@ try {
       if (c.v.status !== 0) throw new Error(`skiff sql failed: ${c.v.stderr}`);
       cli.push(c.ms);
     }
+    await rm(tmp, { recursive: true, force: true });
     const sqlMs = median(viaCopy);
     const directMs = median(onFile);
     console.log(
@@ -182,6 +198,7 @@ try {
         rows: ROWS,
         sqlMs: Math.round(sqlMs),
         directMs: Math.round(directMs),
+        lockedCopyMs: Math.round(median(onCopy)),
         copyShare: Number((median(copyMs) / sqlMs).toFixed(2)),
         cliMs: Math.round(median(cli)),
         load1: load1(),
