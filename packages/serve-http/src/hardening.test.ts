@@ -155,6 +155,26 @@ describe('HTTP hardening through the real server', () => {
     expect(await ok.text()).toMatch(/skiff_model_info/);
   });
 
+  it('credits events across a restart only under a configured request-id secret', async () => {
+    const across = async (secret?: string) => {
+      server = await start(secret ? { requestIdSecret: secret } : {});
+      const { requestId } = (await (
+        await post(server.url + '/v1/recommendations', { items: ['a'], sessionId: 's1' })
+      ).json()) as { requestId: string };
+      await server.close();
+      server = await start(secret ? { requestIdSecret: secret } : {});
+      const r = (await (
+        await post(server.url + '/v1/events', { events: [{ sessionId: 's1', itemId: 'b', requestId }] })
+      ).json()) as { accepted: number; refusals: Array<{ reason: string }> };
+      await server.close();
+      server = null;
+      return r;
+    };
+    // Without a secret each process signs with its own random one: the old id is refused.
+    expect(await across()).toMatchObject({ accepted: 0, refusals: [{ reason: 'unverified_request_id' }] });
+    expect(await across('s'.repeat(32))).toMatchObject({ accepted: 1 });
+  });
+
   it('with both a metrics port and a token, wants the token there too; metrics hold no request content', async () => {
     server = await start({ metricsPort: 0, metricsToken: 'secret-token-0123456789' });
     await post(server.url + '/v1/recommendations', {
