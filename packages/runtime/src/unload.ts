@@ -47,7 +47,8 @@ export async function unloadLoad(
   }
   const warehouse = await openWarehouse(config, logger);
   try {
-    if (!warehouse.unload) throw new SkiffError('INTERNAL', 'this warehouse adapter cannot remove a load');
+    if (!warehouse.unload)
+      throw new SkiffError('INTERNAL', 'this warehouse adapter cannot remove a load', { retryable: false });
     const r = await warehouse.unload(loadId, {
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
       ...(options.actor !== undefined ? { actor: options.actor } : {}),
