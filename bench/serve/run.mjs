@@ -1,29 +1,71 @@
 // Serving latency and throughput: the real `skiff serve` in its own process, loaded by autocannon
 // from this process at 1, 16 and 64 connections, next to a bare Express endpoint (the ceiling), for
 //   - a 50k-item GRU4Rec model (random sessions of 1–6 catalogue items), and
-//   - V-SKNN trained on ../shared/data/yoochoose-rsc15-100k train_full (requests = test-session
-//     prefixes), when that folder is present next to the repository.
+//   - V-SKNN trained on the YooChoose rsc15-100k sample's train_full (requests = test-session
+//     prefixes), when the sample is found (SKIFF_YOOCHOOSE_DIR, else shared/data next to the repo).
+// The serving path is the deployed one: helmet's headers, a signed request id per answer, the
+// serving log, and the per-address rate limiter. All requests come from one address, so the
+// default limit (60,000 a minute = 1,000 req/s) would turn most of the load into 429s and measure
+// the limiter's refusals instead of serving; the bench therefore sets SKIFF_RATE_LIMIT_PER_MINUTE
+// to 1e9 by default (--rate-limit): the limiter runs and counts every request, it never refuses.
+// --rate-limit 0 takes it out of the path (the middleware is not mounted), to see what it costs.
 // One JSON line per figure, with the 1-minute load average when it was taken (the figures are only
 // comparable on an otherwise idle machine: autocannon, the ceiling and the server share its cores);
 // with rounds > 1, the ceiling and the server alternate and a summary line per target gives medians.
-// Usage: node bench/serve/run.mjs [seconds=8] [models=gru4rec,vsknn] [rounds=1]
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createFsRegistry } from '../../packages/registry/dist/index.js';
 import { existsSync } from 'node:fs';
 import { readSessionTable, trainBaseline, trainGru4Rec } from '../../packages/model/dist/index.js';
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 
+const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models gru4rec,vsknn] [--rounds 1] [--rate-limit 1000000000]
+  --seconds     autocannon duration of each figure
+  --models      gru4rec (50k items, generated) and/or vsknn (YooChoose sample; skipped when not found)
+  --rounds      > 1: ceiling and server alternate, and a median line closes each model
+  --rate-limit  SKIFF_RATE_LIMIT_PER_MINUTE of the served process (default 1e9: the limiter runs but
+                never refuses; 0: not mounted). The load comes from one address.
+Positional [seconds] [models] [rounds] are accepted too.`;
+const { values: opts, positionals } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    models: { type: 'string' },
+    rounds: { type: 'string' },
+    'rate-limit': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  allowPositionals: true,
+});
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const seconds = Number(process.argv[2] ?? 8);
-const models = (process.argv[3] ?? 'gru4rec,vsknn').split(',');
-const rounds = Number(process.argv[4] ?? 1);
+const seconds = Number(opts.seconds ?? positionals[0] ?? 8);
+const models = (opts.models ?? positionals[1] ?? 'gru4rec,vsknn').split(',');
+const rounds = Number(opts.rounds ?? positionals[2] ?? 1);
+const rateLimit = Number(opts['rate-limit'] ?? 1_000_000_000);
+for (const [name, v] of [
+  ['seconds', seconds],
+  ['rounds', rounds],
+  ['rate-limit', rateLimit],
+])
+  if (!Number.isFinite(v) || v < 0) {
+    console.error(`bad --${name}\n${USAGE}`);
+    process.exit(2);
+  }
 const ITEMS = 50_000;
-const YOOCHOOSE = path.resolve(root, '../shared/data/yoochoose-rsc15-100k');
+const YOOCHOOSE =
+  [
+    process.env.SKIFF_YOOCHOOSE_DIR,
+    path.resolve(root, '../shared/data/yoochoose-rsc15-100k'),
+    path.resolve(root, '../../shared/data/yoochoose-rsc15-100k'),
+  ].find((d) => d && existsSync(d)) ?? path.resolve(root, '../shared/data/yoochoose-rsc15-100k');
 
 async function startProcess(args, env = {}) {
   const child = spawn(process.execPath, args, {
@@ -57,6 +99,7 @@ async function load(url, connections, bodies) {
     p99: result.latency.p99,
     rps: result.requests.average,
     errors: result.errors + result.non2xx,
+    rateLimited: result.statusCodeStats?.['429']?.count ?? 0,
     load1: Number(os.loadavg()[0].toFixed(2)),
   };
 }
@@ -136,7 +179,7 @@ try {
       }
       const skiff = await startProcess(
         [path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir],
-        { SKIFF_LOG_LEVEL: 'warn', SKIFF_RATE_LIMIT_PER_MINUTE: process.env.SKIFF_RATE_LIMIT_PER_MINUTE ?? '0' },
+        { SKIFF_LOG_LEVEL: 'warn', SKIFF_RATE_LIMIT_PER_MINUTE: String(rateLimit) },
       );
       try {
         const runs = { 1: [], 16: [], 64: [] };
@@ -155,6 +198,7 @@ try {
                 model: target.name,
                 connections,
                 round,
+                rateLimitPerMinute: rateLimit,
                 ...ours,
                 throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)),
               }),
@@ -171,6 +215,7 @@ try {
                 model: target.name,
                 connections: Number(connections),
                 rounds,
+                rateLimitPerMinute: rateLimit,
                 p50: m('ours', 'p50'),
                 p99: m('ours', 'p99'),
                 rps: Math.round(m('ours', 'rps')),

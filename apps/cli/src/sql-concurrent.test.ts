@@ -1,8 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@skiff/config';
+import { silentLogger } from '@skiff/core';
+import { openWarehouse } from '@skiff/runtime';
 import { CLI_MAIN, runCliProcess } from './test-helpers/cli.js';
 
 /**
@@ -14,7 +17,7 @@ describe('skiff sql never blocks skiff ingest', () => {
   const files: string[] = [];
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-sql-ingest-'));
-    for (const part of [1, 2]) {
+    for (const part of [1, 2, 3]) {
       const lines: string[] = [];
       for (let i = 0; i < 150_000; i++)
         lines.push(
@@ -62,6 +65,37 @@ describe('skiff sql never blocks skiff ingest', () => {
     for (const n of counts) expect([150_000, 300_000]).toContain(n);
     const after = await sql('SELECT count(*)::INTEGER AS n FROM raw_events');
     expect(JSON.parse(after.stdout.trim().split('\n').at(-1)!)).toEqual({ rows: [{ n: 300_000 }] });
+  });
+
+  it('a query runs while another process holds the warehouse open in the middle of a load, and that load then commits', async () => {
+    // The writer is this process, through the same openWarehouse as `skiff ingest`. Its progress
+    // callback runs inside the load's transaction; there `skiff sql` runs as a child process and
+    // this process waits for it (spawnSync), so the query certainly overlaps the open load.
+    const before = (await sql('SELECT count(*)::INTEGER AS n FROM raw_events')).stdout.trim().split('\n').at(-1)!;
+    const seen: Array<{ code: number | null; stdout: string; stderr: string }> = [];
+    const wh = await openWarehouse(loadConfig({ SKIFF_DATA_DIR: dataDir }), silentLogger, {
+      onProgress: () => {
+        if (seen.length > 0) return;
+        const r = spawnSync(
+          process.execPath,
+          [CLI_MAIN, 'sql', 'SELECT count(*)::INTEGER AS n FROM raw_events', '--json', '--data-dir', dataDir],
+          { encoding: 'utf8' },
+        );
+        seen.push({ code: r.status, stdout: r.stdout, stderr: r.stderr });
+      },
+    });
+    try {
+      const loaded = await wh.load([files[2]!]);
+      expect(loaded.loaded).toBe(150_000);
+    } finally {
+      await wh.close();
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.code, seen[0]!.stderr).toBe(0);
+    // The query saw the last committed state, not the half-done load.
+    expect(seen[0]!.stdout.trim().split('\n').at(-1)).toBe(before);
+    const after = await sql('SELECT count(*)::INTEGER AS n FROM raw_events');
+    expect(JSON.parse(after.stdout.trim().split('\n').at(-1)!)).toEqual({ rows: [{ n: 450_000 }] });
   });
 
   it('refuses writes and file access with a one-line error', async () => {

@@ -78,6 +78,8 @@ describe('security settings', () => {
     expect(d.rateLimitPerMinute).toBe(60_000);
     expect(d.ingestOnlineEvents).toBe(false);
     expect(d.maxClockSkewSeconds).toBe(300);
+    expect(d.servingLogRetainBytes).toBe(10 * 2 ** 30);
+    expect(d.servingLogRetainDays).toBe(30);
     const c = loadConfig({
       SKIFF_METRICS_TOKEN: 't'.repeat(16),
       SKIFF_METRICS_PORT: '9100',

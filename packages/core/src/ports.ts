@@ -37,6 +37,34 @@ export interface LoadResult {
   skipped: number;
 }
 
+/** How `Warehouse.unload` removes a load, and who asked. */
+export interface UnloadOptions {
+  /** Why (recorded). Default: a generated description. */
+  reason?: string;
+  /** Who (recorded). Default: the adapter's actor (OS user@host). */
+  actor?: string;
+  /**
+   * Also forget the files' sha256, so that the same bytes can be loaded again. Off by default: a
+   * bad file left in the raw folder would otherwise come back with the next run's ingest.
+   */
+  forgetFiles?: boolean;
+  /** Registered versions whose lineage names the load, removed anyway (recorded with the removal). */
+  forcedVersions?: string[];
+}
+
+/** What `Warehouse.unload` removed. */
+export interface UnloadResult {
+  loadId: string;
+  unloadedAt: string;
+  /** Rows removed from the raw events and from quarantine. */
+  rawEvents: number;
+  quarantined: number;
+  files: number;
+  filesForgotten: boolean;
+  /** The derived tables as rebuilt without the load. */
+  models: Array<{ name: string; rows: number }>;
+}
+
 export interface TransformResult {
   models: Array<{ name: string; rows: number }>;
 }
@@ -76,6 +104,11 @@ export interface Warehouse {
    * that a model's recorded `lineage.loadIds` rebuild its `lineage.snapshotId` (reproduction).
    */
   snapshotFromLoads?(loadIds: string[], dir: string, options?: { split?: SplitRule }): Promise<DatasetSnapshot>;
+  /**
+   * Removes one load (its raw events and quarantined rows) in one transaction, records the removal
+   * and rebuilds the derived tables without it. An unknown load id is BAD_INPUT.
+   */
+  unload?(loadId: string, options?: UnloadOptions): Promise<UnloadResult>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import {
   BIGINT,
@@ -26,6 +27,8 @@ import {
   type MonitoringRunRow,
   type SplitRule,
   type TransformResult,
+  type UnloadOptions,
+  type UnloadResult,
   type Warehouse,
 } from '@skiff/core';
 import { rows } from './duckdb-rows.js';
@@ -35,7 +38,7 @@ import { expandInputs } from './input-discovery.js';
 import { migrateRawSchema } from './migrations.js';
 import { loadParquetWithDuckDb } from './parquet-load.js';
 import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord, type RawFormat } from './readers.js';
-import { MONITORING_RUNS_DDL } from './schema.sql.js';
+import { MONITORING_RUNS_DDL, UNLOADS_DDL } from './schema.sql.js';
 import { computeSnapshotId, SPLITS, type ItemCatalog, type SnapshotSplitFile, type Split } from './snapshot-id.js';
 import { DEFAULT_VARS, loadChecks, loadModels, splitVars, type ModelVars } from './sql-models.js';
 
@@ -96,9 +99,18 @@ export interface DuckDbWarehouse extends Warehouse {
    * Unknown load ids are BAD_INPUT.
    */
   snapshotFromLoads(loadIds: string[], dir: string, options?: { split?: SplitRule }): Promise<DatasetSnapshot>;
+  unload(loadId: string, options?: UnloadOptions): Promise<UnloadResult>;
 }
 
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
+
+function defaultActor(): string {
+  try {
+    return `${os.userInfo().username}@${os.hostname()}`;
+  } catch {
+    return 'unknown';
+  }
+}
 const sqlString = (v: string) => `'${v.replaceAll("'", "''")}'`;
 
 /**
@@ -374,6 +386,22 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     return snap;
   }
 
+  /** Rebuilds the derived tables on the main connection (inside the caller's transaction, if any). */
+  async function rebuild(run: typeof models) {
+    const out: Array<{ name: string; rows: number; checksum: string }> = [];
+    for (const m of run) {
+      await conn.run(`CREATE OR REPLACE TABLE ${m.name} AS ${m.sql}`);
+      // Order-independent content checksum: the same raw data must rebuild the same tables.
+      const [c] = await rows<{ n: string; h: string | null }>(
+        conn,
+        `SELECT count(*) AS n, CAST(bit_xor(hash(CAST(t AS VARCHAR))) AS VARCHAR) AS h FROM ${m.name} t`,
+      );
+      out.push({ name: m.name, rows: Number(c?.n ?? 0), checksum: c?.h ?? '0' });
+      logger.info('model built', { model: m.name, rows: Number(c?.n ?? 0) });
+    }
+    return { models: out };
+  }
+
   const warehouse: DuckDbWarehouse = {
     async load(paths, loadOptions = {}) {
       const files = await expandInputs(paths, { missingOk: loadOptions.allowEmpty === true });
@@ -452,19 +480,88 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
     },
 
     async transform(transformOptions = {}) {
-      const out: Array<{ name: string; rows: number; checksum: string }> = [];
-      const run = transformOptions.split ? loadModels({ ...vars, ...splitVars(transformOptions.split) }) : models;
-      for (const m of run) {
-        await conn.run(`CREATE OR REPLACE TABLE ${m.name} AS ${m.sql}`);
-        // Order-independent content checksum: the same raw data must rebuild the same tables.
-        const [c] = await rows<{ n: string; h: string | null }>(
+      return rebuild(transformOptions.split ? loadModels({ ...vars, ...splitVars(transformOptions.split) }) : models);
+    },
+
+    async unload(loadId, unloadOptions = {}) {
+      const [load] = await rows<{ started_at: string; files: number; loaded: string; quarantined: string }>(
+        conn,
+        `SELECT strftime(started_at, '${ISO_FORMAT}') AS started_at, files, loaded, quarantined FROM loads WHERE load_id = ${sqlString(loadId)}`,
+      );
+      if (!load) {
+        const [gone] = await rows<{ at: string }>(
           conn,
-          `SELECT count(*) AS n, CAST(bit_xor(hash(CAST(t AS VARCHAR))) AS VARCHAR) AS h FROM ${m.name} t`,
+          `SELECT strftime(max(unloaded_at), '${ISO_FORMAT}') AS at FROM unloads WHERE load_id = ${sqlString(loadId)}`,
+        ).catch(() => []); // no unloads table yet: nothing was ever removed
+        throw new SkiffError(
+          'BAD_INPUT',
+          gone?.at
+            ? `load ${loadId} was removed already (${gone.at}); see the unloads table`
+            : `no load ${loadId} in the warehouse (skiff sql "SELECT * FROM loads" lists them)`,
         );
-        out.push({ name: m.name, rows: Number(c?.n ?? 0), checksum: c?.h ?? '0' });
-        logger.info('model built', { model: m.name, rows: Number(c?.n ?? 0) });
       }
-      return { models: out };
+      const forgetFiles = unloadOptions.forgetFiles === true;
+      const forced = [...new Set(unloadOptions.forcedVersions ?? [])].sort();
+      const unloadedAt = new Date().toISOString();
+      await conn.run(UNLOADS_DDL);
+      // One transaction: the rows, the record of their removal and the derived tables rebuilt
+      // without them land together or not at all (a crash part-way leaves the load in place).
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        const id = sqlString(loadId);
+        const [counts] = await rows<{ e: string; q: string }>(
+          conn,
+          `SELECT (SELECT count(*) FROM raw_events WHERE load_id = ${id}) AS e, (SELECT count(*) FROM quarantine WHERE load_id = ${id}) AS q`,
+        );
+        await conn.run(
+          `INSERT INTO unloads (load_id, unloaded_at, actor, reason, load_started_at, files, raw_events, quarantined, files_forgotten, forced_versions)
+           VALUES ($load_id, CAST(CAST($unloaded_at AS TIMESTAMPTZ) AS TIMESTAMP), $actor, $reason, CAST(CAST($started AS TIMESTAMPTZ) AS TIMESTAMP), $files, $raw_events, $quarantined, $forgotten, $forced)`,
+          {
+            load_id: loadId,
+            unloaded_at: unloadedAt,
+            actor: unloadOptions.actor ?? defaultActor(),
+            reason: unloadOptions.reason ?? `unload of ${loadId}`,
+            started: load.started_at,
+            files: Number(load.files),
+            raw_events: BigInt(counts?.e ?? 0),
+            quarantined: BigInt(counts?.q ?? 0),
+            forgotten: forgetFiles,
+            forced: listValue(forced),
+          },
+          {
+            load_id: VARCHAR,
+            unloaded_at: VARCHAR,
+            actor: VARCHAR,
+            reason: VARCHAR,
+            started: VARCHAR,
+            files: BIGINT,
+            raw_events: BIGINT,
+            quarantined: BIGINT,
+            forgotten: BOOLEAN,
+            forced: LIST(VARCHAR),
+          },
+        );
+        await conn.run(`DELETE FROM raw_events WHERE load_id = ${id}`);
+        await conn.run(`DELETE FROM quarantine WHERE load_id = ${id}`);
+        await conn.run(`DELETE FROM loads WHERE load_id = ${id}`);
+        if (forgetFiles) await conn.run(`DELETE FROM load_files WHERE load_id = ${id}`);
+        const rebuilt = await rebuild(models);
+        await conn.run('COMMIT');
+        const result: UnloadResult = {
+          loadId,
+          unloadedAt,
+          rawEvents: Number(counts?.e ?? 0),
+          quarantined: Number(counts?.q ?? 0),
+          files: Number(load.files),
+          filesForgotten: forgetFiles,
+          models: rebuilt.models.map(({ name, rows: n }) => ({ name, rows: n })),
+        };
+        logger.info('load removed', { ...result, models: undefined, forcedVersions: forced });
+        return result;
+      } catch (err) {
+        await conn.run('ROLLBACK');
+        throw err;
+      }
     },
 
     async check(): Promise<CheckResult> {

@@ -90,11 +90,13 @@ describe('literal file names into DuckDB', () => {
     expect(await wh.load(files)).toMatchObject({ rows: 1, loaded: 1 });
   });
 
-  it('discovery skips only a serving folder inside the given folder, not one above it', async () => {
+  it('discovery skips only the serving and online folders inside the given folder, not one above it', async () => {
     const root = path.join(dir, 'serving', 'shop');
     await mkdir(path.join(root, 'serving'), { recursive: true });
+    await mkdir(path.join(root, 'online'), { recursive: true });
     await writeFile(path.join(root, 'a.ndjson'), ev('s', 'i') + '\n');
     await writeFile(path.join(root, 'serving', 'serving-1.ndjson'), '{}\n');
+    await writeFile(path.join(root, 'online', 'events-1.ndjson'), ev('s', 'forged') + '\n');
     expect(await expandInputs([root])).toEqual([path.join(root, 'a.ndjson')]);
   });
 

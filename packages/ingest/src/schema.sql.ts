@@ -1,5 +1,6 @@
 /**
- * DDL of the raw area. Raw tables are append-only: loads add rows, nothing edits them.
+ * DDL of the raw area. Raw tables are append-only: loads add rows, nothing edits them; only
+ * `unload` removes one whole load (recorded in `unloads`).
  * Accounting: for every load and every file, rows = loaded + quarantined + skipped_rows.
  */
 export const RAW_DDL = `
@@ -74,4 +75,25 @@ CREATE TABLE IF NOT EXISTS monitoring_runs (
 -- TRUE when online quality fell below the served version's offline metric by more than the limit;
 -- NULL when it was not judged.
 ALTER TABLE monitoring_runs ADD COLUMN IF NOT EXISTS quality_drop BOOLEAN;
+`;
+
+/**
+ * One row per load removed by `Warehouse.unload` (created on the first removal): what the load
+ * held, who removed it and why, and the registered versions whose lineage named it when the
+ * removal was forced. The load's rows are gone from `loads`, `raw_events` and `quarantine`; its
+ * `load_files` rows stay unless `files_forgotten`, so the same bytes are not loaded again.
+ */
+export const UNLOADS_DDL = `
+CREATE TABLE IF NOT EXISTS unloads (
+  load_id          VARCHAR NOT NULL,
+  unloaded_at      TIMESTAMP NOT NULL,
+  actor            VARCHAR NOT NULL,
+  reason           VARCHAR NOT NULL,
+  load_started_at  TIMESTAMP NOT NULL,
+  files            INTEGER NOT NULL,
+  raw_events       BIGINT NOT NULL,
+  quarantined      BIGINT NOT NULL,
+  files_forgotten  BOOLEAN NOT NULL,
+  forced_versions  VARCHAR[] NOT NULL
+);
 `;

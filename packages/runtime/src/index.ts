@@ -5,3 +5,4 @@ export * from './worker.js';
 export * from './temporal.js';
 export * from './serving.js';
 export * from './process.js';
+export * from './unload.js';

@@ -20,6 +20,8 @@ export interface StartServingOptions {
   host?: string;
   /** Linked from the dashboard when Temporal's Web UI is known. */
   temporalUiUrl?: string | null | undefined;
+  /** How often the registry alias is polled for a promotion (default 5 s; tests shorten it). */
+  pollMs?: number;
 }
 
 /** SWAP POINT: serving — the HTTP app over this config's registry, the tfjs model loader and the data dir's logs. */
@@ -51,6 +53,7 @@ export async function startServing(
     ...(config.metricsPort !== undefined ? { metricsPort: config.metricsPort } : {}),
     host: options.host ?? config.serveHost,
     port: options.port ?? config.servePort,
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
     logger: logger.child({ app: 'serve' }),
   });
 }

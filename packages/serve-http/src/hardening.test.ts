@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +78,29 @@ describe('HTTP hardening through the real server', () => {
     expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
     expect(csp).toMatch(/frame-ancestors 'none'/);
     expect(csp).not.toMatch(/unsafe-eval/);
+    // skiff speaks plain HTTP: HSTS belongs to the TLS proxy in front (docs/security.md).
+    expect(res.headers.get('strict-transport-security')).toBeNull();
+  });
+
+  it('refuses an events post of more than 1,000 events as a whole, and writes none of it', async () => {
+    server = await start({ servingLog: { flushMs: 5 } });
+    const { requestId } = (await (
+      await post(server.url + '/v1/recommendations', { items: ['a'], sessionId: 's1' })
+    ).json()) as {
+      requestId: string;
+    };
+    const event = { sessionId: 's1', itemId: 'b', requestId };
+    const tooMany = await post(server.url + '/v1/events', { events: Array.from({ length: 1_001 }, () => event) });
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as { error: { code: string } }).error.code).toBe('BAD_INPUT');
+    const most = await post(server.url + '/v1/events', { events: Array.from({ length: 1_000 }, () => event) });
+    expect(((await most.json()) as { accepted: number }).accepted).toBe(1_000);
+    await server.close();
+    server = null;
+    const { readFile } = await import('node:fs/promises');
+    const files = await readdir(path.join(dir, 'online'));
+    const lines = (await Promise.all(files.map((f) => readFile(path.join(dir, 'online', f), 'utf8')))).join('').trim();
+    expect(lines.split('\n')).toHaveLength(1_000);
   });
 
   it('refuses ids past 256 characters, lone surrogates and oversized batches with a 400, and logs nothing for them', async () => {
@@ -130,6 +153,40 @@ describe('HTTP hardening through the real server', () => {
     const ok = await fetch(server.url + '/metrics', { headers: { authorization: 'Bearer secret-token-0123456789' } });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toMatch(/skiff_model_info/);
+  });
+
+  it('credits events across a restart only under a configured request-id secret', async () => {
+    const across = async (secret?: string) => {
+      server = await start(secret ? { requestIdSecret: secret } : {});
+      const { requestId } = (await (
+        await post(server.url + '/v1/recommendations', { items: ['a'], sessionId: 's1' })
+      ).json()) as { requestId: string };
+      await server.close();
+      server = await start(secret ? { requestIdSecret: secret } : {});
+      const r = (await (
+        await post(server.url + '/v1/events', { events: [{ sessionId: 's1', itemId: 'b', requestId }] })
+      ).json()) as { accepted: number; refusals: Array<{ reason: string }> };
+      await server.close();
+      server = null;
+      return r;
+    };
+    // Without a secret each process signs with its own random one: the old id is refused.
+    expect(await across()).toMatchObject({ accepted: 0, refusals: [{ reason: 'unverified_request_id' }] });
+    expect(await across('s'.repeat(32))).toMatchObject({ accepted: 1 });
+  });
+
+  it('with both a metrics port and a token, wants the token there too; metrics hold no request content', async () => {
+    server = await start({ metricsPort: 0, metricsToken: 'secret-token-0123456789' });
+    await post(server.url + '/v1/recommendations', {
+      items: ['a', 'unknown-item-7f3'],
+      sessionId: 'private-session-42',
+    });
+    expect((await fetch(server.metricsUrl!)).status).toBe(401);
+    const ok = await fetch(server.metricsUrl!, { headers: { authorization: 'Bearer secret-token-0123456789' } });
+    expect(ok.status).toBe(200);
+    const text = await ok.text();
+    expect(text).toMatch(/skiff_model_info\{name="fixed",version="v0001"\} 1/);
+    expect(text).not.toMatch(/private-session-42|unknown-item-7f3/);
   });
 
   it('serves /metrics only on its own port when configured', async () => {
@@ -204,6 +261,44 @@ describe('bounded disk and reads', () => {
       expect(total).toBeLessThanOrEqual(10_000 + 2_200);
       expect(log.health().removedFiles).toBeGreaterThan(0);
       expect(log.health().written).toBe(400);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts a new file each UTC day and removes files last written more than retainDays ago', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-retain-days-'));
+    try {
+      // A file of this log from 40 days ago, and one of another log that retention must not touch.
+      const old = path.join(dir, 'serving-20260101-1-001.ndjson');
+      const other = path.join(dir, 'events-20260101-1-001.ndjson');
+      await writeFile(old, '{"old":true}\n');
+      await writeFile(other, '{"other":true}\n');
+      const forty = new Date(Date.UTC(2026, 0, 1));
+      await utimes(old, forty, forty);
+      await utimes(other, forty, forty);
+      let clock = Date.UTC(2026, 1, 10, 23, 59, 59);
+      const log = createNdjsonLog<{ i: number }>({
+        dir,
+        prefix: 'serving',
+        retainDays: 30,
+        flushMs: 1,
+        flushRecords: 1,
+        now: () => new Date(clock),
+      });
+      log.append({ i: 0 });
+      while (log.health().written < 1) await new Promise((r) => setTimeout(r, 1));
+      clock = Date.UTC(2026, 1, 11, 0, 0, 1);
+      log.append({ i: 1 });
+      while (log.health().written < 2) await new Promise((r) => setTimeout(r, 1));
+      await log.close();
+      const files = (await readdir(dir)).sort();
+      expect(files).toEqual([
+        'events-20260101-1-001.ndjson',
+        `serving-20260210-${process.pid}-001.ndjson`,
+        `serving-20260211-${process.pid}-001.ndjson`,
+      ]);
+      expect(log.health().removedFiles).toBe(1);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { SkiffError } from '@skiff/core';
-import { openWarehouse, openWarehouseReader } from '@skiff/runtime';
+import { openWarehouse, openWarehouseReader, unloadLoad } from '@skiff/runtime';
 import { createContext, type GlobalOptions } from '../context.js';
 
-/** ingest, transform, check: the warehouse commands. */
+/** ingest, unload, transform, check, sql: the warehouse commands. */
 export function registerDataCommands(program: Command): void {
   program
     .command('ingest')
@@ -43,6 +43,35 @@ export function registerDataCommands(program: Command): void {
       } finally {
         await wh.close();
       }
+    });
+
+  program
+    .command('unload')
+    .description(
+      'remove one load (its raw events and quarantined rows) in one transaction, record the removal and rebuild the derived tables',
+    )
+    .argument('<load-id>', 'the load to remove (skiff sql "SELECT * FROM loads" lists them)')
+    .option('--reason <text>', 'why (recorded in the unloads table)')
+    .option(
+      '--force',
+      'remove it even though registered versions were trained on it (they can then no longer be reproduced)',
+    )
+    .option('--forget-files', "also forget the files' sha256, so that the same files can be loaded again")
+    .action(async (loadId: string, opts: { reason?: string; force?: boolean; forgetFiles?: boolean }, cmd: Command) => {
+      const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
+      const r = await unloadLoad(ctx.config, ctx.logger, loadId, {
+        force: opts.force === true,
+        forgetFiles: opts.forgetFiles === true,
+        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+      });
+      ctx.say(
+        `removed load ${r.loadId}: ${r.rawEvents} events, ${r.quarantined} quarantined rows, ${r.files} files ` +
+          `(${r.filesForgotten ? 'files forgotten: the same files can be loaded again' : 'files remembered: the same files are skipped if ingested again'})`,
+      );
+      if (r.forcedVersions.length > 0)
+        ctx.say(`forced: versions ${r.forcedVersions.join(', ')} were trained on it and can no longer be reproduced`);
+      for (const m of r.models) ctx.say(`${m.name.padEnd(20)} ${m.rows} rows`);
+      ctx.result(r);
     });
 
   program
