@@ -4,3 +4,4 @@ export * from './schemas.js';
 export * from './ports.js';
 export * from './random.js';
 export * from './evaluation.js';
+export * from './registry-rules.js';
