@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import {
+  BASELINE_KINDS,
+  DEFAULT_QUALITY_GATE,
   GateSchema,
+  QUALITY_METRICS,
   SkiffError,
   SplitChecksSchema,
   SplitRuleSchema,
@@ -112,9 +115,9 @@ export const SkiffConfigSchema = z.object({
    * events) is lower than the served version's offline test value by more than this share,
    * judged once at least qualityMinEvents served requests have a next event.
    */
-  qualityMetric: z.enum(['hr@20', 'mrr@20']).default('hr@20'),
-  qualityMaxDrop: z.coerce.number().min(0).max(1).default(0.2),
-  qualityMinEvents: z.coerce.number().int().min(1).default(200),
+  qualityMetric: z.enum(QUALITY_METRICS).default(DEFAULT_QUALITY_GATE.metric),
+  qualityMaxDrop: z.coerce.number().min(0).max(1).default(DEFAULT_QUALITY_GATE.maxRelativeDrop),
+  qualityMinEvents: z.coerce.number().int().min(1).default(DEFAULT_QUALITY_GATE.minEvents),
   /**
    * The time split of every training run: `last-days` (session-rec's: test = sessions whose last
    * event is in the final splitTestDays, validation = the same on what remains), `dates`
@@ -145,7 +148,7 @@ export const SkiffConfigSchema = z.object({
         .map((r) => r.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['pop', 'sr', 'vsknn', 'stan', 'vstan']))),
+    .pipe(z.array(z.enum(BASELINE_KINDS))),
   promotionConfidence: z.coerce.number().gt(0).lt(1).default(0.95),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),

@@ -5,3 +5,8 @@ export * from './ports.js';
 export * from './random.js';
 export * from './evaluation.js';
 export * from './registry-rules.js';
+export * from './timestamps.js';
+export * from './model-kinds.js';
+export * from './serving.js';
+export * from './sessions.js';
+export * from './sql.js';

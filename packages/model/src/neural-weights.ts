@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TrainParams } from '@skiff/core';
-import type { NeuralKind, SequenceEncoder } from './encoder.js';
+import type { NeuralKind, TrainParams } from '@skiff/core';
+import type { SequenceEncoder } from './encoder.js';
 import { gruEncoder } from './gru-encoder.js';
 import { sasrecEncoder } from './sasrec-encoder.js';
 

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { DriftInput, DriftResult } from './drift.js';
-import { writeFileAtomic } from './io.js';
+import { writeFileAtomic } from '@skiff/node-io';
 
 export type DriftData = Pick<DriftInput, 'reference' | 'current'> &
   Partial<Pick<DriftInput, 'perColumnMethod' | 'perColumnThreshold'>>;
