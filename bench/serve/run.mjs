@@ -1,8 +1,8 @@
 // Serving latency and throughput: the real `skiff serve` in its own process, loaded by autocannon
 // from this process at 1, 16 and 64 connections, next to a bare Express endpoint (the ceiling), for
 //   - a 50k-item GRU4Rec model (random sessions of 1–6 catalogue items), and
-//   - V-SKNN trained on ../shared/data/yoochoose-rsc15-100k train_full (requests = test-session
-//     prefixes), when that folder is present next to the repository.
+//   - V-SKNN trained on the YooChoose rsc15-100k sample's train_full (requests = test-session
+//     prefixes), when the sample is found (data/README.md, Public data).
 // One JSON line per figure, with the 1-minute load average when it was taken (the figures are only
 // comparable on an otherwise idle machine: autocannon, the ceiling and the server share its cores);
 // with rounds > 1, the ceiling and the server alternate and a summary line per target gives medians.
@@ -14,16 +14,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createFsRegistry } from '../../packages/registry/dist/index.js';
-import { existsSync } from 'node:fs';
 import { readSessionTable, trainBaseline, trainGru4Rec } from '../../packages/model/dist/index.js';
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
+import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../../packages/testing/dist/public-data.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seconds = Number(process.argv[2] ?? 8);
 const models = (process.argv[3] ?? 'gru4rec,vsknn').split(',');
 const rounds = Number(process.argv[4] ?? 1);
 const ITEMS = 50_000;
-const YOOCHOOSE = path.resolve(root, '../shared/data/yoochoose-rsc15-100k');
+const yoochoose = findPublicData(
+  YOOCHOOSE_SAMPLE,
+  ['yoochoose-clicks-100k_train_full.txt', 'yoochoose-clicks-100k_test.txt'],
+  process.env,
+);
+const YOOCHOOSE = yoochoose.dir;
 
 async function startProcess(args, env = {}) {
   const child = spawn(process.execPath, args, {
@@ -110,7 +115,7 @@ async function gru4rec() {
 
 /** session-rec's V-SKNN on the YooChoose sample; requests are every prefix of the test sessions. */
 async function vsknn() {
-  if (!existsSync(YOOCHOOSE)) return null;
+  if (!YOOCHOOSE) return null;
   const train = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_train_full.txt'));
   const test = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_test.txt'));
   const model = trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes });
@@ -131,7 +136,13 @@ try {
       if (!make) throw new Error(`unknown model in ${models.join(',')} (gru4rec, vsknn)`);
       const target = await make();
       if (!target) {
-        console.log(JSON.stringify({ bench: 'serve', skipped: 'vsknn', reason: `${YOOCHOOSE} not found` }));
+        console.log(
+          JSON.stringify({
+            bench: 'serve',
+            skipped: 'vsknn',
+            reason: publicDataSkipReason(YOOCHOOSE_SAMPLE, yoochoose),
+          }),
+        );
         continue;
       }
       const skiff = await startProcess(
