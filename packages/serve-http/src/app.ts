@@ -386,7 +386,7 @@ export function createApp(deps: AppDeps) {
     const m = models.current();
     if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
     const a = await answer(m, parsed.data, started);
-    // The answer in the same key order as before; the list by hand (json.ts), the rest is small.
+    // The answer's keys in the documented order (items, model); the list by hand (json.ts), the rest is small.
     sendJson(
       res,
       200,
