@@ -13,6 +13,9 @@ import {
   type SplitRule,
 } from '@skiff/core';
 
+/** The promotion gate's defaults are core's (`GateSchema`); the environment only overrides them. */
+const GATE_DEFAULTS = GateSchema.parse({});
+
 /**
  * The one configuration schema of skiff, parsed once per process from the environment
  * and CLI flags. Nothing else reads process.env (lint-enforced): one place decides what a
@@ -138,10 +141,10 @@ export const SkiffConfigSchema = z.object({
     .string()
     .regex(/^(hr|mrr|ndcg)@\d+$/, 'hr@k, mrr@k or ndcg@k')
     .default('hr@20'),
-  promotionPolicy: z.enum(['candidate', 'promote-best']).default('candidate'),
+  promotionPolicy: z.enum(['candidate', 'promote-best']).default(GATE_DEFAULTS.policy),
   promotionBaselines: z
     .string()
-    .default('pop,sr,vsknn')
+    .default(GATE_DEFAULTS.baselines.join(','))
     .transform((s) =>
       s
         .split(',')
@@ -149,7 +152,7 @@ export const SkiffConfigSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.enum(BASELINE_KINDS))),
-  promotionConfidence: z.coerce.number().gt(0).lt(1).default(0.95),
+  promotionConfidence: z.coerce.number().gt(0).lt(1).default(GATE_DEFAULTS.confidence),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),
   /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */

@@ -397,16 +397,30 @@ export async function loadLinesWithDuckDb(
   try {
     const js = await input.sink(rest());
     lap('js');
-    const counts = {
-      rows: sqlLoaded + js.rows,
-      loaded: sqlLoaded + js.loaded,
-      quarantined: js.quarantined,
-      skipped: js.skipped,
-    };
-    if (counts.rows !== expectedLines)
-      throw new Error(`internal: ${file} has ${expectedLines} lines but ${counts.rows} were accounted for`);
-    return counts;
+    return accountedFor(file, sqlLoaded, js, expectedLines, 'lines');
   } finally {
     if (anyRest) await conn.run(`DROP TABLE IF EXISTS skiff_rest`);
   }
+}
+
+/**
+ * The counts of a load whose rows went partly through SQL (`sqlLoaded`) and partly through the
+ * JS sink; every one of the file's `expected` lines or rows must be accounted for.
+ */
+export function accountedFor(
+  file: string,
+  sqlLoaded: number,
+  js: FastLoadCounts,
+  expected: number,
+  unit: 'lines' | 'rows',
+): FastLoadCounts {
+  const counts = {
+    rows: sqlLoaded + js.rows,
+    loaded: sqlLoaded + js.loaded,
+    quarantined: js.quarantined,
+    skipped: js.skipped,
+  };
+  if (counts.rows !== expected)
+    throw new Error(`internal: ${file} has ${expected} ${unit} but ${counts.rows} were accounted for`);
+  return counts;
 }

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_TYPES, SkiffError, sqlIdentifier, sqlString } from '@skiff/core';
 import { MAX_RAW_CHARS, refuse, validateRawObject, type QuarantineCode } from './contract.js';
-import { fromEpoch, textTimestampSql, type FastLoadCounts } from './fast-load.js';
+import { accountedFor, fromEpoch, textTimestampSql, type FastLoadCounts } from './fast-load.js';
 import { withLiteralPath } from './literal-path.js';
 import type { ParsedRecord } from './readers.js';
 
@@ -283,15 +283,7 @@ async function loadParquetFrom(
     }
     const js = await input.sink(rest());
     lap('js');
-    const counts = {
-      rows: sqlLoaded + js.rows,
-      loaded: sqlLoaded + js.loaded,
-      quarantined: js.quarantined,
-      skipped: js.skipped,
-    };
-    if (counts.rows !== total)
-      throw new Error(`internal: ${file} has ${total} rows but ${counts.rows} were accounted for`);
-    return counts;
+    return accountedFor(file, sqlLoaded, js, total, 'rows');
   } finally {
     await conn.run(`DROP TABLE IF EXISTS skiff_pq_rest`);
   }

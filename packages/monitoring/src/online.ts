@@ -5,33 +5,17 @@
  * session (with an item) strictly after the record's timestamp, taken from the raw event logs the serving app writes on `POST /v1/events`
  * (`{ session_id, event_type, item_id, timestamp }`, NDJSON under data/raw/online/events-*.ndjson).
  */
-import { isItemEvent, parseTimestampMs, type Logger } from '@skiff/core';
+import {
+  isItemEvent,
+  parseTimestampMs,
+  type Logger,
+  type OnlineQuality,
+  type PredictionDescriptors,
+} from '@skiff/core';
 import { ndjsonFiles, ndjsonLines } from '@skiff/node-io';
 import type { ServingRow } from './features.js';
 
-export interface OnlineQuality {
-  /** Serving records with a sessionId (in the monitoring window). */
-  records: number;
-  /** Those with a next event of the same session after the record. */
-  withNextEvent: number;
-  /** Hit rate / MRR of the next event in the first 20 served items; null when withNextEvent = 0. */
-  'hr@20': number | null;
-  'mrr@20': number | null;
-  /** Same, within each request's own k (the list actually asked for). */
-  'hr@k': number | null;
-  'mrr@k': number | null;
-}
-
-export interface PredictionDescriptors {
-  /** Distinct recommended items / vocabulary size when known, else the distinct count itself. */
-  coverage: number;
-  /** Share of all recommended slots taken by the 10 most recommended items. */
-  top10Share: number;
-  distinctItems: number;
-  vocabularySize: number | null;
-  /** Recommended slots (sum of list lengths). */
-  slots: number;
-}
+export type { OnlineQuality, PredictionDescriptors } from '@skiff/core';
 
 /**
  * Per-session events with an item, sorted by time. `byRequest`: the item of the first event that
