@@ -31,7 +31,7 @@ import { pipelineSplit, yoochooseDir } from './yoochoose-split.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const { dir: dataDir, candidates } = yoochooseDir();
+const { dir: dataDir, reason } = yoochooseDir();
 const docPath = path.join(repoRoot, 'docs/evaluation.md');
 
 const argv = process.argv.slice(2);
@@ -75,9 +75,7 @@ const REFERENCE = {
 };
 
 if (!dataDir) {
-  console.error(
-    `eval-yoochoose: the YooChoose sample is not in ${candidates.join(', ')} (set SKIFF_YOOCHOOSE_DIR); nothing to do`,
-  );
+  console.error(`eval-yoochoose: ${reason}; nothing to do`);
   process.exit(2);
 }
 
@@ -302,7 +300,7 @@ function renderDoc(rows) {
 ## Data
 
 session-rec's "rsc15 100k" sample of the RecSys Challenge 2015 YooChoose clicks (research/evaluation
-data without a stated licence — not shipped with skiff; the benchmark finds it in \`SKIFF_YOOCHOOSE_DIR\`).
+data without a stated licence — not shipped with skiff; where the benchmark looks for it: data/README.md, Public data).
 
 - Split by skiff's pipeline (\`bench/yoochoose-split.mjs\`): the sample's \`train_full\` and \`test\` files
   ingested as two raw files, transformed with the default split rule (${split.split.rule.rule}, ${split.split.rule.testDays} day): test = sessions whose **last** event

@@ -16,20 +16,21 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as m from '../packages/model/dist/index.js';
+import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../packages/testing/dist/public-data.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const option = (name, fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
-const dataDir = path.resolve(option('--data-dir', path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k')));
+const FILES = ['yoochoose-clicks-100k_train_full.txt', 'yoochoose-clicks-100k_test.txt'];
+const lookup = findPublicData(YOOCHOOSE_SAMPLE, FILES, process.env);
+const dataDir = path.resolve(option('--data-dir', lookup.dir ?? ''));
 const rounds = Number(option('--rounds', '5'));
 const kinds = option('--models', 'vsknn,stan,vstan').split(',');
-if (!existsSync(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt'))) {
-  console.error(`knn-latency: ${dataDir} not found; nothing to do`);
+if (!existsSync(path.join(dataDir, FILES[0]))) {
+  console.error(`knn-latency: ${publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup)}; nothing to do`);
   process.exit(2);
 }
 

@@ -23,10 +23,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../packages/core/dist/index.js';
 import * as m from '../packages/model/dist/index.js';
+import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../packages/testing/dist/public-data.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const dataDir = path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k');
+const lookup = findPublicData(
+  YOOCHOOSE_SAMPLE,
+  ['yoochoose-clicks-100k_train_tr.txt', 'yoochoose-clicks-100k_train_valid.txt'],
+  process.env,
+);
+if (!lookup.dir) {
+  console.error(`tune-yoochoose: ${publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup)}; nothing to do`);
+  process.exit(2);
+}
+const dataDir = lookup.dir;
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);

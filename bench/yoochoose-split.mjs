@@ -5,28 +5,23 @@
 //
 //   import { yoochooseDir, pipelineSplit } from './yoochoose-split.mjs';
 //
-// The data folder: SKIFF_YOOCHOOSE_DIR, else shared/data/yoochoose-rsc15-100k next to the
-// repository or next to its parent folder.
-import { existsSync } from 'node:fs';
+// The data folder: where @skiff/testing's findPublicData finds it (data/README.md, Public data).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDuckDbWarehouse } from '../packages/ingest/dist/index.js';
+import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../packages/testing/dist/public-data.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TRAIN_FULL = 'yoochoose-clicks-100k_train_full.txt';
 export const TEST = 'yoochoose-clicks-100k_test.txt';
 
+/** { dir, candidates, reason }: the sample's folder (undefined when absent), the places looked in, a skip line. */
 export function yoochooseDir() {
-  const candidates = [
-    process.env.SKIFF_YOOCHOOSE_DIR,
-    path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k'),
-    path.resolve(repoRoot, '../../shared/data/yoochoose-rsc15-100k'),
-  ].filter(Boolean);
+  const lookup = findPublicData(YOOCHOOSE_SAMPLE, [TRAIN_FULL, TEST], process.env);
   return {
-    dir: candidates.find((d) => existsSync(path.join(d, TRAIN_FULL)) && existsSync(path.join(d, TEST))),
-    candidates,
+    dir: lookup.dir ?? undefined,
+    candidates: lookup.looked,
+    reason: publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup),
   };
 }
 

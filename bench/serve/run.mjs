@@ -2,7 +2,7 @@
 // from this process at 1, 16 and 64 connections, next to a bare Express endpoint (the ceiling), for
 //   - a 50k-item GRU4Rec model (random sessions of 1–6 catalogue items), and
 //   - V-SKNN trained on the YooChoose rsc15-100k sample's train_full (requests = test-session
-//     prefixes), when the sample is found (SKIFF_YOOCHOOSE_DIR, else shared/data next to the repo).
+//     prefixes), when the sample is found (data/README.md, Public data).
 // The serving path is the deployed one: helmet's headers, a signed request id per answer, the
 // serving log, and the per-address rate limiter. All requests come from one address, so the
 // default limit (60,000 a minute = 1,000 req/s) would turn most of the load into 429s and measure
@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createFsRegistry } from '../../packages/registry/dist/index.js';
-import { existsSync } from 'node:fs';
 import { readSessionTable, trainBaseline, trainGru4Rec } from '../../packages/model/dist/index.js';
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
+import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../../packages/testing/dist/public-data.js';
 
 const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models gru4rec,vsknn] [--rounds 1] [--rate-limit 1000000000]
   --seconds     autocannon duration of each figure
@@ -60,12 +60,12 @@ for (const [name, v] of [
     process.exit(2);
   }
 const ITEMS = 50_000;
-const YOOCHOOSE =
-  [
-    process.env.SKIFF_YOOCHOOSE_DIR,
-    path.resolve(root, '../shared/data/yoochoose-rsc15-100k'),
-    path.resolve(root, '../../shared/data/yoochoose-rsc15-100k'),
-  ].find((d) => d && existsSync(d)) ?? path.resolve(root, '../shared/data/yoochoose-rsc15-100k');
+const yoochoose = findPublicData(
+  YOOCHOOSE_SAMPLE,
+  ['yoochoose-clicks-100k_train_full.txt', 'yoochoose-clicks-100k_test.txt'],
+  process.env,
+);
+const YOOCHOOSE = yoochoose.dir;
 
 async function startProcess(args, env = {}) {
   const child = spawn(process.execPath, args, {
@@ -153,7 +153,7 @@ async function gru4rec() {
 
 /** session-rec's V-SKNN on the YooChoose sample; requests are every prefix of the test sessions. */
 async function vsknn() {
-  if (!existsSync(YOOCHOOSE)) return null;
+  if (!YOOCHOOSE) return null;
   const train = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_train_full.txt'));
   const test = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_test.txt'));
   const model = trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes });
@@ -174,7 +174,13 @@ try {
       if (!make) throw new Error(`unknown model in ${models.join(',')} (gru4rec, vsknn)`);
       const target = await make();
       if (!target) {
-        console.log(JSON.stringify({ bench: 'serve', skipped: 'vsknn', reason: `${YOOCHOOSE} not found` }));
+        console.log(
+          JSON.stringify({
+            bench: 'serve',
+            skipped: 'vsknn',
+            reason: publicDataSkipReason(YOOCHOOSE_SAMPLE, yoochoose),
+          }),
+        );
         continue;
       }
       const skiff = await startProcess(

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SplitSummary } from '@skiff/core';
+import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '@skiff/testing';
 import { runCliProcess, type CliResult } from './test-helpers/cli.js';
 
 /**
@@ -13,22 +14,17 @@ import { runCliProcess, type CliResult } from './test-helpers/cli.js';
  * (10,152 test predictions) through the split of the pipeline itself, and `skiff train --model sr`
  * / `--model vsknn` register the documented test HR@20 / MRR@20 within 0.001.
  *
- * The data is not part of the repository. It is found in SKIFF_YOOCHOOSE_DIR, else in a folder
- * `shared/data/yoochoose-rsc15-100k` next to the repository or next to its parent folder (for a
- * git worktree one level deeper); without it the test is skipped with that message.
+ * The data is not part of the repository; `findPublicData` looks for it (data/README.md, Public
+ * data), and without it the test is skipped saying where it looked.
  */
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const TRAIN = 'yoochoose-clicks-100k_train_full.txt';
 const TEST = 'yoochoose-clicks-100k_test.txt';
-const candidates = [
-  process.env['SKIFF_YOOCHOOSE_DIR'],
-  path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k'),
-  path.resolve(repoRoot, '../../shared/data/yoochoose-rsc15-100k'),
-].filter((d): d is string => Boolean(d));
-const dataDir = candidates.find((d) => existsSync(path.join(d, TRAIN)) && existsSync(path.join(d, TEST)));
+const lookup = findPublicData(YOOCHOOSE_SAMPLE, [TRAIN, TEST], process.env);
+const dataDir = lookup.dir;
 const title = dataDir
   ? `YooChoose rsc15-100k through skiff train (${dataDir})`
-  : `YooChoose rsc15-100k through skiff train (skipped: set SKIFF_YOOCHOOSE_DIR; not found in ${candidates.join(', ')})`;
+  : `YooChoose rsc15-100k through skiff train (skipped: ${publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup)})`;
 
 /** The rows of docs/evaluation.md's raw output (written by bench/eval-yoochoose.mjs). */
 function documented(model: string): { 'hr@20': number; 'mrr@20': number; predictions: number } {

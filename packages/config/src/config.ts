@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import {
+  BASELINE_KINDS,
+  DEFAULT_QUALITY_GATE,
   GateSchema,
+  QUALITY_METRICS,
   SkiffError,
   SplitChecksSchema,
   SplitRuleSchema,
@@ -9,6 +12,9 @@ import {
   type SplitChecks,
   type SplitRule,
 } from '@skiff/core';
+
+/** The promotion gate's defaults are core's (`GateSchema`); the environment only overrides them. */
+const GATE_DEFAULTS = GateSchema.parse({});
 
 /**
  * The one configuration schema of skiff, parsed once per process from the environment
@@ -112,9 +118,9 @@ export const SkiffConfigSchema = z.object({
    * events) is lower than the served version's offline test value by more than this share,
    * judged once at least qualityMinEvents served requests have a next event.
    */
-  qualityMetric: z.enum(['hr@20', 'mrr@20']).default('hr@20'),
-  qualityMaxDrop: z.coerce.number().min(0).max(1).default(0.2),
-  qualityMinEvents: z.coerce.number().int().min(1).default(200),
+  qualityMetric: z.enum(QUALITY_METRICS).default(DEFAULT_QUALITY_GATE.metric),
+  qualityMaxDrop: z.coerce.number().min(0).max(1).default(DEFAULT_QUALITY_GATE.maxRelativeDrop),
+  qualityMinEvents: z.coerce.number().int().min(1).default(DEFAULT_QUALITY_GATE.minEvents),
   /**
    * The time split of every training run: `last-days` (session-rec's: test = sessions whose last
    * event is in the final splitTestDays, validation = the same on what remains), `dates`
@@ -135,18 +141,18 @@ export const SkiffConfigSchema = z.object({
     .string()
     .regex(/^(hr|mrr|ndcg)@\d+$/, 'hr@k, mrr@k or ndcg@k')
     .default('hr@20'),
-  promotionPolicy: z.enum(['candidate', 'promote-best']).default('candidate'),
+  promotionPolicy: z.enum(['candidate', 'promote-best']).default(GATE_DEFAULTS.policy),
   promotionBaselines: z
     .string()
-    .default('pop,sr,vsknn')
+    .default(GATE_DEFAULTS.baselines.join(','))
     .transform((s) =>
       s
         .split(',')
         .map((r) => r.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['pop', 'sr', 'vsknn', 'stan', 'vstan']))),
-  promotionConfidence: z.coerce.number().gt(0).lt(1).default(0.95),
+    .pipe(z.array(z.enum(BASELINE_KINDS))),
+  promotionConfidence: z.coerce.number().gt(0).lt(1).default(GATE_DEFAULTS.confidence),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),
   /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */

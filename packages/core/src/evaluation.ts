@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BASELINE_KINDS } from './model-kinds.js';
 import { mulberry32 } from './random.js';
 
 /**
@@ -156,7 +157,7 @@ export const GateSchema = z
      */
     policy: z.enum(['candidate', 'promote-best']).default('candidate'),
     /** Baselines fitted on every run on the same split. */
-    baselines: z.array(z.enum(['pop', 'sr', 'vsknn', 'stan', 'vstan'])).default(['pop', 'sr', 'vsknn']),
+    baselines: z.array(z.enum(BASELINE_KINDS)).default(['pop', 'sr', 'vsknn']),
     /** Two-sided confidence level of the paired bootstrap interval; a win needs its lower bound above 0. */
     confidence: z.number().gt(0).lt(1).default(0.95),
     resamples: z.number().int().min(100).max(100_000).default(1000),
@@ -223,3 +224,17 @@ export function pairedBootstrap(
     },
   };
 }
+
+/**
+ * The rule that turns online quality into a retraining trigger: online `metric` (from the events
+ * that followed served lists) below the served version's offline test value by more than
+ * `maxRelativeDrop` (0.2 = 20 %), once at least `minEvents` served requests have a next event.
+ */
+export interface QualityGate {
+  metric: 'hr@20' | 'mrr@20';
+  maxRelativeDrop: number;
+  minEvents: number;
+}
+
+export const DEFAULT_QUALITY_GATE: QualityGate = { metric: 'hr@20', maxRelativeDrop: 0.2, minEvents: 200 };
+export const QUALITY_METRICS = ['hr@20', 'mrr@20'] as const satisfies readonly QualityGate['metric'][];

@@ -460,22 +460,9 @@ export interface MonitorRunResult {
   workspaceProjectId?: string;
   workspaceSnapshotPath?: string;
   /** Online quality from the follow-up events of served sessions (null without events). */
-  online?: {
-    records: number;
-    withNextEvent: number;
-    'hr@20': number | null;
-    'mrr@20': number | null;
-    'hr@k': number | null;
-    'mrr@k': number | null;
-  } | null;
+  online?: OnlineQuality | null;
   /** Prediction drift descriptors of the current window. */
-  prediction?: {
-    coverage: number;
-    top10Share: number;
-    distinctItems: number;
-    vocabularySize: number | null;
-    slots: number;
-  } | null;
+  prediction?: PredictionDescriptors | null;
   /** Monitored columns left out for lack of data, with the reason. */
   skippedColumns?: Array<{ column: string; reason: string }>;
   /**
@@ -493,4 +480,29 @@ export interface MonitorRunResult {
     dropped: boolean;
     reason: string;
   } | null;
+}
+
+/** Online quality of a monitoring window: the served lists against what visitors did next. */
+export interface OnlineQuality {
+  /** Serving records with a sessionId (in the monitoring window). */
+  records: number;
+  /** Those with a next event of the same session after the record. */
+  withNextEvent: number;
+  /** Hit rate / MRR of the next event in the first 20 served items; null when withNextEvent = 0. */
+  'hr@20': number | null;
+  'mrr@20': number | null;
+  /** Same, within each request's own k (the list actually asked for). */
+  'hr@k': number | null;
+  'mrr@k': number | null;
+}
+
+export interface PredictionDescriptors {
+  /** Distinct recommended items / vocabulary size when known, else the distinct count itself. */
+  coverage: number;
+  /** Share of all recommended slots taken by the 10 most recommended items. */
+  top10Share: number;
+  distinctItems: number;
+  vocabularySize: number | null;
+  /** Recommended slots (sum of list lengths). */
+  slots: number;
 }

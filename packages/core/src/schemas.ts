@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { SplitSummary } from './evaluation.js';
+import { MODEL_KINDS } from './model-kinds.js';
 
 /** Event types the warehouse understands; anything else is quarantined. */
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'search'] as const;
@@ -71,8 +72,12 @@ export const DatasetSnapshotSchema = z.object({
 });
 export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
 
+/** `items.json` of a dataset snapshot: the latest known category and price of every item (the
+ * warehouse writes it, the monitor's `category` column reads it). */
+export type ItemCatalog = Record<string, { category: string | null; price: number | null }>;
+
 export const TrainParamsSchema = z.object({
-  model: z.enum(['gru4rec', 'sasrec', 'pop', 'sr', 'vsknn', 'stan', 'vstan']).default('gru4rec'),
+  model: z.enum(MODEL_KINDS).default('gru4rec'),
   embeddingDim: z.number().int().positive().default(64),
   hiddenUnits: z.number().int().positive().default(100),
   maxLen: z.number().int().positive().default(10),

@@ -40,4 +40,4 @@ SELECT CAST(session_id AS VARCHAR) AS session_id,
        CAST(category AS VARCHAR) AS category,
        session_source, load_id, source_file, line
 FROM sessionized
-WHERE item_id IS NOT NULL AND event_type IN ('view', 'click', 'add_to_cart', 'purchase')
+WHERE item_id IS NOT NULL AND event_type IN ({{ var('item_event_types') }})

@@ -18,9 +18,12 @@ import {
   SkiffError,
   SplitRuleSchema,
   silentLogger,
+  sqlIdentifier,
+  sqlString,
   summariseSplit,
   type CheckResult,
   type DatasetSnapshot,
+  type ItemCatalog,
   type LoadFileResult,
   type LoadResult,
   type Logger,
@@ -39,7 +42,7 @@ import { migrateRawSchema } from './migrations.js';
 import { loadParquetWithDuckDb } from './parquet-load.js';
 import { detectFormat, RAW_EXTENSIONS, readRawFile, type ParsedRecord, type RawFormat } from './readers.js';
 import { MONITORING_RUNS_DDL, UNLOADS_DDL } from './schema.sql.js';
-import { computeSnapshotId, SPLITS, type ItemCatalog, type SnapshotSplitFile, type Split } from './snapshot-id.js';
+import { computeSnapshotId, SPLITS, type SnapshotSplitFile, type Split } from './snapshot-id.js';
 import { DEFAULT_VARS, loadChecks, loadModels, splitVars, type ModelVars } from './sql-models.js';
 
 export interface CreateDuckDbWarehouseOptions {
@@ -111,7 +114,6 @@ function defaultActor(): string {
     return 'unknown';
   }
 }
-const sqlString = (v: string) => `'${v.replaceAll("'", "''")}'`;
 
 /**
  * The DuckDB warehouse adapter (port: Warehouse). One file holds the raw area (raw_events,
@@ -619,7 +621,7 @@ export async function createDuckDbWarehouse(options: CreateDuckDbWarehouseOption
       try {
         await c.run(`SET TimeZone = 'UTC'`);
         const [{ db } = { db: '' }] = await rows<{ db: string }>(c, `SELECT current_database() AS db`);
-        const main = `"${db.replaceAll('"', '""')}".main`;
+        const main = `${sqlIdentifier(db)}.main`;
         await c.run(`CREATE TEMP VIEW raw_events AS SELECT * FROM ${main}.raw_events WHERE load_id IN (${list})`);
         await c.run(`CREATE TEMP VIEW loads AS SELECT * FROM ${main}.loads WHERE load_id IN (${list})`);
         const run = snapshotOptions.split ? loadModels({ ...vars, ...splitVars(snapshotOptions.split) }) : models;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { EVENT_TYPES } from '@skiff/core';
-import { ISO_TIMESTAMP_PATTERN, MAX_LINE_BYTES } from './contract.js';
+import { EVENT_TYPES, ISO_TIMESTAMP_PATTERN, sqlString } from '@skiff/core';
+import { MAX_LINE_BYTES } from './contract.js';
 import { withLiteralPath } from './literal-path.js';
 import {
   CSV_NUMBER_PATTERN,
@@ -43,8 +43,6 @@ export interface FastLoadCounts {
   skipped: number;
 }
 
-const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
-
 /** The lines of a file in `table` (file order), and the lines DuckDB's reader refused. */
 export interface StagedLines {
   /** The attached in-memory database that holds the stage (`<db>.lines`). */
@@ -73,7 +71,7 @@ export async function stageLines(stager: DuckDBConnection, file: string): Promis
     await stager.run(`DROP TABLE IF EXISTS skiff_rejects; DROP TABLE IF EXISTS skiff_rejects_scan`);
     // Through a name without pattern characters: DuckDB would read `x[1].ndjson` as `x1.ndjson`.
     await withLiteralPath(file, (readable) =>
-      stager.run(`CREATE TABLE ${db}.lines AS SELECT raw FROM read_csv(${q(readable)},
+      stager.run(`CREATE TABLE ${db}.lines AS SELECT raw FROM read_csv(${sqlString(readable)},
         columns = {'raw': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, auto_detect = false,
         new_line = '\\n', strict_mode = false,
         store_rejects = true, rejects_table = 'skiff_rejects', rejects_scan = 'skiff_rejects_scan')`),
@@ -351,7 +349,7 @@ export async function loadLinesWithDuckDb(
   const inserted = (
     await conn.runAndReadAll(
       `INSERT INTO raw_events (load_id, source_file, line, session_id, event_type, item_id, ts, user_id, price, category, query)
-       SELECT ${q(loadId)}, ${q(file)}, line, session_id, event_type, item_id, ts, user_id, price, category, query
+       SELECT ${sqlString(loadId)}, ${sqlString(file)}, line, session_id, event_type, item_id, ts, user_id, price, category, query
        FROM (${header ? acceptedCsvRowsSql(lineExpr, staged.table, header) : acceptedRowsSql(lineExpr, staged.table)}) WHERE ok`,
     )
   ).getRows();
@@ -365,7 +363,7 @@ export async function loadLinesWithDuckDb(
     await conn.run(
       `CREATE OR REPLACE TEMP TABLE skiff_rest AS
        SELECT s.line, s.raw FROM (SELECT ${lineExpr} AS line, raw FROM ${staged.table} AS stage) s
-       ANTI JOIN (SELECT line FROM raw_events WHERE load_id = ${q(loadId)} AND source_file = ${q(file)}) r USING (line)`,
+       ANTI JOIN (SELECT line FROM raw_events WHERE load_id = ${sqlString(loadId)} AND source_file = ${sqlString(file)}) r USING (line)`,
     );
   lap('rest');
   const rejects = staged.rejects;
@@ -399,16 +397,30 @@ export async function loadLinesWithDuckDb(
   try {
     const js = await input.sink(rest());
     lap('js');
-    const counts = {
-      rows: sqlLoaded + js.rows,
-      loaded: sqlLoaded + js.loaded,
-      quarantined: js.quarantined,
-      skipped: js.skipped,
-    };
-    if (counts.rows !== expectedLines)
-      throw new Error(`internal: ${file} has ${expectedLines} lines but ${counts.rows} were accounted for`);
-    return counts;
+    return accountedFor(file, sqlLoaded, js, expectedLines, 'lines');
   } finally {
     if (anyRest) await conn.run(`DROP TABLE IF EXISTS skiff_rest`);
   }
+}
+
+/**
+ * The counts of a load whose rows went partly through SQL (`sqlLoaded`) and partly through the
+ * JS sink; every one of the file's `expected` lines or rows must be accounted for.
+ */
+export function accountedFor(
+  file: string,
+  sqlLoaded: number,
+  js: FastLoadCounts,
+  expected: number,
+  unit: 'lines' | 'rows',
+): FastLoadCounts {
+  const counts = {
+    rows: sqlLoaded + js.rows,
+    loaded: sqlLoaded + js.loaded,
+    quarantined: js.quarantined,
+    skipped: js.skipped,
+  };
+  if (counts.rows !== expected)
+    throw new Error(`internal: ${file} has ${expected} ${unit} but ${counts.rows} were accounted for`);
+  return counts;
 }

@@ -19,7 +19,3 @@ export async function scanFile(
   }
   return { sha256: h.digest('hex'), lines: newlines + (last !== -1 && last !== 10 ? 1 : 0), hasCr, hasNul };
 }
-
-export async function sha256File(file: string): Promise<string> {
-  return (await scanFile(file)).sha256;
-}

@@ -2,11 +2,10 @@ export * from './create-duckdb-warehouse.js';
 export {
   computeSnapshotId,
   verifySnapshotDir,
-  type ItemCatalog,
   type SnapshotSplitFile,
   type SnapshotVerification,
 } from './snapshot-id.js';
-export { scanFile, sha256File } from './file-scan.js';
+export { scanFile } from './file-scan.js';
 export { expandInputs } from './input-discovery.js';
 export * from './duckdb-reader.js';
 export * from './readers.js';
@@ -15,11 +14,8 @@ export { readLines, type RawLine } from './lines.js';
 export {
   CHECKS_DIR,
   DEFAULT_VARS,
-  MAX_SESSION_LENGTH,
-  MIN_SESSION_LENGTH,
   MODELS,
   MODELS_DIR,
-  SESSION_GAP_MINUTES,
   loadChecks,
   loadModels,
   renderSql,

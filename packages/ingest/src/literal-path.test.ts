@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { createDuckDbWarehouse, type DuckDbWarehouse } from './create-duckdb-warehouse.js';
-import { sha256File } from './file-scan.js';
+import { sha256File } from '@skiff/node-io';
 import { expandInputs } from './input-discovery.js';
 import { needsLiteralAlias } from './literal-path.js';
 

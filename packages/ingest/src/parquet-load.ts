@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { EVENT_TYPES, SkiffError } from '@skiff/core';
+import { EVENT_TYPES, SkiffError, sqlIdentifier, sqlString } from '@skiff/core';
 import { MAX_RAW_CHARS, refuse, validateRawObject, type QuarantineCode } from './contract.js';
-import { fromEpoch, textTimestampSql, type FastLoadCounts } from './fast-load.js';
+import { accountedFor, fromEpoch, textTimestampSql, type FastLoadCounts } from './fast-load.js';
 import { withLiteralPath } from './literal-path.js';
 import type { ParsedRecord } from './readers.js';
 
@@ -46,8 +46,6 @@ function kindOf(type: string): Kind {
   return 'other';
 }
 
-const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
-const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
 
 interface Column {
@@ -68,7 +66,7 @@ export async function parquetColumns(
   let described: Array<{ column_name: string; column_type: string }>;
   try {
     described = (
-      await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q(readable)})`)
+      await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(readable)})`)
     ).getRowObjectsJson() as typeof described;
   } catch (err) {
     throw new SkiffError('BAD_INPUT', `${file} cannot be read as Parquet: ${(err as Error).message.split('\n')[0]}`);
@@ -80,7 +78,7 @@ export async function parquetColumns(
     return hit
       ? {
           field,
-          sql: ident(hit.column_name),
+          sql: sqlIdentifier(hit.column_name),
           name: hit.column_name,
           type: hit.column_type,
           kind: kindOf(hit.column_type),
@@ -158,7 +156,7 @@ function mappedRowsSql(file: string, columns: Column[], extra: string[] = []): s
   WITH r AS (
     SELECT file_row_number + 1 AS line, ${columns.map((c) => `${sqlValue(c)} AS v_${c.field}`).join(', ')},
            ${present.map((c) => `${c.sql} IS NULL AS null_${c.field}`).join(', ')}${extra.map((e) => `, ${e}`).join('')}
-    FROM read_parquet(${q(file)}, file_row_number = true))
+    FROM read_parquet(${sqlString(file)}, file_row_number = true))
   SELECT * EXCLUDE (${present.map((c) => `null_${c.field}`).join(', ')}), coalesce(${[
     ...textOk,
     `list_contains([${types}], v_event_type)`,
@@ -235,7 +233,7 @@ async function loadParquetFrom(
   const { columns, all } = await parquetColumns(conn, file, readable);
   const [meta] = (
     await conn.runAndReadAll(
-      `SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${q(readable)})`,
+      `SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${sqlString(readable)})`,
     )
   ).getRowObjectsJson() as Array<{ n: string }>;
   const total = Number(meta?.n ?? 0);
@@ -244,14 +242,14 @@ async function loadParquetFrom(
     const inserted = (
       await conn.runAndReadAll(
         `INSERT INTO raw_events (load_id, source_file, line, session_id, event_type, item_id, ts, user_id, price, category, query)
-         SELECT ${q(loadId)}, ${q(file)}, line, v_session_id, v_event_type, v_item_id, v_timestamp, v_user_id, v_price, v_category, v_query
+         SELECT ${sqlString(loadId)}, ${sqlString(file)}, line, v_session_id, v_event_type, v_item_id, v_timestamp, v_user_id, v_price, v_category, v_query
          FROM (${mappedRowsSql(readable, columns)}) WHERE ok`,
       )
     ).getRows();
     const sqlLoaded = Number(inserted[0]?.[0] ?? 0);
     lap('validate+insert');
     // The raw text of a refused row: the row as JSON, every column of the file.
-    const raw = `CAST(to_json(struct_pack(${all.map((c) => `${ident(c)} := ${ident(c)}`).join(', ')})) AS VARCHAR)`;
+    const raw = `CAST(to_json(struct_pack(${all.map((c) => `${sqlIdentifier(c)} := ${sqlIdentifier(c)}`).join(', ')})) AS VARCHAR)`;
     const texts = columns.map((c) => `${jsText(c)} AS j_${c.field}`);
     await conn.run(
       `CREATE OR REPLACE TEMP TABLE skiff_pq_rest AS
@@ -285,15 +283,7 @@ async function loadParquetFrom(
     }
     const js = await input.sink(rest());
     lap('js');
-    const counts = {
-      rows: sqlLoaded + js.rows,
-      loaded: sqlLoaded + js.loaded,
-      quarantined: js.quarantined,
-      skipped: js.skipped,
-    };
-    if (counts.rows !== total)
-      throw new Error(`internal: ${file} has ${total} rows but ${counts.rows} were accounted for`);
-    return counts;
+    return accountedFor(file, sqlLoaded, js, total, 'rows');
   } finally {
     await conn.run(`DROP TABLE IF EXISTS skiff_pq_rest`);
   }

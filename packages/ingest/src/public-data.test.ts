@@ -1,19 +1,15 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findPublicData, publicDataSkipReason } from '@skiff/testing';
 import { createDuckDbWarehouse, type DuckDbWarehouse } from './create-duckdb-warehouse.js';
 
 /**
- * Every file of the public data samples (not redistributable, so read from a folder next to the
- * repository and never committed; skipped when absent),
- * loaded with `--format auto` and checked against the counts in each folder's README.
+ * Every file of the public data samples (not redistributable, so read from outside the repository
+ * and never committed: `findPublicData` says where; skipped when absent), loaded with
+ * `--format auto` and checked against the counts in each folder's README.
  */
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-const DATA = path.resolve(repoRoot, '..', 'shared', 'data');
-const present = existsSync(DATA);
 
 interface Expect {
   format: string;
@@ -26,7 +22,7 @@ interface Expect {
   last?: string;
 }
 
-/** From the READMEs in ../shared/data/*. */
+/** From the README of each sample folder. */
 const EXPECTED: Record<string, Record<string, Expect>> = {
   'diginetica-srgnn-sample': {
     'sample_train-item-views.csv': {
@@ -82,7 +78,17 @@ const EXPECTED: Record<string, Record<string, Expect>> = {
   },
 };
 
-describe.skipIf(!present)(present ? `public samples in ${DATA}` : `public samples (skipped: ${DATA} is absent)`, () => {
+const found = Object.fromEntries(
+  Object.keys(EXPECTED).map((sample) => [sample, findPublicData(sample, [], process.env)] as const),
+);
+const present = Object.values(found).some((f) => f.dir !== null);
+const title = present
+  ? 'public samples'
+  : `public samples (skipped: ${Object.entries(found)
+      .map(([sample, f]) => publicDataSkipReason(sample, f))
+      .join('; ')})`;
+
+describe.skipIf(!present)(title, () => {
   let dir: string;
   let wh: DuckDbWarehouse;
   beforeEach(async () => {
@@ -96,10 +102,11 @@ describe.skipIf(!present)(present ? `public samples in ${DATA}` : `public sample
 
   for (const [dataset, files] of Object.entries(EXPECTED)) {
     it(`${dataset}: every file loads with the README's event, session and item counts`, async (ctx) => {
-      if (!existsSync(path.join(DATA, dataset))) return ctx.skip(`${dataset} is absent`);
-      const onDisk = (await readdir(path.join(DATA, dataset))).filter((f) => !f.toLowerCase().endsWith('.md')).sort();
+      const DATA_DIR = found[dataset]!.dir;
+      if (!DATA_DIR) return ctx.skip(publicDataSkipReason(dataset, found[dataset]!));
+      const onDisk = (await readdir(DATA_DIR)).filter((f) => !f.toLowerCase().endsWith('.md')).sort();
       expect(onDisk).toEqual(Object.keys(files).sort());
-      const r = await wh.load([path.join(DATA, dataset)]);
+      const r = await wh.load([DATA_DIR]);
       expect(r.quarantined).toBe(0);
       expect(r.rows).toBe(r.loaded + r.quarantined + r.skippedRows);
       for (const [name, e] of Object.entries(files)) {
@@ -141,7 +148,7 @@ describe.skipIf(!present)(present ? `public samples in ${DATA}` : `public sample
       const checks = await wh.check();
       expect(checks.checks.filter((x) => !x.passed)).toEqual([]);
       // Loading the folder again adds nothing.
-      expect(await wh.load([path.join(DATA, dataset)])).toMatchObject({ rows: 0, skipped: Object.keys(files).length });
+      expect(await wh.load([DATA_DIR])).toMatchObject({ rows: 0, skipped: Object.keys(files).length });
     });
   }
 });

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawEventSchema } from '@skiff/core';
-import { parseTimestamp, validateRawObject } from './contract.js';
+import { parseTimestamp } from '@skiff/core';
+import { validateRawObject } from './contract.js';
 import { readLines } from './lines.js';
 import { detectFormat, readRawFile, type ParsedRecord, type RawFormat } from './readers.js';
 

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError, type EventType } from '@skiff/core';
+import { splitCsvLine } from '@skiff/node-io';
 import {
   MAX_LINE_BYTES,
   MAX_RAW_CHARS,
@@ -13,7 +14,7 @@ import {
 } from './contract.js';
 import { readLines } from './lines.js';
 
-export { parseTimestamp, type NormalisedEvent } from './contract.js';
+export { type NormalisedEvent } from './contract.js';
 
 /** The line readers, one per text format (docs/design.md, Raw events). */
 export const LINE_FORMATS = ['ndjson', 'csv', 'yoochoose', 'diginetica', 'otto', 'coveo'] as const;
@@ -123,30 +124,6 @@ export async function detectFormat(file: string, requested = 'auto'): Promise<Fo
     'BAD_INPUT',
     `cannot detect the format of ${file} (extension ${ext || 'none'}, first line ${JSON.stringify(head.slice(0, 80))}); pass a format (${RAW_FORMATS.join(', ')})`,
   );
-}
-
-/** Splits one CSV line (RFC 4180 quoting; a quoted field cannot hold a newline here). */
-export function splitCsvLine(line: string, sep = ','): string[] {
-  if (!line.includes('"')) return line.split(sep);
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === sep) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
 }
 
 type Out = ParsedRecord | ParsedRecord[];

@@ -15,9 +15,6 @@ export interface SnapshotSplitFile {
   endedAt?: string[];
 }
 
-/** `items.json` of a snapshot: the latest known category and price of every item of the typed events. */
-export type ItemCatalog = Record<string, { category: string | null; price: number | null }>;
-
 export type Split = 'train' | 'validation' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
 

@@ -1,7 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SPLIT_RULE, SkiffError, SplitRuleSchema, type SplitRule } from '@skiff/core';
+import {
+  DEFAULT_SPLIT_RULE,
+  ITEM_EVENT_TYPES,
+  MAX_SESSION_LENGTH,
+  MIN_SESSION_LENGTH,
+  SESSION_GAP_MINUTES,
+  SkiffError,
+  SplitRuleSchema,
+  sqlString,
+  type SplitRule,
+} from '@skiff/core';
 
 /**
  * Transform models and checks as SQL files, dbt style: `models/<name>.sql` is one SELECT
@@ -16,18 +26,14 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const MODELS_DIR = fileURLToPath(new URL('../models/', import.meta.url));
 export const CHECKS_DIR = fileURLToPath(new URL('../checks/', import.meta.url));
 
-/** Minimum and maximum session length (item events) kept for training, as in session-rec's filters. */
-export const MIN_SESSION_LENGTH = 2;
-export const MAX_SESSION_LENGTH = 200;
-/** Rows without a session id start a new session after this much inactivity of their user. */
-export const SESSION_GAP_MINUTES = 30;
-
 export type ModelVars = Record<string, string | number>;
 
 export const DEFAULT_VARS: ModelVars = {
   min_session_length: MIN_SESSION_LENGTH,
   max_session_length: MAX_SESSION_LENGTH,
   session_gap_minutes: SESSION_GAP_MINUTES,
+  /** The event types of a session's item sequence, as an SQL list. */
+  item_event_types: ITEM_EVENT_TYPES.map(sqlString).join(', '),
   freshness_max_age_hours: 0,
   /** raw_events.not_future: events may be this many seconds later than the start of their load (clock skew). */
   max_clock_skew_seconds: 300,

@@ -13,20 +13,20 @@ import {
   type Trainer,
   type TrainOutput,
   type TrainParams,
+  BASELINE_KINDS,
+  isBaselineKind,
+  isNeuralKind,
+  type BaselineKind,
 } from '@skiff/core';
-import { isNeuralKind } from './encoder.js';
 import { evaluate } from './evaluate.js';
 import { hasSavedModel } from './neural-artifact.js';
 import type { Gru4RecModel } from './neural-model.js';
 import { trainGru4Rec } from './neural-trainer.js';
 import {
-  BASELINE_KINDS,
   disposeModel,
-  isBaselineKind,
   loadModelArtifact,
   trainBaseline,
   trainBaselineArtifact,
-  type BaselineKind,
   type BaselineParams,
   type LoadedModel,
 } from './model-kinds.js';

@@ -1,13 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { TrainParams } from '@skiff/core';
-
-/** The neural model kinds: one training loop (neural-trainer.ts) and output layer (neural-weights.ts), two session encoders. */
-export const NEURAL_KINDS = ['gru4rec', 'sasrec'] as const;
-export type NeuralKind = (typeof NEURAL_KINDS)[number];
-
-export function isNeuralKind(v: unknown): v is NeuralKind {
-  return typeof v === 'string' && (NEURAL_KINDS as readonly string[]).includes(v);
-}
+import type { NeuralKind, TrainParams } from '@skiff/core';
 
 /** Training-time dropout: the rate and the seed of this batch (tf.dropout is seeded per call). */
 export interface DropoutSpec {

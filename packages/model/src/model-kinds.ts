@@ -1,21 +1,14 @@
-import { SkiffError, type TrainOutput, type TrainParams } from '@skiff/core';
-import { readModelKind, type ModelKind } from './artifact.js';
+import { SkiffError, type BaselineKind, type ModelKind, type TrainOutput, type TrainParams } from '@skiff/core';
+import { readModelKind } from './artifact.js';
 import { Gru4RecModel, loadGru4Rec } from './neural-model.js';
 import { createPopModel, loadPop, type PopModel } from './pop.js';
 import { loadSr, trainSr, type SrModel, type SrParams } from './sr.js';
 import { loadStan, trainStan, type StanModel, type StanParams, type VstanParams } from './stan.js';
 import { loadVsknn, trainVsknn, type VsknnModel, type VsknnParams } from './vsknn.js';
 
-/** The baselines: trained by counting, no tfjs, saved as JSON. */
-export const BASELINE_KINDS = ['pop', 'sr', 'vsknn', 'stan', 'vstan'] as const;
-export type BaselineKind = (typeof BASELINE_KINDS)[number];
 export type BaselineModel = PopModel | SrModel | VsknnModel | StanModel;
 /** Whatever an artifact folder loads as; every one is a core `Recommender` with `save(dir)`. */
 export type LoadedModel = Gru4RecModel | BaselineModel;
-
-export function isBaselineKind(v: unknown): v is BaselineKind {
-  return typeof v === 'string' && (BASELINE_KINDS as readonly string[]).includes(v);
-}
 
 /** Optional baseline hyper-parameters next to the core TrainParams (defaults: session-rec's RSC15 settings). */
 export interface BaselineParams {

@@ -1,8 +1,8 @@
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { SkiffError, type TrainParams } from '@skiff/core';
-import type { NeuralKind } from './encoder.js';
+import { SkiffError, type NeuralKind, type TrainParams } from '@skiff/core';
+import { writeFilesAtomic } from '@skiff/node-io';
 import { resolveSasRecOptions } from './sasrec-encoder.js';
 import { Vocabulary } from './vocabulary.js';
 import { shapeMismatch, variable, weightShapes, type Weights } from './neural-weights.js';
@@ -19,12 +19,6 @@ export interface Gru4RecConfig {
   backend: string;
   /** [item, training count], most popular first: the answer when a session has no known item. */
   popularity: Array<[string, number]>;
-}
-
-async function writeAtomic(dir: string, name: string, body: string | Uint8Array): Promise<void> {
-  const tmp = path.join(dir, `.${name}.tmp`);
-  await writeFile(tmp, body);
-  await rename(tmp, path.join(dir, name));
 }
 
 /**
@@ -55,10 +49,12 @@ export async function writeNeuralArtifact(
       convertedBy: null,
       weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
     };
-    await writeAtomic(dir, 'weights.bin', new Uint8Array(weights));
-    await writeAtomic(dir, 'vocabulary.json', JSON.stringify(m.vocab.items));
-    await writeAtomic(dir, 'config.json', JSON.stringify(m.config, null, 2));
-    await writeAtomic(dir, 'model.json', JSON.stringify(modelJson, null, 2));
+    await writeFilesAtomic(dir, [
+      ['weights.bin', new Uint8Array(weights)],
+      ['vocabulary.json', JSON.stringify(m.vocab.items)],
+      ['config.json', JSON.stringify(m.config, null, 2)],
+      ['model.json', JSON.stringify(modelJson, null, 2)],
+    ]);
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   });
   await handler.save!({

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Recommender, ScoredItem } from '@skiff/core';
+import type { NeuralKind, Recommender, ScoredItem } from '@skiff/core';
 import { initBackend } from './backend.js';
-import type { NeuralKind, SequenceEncoder } from './encoder.js';
+import type { SequenceEncoder } from './encoder.js';
 import { loadNeuralParts, writeNeuralArtifact, type Gru4RecConfig } from './neural-artifact.js';
 import { chunkedTopK, recentItems, servingTables, type ServingTables } from './neural-topk.js';
 import { ENCODERS, pad, repeatScores, weightList, weightShapes, type Weights } from './neural-weights.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TrainParams } from '@skiff/core';
-import type { NeuralKind, SequenceEncoder } from './encoder.js';
+import type { NeuralKind, TrainParams } from '@skiff/core';
+import type { SequenceEncoder } from './encoder.js';
 import { gruEncoder } from './gru-encoder.js';
 import { sasrecEncoder } from './sasrec-encoder.js';
 
@@ -56,9 +56,9 @@ export interface Gru4RecOptions {
 }
 
 /**
- * TrainParams with the later-added GRU4Rec options defaulted: 64 sampled negatives, no repeat
- * term, no dropout, no early stopping — exactly the model before those options existed (so
- * artifacts and configs without them train, load and serve as before).
+ * TrainParams with the optional GRU4Rec options defaulted: 64 sampled negatives, no repeat term,
+ * no dropout, no early stopping — the plain GRU4Rec, so that artifacts and configs that do not
+ * name these options train, load and serve it.
  */
 export function resolveGru4RecParams(p: TrainParams): TrainParams & Gru4RecOptions {
   return {

@@ -1,5 +1,6 @@
 import type { Recommender, ScoredItem } from '@skiff/core';
-import { readArtifactJson, writeArtifactFiles, type ArtifactConfig } from './artifact.js';
+import { writeFilesAtomic } from '@skiff/node-io';
+import { readArtifactJson, type ArtifactConfig } from './artifact.js';
 import { RankedItems } from './ranked-items.js';
 
 /**
@@ -39,7 +40,7 @@ export class PopModel implements Recommender {
 
   async save(dir: string): Promise<string[]> {
     const config: ArtifactConfig<Record<string, never>> = { kind: 'pop', params: {} };
-    return writeArtifactFiles(dir, [
+    return writeFilesAtomic(dir, [
       ['items.json', JSON.stringify(this.ranked.toJSON())],
       ['config.json', JSON.stringify(config, null, 2)],
     ]);

@@ -1,21 +1,22 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '@skiff/testing';
 import { evaluate } from './evaluate.js';
-import { trainBaseline, type BaselineKind } from './model-kinds.js';
+import type { BaselineKind } from '@skiff/core';
+import { trainBaseline } from './model-kinds.js';
 import { readSessionFile, readSessionTable } from './session-file.js';
 import { itemCounts } from './vocabulary.js';
 
-// packages/model/src → repo root → ../shared/data (next to the repo, not part of it).
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/yoochoose-rsc15-100k');
-const exists =
-  existsSync(path.join(dataDir, 'yoochoose-clicks-100k_train_full.txt')) &&
-  existsSync(path.join(dataDir, 'yoochoose-clicks-100k_test.txt'));
+const lookup = findPublicData(
+  YOOCHOOSE_SAMPLE,
+  ['yoochoose-clicks-100k_train_full.txt', 'yoochoose-clicks-100k_test.txt'],
+  process.env,
+);
+const dataDir = lookup.dir ?? '';
+const exists = lookup.dir !== null;
 const title = exists
   ? 'YooChoose rsc15-100k reference numbers'
-  : `YooChoose rsc15-100k reference numbers (skipped: ${dataDir} not found)`;
+  : `YooChoose rsc15-100k reference numbers (skipped: ${publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup)})`;
 
 /** From the data folder's README: next-item HR@20 / MRR@20 over all 10,152 test prediction points. */
 const REFERENCE: Record<BaselineKind, { hr: number; mrr: number }> = {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TrainParamsSchema } from '@skiff/core';
 import { describeRecommenderContract, writeContractSnapshot } from '@skiff/testing';
-import { MODEL_KINDS } from './artifact.js';
+import { MODEL_KINDS } from '@skiff/core';
 import { createTfjsTrainer, loadRecommender } from './create-tfjs-trainer.js';
 import { disposeModel } from './model-kinds.js';
 

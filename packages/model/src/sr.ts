@@ -1,5 +1,6 @@
 import { SkiffError, type Recommender, type ScoredItem } from '@skiff/core';
-import { readArtifactJson, writeArtifactFiles, type ArtifactConfig } from './artifact.js';
+import { writeFilesAtomic } from '@skiff/node-io';
+import { readArtifactJson, type ArtifactConfig } from './artifact.js';
 import { RankedItems, TopK } from './ranked-items.js';
 
 export type SrWeighting = 'div' | 'linear' | 'quadratic' | 'log' | 'same';
@@ -92,7 +93,7 @@ export class SrModel implements Recommender {
     this.rules.forEach((r, from) => {
       if (r) rules.push([from, Array.from(r.to, (t, j) => [t, r.w[j]!])]);
     });
-    return writeArtifactFiles(dir, [
+    return writeFilesAtomic(dir, [
       ['items.json', JSON.stringify(this.ranked.toJSON())],
       ['rules.json', JSON.stringify(rules)],
       ['config.json', JSON.stringify(config, null, 2)],

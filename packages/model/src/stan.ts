@@ -1,6 +1,6 @@
 import { SkiffError, type Recommender, type ScoredItem } from '@skiff/core';
-import { readArtifactJson, writeArtifactFiles, type ArtifactConfig } from './artifact.js';
-import { RankedItems, TopK } from './ranked-items.js';
+import { RankedItems } from './ranked-items.js';
+import { KnnScratch, loadKnnArtifact, recencyOrder, saveKnnArtifact, SessionIndex } from './session-knn.js';
 
 /** STAN's four knobs (Garg et al. 2019). Every λ set to 0 switches its factor off (weight 1). */
 export interface StanParams {
@@ -50,12 +50,6 @@ export const DEFAULT_VSTAN_PARAMS: VstanParams = {
 };
 
 const DAY_SECONDS = 86_400;
-
-/** `sessions.json`: item indices per training session in click order (repeats kept), most recent session first, with its last timestamp in seconds. */
-interface StanSessionsJson {
-  lastTimes: number[];
-  sessions: number[][];
-}
 
 /**
  * The k-th largest of a[0, n) (1 ≤ k ≤ n), reordering `a`: Hoare-style quickselect with a
@@ -132,41 +126,22 @@ function checkParams(kind: StanKind, p: StanParams | VstanParams): void {
 export class StanModel implements Recommender {
   readonly name: StanKind;
   readonly vocabulary: readonly string[];
-  /** Click sequences (repeats kept), CSR, most recent session first: what the artifact stores. */
-  private readonly seqOff: Int32Array;
-  private readonly seqItems: Int32Array;
-  /** Distinct items of each session with the 1-based position of their last occurrence. */
-  private readonly setOff: Int32Array;
-  private readonly setItems: Int32Array;
-  private readonly setLast: Int32Array;
+  private readonly index: SessionIndex;
   private readonly invSqrtSize: Float64Array;
-  private readonly itemOff: Int32Array;
-  private readonly itemSess: Int32Array;
-  /** Aligned with itemSess: the item's last position in that session. */
-  private readonly itemSessPos: Int32Array;
   /** exp(−age/λ2) of every session, age from the newest session. */
   private readonly recency: Float64Array;
   /** 1 + idf(j) · λidf (VSTAN with λidf > 0). */
   private readonly idfBoost: Float64Array | undefined;
   /** exp(−d/λ3) by distance d. */
   private readonly inhByDistance: Float64Array;
-  // Scratch space reused by every request (JS is single-threaded; recommend is synchronous).
-  private readonly posW: Float64Array;
-  private readonly lastPos: Int32Array;
-  private readonly sessStamp: Int32Array;
+  private readonly scratch: KnnScratch;
   /** Per session, filled while collecting candidates: Σ w1 of the shared items, p*, c*. */
   private readonly sessDot: Float64Array;
   private readonly sessPStar: Int32Array;
   private readonly sessCStar: Int32Array;
-  private readonly itemStamp: Int32Array;
-  private readonly score: Float64Array;
-  private readonly touched: Int32Array;
-  private cand = new Int32Array(1024);
   private sims = new Float64Array(1024);
   private selectBuf = new Float64Array(1024);
   private ipwAt = new Float64Array(64);
-  private gen = 0;
-  private readonly top = new TopK();
 
   constructor(
     readonly kind: StanKind,
@@ -183,61 +158,10 @@ export class StanModel implements Recommender {
     const S = sessions.length;
     if (lastTimes.length !== S)
       throw new SkiffError('ARTIFACT_CORRUPTED', `${lastTimes.length} session times for ${S} sessions`);
-    this.seqOff = new Int32Array(S + 1);
-    let total = 0;
-    sessions.forEach((s, i) => {
-      total += s.length;
-      this.seqOff[i + 1] = total;
-    });
-    this.seqItems = new Int32Array(total);
-    sessions.forEach((s, i) => {
-      for (let j = 0; j < s.length; j++) {
-        const it = s[j]!;
-        if (!(Number.isInteger(it) && it >= 0 && it < n))
-          throw new SkiffError('ARTIFACT_CORRUPTED', `session ${i} refers to unknown item index ${it}`);
-        this.seqItems[this.seqOff[i]! + j] = it;
-      }
-    });
-    // Distinct items with their last position, from the sequences.
-    const seen = new Int32Array(n).fill(-1);
-    const setOff = new Int32Array(S + 1);
-    const setItems: number[] = [];
-    const setLast: number[] = [];
-    const perItem = new Int32Array(n);
-    for (let s = 0; s < S; s++) {
-      const start = setItems.length;
-      for (let j = this.seqOff[s]!; j < this.seqOff[s + 1]!; j++) {
-        const it = this.seqItems[j]!;
-        const pos = j - this.seqOff[s]! + 1;
-        if (seen[it]! >= start) {
-          setLast[seen[it]!] = pos;
-        } else {
-          seen[it] = setItems.length;
-          setItems.push(it);
-          setLast.push(pos);
-          perItem[it]!++;
-        }
-      }
-      setOff[s + 1] = setItems.length;
-    }
-    this.setOff = setOff;
-    this.setItems = Int32Array.from(setItems);
-    this.setLast = Int32Array.from(setLast);
+    const index = (this.index = new SessionIndex(sessions, n));
+    const { seqOff, seqItems, setOff } = index;
     this.invSqrtSize = new Float64Array(S);
     for (let s = 0; s < S; s++) this.invSqrtSize[s] = 1 / Math.sqrt(Math.max(1, setOff[s + 1]! - setOff[s]!));
-    this.itemOff = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) this.itemOff[i + 1] = this.itemOff[i]! + perItem[i]!;
-    this.itemSess = new Int32Array(this.setItems.length);
-    this.itemSessPos = new Int32Array(this.setItems.length);
-    const fill = this.itemOff.slice(0, n);
-    // Sessions in ascending index = most recent first, so every item's list is sorted by recency.
-    for (let s = 0; s < S; s++) {
-      for (let j = setOff[s]!; j < setOff[s + 1]!; j++) {
-        const at = fill[this.setItems[j]!]!++;
-        this.itemSess[at] = s;
-        this.itemSessPos[at] = this.setLast[j]!;
-      }
-    }
     let newest = -Infinity;
     for (const t of lastTimes) {
       if (!Number.isFinite(t)) throw new SkiffError('ARTIFACT_CORRUPTED', `session time ${t} is not a number`);
@@ -247,7 +171,7 @@ export class StanModel implements Recommender {
       params.lambdaSnh > 0 ? Math.exp(-(newest - t) / (params.lambdaSnh * DAY_SECONDS)) : 1,
     );
     let maxLen = 1;
-    for (let s = 0; s < S; s++) maxLen = Math.max(maxLen, this.seqOff[s + 1]! - this.seqOff[s]!);
+    for (let s = 0; s < S; s++) maxLen = Math.max(maxLen, seqOff[s + 1]! - seqOff[s]!);
     this.inhByDistance = Float64Array.from({ length: maxLen + 1 }, (_, d) =>
       params.lambdaInh > 0 ? Math.exp(-d / params.lambdaInh) : 1,
     );
@@ -255,80 +179,33 @@ export class StanModel implements Recommender {
     if (idfWeight > 0) {
       // #events of j over #sessions, as session-rec counts them (repeats included).
       const events = new Int32Array(n);
-      for (const it of this.seqItems) events[it]!++;
+      for (const it of seqItems) events[it]!++;
       this.idfBoost = Float64Array.from(events, (c) => (c > 0 ? 1 + Math.log(S / c) * idfWeight : 1));
     }
-    this.posW = new Float64Array(n);
-    this.lastPos = new Int32Array(n);
-    this.itemStamp = new Int32Array(n);
-    this.score = new Float64Array(n);
-    this.touched = new Int32Array(n);
-    this.sessStamp = new Int32Array(S);
+    this.scratch = new KnnScratch(n, S);
     this.sessDot = new Float64Array(S);
     this.sessPStar = new Int32Array(S);
     this.sessCStar = new Int32Array(S);
   }
 
   get sessionCount(): number {
-    return this.seqOff.length - 1;
+    return this.index.sessionCount;
   }
 
   private grow(need: number): void {
-    if (need <= this.cand.length) return;
-    let size = this.cand.length;
-    while (size < need) size *= 2;
-    const c = new Int32Array(size);
-    c.set(this.cand);
-    this.cand = c;
-    this.sims = new Float64Array(size);
+    if (this.scratch.grow(need)) this.sims = new Float64Array(this.scratch.cand.length);
   }
 
   recommend(history: readonly string[], k: number, exclude?: ReadonlySet<string>): ScoredItem[] {
     const p = this.params;
-    const {
-      ranked,
-      posW,
-      lastPos,
-      sessStamp,
-      sessDot,
-      sessPStar,
-      sessCStar,
-      itemStamp,
-      score,
-      touched,
-      setOff,
-      setItems,
-      setLast,
-      invSqrtSize,
-      itemOff,
-      itemSess,
-      itemSessPos,
-      recency,
-      idfBoost,
-      inhByDistance,
-    } = this;
-    if (++this.gen > 0x7ffffff0) {
-      this.gen = 1;
-      sessStamp.fill(0);
-      itemStamp.fill(0);
-    }
-    const gen = this.gen;
-    const ids: number[] = [];
-    for (const h of history) {
-      const id = ranked.id(h);
-      if (id >= 0) ids.push(id);
-    }
-    const L = ids.length;
-    this.top.reset(k);
-    if (L === 0) return this.top.toList(ranked, k, 1, () => false, exclude);
+    const { ranked, sessDot, sessPStar, sessCStar, invSqrtSize, recency, idfBoost, inhByDistance, scratch } = this;
+    const { setOff, setItems, setLast, itemOff, itemSess, itemSessPos } = this.index;
     // Position weights of the distinct prefix items (a repeat keeps its latest position).
-    const distinct: number[] = [];
-    for (let c = 1; c <= L; c++) {
-      const id = ids[c - 1]!;
-      if (lastPos[id] === 0) distinct.push(id);
-      posW[id] = p.lambdaSpw > 0 ? Math.exp((c - L) / p.lambdaSpw) : 1;
-      lastPos[id] = c;
-    }
+    const prefix = scratch.begin(ranked, history, k, (c, L) => (p.lambdaSpw > 0 ? Math.exp((c - L) / p.lambdaSpw) : 1));
+    const { posW, lastPos, sessStamp, itemStamp, score, touched, gen } = scratch;
+    const { distinct } = prefix;
+    const L = prefix.ids.length;
+    if (L === 0) return scratch.top.toList(ranked, k, 1, () => false, exclude);
     let q = 0;
     for (const id of distinct) q += posW[id]! * posW[id]!;
     const invNorm = q > 0 ? 1 / Math.sqrt(q) : 0;
@@ -349,7 +226,7 @@ export class StanModel implements Recommender {
         const pos = itemSessPos[j]!;
         if (sessStamp[s] !== gen) {
           sessStamp[s] = gen;
-          this.cand[nc++] = s;
+          scratch.cand[nc++] = s;
           sessDot[s] = w;
           sessPStar[s] = pos;
           sessCStar[s] = cp;
@@ -362,7 +239,7 @@ export class StanModel implements Recommender {
     }
     // Candidate order only matters for the sample cut (ties at the k-th similarity go by session
     // index below), so the sort is skipped when every candidate is kept.
-    const cand = nc > sample ? this.cand.subarray(0, nc).sort() : this.cand;
+    const cand = nc > sample ? scratch.cand.subarray(0, nc).sort() : scratch.cand;
     if (nc > sample) nc = sample;
     // 2. Recency-weighted similarities.
     const { sims } = this;
@@ -378,7 +255,7 @@ export class StanModel implements Recommender {
     let threshold = 0;
     let lastTied = Number.MAX_SAFE_INTEGER;
     if (positive > p.k) {
-      if (this.selectBuf.length < nc) this.selectBuf = new Float64Array(this.cand.length);
+      if (this.selectBuf.length < nc) this.selectBuf = new Float64Array(scratch.cand.length);
       const buf = this.selectBuf;
       buf.set(sims.subarray(0, nc));
       threshold = kthLargest(buf, nc, p.k);
@@ -417,26 +294,7 @@ export class StanModel implements Recommender {
       }
     }
     // 4. Ranking.
-    let max = 0;
-    for (let t = 0; t < nt; t++) {
-      const it = touched[t]!;
-      const v = idfBoost ? score[it]! * idfBoost[it]! : score[it]!;
-      score[it] = v;
-      if (v > max) max = v;
-      if (!exclude || !exclude.has(ranked.item(it))) this.top.push(it, v);
-    }
-    const list = this.top.toList(
-      ranked,
-      k,
-      max,
-      (id) => itemStamp[id] === gen || (!p.remind && lastPos[id]! > 0),
-      exclude,
-    );
-    for (const id of distinct) {
-      posW[id] = 0;
-      lastPos[id] = 0;
-    }
-    return list;
+    return scratch.finish(ranked, k, nt, remind, exclude, prefix, idfBoost);
   }
 
   recommendBatch(histories: ReadonlyArray<readonly string[]>, k: number): ScoredItem[][] {
@@ -444,15 +302,7 @@ export class StanModel implements Recommender {
   }
 
   async save(dir: string): Promise<string[]> {
-    const config: ArtifactConfig<StanParams | VstanParams> = { kind: this.kind, params: this.params };
-    const sessions: StanSessionsJson = { lastTimes: Array.from(this.lastTimes), sessions: [] };
-    for (let s = 0; s < this.sessionCount; s++)
-      sessions.sessions.push(Array.from(this.seqItems.subarray(this.seqOff[s]!, this.seqOff[s + 1]!)));
-    return writeArtifactFiles(dir, [
-      ['items.json', JSON.stringify(this.ranked.toJSON())],
-      ['sessions.json', JSON.stringify(sessions)],
-      ['config.json', JSON.stringify(config, null, 2)],
-    ]);
+    return saveKnnArtifact(dir, { kind: this.kind, params: this.params }, this.ranked, this.index, this.lastTimes);
   }
 }
 
@@ -486,31 +336,16 @@ export function trainStan(
   const p = paramsOf(kind, params);
   checkParams(kind, p);
   const { lastTimes } = options;
-  if (lastTimes && lastTimes.length !== train.length)
-    throw new SkiffError('BAD_INPUT', `lastTimes has ${lastTimes.length} entries for ${train.length} sessions`);
   if (lastTimes?.some((t) => !Number.isFinite(t)))
     throw new SkiffError('BAD_INPUT', 'lastTimes must be finite numbers (seconds)');
   const ranked = RankedItems.fromSessions(train);
-  const time = (i: number) => (lastTimes ? lastTimes[i]! : i);
-  // Most recent first; equal times: the later session in the input first.
-  const order = train.map((_, i) => i).filter((i) => train[i]!.length > 0);
-  order.sort((a, b) => time(b) - time(a) || b - a);
+  const { order, times } = recencyOrder(train, lastTimes, (s) => s.length > 0);
   const sessions = order.map((i) => train[i]!.map((it) => ranked.id(it)));
-  return new StanModel(kind, ranked, sessions, Float64Array.from(order, time), p);
+  return new StanModel(kind, ranked, sessions, times, p);
 }
 
 export async function loadStan(dir: string, kind: StanKind): Promise<StanModel> {
-  const config = await readArtifactJson<ArtifactConfig<Partial<VstanParams>>>(dir, 'config.json');
-  const ranked = new RankedItems(await readArtifactJson<Array<[string, number]>>(dir, 'items.json'));
-  const s = await readArtifactJson<StanSessionsJson>(dir, 'sessions.json');
-  if (
-    !Array.isArray(s.sessions) ||
-    !Array.isArray(s.lastTimes) ||
-    s.lastTimes.length !== s.sessions.length ||
-    !s.sessions.every(Array.isArray)
-  ) {
-    throw new SkiffError('ARTIFACT_CORRUPTED', `sessions.json in ${dir} is malformed`);
-  }
+  const { config, ranked, sessions, lastTimes } = await loadKnnArtifact<Partial<VstanParams>>(dir);
   let params: StanParams | VstanParams;
   try {
     params = paramsOf(kind, config.params ?? {});
@@ -518,5 +353,5 @@ export async function loadStan(dir: string, kind: StanKind): Promise<StanModel> 
   } catch (e) {
     throw new SkiffError('ARTIFACT_CORRUPTED', `config.json in ${dir}: ${(e as Error).message}`);
   }
-  return new StanModel(kind, ranked, s.sessions, Float64Array.from(s.lastTimes), params);
+  return new StanModel(kind, ranked, sessions, lastTimes, params);
 }

@@ -1,6 +1,6 @@
 import { SkiffError, type Recommender, type ScoredItem } from '@skiff/core';
-import { readArtifactJson, writeArtifactFiles, type ArtifactConfig } from './artifact.js';
-import { RankedItems, TopK } from './ranked-items.js';
+import { RankedItems } from './ranked-items.js';
+import { KnnScratch, loadKnnArtifact, recencyOrder, saveKnnArtifact, SessionIndex } from './session-knn.js';
 
 export type VsknnPositionWeighting = 'div' | 'quadratic' | 'same' | 'log' | 'linear';
 export type VsknnScoreWeighting = 'div' | 'quadratic' | 'linear' | 'log' | 'same';
@@ -64,12 +64,6 @@ function scoreDecay(w: VsknnScoreWeighting, step: number): number {
   }
 }
 
-/** `sessions.json`: distinct item indices per training session, most recent session first, with its last timestamp. */
-interface SessionsJson {
-  lastTimes: number[];
-  sessions: number[][];
-}
-
 /**
  * V-SKNN (Ludewig & Jannach 2018; session-rec `knn/vsknn.py`, `VMContextKNN`), stateless per
  * request so that it serves any prefix:
@@ -91,23 +85,11 @@ export class VsknnModel implements Recommender {
   readonly name = 'vsknn';
   readonly kind = 'vsknn' as const;
   readonly vocabulary: readonly string[];
-  private readonly sessOff: Int32Array;
-  private readonly sessItems: Int32Array;
-  private readonly itemOff: Int32Array;
-  private readonly itemSess: Int32Array;
+  private readonly index: SessionIndex;
   private readonly idf: Float64Array | undefined;
-  // Scratch space reused by every request (JS is single-threaded; recommend is synchronous).
-  private readonly posW: Float64Array;
-  private readonly lastPos: Int32Array;
-  private readonly sessStamp: Int32Array;
-  private readonly itemStamp: Int32Array;
-  private readonly score: Float64Array;
-  private readonly touched: Int32Array;
-  private cand = new Int32Array(1024);
+  private readonly scratch: KnnScratch;
   private sims = new Float64Array(1024);
   private steps = new Int32Array(1024);
-  private gen = 0;
-  private readonly top = new TopK();
 
   constructor(
     readonly ranked: RankedItems,
@@ -117,84 +99,34 @@ export class VsknnModel implements Recommender {
     readonly params: VsknnParams,
   ) {
     this.vocabulary = ranked.items;
-    const n = ranked.size;
     const S = sessions.length;
-    this.sessOff = new Int32Array(S + 1);
-    let total = 0;
-    sessions.forEach((s, i) => {
-      total += s.length;
-      this.sessOff[i + 1] = total;
-    });
-    this.sessItems = new Int32Array(total);
-    const perItem = new Int32Array(n);
-    sessions.forEach((s, i) => {
-      for (let j = 0; j < s.length; j++) {
-        const it = s[j]!;
-        if (!(it >= 0 && it < n))
-          throw new SkiffError('ARTIFACT_CORRUPTED', `session ${i} refers to unknown item index ${it}`);
-        this.sessItems[this.sessOff[i]! + j] = it;
-        perItem[it]!++;
-      }
-    });
-    this.itemOff = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) this.itemOff[i + 1] = this.itemOff[i]! + perItem[i]!;
-    this.itemSess = new Int32Array(total);
-    const fill = this.itemOff.slice(0, n);
-    // Sessions in ascending index = most recent first, so every item's list is sorted by recency.
-    for (let s = 0; s < S; s++)
-      for (let j = this.sessOff[s]!; j < this.sessOff[s + 1]!; j++) this.itemSess[fill[this.sessItems[j]!]!++] = s;
+    this.index = new SessionIndex(sessions, ranked.size);
     if (params.idfWeighting) {
       this.idf = Float64Array.from(ranked.counts, (c) => Math.log(S / c));
     }
-    this.posW = new Float64Array(n);
-    this.lastPos = new Int32Array(n);
-    this.itemStamp = new Int32Array(n);
-    this.score = new Float64Array(n);
-    this.touched = new Int32Array(n);
-    this.sessStamp = new Int32Array(S);
+    this.scratch = new KnnScratch(ranked.size, S);
   }
 
   get sessionCount(): number {
-    return this.sessOff.length - 1;
+    return this.index.sessionCount;
   }
 
   private grow(need: number): void {
-    if (need <= this.cand.length) return;
-    let size = this.cand.length;
-    while (size < need) size *= 2;
-    const c = new Int32Array(size);
-    c.set(this.cand);
-    this.cand = c;
-    this.sims = new Float64Array(size);
-    this.steps = new Int32Array(size);
+    if (!this.scratch.grow(need)) return;
+    this.sims = new Float64Array(this.scratch.cand.length);
+    this.steps = new Int32Array(this.scratch.cand.length);
   }
 
   recommend(history: readonly string[], k: number, exclude?: ReadonlySet<string>): ScoredItem[] {
     const p = this.params;
-    const { ranked, posW, lastPos, sessStamp, itemStamp, score, touched, sessOff, sessItems, itemOff, itemSess, idf } =
-      this;
-    if (++this.gen > 0x7ffffff0) {
-      this.gen = 1;
-      sessStamp.fill(0);
-      itemStamp.fill(0);
-    }
-    const gen = this.gen;
+    const { ranked, idf, scratch } = this;
+    const { setOff: sessOff, setItems: sessItems, itemOff, itemSess } = this.index;
     // Known prefix items with their position weights (a repeat keeps its latest position).
-    const ids: number[] = [];
-    for (const h of history) {
-      const id = ranked.id(h);
-      if (id >= 0) ids.push(id);
-    }
-    const L = ids.length;
-    this.top.reset(k);
-    if (L === 0) return this.top.toList(ranked, k, 1, () => false, exclude);
-    const distinct: number[] = [];
-    for (let c = 1; c <= L; c++) {
-      const id = ids[c - 1]!;
-      if (lastPos[id] === 0) distinct.push(id);
-      posW[id] = positionWeight(p.weighting, c, L);
-      lastPos[id] = c;
-    }
+    const prefix = scratch.begin(ranked, history, k, (c, L) => positionWeight(p.weighting, c, L));
+    const { posW, lastPos, sessStamp, itemStamp, score, touched, gen } = scratch;
+    const { distinct } = prefix;
+    const L = prefix.ids.length;
+    if (L === 0) return scratch.top.toList(ranked, k, 1, () => false, exclude);
     // 1. Candidates: the sampleSize most recent sessions of the union. A session among the most
     // recent sampleSize of the union is among the most recent sampleSize of each of its items' lists.
     const sample = p.sampleSize > 0 ? p.sampleSize : Number.MAX_SAFE_INTEGER;
@@ -206,11 +138,11 @@ export class VsknnModel implements Recommender {
         const s = itemSess[j]!;
         if (sessStamp[s] !== gen) {
           sessStamp[s] = gen;
-          this.cand[nc++] = s;
+          scratch.cand[nc++] = s;
         }
       }
     }
-    const cand = this.cand.subarray(0, nc).sort();
+    const cand = scratch.cand.subarray(0, nc).sort();
     if (nc > sample) nc = sample;
     // 2. Similarities and the decay step of each candidate.
     const { sims, steps } = this;
@@ -268,25 +200,7 @@ export class VsknnModel implements Recommender {
       }
     }
     // 4. Ranking.
-    let max = 0;
-    for (let t = 0; t < nt; t++) {
-      const it = touched[t]!;
-      const v = score[it]!;
-      if (v > max) max = v;
-      if (!exclude || !exclude.has(ranked.item(it))) this.top.push(it, v);
-    }
-    const list = this.top.toList(
-      ranked,
-      k,
-      max,
-      (id) => itemStamp[id] === gen || (!p.remind && lastPos[id]! > 0),
-      exclude,
-    );
-    for (const id of distinct) {
-      posW[id] = 0;
-      lastPos[id] = 0;
-    }
-    return list;
+    return scratch.finish(ranked, k, nt, p.remind, exclude, prefix);
   }
 
   recommendBatch(histories: ReadonlyArray<readonly string[]>, k: number): ScoredItem[][] {
@@ -294,15 +208,7 @@ export class VsknnModel implements Recommender {
   }
 
   async save(dir: string): Promise<string[]> {
-    const config: ArtifactConfig<VsknnParams> = { kind: 'vsknn', params: this.params };
-    const sessions: SessionsJson = { lastTimes: Array.from(this.lastTimes), sessions: [] };
-    for (let s = 0; s < this.sessionCount; s++)
-      sessions.sessions.push(Array.from(this.sessItems.subarray(this.sessOff[s]!, this.sessOff[s + 1]!)));
-    return writeArtifactFiles(dir, [
-      ['items.json', JSON.stringify(this.ranked.toJSON())],
-      ['sessions.json', JSON.stringify(sessions)],
-      ['config.json', JSON.stringify(config, null, 2)],
-    ]);
+    return saveKnnArtifact(dir, { kind: 'vsknn', params: this.params }, this.ranked, this.index, this.lastTimes);
   }
 }
 
@@ -323,25 +229,13 @@ export function trainVsknn(
   const p: VsknnParams = { ...DEFAULT_VSKNN_PARAMS, ...params };
   if (!(p.k >= 1) || !(p.sampleSize >= 0))
     throw new SkiffError('BAD_INPUT', `invalid V-SKNN params ${JSON.stringify(p)}`);
-  const { lastTimes } = options;
-  if (lastTimes && lastTimes.length !== train.length)
-    throw new SkiffError('BAD_INPUT', `lastTimes has ${lastTimes.length} entries for ${train.length} sessions`);
   const ranked = RankedItems.fromSessions(train);
-  const time = (i: number) => (lastTimes ? lastTimes[i]! : i);
-  // Most recent first; equal times: the later session in the input first.
-  const order = train.map((_, i) => i).sort((a, b) => time(b) - time(a) || b - a);
+  const { order, times } = recencyOrder(train, options.lastTimes);
   const sessions = order.map((i) => [...new Set(train[i]!.map((it) => ranked.id(it)))]);
-  return new VsknnModel(ranked, sessions, Float64Array.from(order, time), p);
+  return new VsknnModel(ranked, sessions, times, p);
 }
 
 export async function loadVsknn(dir: string): Promise<VsknnModel> {
-  const config = await readArtifactJson<ArtifactConfig<VsknnParams>>(dir, 'config.json');
-  const ranked = new RankedItems(await readArtifactJson<Array<[string, number]>>(dir, 'items.json'));
-  const s = await readArtifactJson<SessionsJson>(dir, 'sessions.json');
-  if (!Array.isArray(s.sessions) || s.lastTimes?.length !== s.sessions.length)
-    throw new SkiffError('ARTIFACT_CORRUPTED', `sessions.json in ${dir} is malformed`);
-  return new VsknnModel(ranked, s.sessions, Float64Array.from(s.lastTimes), {
-    ...DEFAULT_VSKNN_PARAMS,
-    ...config.params,
-  });
+  const { config, ranked, sessions, lastTimes } = await loadKnnArtifact<VsknnParams>(dir);
+  return new VsknnModel(ranked, sessions, lastTimes, { ...DEFAULT_VSKNN_PARAMS, ...config.params });
 }

@@ -1,8 +1,9 @@
 /**
- * Fast CSV reader for drift frames: header line, ',' separator, no quoting (the format the CLI's
- * `--reference/--current` and the bench use). A column is numeric when every non-empty value
- * parses as a finite number (same rule as before); missing numeric values become NaN (dropped by
- * the drift cleaning like null), missing strings null.
+ * CSV reader for drift frames: a header line, ',' separator, RFC 4180 quoting (the CLI's
+ * `--reference/--current` files and the bench). A column is numeric when every non-empty value
+ * parses as a finite number; missing numeric values become NaN (dropped by the drift cleaning like
+ * null), missing strings null. Text with a quote in it is split line by line with node-io's
+ * `splitCsvLine`, the one CSV rule of skiff; text without one, the common case, takes the fast path:
  *
  * Column kinds are guessed from the first rows, then one pass over the text with charCodeAt fills a
  * Float64Array per numeric column; a numeric guess that meets a non-number restarts the pass with
@@ -12,6 +13,7 @@
  * shared rather than sliced again.
  */
 import { readFile } from 'node:fs/promises';
+import { splitCsvLine } from '@skiff/node-io';
 import type { ColumnValues, RawValue } from './drift.js';
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -146,7 +148,30 @@ function parseRows(
   return { nums, strs, rows: row };
 }
 
+/** The quoted case: every line through `splitCsvLine`, the same column rules as the fast path. */
+function parseQuotedCsvFrame(text: string): CsvFrame {
+  const lines = text.split(/\r?\n/);
+  const header = splitCsvLine(lines[0] ?? '');
+  if (header.length === 1 && header[0] === '') return { frame: {}, columns: [] };
+  const rows = lines
+    .slice(1)
+    .filter((l) => l !== '')
+    .map((l) => splitCsvLine(l));
+  const frame: Record<string, ColumnValues> = {};
+  const columns: CsvFrame['columns'] = [];
+  header.forEach((h, c) => {
+    const cells = rows.map((r) => r[c] ?? '');
+    const numeric = cells.every((v) => v === '' || Number.isFinite(Number(v)));
+    frame[h] = numeric
+      ? Float64Array.from(cells, (v) => (v === '' ? NaN : Number(v)))
+      : cells.map((v) => (v === '' ? null : v));
+    columns.push({ name: h, type: numeric ? 'num' : 'cat' });
+  });
+  return { frame, columns };
+}
+
 export function parseCsvFrame(text: string): CsvFrame {
+  if (text.includes('"')) return parseQuotedCsvFrame(text);
   const len = text.length;
   let eol = text.indexOf('\n');
   if (eol < 0) eol = len;

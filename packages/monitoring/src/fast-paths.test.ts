@@ -90,6 +90,18 @@ describe('fast paths', () => {
     expect(Array.from((frame.d as Float64Array).slice(0, 2))).toEqual([-0.5, 1000]);
   });
 
+  it('reads quoted fields by RFC 4180, with the same columns as the unquoted text', () => {
+    const plain = parseCsvFrame('x,y,z\r\n1,a,\r\n2,b,3\r\n');
+    const quoted = parseCsvFrame('"x",y,z\r\n"1","a",\r\n2,b,"3"\r\n');
+    expect(quoted.columns).toEqual(plain.columns);
+    expect(Array.from(quoted.frame.x as Float64Array)).toEqual(Array.from(plain.frame.x as Float64Array));
+    expect(quoted.frame.y).toEqual(plain.frame.y);
+    expect(Array.from(quoted.frame.z as Float64Array)).toEqual(Array.from(plain.frame.z as Float64Array));
+    const comma = parseCsvFrame('category,n\n"shoes, red",1\n"say ""hi""",\n');
+    expect(comma.frame.category).toEqual(['shoes, red', 'say "hi"']);
+    expect(comma.columns.map((c) => c.type)).toEqual(['cat', 'num']);
+  });
+
   it('reads short rows as missing, Infinity as text, and cleans Float64Array columns', () => {
     const { frame, columns } = parseCsvFrame('x,y,z\n1,a\n2,Infinity,3\n');
     expect(columns.map((c) => c.type)).toEqual(['num', 'cat', 'num']);

@@ -1,6 +1,6 @@
 import { mulberry32, type Recommender } from '@skiff/core';
 import type { RawValue } from './drift.js';
-import { parseTimestampMs } from './timestamps.js';
+import { parseTimestampMs, type ItemCatalog, type ServingRecordRead } from '@skiff/core';
 
 /** Columns monitored in every run: the request side, always available from the serving log. */
 export const MONITORED_COLUMNS = [
@@ -62,18 +62,8 @@ export function referenceFrame(train: readonly string[][], bucket: (item: string
   return { session_length: length, item_popularity_bucket: pop };
 }
 
-export interface ServingRow {
-  items: string[];
-  recommended: Array<{ itemId: string; score: number }>;
-  ts?: string;
-  /** Set by the serving app; follow-up events may name it (exact attribution for online quality). */
-  requestId?: string;
-  sessionId?: string | null;
-  k?: number;
-}
-
-/** `items.json` of a snapshot: item id → latest known category (and price). */
-export type ItemCatalog = Record<string, { category?: string | null } | undefined>;
+/** A serving-log record as the monitor reads it (core's `ServingRecord`, only the request and answer required). */
+export type ServingRow = ServingRecordRead;
 
 /** The category of an item in the snapshot's catalogue; null for unknown items or unknown categories. */
 export function categoryLookup(items: ItemCatalog): (item: string) => string | null {

@@ -2,16 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '@skiff/core';
+import { parseTimestampMs, silentLogger } from '@skiff/core';
 import { HAND_EVENTS, HAND_ROWS } from './test-helpers/fixtures.js';
-import {
-  nextEventItem,
-  onlineQuality,
-  parseTimestampMs,
-  predictionDescriptors,
-  readOnlineEvents,
-  type SessionEvents,
-} from './online.js';
+import { nextEventItem, onlineQuality, predictionDescriptors, readOnlineEvents, type SessionEvents } from './online.js';
 
 function indexEvents(events: typeof HAND_EVENTS): SessionEvents {
   const m: SessionEvents = new Map();
@@ -38,6 +31,9 @@ describe('online quality', () => {
     expect(parseTimestampMs(ms)).toBe(ms);
     expect(parseTimestampMs(String(ms / 1000))).toBe(ms);
     expect(parseTimestampMs('yesterday')).toBeNull();
+    // The warehouse's rule: an impossible date is refused, not rolled over into March.
+    expect(parseTimestampMs('2026-02-30T10:00:00Z')).toBeNull();
+    expect(parseTimestampMs('2026-02-30')).toBeNull();
     expect(parseTimestampMs(null)).toBeNull();
   });
 
@@ -72,6 +68,24 @@ describe('online quality', () => {
       );
       const { events: untagged } = await readOnlineEvents(dir, silentLogger);
       expect(rows.map((r) => nextEventItem(r, untagged))).toEqual([null, null, null]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads online events by the warehouse rules: impossible dates and item-less events are not next items', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-online-'));
+    try {
+      const events = [
+        { session_id: 's', event_type: 'click', item_id: 'late', timestamp: '2026-02-30T10:00:00Z' }, // no such day
+        { session_id: 's', event_type: 'search', item_id: 'q', timestamp: '2026-03-01T10:00:01Z' },
+        { session_id: 's', event_type: 'click', item_id: 'b', timestamp: '2026-03-01T10:00:02Z' },
+      ];
+      await writeFile(path.join(dir, 'events-1.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const { events: ev } = await readOnlineEvents(dir, silentLogger);
+      expect(ev.get('s')).toEqual({ times: [Date.UTC(2026, 2, 1, 10, 0, 2)], items: ['b'] });
+      const row = { ts: '2026-03-01T10:00:00Z', sessionId: 's', items: ['a'], recommended: [] };
+      expect(nextEventItem(row, ev)).toBe('b');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -5,36 +5,17 @@
  * session (with an item) strictly after the record's timestamp, taken from the raw event logs the serving app writes on `POST /v1/events`
  * (`{ session_id, event_type, item_id, timestamp }`, NDJSON under data/raw/online/events-*.ndjson).
  */
-import type { Logger } from '@skiff/core';
-import { ndjsonFiles, ndjsonLines } from './io.js';
+import {
+  isItemEvent,
+  parseTimestampMs,
+  type Logger,
+  type OnlineQuality,
+  type PredictionDescriptors,
+} from '@skiff/core';
+import { ndjsonFiles, ndjsonLines } from '@skiff/node-io';
 import type { ServingRow } from './features.js';
-import { parseTimestampMs } from './timestamps.js';
 
-export { parseTimestampMs } from './timestamps.js';
-
-export interface OnlineQuality {
-  /** Serving records with a sessionId (in the monitoring window). */
-  records: number;
-  /** Those with a next event of the same session after the record. */
-  withNextEvent: number;
-  /** Hit rate / MRR of the next event in the first 20 served items; null when withNextEvent = 0. */
-  'hr@20': number | null;
-  'mrr@20': number | null;
-  /** Same, within each request's own k (the list actually asked for). */
-  'hr@k': number | null;
-  'mrr@k': number | null;
-}
-
-export interface PredictionDescriptors {
-  /** Distinct recommended items / vocabulary size when known, else the distinct count itself. */
-  coverage: number;
-  /** Share of all recommended slots taken by the 10 most recommended items. */
-  top10Share: number;
-  distinctItems: number;
-  vocabularySize: number | null;
-  /** Recommended slots (sum of list lengths). */
-  slots: number;
-}
+export type { OnlineQuality, PredictionDescriptors } from '@skiff/core';
 
 /**
  * Per-session events with an item, sorted by time. `byRequest`: the item of the first event that
@@ -56,18 +37,19 @@ export async function readOnlineEvents(
       try {
         const e = JSON.parse(line) as {
           session_id?: unknown;
+          event_type?: unknown;
           item_id?: unknown;
           timestamp?: unknown;
           request_id?: unknown;
         };
         const t = parseTimestampMs(e.timestamp);
         if (typeof e.session_id !== 'string' || t === null) throw new Error('shape');
-        if (typeof e.item_id !== 'string' || e.item_id === '') continue; // e.g. search events: no item to hit
+        if (!isItemEvent(e.event_type, e.item_id)) continue; // e.g. search events: no item to hit
         let list = raw.get(e.session_id);
         if (!list) raw.set(e.session_id, (list = []));
         list.push({
           t,
-          item: e.item_id,
+          item: e.item_id as string,
           n: n++,
           requestId: typeof e.request_id === 'string' && e.request_id !== '' ? e.request_id : null,
         });

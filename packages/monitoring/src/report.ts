@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DriftResult } from './drift.js';
 import { renderHtmlReport } from './html.js';
 import type { HtmlReportOptions } from './html.js';
-import { writeFileAtomic } from './io.js';
+import { writeFileAtomic } from '@skiff/node-io';
 import { buildEvidentlySnapshot } from './snapshot.js';
 import type { DriftData, SnapshotOptions } from './snapshot.js';
 import { addWorkspaceSnapshot } from './workspace.js';

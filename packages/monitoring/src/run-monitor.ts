@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  DEFAULT_QUALITY_GATE,
   mulberry32,
+  parseTimestampMs,
   SkiffError,
+  type ItemCatalog,
+  type QualityGate,
   type Logger,
   type ModelRegistry,
   type MonitorRunResult,
@@ -10,7 +14,7 @@ import {
 } from '@skiff/core';
 import { computeDrift, type ColumnValues } from './drift.js';
 import { readCsvFrame } from './csv.js';
-import { ndjsonFiles, ndjsonLines } from './io.js';
+import { ndjsonFiles, ndjsonLines } from '@skiff/node-io';
 import { writeReport } from './report.js';
 import {
   categoryLookup,
@@ -24,14 +28,12 @@ import {
   referenceTimeOf,
   samplePrefixes,
   type Frame,
-  type ItemCatalog,
   type ServingRow,
   type TrainSnapshotFile,
 } from './features.js';
 import {
   createOnlineQualityAccumulator,
   createPredictionAccumulator,
-  parseTimestampMs,
   readOnlineEvents,
   type OnlineQuality,
   type PredictionDescriptors,
@@ -84,14 +86,6 @@ export interface RunMonitorOptions {
   qualityGate?: Partial<QualityGate>;
 }
 
-export interface QualityGate {
-  metric: 'hr@20' | 'mrr@20';
-  maxRelativeDrop: number;
-  minEvents: number;
-}
-
-export const DEFAULT_QUALITY_GATE: QualityGate = { metric: 'hr@20', maxRelativeDrop: 0.2, minEvents: 200 };
-
 /** The quality-drop verdict of a run: both numbers and the rule, so an alert can say why. */
 export interface QualityVerdict extends QualityGate {
   /** Online value in this window (null without enough events). */
@@ -138,7 +132,7 @@ export async function readServingLogs(dir: string, since: Date | null, logger: L
       try {
         const r = JSON.parse(line) as ServingRow & { ts: string };
         if (!Array.isArray(r.items) || !Array.isArray(r.recommended)) throw new Error('shape');
-        if (since && Date.parse(r.ts) < since.getTime()) continue;
+        if (since && (parseTimestampMs(r.ts) ?? NaN) < since.getTime()) continue;
         rows.push(r);
       } catch {
         bad++;
@@ -199,7 +193,7 @@ export async function scanServingLogs(
         bad++;
         continue;
       }
-      if (since && Date.parse(r.ts) < since.getTime()) continue;
+      if (since && (parseTimestampMs(r.ts) ?? NaN) < since.getTime()) continue;
       rows++;
       online.add(r);
       prediction.add(r);

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { DriftInput, DriftResult } from './drift.js';
-import { writeFileAtomic } from './io.js';
+import { writeFileAtomic } from '@skiff/node-io';
 
 export type DriftData = Pick<DriftInput, 'reference' | 'current'> &
   Partial<Pick<DriftInput, 'perColumnMethod' | 'perColumnThreshold'>>;
@@ -187,35 +187,27 @@ export function buildEvidentlySnapshot(
     });
   }
 
+  /** One Evidently counter widget (the UI's summary tiles). */
+  const counterWidget = (list: Array<{ value: string; label: string }>) => ({
+    type: 'counter',
+    title: '',
+    size: 2,
+    id: randomUUID(),
+    params: { counters: list },
+  });
   const widgets = [
-    {
-      type: 'counter',
-      title: '',
-      size: 2,
-      id: randomUUID(),
-      params: {
-        counters: [
-          {
-            value: '',
-            label: `Dataset Drift is ${result.datasetDrift ? '' : 'NOT '}detected. Dataset drift detection threshold is ${result.driftShare}`,
-          },
-        ],
+    counterWidget([
+      {
+        value: '',
+        label: `Dataset Drift is ${result.datasetDrift ? '' : 'NOT '}detected. Dataset drift detection threshold is ${result.driftShare}`,
       },
-    },
-    {
-      type: 'counter',
-      title: '',
-      size: 2,
-      id: randomUUID(),
-      params: {
-        counters: [
-          { value: String(result.nColumns), label: 'Columns' },
-          { value: String(result.nDrifted), label: 'Drifted Columns' },
-          { value: result.share.toFixed(3), label: 'Share of Drifted Columns' },
-        ],
-      },
-    },
-    ...counters.map((c) => ({ type: 'counter', title: '', size: 2, id: randomUUID(), params: { counters: [c] } })),
+    ]),
+    counterWidget([
+      { value: String(result.nColumns), label: 'Columns' },
+      { value: String(result.nDrifted), label: 'Drifted Columns' },
+      { value: result.share.toFixed(3), label: 'Share of Drifted Columns' },
+    ]),
+    ...counters.map((c) => counterWidget([c])),
   ];
 
   return {

@@ -263,7 +263,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
     /**
      * The candidate on the test split next to the configured baselines (fitted on the same data) and
      * the current champion, with paired bootstrap intervals on the promotion metric. Without `gate`
-     * (older callers): the candidate, POP and SR only.
+     * (an input scheduled by a run that started before the gate existed): the candidate, POP and SR only.
      */
     async evaluate(input: {
       snapshot: DatasetSnapshot;

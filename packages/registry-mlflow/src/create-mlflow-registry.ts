@@ -2,21 +2,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
 import {
-  assertAlias,
-  assertVersion,
-  defaultActor,
+  aliasOperations,
   formatVersion,
-  hashFiles,
-  isSafeEntry,
   parseRef,
-  rollbackTarget,
-  sha256,
-  verifyFiles,
+  SkiffError,
   versionNumber,
-  aliasHistory,
-} from '@skiff/registry';
+  type AliasDecision,
+  type AliasEvent,
+  type ModelManifest,
+  type ModelRegistry,
+} from '@skiff/core';
+import { defaultActor, hashFiles, isSafeEntry, sha256, verifyFiles } from '@skiff/node-io';
 import {
   createMlflowClient,
   encodeKey,
@@ -240,18 +237,19 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       });
   }
 
+  /** MLflow moves the alias itself (atomically, server-side); the history is a tag per move. */
   async function move(
     alias: string,
-    to: string,
-    event: Omit<AliasEvent, 'at' | 'alias' | 'to' | 'from'>,
-    from: string | null,
+    decide: (current: string | undefined) => Promise<AliasDecision>,
   ): Promise<AliasEvent> {
+    const current = (await readAliases())[alias];
+    const { to, ...event } = await decide(current);
     await getModelVersion(to); // MODEL_NOT_FOUND for unknown versions
     const at = now();
     const full: AliasEvent = {
       at: at.toISOString(),
       alias,
-      from,
+      from: current ?? null,
       to,
       ...event,
       reason: event.reason.slice(0, 2000),
@@ -396,40 +394,10 @@ export function createMlflowRegistry(options: CreateMlflowRegistryOptions): Mode
       return { manifest, dir: await materialise(manifest, root) };
     },
 
-    async setAlias(alias, version, opts = {}) {
-      assertAlias(alias);
-      assertVersion(version);
-      const from = (await readAliases())[alias] ?? null;
-      await move(
-        alias,
-        version,
-        { actor: opts.actor ?? fallbackActor, reason: opts.reason ?? `set ${alias} to ${version}`, action: 'set' },
-        from,
-      );
-    },
-
     async aliases() {
       return readAliases();
     },
 
-    async history(alias) {
-      return aliasHistory(await readHistory(), alias);
-    },
-
-    async rollback(alias, opts = {}) {
-      assertAlias(alias);
-      const [current, events] = await Promise.all([readAliases().then((a) => a[alias]), readHistory()]);
-      const to = rollbackTarget(events, alias, current);
-      return move(
-        alias,
-        to,
-        {
-          actor: opts.actor ?? fallbackActor,
-          reason: opts.reason ?? `rollback of ${alias} from ${current} to ${to}`,
-          action: 'rollback',
-        },
-        current ?? null,
-      );
-    },
+    ...aliasOperations({ move, readHistory, actor: fallbackActor }),
   };
 }

@@ -1,5 +1,14 @@
-import { SkiffError, type ExperimentTracker, type MetricPoint, type RunInfo, type RunStatus } from '@skiff/core';
-import { assertExperiment, assertMetrics, assertRunId, paramToString } from '@skiff/registry';
+import {
+  assertExperiment,
+  assertMetrics,
+  assertRunId,
+  paramToString,
+  SkiffError,
+  type ExperimentTracker,
+  type MetricPoint,
+  type RunInfo,
+  type RunStatus,
+} from '@skiff/core';
 import {
   createMlflowClient,
   decodeKey,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SkiffError, type Lineage } from '@skiff/core';
 import { createFsRegistry } from './create-fs-registry.js';
-import { rollbackTarget } from './names.js';
+import { rollbackTarget } from '@skiff/core';
 
 const lineage: Lineage = {
   snapshotId: 'snap-1',

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError, type AliasEvent, type ModelManifest, type ModelRegistry } from '@skiff/core';
-import { atomicWrite, hashFiles, sha256, verifyFiles, withFileLock } from './files.js';
 import {
-  assertAlias,
+  aliasOperations,
   assertVersion,
-  defaultActor,
   formatVersion,
   isVersion,
   parseAliasEvent,
   parseRef,
-  rollbackTarget,
-  aliasHistory,
   SHA256_RE,
-} from './names.js';
+  SkiffError,
+  type AliasDecision,
+  type AliasEvent,
+  type ModelManifest,
+  type ModelRegistry,
+} from '@skiff/core';
+import { defaultActor, hashFiles, sha256, verifyFiles, withFileLock, writeFileAtomic } from '@skiff/node-io';
 
 interface AliasEntry {
   version: string;
@@ -172,7 +173,7 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
   /** Moves an alias under the lock: aliases.json first (the truth), then the history line. */
   async function move(
     alias: string,
-    decide: (current: string | undefined) => Promise<Omit<AliasEvent, 'at' | 'alias' | 'from'>>,
+    decide: (current: string | undefined) => Promise<AliasDecision>,
   ): Promise<AliasEvent> {
     await mkdir(root, { recursive: true });
     return withFileLock(lockFile, async () => {
@@ -189,7 +190,7 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
         manifestSha256: digest,
       };
       entries[alias] = { version: change.to, manifestSha256: digest };
-      await atomicWrite(aliasFile, JSON.stringify(entries, null, 2));
+      await writeFileAtomic(aliasFile, JSON.stringify(entries, null, 2));
       await appendFile(historyFile, JSON.stringify(event) + '\n');
       return event;
     });
@@ -260,36 +261,10 @@ export function createFsRegistry(options: CreateFsRegistryOptions): ModelRegistr
       return { manifest, dir };
     },
 
-    async setAlias(alias, version, opts = {}) {
-      assertAlias(alias);
-      assertVersion(version);
-      await move(alias, async () => ({
-        to: version,
-        actor: opts.actor ?? fallbackActor,
-        reason: opts.reason ?? `set ${alias} to ${version}`,
-        action: 'set',
-      }));
-    },
-
     async aliases() {
       return readAliases();
     },
 
-    async history(alias) {
-      return aliasHistory(await readHistory(), alias);
-    },
-
-    async rollback(alias, opts = {}) {
-      assertAlias(alias);
-      return move(alias, async (current) => {
-        const to = rollbackTarget(await readHistory(), alias, current);
-        return {
-          to,
-          actor: opts.actor ?? fallbackActor,
-          reason: opts.reason ?? `rollback of ${alias} from ${current} to ${to}`,
-          action: 'rollback',
-        };
-      });
-    },
+    ...aliasOperations({ move, readHistory, actor: fallbackActor }),
   };
 }

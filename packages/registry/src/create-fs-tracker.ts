@@ -1,9 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError, type ExperimentTracker, type MetricPoint, type Metrics, type RunInfo } from '@skiff/core';
-import { atomicWrite, withFileLock } from './files.js';
-import { assertExperiment, assertMetrics, assertRunId, paramToString } from './names.js';
+import {
+  assertExperiment,
+  assertMetrics,
+  assertRunId,
+  paramToString,
+  SkiffError,
+  type ExperimentTracker,
+  type MetricPoint,
+  type Metrics,
+  type RunInfo,
+} from '@skiff/core';
+import { withFileLock, writeFileAtomic } from '@skiff/node-io';
 
 export interface CreateFsTrackerOptions {
   /** Folder holding one `<runId>/` folder per run (`data/runs`). */
@@ -63,7 +72,7 @@ export function createFsTracker(options: CreateFsTrackerOptions): ExperimentTrac
     return withFileLock(path.join(runDir(runId), 'run.lock'), async () => {
       const run = await readStored(runId);
       const next = await fn(run);
-      if (next) await atomicWrite(path.join(runDir(runId), 'run.json'), JSON.stringify(next, null, 2));
+      if (next) await writeFileAtomic(path.join(runDir(runId), 'run.json'), JSON.stringify(next, null, 2));
       return next ?? run;
     });
   }
@@ -109,7 +118,7 @@ export function createFsTracker(options: CreateFsTrackerOptions): ExperimentTrac
       };
       stored.params = mergeParams(stored, input.params ?? {});
       await mkdir(runDir(runId), { recursive: true });
-      await atomicWrite(path.join(runDir(runId), 'run.json'), JSON.stringify(stored, null, 2));
+      await writeFileAtomic(path.join(runDir(runId), 'run.json'), JSON.stringify(stored, null, 2));
       return { ...stored, metrics: {} };
     },
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listFiles } from './files.js';
+import { listFiles } from '@skiff/node-io';
 import { createFsRegistry } from './create-fs-registry.js';
 
 const run = promisify(execFile);

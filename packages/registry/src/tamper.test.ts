@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Lineage, ModelManifest, ModelRegistry } from '@skiff/core';
 import { createFsRegistry } from './create-fs-registry.js';
-import { sha256File } from './files.js';
+import { sha256File } from '@skiff/node-io';
 
 const lineage: Lineage = { snapshotId: 'snap-1', loadIds: ['load-1'], codeVersion: 'test', backend: 'wasm' };
 

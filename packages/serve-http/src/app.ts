@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { z } from 'zod';
 import {
   ClientIdSchema,
+  ITEM_EVENT_TYPES,
   RecommendationRequestSchema,
   toSkiffError,
   type Logger,
@@ -64,7 +65,7 @@ const EventsSchema = z
           .object({
             sessionId: ClientIdSchema,
             itemId: ClientIdSchema,
-            eventType: z.enum(['view', 'click', 'add_to_cart', 'purchase']).default('click'),
+            eventType: z.enum(ITEM_EVENT_TYPES).default('click'),
             /** The client's own clock: kept apart (client_timestamp); the event's time is the server's. */
             ts: z.iso.datetime().optional(),
             /** The `requestId` the server returned with the recommendation this event followed. */
@@ -385,7 +386,7 @@ export function createApp(deps: AppDeps) {
     const m = models.current();
     if (!m) return sendError(res, 503, 'MODEL_NOT_FOUND', 'no model loaded yet');
     const a = await answer(m, parsed.data, started);
-    // The answer in the same key order as before; the list by hand (json.ts), the rest is small.
+    // The answer's keys in the documented order (items, model); the list by hand (json.ts), the rest is small.
     sendJson(
       res,
       200,

@@ -4,28 +4,16 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger, type Lineage, type ModelRegistry, type Recommender } from '@skiff/core';
+import type { ModelRegistry } from '@skiff/core';
 import { createFsRegistry } from '@skiff/registry';
-import { startServer, type RunningServer } from './server.js';
-// @ts-expect-error plain JS helper shared with the child process
-import { loadFixed, writeFixedArtifact } from './test-helpers/fixed-model.mjs';
+import type { RunningServer } from './server.js';
+import { post, register, startFixedServer } from './test-helpers/fixed-server.js';
 
 /**
  * Real faults under a running server: the registry files unreadable or corrupt, the log folder
  * gone, a full file system. Each time every valid request is answered, /readyz and /metrics name
  * the fault, and the server recovers when the fault ends.
  */
-const load = loadFixed as (dir: string) => Promise<Recommender>;
-const writeArtifact = writeFixedArtifact as (dir: string, items: string[]) => Promise<void>;
-const lineage: Lineage = { snapshotId: 's', loadIds: [], codeVersion: 'test', backend: 'none' };
-
-async function register(reg: ModelRegistry, dir: string, items: string[]) {
-  await writeArtifact(dir, items);
-  return (await reg.register({ name: 'fixed', sourceDir: dir, metrics: {}, params: {}, lineage })).version;
-}
-
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
   const started = Date.now();
@@ -94,15 +82,7 @@ describe('serving survives I/O faults', () => {
   });
 
   it('keeps the last good model while aliases.json is unreadable or corrupt, reports it, and follows promotions again after', async () => {
-    server = await startServer({
-      registry: reg,
-      load,
-      servingLogDir: path.join(dir, 'log'),
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger,
-      pollMs: 10,
-    });
+    server = await startFixedServer(reg, dir);
     const url = server.url;
     expect((await ready(url)).status).toBe('ready');
     const aliasFile = path.join(dir, 'registry', 'aliases.json');
@@ -151,15 +131,7 @@ describe('serving survives I/O faults', () => {
         return reg.aliases();
       },
     };
-    server = await startServer({
-      registry: remote,
-      load,
-      servingLogDir: path.join(dir, 'log'),
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger,
-      pollMs: 10,
-    });
+    server = await startFixedServer(remote, dir);
     const url = server.url;
     down = true;
     await until('the outage to be reported', async () => (await ready(url)).status === 'degraded');
@@ -175,14 +147,9 @@ describe('serving survives I/O faults', () => {
 
   it('answers every request while the log folder is gone, reports it, and writes the queued records when it is back', async () => {
     const logDir = path.join(dir, 'log');
-    server = await startServer({
-      registry: reg,
-      load,
+    server = await startFixedServer(reg, dir, {
       servingLogDir: logDir,
       eventsDir: path.join(dir, 'online'),
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger,
       pollMs: 50,
       servingLog: { retryMs: 20, flushMs: 10 },
     });
@@ -230,14 +197,9 @@ describe('serving survives I/O faults', () => {
       // Fill the file system, leaving a little room.
       const filler = path.join(mnt, 'filler');
       await writeFile(filler, Buffer.alloc(200 * 1024));
-      server = await startServer({
-        registry: reg,
-        load,
+      server = await startFixedServer(reg, dir, {
         servingLogDir: logDir,
         eventsDir: path.join(mnt, 'online'),
-        host: '127.0.0.1',
-        port: 0,
-        logger: silentLogger,
         pollMs: 50,
         servingLog: { retryMs: 20, flushMs: 5, maxQueued: 50 },
       });

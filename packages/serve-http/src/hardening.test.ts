@@ -3,23 +3,12 @@ import { request as httpRequest } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger, type Lineage, type ModelRegistry, type Recommender } from '@skiff/core';
+import { silentLogger, type ModelRegistry } from '@skiff/core';
 import { createFsRegistry } from '@skiff/registry';
 import { cachedRead } from './dashboard/router.js';
 import { startServer, type RunningServer, type StartServerOptions } from './server.js';
 import { createNdjsonLog } from './serving-log.js';
-// @ts-expect-error plain JS helper shared with the child process
-import { loadFixed, writeFixedArtifact } from './test-helpers/fixed-model.mjs';
-
-const load = loadFixed as (dir: string) => Promise<Recommender>;
-const writeArtifact = writeFixedArtifact as (dir: string, items: string[]) => Promise<void>;
-const lineage: Lineage = { snapshotId: 's', loadIds: [], codeVersion: 'test', backend: 'none' };
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
+import { lineage, load, post, writeArtifact } from './test-helpers/fixed-server.js';
 
 /** A GET with a Host header of our choosing (fetch does not let a caller set Host). */
 function getWithHost(

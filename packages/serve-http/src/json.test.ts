@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scoredItemsJson } from './json.js';
-import { servingRecordJson, type ServingRecord } from './serving-log.js';
+import type { ServingRecord } from '@skiff/core';
+import { servingRecordJson } from './serving-log.js';
 
 /** Strings that JSON must escape or that are easy to get wrong by hand. */
 const ODD = ['', 'a"b', 'back\\slash', 'new\nline', '\u0000\u001f', '\ud800', '\u202e😀', '</script>'];

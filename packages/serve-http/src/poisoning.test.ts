@@ -3,18 +3,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger, type Lineage, type ModelRegistry, type Recommender } from '@skiff/core';
+import { silentLogger, type ModelRegistry } from '@skiff/core';
 import { onlineQuality, qualityVerdict, readOnlineEvents, readServingLogs } from '@skiff/monitoring';
 import { createFsRegistry } from '@skiff/registry';
 import { startServer, type RunningServer } from './server.js';
-// @ts-expect-error plain JS helper shared with the child process
-import { loadFixed, writeFixedArtifact } from './test-helpers/fixed-model.mjs';
+import { lineage, load, post, writeArtifact } from './test-helpers/fixed-server.js';
 
-const load = loadFixed as (dir: string) => Promise<Recommender>;
-const writeArtifact = writeFixedArtifact as (dir: string, items: string[]) => Promise<void>;
-const lineage: Lineage = { snapshotId: 's', loadIds: [], codeVersion: 'test', backend: 'none' };
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const ITEMS = Array.from({ length: 40 }, (_, i) => `i${String(i).padStart(2, '0')}`);
 
 /** sha256 over every file of a folder (names and bytes): what the training pipeline would read from it. */

@@ -5,26 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger, type Lineage, type ModelRegistry, type Recommender } from '@skiff/core';
+import { silentLogger, type ModelRegistry } from '@skiff/core';
 import { createFsRegistry } from '@skiff/registry';
 import { createApp } from './app.js';
 import { createModelHolder } from './model-holder.js';
-import { startServer } from './server.js';
+import { load, post, register, startFixedServer } from './test-helpers/fixed-server.js';
 import { createNdjsonServingLog } from './serving-log.js';
-// @ts-expect-error plain JS helper shared with the child process
-import { loadFixed, writeFixedArtifact } from './test-helpers/fixed-model.mjs';
-
-const load = loadFixed as (dir: string) => Promise<Recommender>;
-const writeArtifact = writeFixedArtifact as (dir: string, items: string[]) => Promise<void>;
-const lineage: Lineage = { snapshotId: 's', loadIds: [], codeVersion: 'test', backend: 'none' };
-
-async function register(reg: ModelRegistry, dir: string, items: string[]) {
-  await writeArtifact(dir, items);
-  return (await reg.register({ name: 'fixed', sourceDir: dir, metrics: {}, params: {}, lineage })).version;
-}
-
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('serving under bad input, promotion and shutdown', () => {
   let dir: string;
@@ -101,15 +87,7 @@ describe('serving under bad input, promotion and shutdown', () => {
   });
 
   it('swaps to a promoted version under continuous traffic with zero failed requests; a corrupt version never serves', async () => {
-    const s = await startServer({
-      registry: reg,
-      load,
-      servingLogDir: path.join(dir, 'log'),
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger,
-      pollMs: 20,
-    });
+    const s = await startFixedServer(reg, dir, { pollMs: 20 });
     const seen: string[] = [];
     let failures = 0;
     let stop = false;

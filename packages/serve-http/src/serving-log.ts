@@ -9,20 +9,8 @@ import {
   type WriteStream,
 } from 'node:fs';
 import path from 'node:path';
+import type { ServingRecord } from '@skiff/core';
 import { jsonNumber, scoredItemsJson } from './json.js';
-
-/** One served request, as written to data/raw/serving/*.ndjson (read back by the monitor). */
-export interface ServingRecord {
-  ts: string;
-  requestId: string;
-  sessionId: string | null;
-  items: string[];
-  k: number;
-  unknownItems: number;
-  recommended: Array<{ itemId: string; score: number }>;
-  model: { name: string; version: string };
-  latencyMs: number;
-}
 
 /** What an NDJSON log reports about its own health (for /readyz and /metrics). */
 export interface NdjsonLogHealth {

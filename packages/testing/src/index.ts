@@ -6,3 +6,4 @@ export * from './warehouse-contract.js';
 export * from './trainer-contract.js';
 export * from './recommender-contract.js';
 export * from './fake-pipeline.js';
+export * from './public-data.js';

@@ -1,7 +1,7 @@
 /** Shared test fixtures: a registry with one production model, its training snapshot and serving logs. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Recommender, ScoredItem } from '@skiff/core';
+import type { Recommender, ScoredItem, ServingRecord } from '@skiff/core';
 import { createFsRegistry } from '@skiff/registry';
 import type { ServingRow } from '../features.js';
 
@@ -13,17 +13,12 @@ export function trainSessions(): string[][] {
   return train;
 }
 
-export interface ServingRecord {
-  ts?: string;
-  sessionId?: string | null;
-  items: string[];
-  k?: number;
-  recommended?: Array<{ itemId: string; score: number }>;
-}
+/** A serving-log line cut to what a test needs (core's `ServingRecord`, only the request items required). */
+export type ServingRecordFixture = Pick<ServingRecord, 'items'> & Partial<ServingRecord>;
 
 export async function setupMonitorFixture(
   dir: string,
-  serving: ServingRecord[],
+  serving: ServingRecordFixture[],
   options: {
     train?: Record<string, unknown>;
     events?: Array<Record<string, unknown>> | null;

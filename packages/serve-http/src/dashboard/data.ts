@@ -1,7 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger, type ExperimentTracker, type ModelManifest, type ModelRegistry } from '@skiff/core';
-import { ndjsonFiles, ndjsonLines as lines, nextEventItem, readOnlineEvents, type ServingRow } from '@skiff/monitoring';
+import { nextEventItem, readOnlineEvents, type ServingRow } from '@skiff/monitoring';
+import { ndjsonFiles, ndjsonLines as lines } from '@skiff/node-io';
 
 /** Where the dashboard reads from; every number on the page comes from these files. */
 export interface DashboardSources {

@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '@skiff/core';
 
-export async function sha256File(file: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
-}
-
 export function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** sha256 of a file in hex, read as a stream (raw logs and weights can be large). */
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
+    h.update(chunk);
+  return h.digest('hex');
 }
 
 /** Relative paths (with `/`) of every regular file under `dir`, sorted; `exclude` names are skipped at the top level. */
@@ -30,7 +33,7 @@ export async function hashFiles(dir: string, exclude: readonly string[] = []): P
   return files;
 }
 
-/** A manifest entry is a plain relative path below the version folder: no `..`, no absolute path, no `\\`, no empty or `.` segment. */
+/** A manifest entry is a plain relative path below its folder: no `..`, no absolute path, no `\\`, no empty or `.` segment. */
 export function isSafeEntry(file: string): boolean {
   if (typeof file !== 'string' || file === '' || file.includes('\\') || file.includes('\0') || file.startsWith('/'))
     return false;
@@ -83,68 +86,5 @@ export async function verifyFiles(
         'ARTIFACT_CORRUPTED',
         `artifact ${label}/${file} does not match its manifest (sha256 ${actual.slice(0, 12)} ≠ ${want.slice(0, 12)})`,
       );
-  }
-}
-
-/** Writes a file atomically: readers see the old or the new content, never half of it. */
-export async function atomicWrite(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await writeFile(tmp, content);
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Cross-process mutual exclusion on one host: `lockFile` is created with O_EXCL and holds the
- * owner's pid. A lock whose owner is dead (same host) or older than `staleMs` is broken.
- */
-export async function withFileLock<T>(
-  lockFile: string,
-  fn: () => Promise<T>,
-  options: { timeoutMs?: number; staleMs?: number } = {},
-): Promise<T> {
-  const { timeoutMs = 30_000, staleMs = 60_000 } = options;
-  const started = Date.now();
-  for (let i = 0; ; i++) {
-    try {
-      const fh = await open(lockFile, 'wx');
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const [st, owner] = await Promise.all([
-      stat(lockFile).catch(() => null),
-      readFile(lockFile, 'utf8').catch(() => ''),
-    ]);
-    const pid = Number(owner.trim());
-    if (st && (Date.now() - st.mtimeMs > staleMs || (Number.isInteger(pid) && pid > 0 && !alive(pid)))) {
-      await rm(lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() - started > timeoutMs)
-      throw new SkiffError('INTERNAL', `timed out after ${timeoutMs} ms waiting for ${lockFile}`);
-    await sleep(Math.min(50, 2 + i) * (0.5 + Math.random()));
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lockFile, { force: true });
   }
 }

@@ -1,11 +1,12 @@
-import os from 'node:os';
-import { SkiffError, type AliasEvent } from '@skiff/core';
+import { SkiffError } from './errors.js';
+import type { AliasChangeOptions, AliasEvent, ModelRegistry } from './ports.js';
 
 /**
- * Names shared by every registry / tracker adapter (fs, MLflow …), so that the same ids and the
- * same refusals hold whatever backs the port.
+ * The rules of the ModelRegistry and ExperimentTracker ports that do not depend on what stores
+ * them: ids and names, alias history and rollback, metric checks, and the alias moves themselves.
+ * Every adapter (the folder on disk, MLflow …) uses these, so the same ids and the same refusals
+ * hold whatever backs the port.
  */
-
 /** Version ids: `v` + at least four digits (`v0001`). */
 export const VERSION_RE = /^v\d{4,12}$/;
 /** Alias names (`production`, `staging` …). */
@@ -72,15 +73,6 @@ export function assertRunId(runId: string): void {
 export function assertExperiment(name: string): void {
   if (typeof name !== 'string' || !EXPERIMENT_RE.test(name))
     throw new SkiffError('BAD_INPUT', `"${String(name).slice(0, 80)}" is not a valid experiment name`);
-}
-
-/** The actor recorded when the caller names none: `user@host`. */
-export function defaultActor(): string {
-  try {
-    return `${os.userInfo().username}@${os.hostname()}`;
-  } catch {
-    return `unknown@${os.hostname()}`;
-  }
 }
 
 /** Params are stored as strings (MLflow's model): strings as they are, anything else as JSON. */
@@ -152,4 +144,54 @@ export function aliasHistory(events: AliasEvent[], alias?: string): AliasEvent[]
   if (alias === undefined) return events;
   assertAlias(alias);
   return events.filter((e) => e.alias === alias);
+}
+
+/** The move an alias operation decides on, once it knows the alias's current target. */
+export type AliasDecision = Omit<AliasEvent, 'at' | 'alias' | 'from' | 'manifestSha256'>;
+
+/** What an adapter provides for the alias operations: how it moves an alias and reads its history. */
+export interface AliasStore {
+  /**
+   * Moves `alias` to the version `decide` picks given its current target (undefined when unset),
+   * refusing unknown versions, records the event in the history and returns it. Adapters that can
+   * lock make the read of the current target and the move one step.
+   */
+  move(alias: string, decide: (current: string | undefined) => Promise<AliasDecision>): Promise<AliasEvent>;
+  readHistory(): Promise<AliasEvent[]>;
+  /** Recorded when the caller names no actor. */
+  actor: string;
+}
+
+/** `setAlias`, `history` and `rollback` of the ModelRegistry port, the same for every adapter. */
+export function aliasOperations(store: AliasStore): Pick<ModelRegistry, 'setAlias' | 'history' | 'rollback'> {
+  const actorOf = (opts: AliasChangeOptions) => opts.actor ?? store.actor;
+  return {
+    async setAlias(alias, version, opts = {}) {
+      assertAlias(alias);
+      assertVersion(version);
+      await store.move(alias, async () => ({
+        to: version,
+        actor: actorOf(opts),
+        reason: opts.reason ?? `set ${alias} to ${version}`,
+        action: 'set',
+      }));
+    },
+
+    async history(alias) {
+      return aliasHistory(await store.readHistory(), alias);
+    },
+
+    async rollback(alias, opts = {}) {
+      assertAlias(alias);
+      return store.move(alias, async (current) => {
+        const to = rollbackTarget(await store.readHistory(), alias, current);
+        return {
+          to,
+          actor: actorOf(opts),
+          reason: opts.reason ?? `rollback of ${alias} from ${current} to ${to}`,
+          action: 'rollback',
+        };
+      });
+    },
+  };
 }
