@@ -195,6 +195,15 @@ describe('serving app', () => {
           .send({ events: [{ sessionId: 's1', itemId: 'b' }] })
       ).status,
     ).toBe(400);
+    // A client time that is no calendar date is refused, not rolled over into March.
+    expect(
+      (
+        await request(app)
+          .post('/v1/events')
+          .send({ events: [{ sessionId: 's1', itemId: 'b', requestId: rid, ts: '2026-02-30T00:00:00Z' }] })
+      ).status,
+    ).toBe(400);
+    expect(events).toHaveLength(2);
   });
 
   it('refuses other content types (415), oversize bodies (413) and unknown routes (404) as JSON', async () => {

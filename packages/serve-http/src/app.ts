@@ -12,6 +12,7 @@ import {
   type Logger,
   type RawEvent,
   type RecommendationRequest,
+  parseTimestamp,
 } from '@skiff/core';
 import { createMicroBatcher } from './batcher.js';
 import { createRequestIds, type RequestIds } from './request-ids.js';
@@ -428,7 +429,7 @@ export function createApp(deps: AppDeps) {
     parsed.data.events.forEach((e, index) => {
       let reason: EventRefusal | null = null;
       if (!requestIds.verify(e.requestId, e.sessionId)) reason = 'unverified_request_id';
-      else if (e.ts !== undefined && Date.parse(e.ts) > at.getTime() + maxSkewMs) reason = 'future_client_time';
+      else if (e.ts !== undefined && parseTimestamp(e.ts)! > at.getTime() + maxSkewMs) reason = 'future_client_time';
       if (reason) {
         refused.push({ index, reason });
         refusedEvents.inc({ reason });
