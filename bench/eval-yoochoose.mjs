@@ -103,7 +103,6 @@ if (FROM_LOG) {
     if (!keep) await rm(dataDir, { recursive: true, force: true });
   }
 }
-if (!flag('--no-docs')) await writeFile(docPath, renderDoc(results));
 
 /** `skiff train` for one kind (unless this data dir already has its version), then the row from the registry. */
 async function row(kind, dataDir, registry) {
@@ -441,3 +440,6 @@ ${rows.map((r) => JSON.stringify(r)).join('\n')}
 \`\`\`
 `;
 }
+
+// Last: renderDoc reads the constants declared above.
+if (!flag('--no-docs')) await writeFile(docPath, renderDoc(results));
