@@ -1,38 +1,40 @@
 #!/usr/bin/env node
-// Benchmark: POP, SR, V-SKNN, STAN, VSTAN, GRU4Rec and SASRec on the YooChoose rsc15-100k split (session-rec's sample),
-// next-item evaluation at every position of every test session. Prints one JSON line per model and
-// writes docs/evaluation.md (protocol + the measured table + these JSON lines).
+// docs/evaluation.md, regenerated from the product's own output: for every model row (POP, SR,
+// V-SKNN, STAN, VSTAN, GRU4Rec, SASRec) this runs `skiff train --inline --model <kind>` (the built
+// CLI, the same ingest → transform → validate → snapshot → train → evaluate → register path as any
+// user's run) on a data dir holding the YooChoose rsc15-100k sample's `train_full` and `test` files
+// as two raw files, reads what the registry recorded for that version (test metrics, params,
+// training time, the epochs chosen on validation) and writes the doc's tables from it. Nothing is
+// trained or scored here: the only measurement of its own is predictions/s, the registered artifact
+// loaded (hash-verified, as serving loads it) and asked for one prefix at a time.
 //
-// The split is skiff's own (bench/yoochoose-split.mjs: train_full and test ingested as two raw
-// files, the pipeline's default split rule): models are trained on its train + validation (=
-// train_full, as `skiff train` refits) and tested on its test split (= the test file).
+// The tfjs kinds run with their shipped configuration (apps/cli/configs/<kind>-yoochoose.v1.json,
+// chosen on the inner split by bench/tune-yoochoose.mjs); `skiff train` chooses their epochs on the
+// validation split (early stopping) and refits on train + validation, as for every user.
 //
-// The tfjs models (GRU4Rec, SASRec) are trained on train_full with the configuration chosen on
-// train_tr → train_valid by bench/tune-yoochoose.mjs (apps/cli/configs/<kind>-yoochoose.v1.json;
-// `epochs` there is the early-stopping epoch found on train_valid — there is no early stopping on
-// the test split). A kind without a config file is skipped.
-//
-//   npm run build -w @skiff/core -w @skiff/model     # the bench imports the built packages
-//   taskset -c 0 node bench/eval-yoochoose.mjs [--gru-config apps/cli/configs/gru4rec-yoochoose.v1.json]
-//        [--sasrec-config apps/cli/configs/sasrec-yoochoose.v1.json]
-//        [--gru-epochs N] [--no-gru4rec] [--no-sasrec] [--no-docs]
+//   npx turbo run build                     # the bench runs the built CLI and packages
+//   nice node bench/eval-yoochoose.mjs [--data-dir DIR] [--models pop,sr,vsknn,stan,vstan,gru4rec,sasrec]
+//        [--no-docs] [--serve-budget-ms 20000]
 //        [--from-log eval.jsonl]   # write docs/evaluation.md from a saved stdout of this script (no training)
 //
-// `taskset -c 0` pins the process to one core, so predictions/s are single-core numbers.
-import { execFileSync } from 'node:child_process';
+// --data-dir keeps the runs (default: a temporary folder, removed at the end). A kind already
+// registered there by an earlier `skiff train --inline` of this script is not trained again, so an
+// interrupted regeneration resumes where it stopped.
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TrainParamsSchema } from '../packages/core/dist/index.js';
 import * as m from '../packages/model/dist/index.js';
-import { pipelineSplit, yoochooseDir } from './yoochoose-split.mjs';
+import { createFsRegistry } from '../packages/registry/dist/index.js';
+import { TEST, TRAIN_FULL, yoochooseDir } from './yoochoose-split.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const { dir: dataDir, reason } = yoochooseDir();
+const cliMain = path.join(repoRoot, 'apps/cli/dist/main.js');
 const docPath = path.join(repoRoot, 'docs/evaluation.md');
+const { dir: sampleDir, reason: missingReason } = yoochooseDir();
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -40,192 +42,196 @@ const option = (name, fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
-/** The tfjs kinds and their chosen configurations. */
-const NEURAL = [
-  {
-    kind: 'gru4rec',
-    title: 'GRU4Rec',
-    configFile: path.resolve(repoRoot, option('--gru-config', 'apps/cli/configs/gru4rec-yoochoose.v1.json')),
-    epochs: option('--gru-epochs', undefined),
-  },
-  {
-    kind: 'sasrec',
-    title: 'SASRec',
-    configFile: path.resolve(repoRoot, option('--sasrec-config', 'apps/cli/configs/sasrec-yoochoose.v1.json')),
-    epochs: option('--sasrec-epochs', undefined),
-  },
-]
-  .filter((n) => !flag(`--no-${n.kind}`) && existsSync(n.configFile))
-  .map((n) => {
-    // $comment / $meta document how the configuration was chosen; TrainParamsSchema drops them.
-    const raw = JSON.parse(readFileSync(n.configFile, 'utf8'));
-    const params = TrainParamsSchema.parse({ ...raw, ...(n.epochs ? { epochs: Number(n.epochs) } : {}) });
-    return { ...n, meta: raw.$meta ?? {}, params, resolved: m.resolveGru4RecParams(params) };
-  });
+const ALL = ['pop', 'sr', 'vsknn', 'stan', 'vstan', 'gru4rec', 'sasrec'];
+const MODELS = option('--models', ALL.join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const k of MODELS) if (!ALL.includes(k)) throw new Error(`--models: unknown kind ${k} (one of ${ALL.join(', ')})`);
+const TITLES = { gru4rec: 'GRU4Rec', sasrec: 'SASRec' };
+/** The shipped configuration of a tfjs kind (absent: the kind's row is skipped). */
+const configFile = (kind) => path.join(repoRoot, `apps/cli/configs/${kind}-yoochoose.v1.json`);
 /** Time budget of the one-request-at-a-time serving loop, per model. */
 const SERVE_BUDGET_MS = Number(option('--serve-budget-ms', '20000'));
+const MIN_SERVE_MS = 3000;
+const COMMAND = 'nice node bench/eval-yoochoose.mjs';
+/** `node bench/tune-yoochoose.mjs --baselines-only` on the pipeline's split (HR@20 / MRR@20), 2026-12-07. */
+const TUNING_SPLIT_BASELINES = { sr: '0.5665 / 0.3172', vsknn: '0.6379 / 0.3565' };
 
 /** From the data folder's README (independent implementation of the session-rec algorithms). */
 const REFERENCE = {
-  pop: { hr: 0.089, mrr: 0.026 },
-  sr: { hr: 0.619, mrr: 0.347 },
-  vsknn: { hr: 0.679, mrr: 0.37 },
-  stan: { hr: 0.668, mrr: 0.373 },
-  vstan: { hr: 0.685, mrr: 0.375 },
+  pop: { 'hr@20': 0.089, 'mrr@20': 0.026 },
+  sr: { 'hr@20': 0.619, 'mrr@20': 0.347 },
+  vsknn: { 'hr@20': 0.679, 'mrr@20': 0.37 },
+  stan: { 'hr@20': 0.668, 'mrr@20': 0.373 },
+  vstan: { 'hr@20': 0.685, 'mrr@20': 0.375 },
 };
-
-if (!dataDir) {
-  console.error(`eval-yoochoose: ${reason}; nothing to do`);
-  process.exit(2);
-}
-
-const split = await pipelineSplit(dataDir);
-// The final models are trained on train + validation, as the pipeline's refit is.
-const train = split.refit;
-const test = split.test.sessions;
-const counts = m.itemCounts(train.sessions);
-const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-
-// The serving path: one prefix per call, k = 20 (the same prefixes the evaluation scores).
-const prefixes = [];
-for (const s of test) {
-  const known = s.filter((i) => counts.has(i));
-  for (let i = 1; i < known.length; i++) prefixes.push(known.slice(0, i));
-}
-
-/** Passes over the prefixes until at least MIN_SERVE_MS (or SERVE_BUDGET_MS, whichever ends first). */
-const MIN_SERVE_MS = 3000;
-function servingRate(model) {
-  for (let i = 0; i < Math.min(200, prefixes.length); i++) model.recommend(prefixes[i], 20); // warm-up
-  const t0 = performance.now();
-  let n = 0;
-  for (;;) {
-    const elapsed = performance.now() - t0;
-    if (elapsed >= SERVE_BUDGET_MS || (elapsed >= MIN_SERVE_MS && n >= prefixes.length)) break;
-    model.recommend(prefixes[n % prefixes.length], 20);
-    n++;
-  }
-  return n / ((performance.now() - t0) / 1000);
-}
 
 const round = (x, d = 4) => Number(x.toFixed(d));
+const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+const results = [];
+const FROM_LOG = option('--from-log', undefined);
 
-/** The searched parameters as table columns (the trial table lists exactly the search space's keys). */
-/** SASRec's width is embeddingDim and its feed-forward size hiddenUnits. */
-const SASREC_HEADS = { hiddenUnits: 'feed-forward', embeddingDim: 'width' };
-const PARAM_HEADS = {
-  hiddenUnits: 'hidden',
-  embeddingDim: 'emb',
-  blocks: 'blocks',
-  heads: 'heads',
-  batchSize: 'batch',
-  learningRate: 'lr',
-  negatives: 'negatives',
-  repeatWindow: 'repeat window',
-  dropout: 'dropout',
-};
-
-/** Generated sentences: how each tfjs model compares with SR on both metrics (the strongest baseline is the bar a neural model has to clear). */
-function verdict() {
-  const by = Object.fromEntries(results.map((r) => [r.model, r]));
-  const sr = by.sr;
-  if (!sr) return '';
-  return NEURAL.filter((n) => by[n.kind])
-    .map((n) => {
-      const g = by[n.kind];
-      const d = (k) => g[k] - sr[k];
-      const part = (k, name) =>
-        `${d(k) > 0 ? 'beats' : 'does not beat'} SR on ${name} (${g[k].toFixed(4)} vs ${sr[k].toFixed(4)}, ${d(k) >= 0 ? '+' : ''}${d(k).toFixed(4)})`;
-      return `\n**${n.title} vs SR on test:** it ${part('hr@20', 'HR@20')} and ${part('mrr@20', 'MRR@20')}.\n`;
-    })
-    .join('');
+if (FROM_LOG) {
+  // Re-render the doc from the JSON lines of an earlier run.
+  for (const l of readFileSync(path.resolve(FROM_LOG), 'utf8').split('\n'))
+    if (l.startsWith('{"bench":"eval-yoochoose"')) results.push(JSON.parse(l));
+} else {
+  if (!sampleDir) {
+    console.error(`eval-yoochoose: ${missingReason}; nothing to do`);
+    process.exit(2);
+  }
+  if (!existsSync(cliMain)) throw new Error(`${cliMain} is missing: run npx turbo run build first`);
+  const keep = option('--data-dir', undefined);
+  const dataDir = keep ? path.resolve(keep) : await mkdtemp(path.join(os.tmpdir(), 'skiff-eval-yoochoose-'));
+  try {
+    await mkdir(path.join(dataDir, 'raw'), { recursive: true });
+    for (const f of [TRAIN_FULL, TEST])
+      if (!existsSync(path.join(dataDir, 'raw', f)))
+        await copyFile(path.join(sampleDir, f), path.join(dataDir, 'raw', f));
+    const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
+    for (const kind of MODELS) {
+      if (TITLES[kind] && !existsSync(configFile(kind))) {
+        console.error(`eval-yoochoose: no ${path.relative(repoRoot, configFile(kind))}; ${kind} skipped`);
+        continue;
+      }
+      results.push(await row(kind, dataDir, registry));
+    }
+  } finally {
+    if (!keep) await rm(dataDir, { recursive: true, force: true });
+  }
 }
 
-const results = [];
-
-async function bench(name, fit) {
-  const t0 = performance.now();
-  const { model, extra = {} } = await fit();
-  const trainSeconds = (performance.now() - t0) / 1000;
-  const e0 = performance.now();
-  const { metrics, predictions } = m.evaluate(model, test, { ks: [1, 5, 10, 20], trainItemCounts: counts });
-  const evalSeconds = (performance.now() - e0) / 1000;
-  const predictionsPerSecond = servingRate(model);
+/** `skiff train` for one kind (unless this data dir already has its version), then the row from the registry. */
+async function row(kind, dataDir, registry) {
+  let manifest = await registeredRun(registry, kind);
+  let wallSeconds;
+  if (manifest) console.error(`eval-yoochoose: ${kind} already registered in ${dataDir} as ${manifest.version}`);
+  else {
+    const args = ['train', '--inline', '--model', kind, '--json', '--no-progress', '--data-dir', dataDir];
+    if (TITLES[kind]) args.push('--config', configFile(kind));
+    console.error(`eval-yoochoose: skiff ${args.join(' ')}`);
+    const t0 = performance.now();
+    const run = await skiff(args);
+    wallSeconds = round((performance.now() - t0) / 1000, 1);
+    manifest = (await registry.get(run.modelVersion)).manifest;
+  }
+  const { dir } = await registry.get(manifest.version);
+  const p = manifest.params;
+  const metrics = manifest.metrics;
+  const snapshotDir = path.join(dataDir, 'snapshots', manifest.lineage.snapshotId);
   const line = {
     bench: 'eval-yoochoose',
-    model: name,
+    model: kind,
     'hr@20': round(metrics['hr@20']),
     'mrr@20': round(metrics['mrr@20']),
     'ndcg@20': round(metrics['ndcg@20']),
     'coverage@20': round(metrics['coverage@20']),
     'popbias@20': round(metrics['popbias@20']),
-    trainSeconds: round(trainSeconds, 2),
-    predictionsPerSecond: Math.round(predictionsPerSecond),
-    evalPredictionsPerSecond: Math.round(predictions / evalSeconds),
-    predictions,
-    'hr@1': round(metrics['hr@1']),
-    'hr@5': round(metrics['hr@5']),
     'hr@10': round(metrics['hr@10']),
     'mrr@10': round(metrics['mrr@10']),
+    predictions: p.testPredictions,
+    trainSeconds: round(p.trainSeconds, 2),
+    ...(wallSeconds !== undefined ? { wallSeconds } : {}),
+    predictionsPerSecond: Math.round(await servingRate(dir, snapshotDir)),
     cores,
     // Other processes on the machine slow predictions/s; the 1-minute load average says how busy it was.
     loadavg1m: round(os.loadavg()[0], 2),
-    ...(REFERENCE[name] ? { reference: { 'hr@20': REFERENCE[name].hr, 'mrr@20': REFERENCE[name].mrr } } : {}),
-    ...extra,
+    version: manifest.version,
+    backend: manifest.lineage.backend,
+    split: manifest.lineage.split,
+    ...(REFERENCE[kind] ? { reference: REFERENCE[kind] } : {}),
+    params: modelParams(kind, p),
+    ...(TITLES[kind]
+      ? {
+          config: path.relative(repoRoot, configFile(kind)),
+          epochs: p.epochsRun,
+          losses: (p.losses ?? []).map((l) => round(l)),
+          ...(p.selection
+            ? {
+                selection: {
+                  chosenEpochs: p.selection.chosenEpochs,
+                  epochsRun: p.selection.epochsRun,
+                  stoppedEarly: p.selection.stoppedEarly,
+                  validation: p.selection.validation.map((v) => ({
+                    epoch: v.epoch,
+                    'hr@20': round(v['hr@20']),
+                    'mrr@20': round(v['mrr@20']),
+                  })),
+                },
+              }
+            : {}),
+        }
+      : {}),
   };
   console.log(JSON.stringify(line));
-  results.push(line);
-  if (typeof model.dispose === 'function') model.dispose();
+  return line;
 }
 
-const FROM_LOG = option('--from-log', undefined);
-if (FROM_LOG) {
-  // Re-render the doc from the JSON lines of an earlier run (same machine facts are read again).
-  for (const l of readFileSync(path.resolve(FROM_LOG), 'utf8').split('\n'))
-    if (l.startsWith('{"bench":"eval-yoochoose"')) results.push(JSON.parse(l));
-} else {
-  await bench('pop', async () => ({ model: m.trainBaseline('pop', train.sessions) }));
-  await bench('sr', async () => ({
-    model: m.trainBaseline('sr', train.sessions),
-    extra: { params: m.DEFAULT_SR_PARAMS },
-  }));
-  await bench('vsknn', async () => ({
-    model: m.trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }),
-    extra: { params: m.DEFAULT_VSKNN_PARAMS },
-  }));
-  await bench('stan', async () => ({
-    model: m.trainBaseline('stan', train.sessions, { lastTimes: train.lastTimes }),
-    extra: { params: m.DEFAULT_STAN_PARAMS },
-  }));
-  await bench('vstan', async () => ({
-    model: m.trainBaseline('vstan', train.sessions, { lastTimes: train.lastTimes }),
-    extra: { params: m.DEFAULT_VSTAN_PARAMS },
-  }));
+/** The version `skiff train --inline --model <kind>` registered in this data dir (not a promoted baseline's copy). */
+async function registeredRun(registry, kind) {
+  const own = (await registry.list()).filter((v) => v.name === kind && v.lineage.runId === 'inline');
+  return own.at(-1);
 }
-for (const n of FROM_LOG ? [] : NEURAL) {
-  await bench(n.kind, async () => {
-    const losses = [];
-    // No validate callback: train_full has no held-out part here, so exactly params.epochs run.
-    const model = await m.trainGru4Rec({
-      train: train.sessions,
-      params: n.params,
-      onEpochEnd: (e) => void losses.push(round(e.loss)),
-    });
-    return {
-      model,
-      extra: {
-        params: n.params,
-        config: path.relative(repoRoot, n.configFile),
-        backend: model.config.backend,
-        losses,
-        samplesPerSecond: Math.round(model.training.samplesPerSecond),
-        ...(n.meta.validation ? { tuning: n.meta } : {}),
+
+function skiff(args) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [cliMain, ...args],
+      { env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_MLFLOW_TRACKING_URI: '' }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`skiff ${args.join(' ')} failed: ${stderr.trim().split('\n').at(-1)}`));
+        resolve(JSON.parse(stdout.trim().split('\n').at(-1)));
       },
-    };
+    );
   });
 }
 
-if (!flag('--no-docs')) await writeFile(docPath, renderDoc(results));
+/** The kind's own parameters as registered (a baseline's defaults when the run gave none). */
+function modelParams(kind, p) {
+  const defaults = {
+    sr: m.DEFAULT_SR_PARAMS,
+    vsknn: m.DEFAULT_VSKNN_PARAMS,
+    stan: m.DEFAULT_STAN_PARAMS,
+    vstan: m.DEFAULT_VSTAN_PARAMS,
+  };
+  if (kind === 'pop') return {};
+  if (defaults[kind]) return { ...defaults[kind], ...(p[kind] ?? {}) };
+  const { losses: _l, validation: _v, selection: _s, gate: _g, ...rest } = p;
+  return rest;
+}
+
+/**
+ * The serving path's speed: the registered artifact loaded as serving loads it, `recommend(prefix,
+ * 20)` one request at a time over the test prefixes (the same prefixes the evaluation scores), after
+ * a warm-up, for at least MIN_SERVE_MS and at most SERVE_BUDGET_MS.
+ */
+async function servingRate(artifactDir, snapshotDir) {
+  const read = async (f) => JSON.parse(await readFile(path.join(snapshotDir, f), 'utf8')).sessions;
+  const [train, validation, test] = await Promise.all([read('train.json'), read('validation.json'), read('test.json')]);
+  const known = new Set([...train, ...validation].flat());
+  const prefixes = [];
+  for (const s of test) {
+    const k = s.filter((i) => known.has(i));
+    for (let i = 1; i < k.length; i++) prefixes.push(k.slice(0, i));
+  }
+  const model = await m.loadModelArtifact(artifactDir);
+  try {
+    for (let i = 0; i < Math.min(200, prefixes.length); i++) model.recommend(prefixes[i], 20);
+    const t0 = performance.now();
+    let n = 0;
+    for (;;) {
+      const elapsed = performance.now() - t0;
+      if (elapsed >= SERVE_BUDGET_MS || (elapsed >= MIN_SERVE_MS && n >= prefixes.length)) break;
+      model.recommend(prefixes[n % prefixes.length], 20);
+      n++;
+    }
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    m.disposeModel(model);
+  }
+}
 
 function cpuModel() {
   return os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
@@ -241,23 +247,66 @@ function pinned() {
   }
 }
 
-/** What was trained, and how its configuration was chosen. */
-function neuralModelText(n, row) {
-  const p = n.resolved;
-  const t = n.meta;
+/** The searched parameters as table columns (the trial table lists exactly the search space's keys). */
+const PARAM_HEADS = {
+  hiddenUnits: 'hidden',
+  embeddingDim: 'emb',
+  blocks: 'blocks',
+  heads: 'heads',
+  batchSize: 'batch',
+  learningRate: 'lr',
+  negatives: 'negatives',
+  repeatWindow: 'repeat window',
+  dropout: 'dropout',
+};
+/** SASRec's width is embeddingDim and its feed-forward size hiddenUnits. */
+const SASREC_HEADS = { hiddenUnits: 'feed-forward', embeddingDim: 'width' };
+
+/** How the shipped configuration was chosen: the `$meta` that bench/tune-yoochoose.mjs wrote. */
+function tuningMeta(kind) {
+  return existsSync(configFile(kind)) ? (JSON.parse(readFileSync(configFile(kind), 'utf8')).$meta ?? {}) : {};
+}
+
+/** Generated sentences: how each tfjs model compares with SR on both metrics (the bar a neural model has to clear). */
+function verdict(rows) {
+  const by = Object.fromEntries(rows.map((r) => [r.model, r]));
+  const sr = by.sr;
+  if (!sr) return '';
+  return Object.keys(TITLES)
+    .filter((k) => by[k])
+    .map((k) => {
+      const g = by[k];
+      const d = (x) => g[x] - sr[x];
+      const part = (x, name) =>
+        `${d(x) > 0 ? 'beats' : 'does not beat'} SR on ${name} (${g[x].toFixed(4)} vs ${sr[x].toFixed(4)}, ${d(x) >= 0 ? '+' : ''}${d(x).toFixed(4)})`;
+      return `\n**${TITLES[k]} vs SR on test:** it ${part('hr@20', 'HR@20')} and ${part('mrr@20', 'MRR@20')}.\n`;
+    })
+    .join('');
+}
+
+/** What was trained, and how its configuration and epochs were chosen. */
+function neuralModelText(r) {
+  const p = m.resolveGru4RecParams(r.params);
+  const t = tuningMeta(r.model);
+  const title = TITLES[r.model];
+  const s = r.selection;
+  const epochs = s
+    ? `epochs chosen by \`skiff train\` on the validation split: early stopping (patience ${p.patience}, at most ${r.params.epochs} epochs) ran ${s.epochsRun} epochs on train and chose **${s.chosenEpochs}** (validation HR@20 / MRR@20 by epoch: ${s.validation.map((v) => `${v['hr@20']}/${v['mrr@20']}`).join(', ')}); the registered model is the refit on train + validation for ${r.epochs} epochs`
+    : `${r.epochs} epochs on train + validation (no early stopping)`;
   const tuned = t.validation
-    ? `  Configuration \`${path.relative(repoRoot, n.configFile)}\`, **chosen on the inner split only** by \`bench/tune-yoochoose.mjs\` (${t.date}): seeded random search${t.stages ? ' in two stages' : ''}, ${t.trials} trials, each trained on \`train_tr\` with early stopping on \`train_valid\` (score HR@20 + MRR@20, patience ${t.patience}, best epoch's weights kept); the best trial reached validation HR@20 ${t.validation['hr@20']} / MRR@20 ${t.validation['mrr@20']} (SR on the same split: ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}; V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']}). **Early-stopping epoch: ${t.earlyStoppingEpoch}** — the final model is trained on \`train_full\` for exactly that many epochs (${t.stages ? 'every selection is made on train_valid; the second search stage was started because of a test result, see below' : 'the test split plays no part in choosing anything'}). See the trial table below.`
+    ? `  Configuration \`${r.config}\`, **chosen on the inner split only** by \`bench/tune-yoochoose.mjs\` (${t.date}): seeded random search${t.stages ? ' in two stages' : ''}, ${t.trials} trials, each trained on the inner train split with early stopping on the validation split (score HR@20 + MRR@20, patience ${t.patience}, best epoch's weights kept); the best trial reached validation HR@20 ${t.validation['hr@20']} / MRR@20 ${t.validation['mrr@20']} (SR on the same split: ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}; V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']}), at epoch ${t.earlyStoppingEpoch}, which is the configuration's \`epochs\` (the cap of \`skiff train\`'s own early stopping)${t.stages ? '; every selection is made on validation, but the second search stage was started because of a test result, see below' : ''}. See the trial table below.`
     : '  Configuration not from the tuning script (no `$meta.validation` in the config file).';
   const encoder =
-    n.kind === 'sasrec'
+    r.model === 'sasrec'
       ? `causal self-attention encoder of width ${p.embeddingDim}, ${p.blocks ?? 2} pre-LayerNorm block(s) with ${p.heads ?? 1} head(s) and a feed-forward layer of ${p.hiddenUnits}, learned position embeddings over the last ${p.maxLen} items`
       : `GRU encoder: embedding ${p.embeddingDim}, hidden ${p.hiddenUnits}, maxLen ${p.maxLen}`;
-  return `- **${n.title}** (skiff's tfjs model, backend \`${row.backend}\`): ${encoder}; ${p.epochs} epochs, batch ${p.batchSize}, Adam lr ${p.learningRate}, ${p.negatives} uniformly sampled negatives per batch (plus in-batch targets${p.repeatWindow > 0 ? ' and input items' : ''}), repeat/recency term over the last ${p.repeatWindow} positions${p.repeatWindow > 0 ? ' (score += h·repeatVec[r] + repeatBias[r] for an item last seen r steps back)' : ' (off)'}, dropout ${p.dropout}, seed ${p.seed}; ${row.samplesPerSecond.toLocaleString('en-US')} training examples/s; epoch losses ${JSON.stringify(row.losses)}. No ${n.title} reference number exists on this split.
+  return `- **${title}** (skiff's tfjs model, \`skiff train --model ${r.model} --config ${r.config}\`, backend \`${r.backend}\`): ${encoder}; batch ${p.batchSize}, Adam lr ${p.learningRate}, ${p.negatives} uniformly sampled negatives per batch (plus in-batch targets${p.repeatWindow > 0 ? ' and input items' : ''}), repeat/recency term over the last ${p.repeatWindow} positions${p.repeatWindow > 0 ? ' (score += h·repeatVec[r] + repeatBias[r] for an item last seen r steps back)' : ' (off)'}, dropout ${p.dropout}, seed ${p.seed}; ${epochs}; refit losses ${JSON.stringify(r.losses)}. No ${title} reference number exists on this split.
 ${tuned}`;
 }
 
-function tuningSection(n) {
-  const t = n.meta;
+function tuningSection(kind) {
+  const t = tuningMeta(kind);
+  if (!t.trialsTable) return '';
   const f = (x) => (typeof x === 'number' ? String(x) : '–');
   const keys = Object.keys(PARAM_HEADS).filter((k) => t.trialsTable.some((r) => r[k] !== undefined));
   const rows = t.trialsTable
@@ -266,17 +315,27 @@ function tuningSection(n) {
         `| ${r.trial}${r.trial === t.trial ? ' **(chosen)**' : ''} | ${keys.map((k) => f(r[k])).join(' | ')} | ${r.bestEpoch} / ${r.epochsRun} | ${r['hr@20'].toFixed(4)} | ${r['mrr@20'].toFixed(4)} | ${r.seconds.toFixed(0)} |`,
     )
     .join('\n');
-  return `## ${n.title} tuning (train_tr → train_valid; the test split is not used)
+  return `## ${TITLES[kind]} tuning (inner train → validation; the test split is not used)
 
-\`bench/tune-yoochoose.mjs\` (${t.date}, backend \`${t.backend}\`, ${t.searchSeconds} s in total): ${
+\`bench/tune-yoochoose.mjs\` (${t.date}, backend \`${t.backend}\`, ${t.searchSeconds} s in total, split ${t.split}): ${
     t.stages
       ? `${t.stages}.`
       : `trial 0 is the previous untuned configuration (with early stopping) as an anchor, the others a seeded random draw (search seed ${t.searchSeed}) from the grid in the script.`
-  } Every trial: at most ${t.maxEpochs} epochs, early stopping on \`train_valid\` with patience ${t.patience} (score HR@20 + MRR@20,
+  } Every trial: at most ${t.maxEpochs} epochs, early stopping on validation with patience ${t.patience} (score HR@20 + MRR@20,
 the best epoch's weights kept). "epoch" = best epoch / epochs run. Validation baselines on the same split: SR
-${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}, V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']} (HR@20 / MRR@20).
+${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20']}, V-SKNN ${t.validationBaselines?.vsknn?.['hr@20']} / ${t.validationBaselines?.vsknn?.['mrr@20']} (HR@20 / MRR@20).${
+    /train_tr/.test(t.split ?? '')
+      ? `
 
-| trial | ${keys.map((k) => (n.kind === 'sasrec' ? SASREC_HEADS[k] : undefined) ?? PARAM_HEADS[k]).join(' | ')} | epoch | val HR@20 | val MRR@20 | s |
+This search read the sample's \`train_tr\` / \`train_valid\` files; the script now reads the pipeline's own
+train / validation split of \`train_full\` instead, which holds the same sessions (the warehouse drops one exact
+duplicate row: one validation prediction fewer). On it \`node bench/tune-yoochoose.mjs --baselines-only\` gives
+SR ${TUNING_SPLIT_BASELINES.sr} and V-SKNN ${TUNING_SPLIT_BASELINES.vsknn}, and \`skiff train\`'s own early stopping with this
+configuration reaches the validation numbers in the model's entry above.`
+      : ''
+  }
+
+| trial | ${keys.map((k) => (kind === 'sasrec' ? SASREC_HEADS[k] : undefined) ?? PARAM_HEADS[k]).join(' | ')} | epoch | val HR@20 | val MRR@20 | s |
 |${'---|'.repeat(keys.length + 5)}
 ${rows}
 
@@ -289,35 +348,52 @@ function renderDoc(rows) {
   const table = rows
     .map(
       (r) =>
-        `| ${r.model} | ${f(r['hr@20'])} | ${f(r['mrr@20'])} | ${ref(r, 'hr@20')} | ${ref(r, 'mrr@20')} | ${f(r['ndcg@20'])} | ${f(r['coverage@20'])} | ${f(r['popbias@20'])} | ${f(r.trainSeconds, 2)} | ${r.predictionsPerSecond.toLocaleString('en-US')} |`,
+        `| ${r.model} | ${r.version} | ${f(r['hr@20'])} | ${f(r['mrr@20'])} | ${ref(r, 'hr@20')} | ${ref(r, 'mrr@20')} | ${f(r['ndcg@20'])} | ${f(r['coverage@20'])} | ${f(r['popbias@20'])} | ${f(r.trainSeconds, 2)} | ${r.predictionsPerSecond.toLocaleString('en-US')} |`,
     )
     .join('\n');
-  const neural = NEURAL.map((n) => ({ n, row: rows.find((r) => r.model === n.kind) })).filter((x) => x.row);
+  const split = rows[0]?.split;
+  const n = (x) => (typeof x === 'number' ? x.toLocaleString('en-US') : '?');
+  const param = (kind, key) => rows.find((r) => r.model === kind)?.params?.[key] ?? '?';
+  const neural = rows.filter((r) => TITLES[r.model]);
+  const loads = rows.map((r) => r.loadavg1m).filter((x) => typeof x === 'number');
   return `# Offline evaluation
 
-*Generated by \`bench/eval-yoochoose.mjs\` on ${new Date().toISOString().slice(0, 10)} — do not edit by hand; re-run the script.*
+*Generated by \`${COMMAND}\` on ${new Date().toISOString().slice(0, 10)} from what \`skiff train\` registered — do not edit by hand; re-run the script.*
+
+## How the table is made
+
+\`${COMMAND}\` (after \`npx turbo run build\`) puts the sample's \`train_full\` and \`test\` files into a
+fresh data dir as two raw files and runs, for every row,
+\`skiff train --inline --model <kind> [--config apps/cli/configs/<kind>-yoochoose.v1.json] --data-dir <dir>\`:
+the product's own ingest → transform → validate → snapshot (split and split checks) → train (select, then
+refit) → evaluate → register. Every number of the results table is read from the registered version's
+manifest (\`skiff registry show <version>\` prints the same); the script itself trains and scores nothing.
+Only predictions/s is measured by the script, on the registered artifact. A kind already registered in
+the data dir (\`--data-dir\`) is not trained again, so a long regeneration can be resumed. The \`skiff train\` wall
+times are in the raw output (\`wallSeconds\`: ${rows.map((r) => `${r.model} ${r.wallSeconds ?? '?'}`).join(', ')} s), at a 1-minute load
+average of ${loads.length ? `${Math.min(...loads)}–${Math.max(...loads)}` : '?'} on ${cores} cores (a machine shared with other jobs).
 
 ## Data
 
 session-rec's "rsc15 100k" sample of the RecSys Challenge 2015 YooChoose clicks (research/evaluation
-data without a stated licence — not shipped with skiff; where the benchmark looks for it: data/README.md, Public data).
+data without a stated licence — not shipped with skiff; where the benchmark looks for it:
+data/README.md, Public data).
 
-- Split by skiff's pipeline (\`bench/yoochoose-split.mjs\`): the sample's \`train_full\` and \`test\` files
-  ingested as two raw files, transformed with the default split rule (${split.split.rule.rule}, ${split.split.rule.testDays} day): test = sessions whose **last** event
-  falls in the final day (from ${split.split.testStart}), validation = the same rule on what remains (from ${split.split.validationStart}).
-  Sizes: train ${split.split.train.sessions.toLocaleString('en-US')} sessions, validation ${split.split.validation.sessions.toLocaleString('en-US')}, test ${split.split.test.sessions.toLocaleString('en-US')} sessions / ${split.split.test.predictions.toLocaleString('en-US')} predictions — the same test sessions as the sample's \`test\` file.
-- Training set = train + validation (= \`train_full\`): ${train.sessions.length.toLocaleString('en-US')} sessions, ${train.sessions.reduce((a, s) => a + s.length, 0).toLocaleString('en-US')} events (an exact duplicate row is dropped by the warehouse), ${counts.size.toLocaleString('en-US')} items.
+- Split by the pipeline's default rule (${split ? `${split.rule.rule}, ${split.rule.testDays} day` : '?'}; \`SKIFF_SPLIT_*\`): test = sessions whose **last** event
+  falls in the final day (from ${split?.testStart ?? '?'}), validation = the same rule on what remains (from ${split?.validationStart ?? '?'}).
+  Sizes: train ${n(split?.train?.sessions)} sessions, validation ${n(split?.validation?.sessions)} sessions / ${n(split?.validation?.predictions)} predictions, test ${n(split?.test?.sessions)} sessions / ${n(split?.test?.predictions)} predictions — the same test sessions as the sample's \`test\` file, and train / validation are the sample's \`train_tr\` / \`train_valid\` (the warehouse drops one exact duplicate row, so validation has one prediction fewer than \`train_valid\`).
+- Models are fitted on train + validation (= \`train_full\`), as \`skiff train\` refits; no online update with test sessions.
 - Filters already applied: items with ≥ 5 occurrences, sessions with ≥ 2 events. Consecutive repeated
   clicks are **kept** (the "RSC15" style, not Hidasi's deduplicated "Yoochoose").
-- \`skiff train --model sr|vsknn\` on the same two raw files registers the same test numbers (asserted within 0.001
-  by \`apps/cli/src/yoochoose.test.ts\`).
+- \`apps/cli/src/yoochoose.test.ts\` repeats \`skiff train\` for SR and V-SKNN (within 0.001 of the rows below) and
+  GRU4Rec with its shipped configuration (within 0.01), and checks the split sizes.
 
-## Protocol (\`evaluate\` in \`packages/model/src/evaluate.ts\`)
+## Protocol (\`evaluate\` in \`packages/model/src/evaluate.ts\`, called by the pipeline's evaluate stage)
 
 - Next-item prediction at **every position** of every test session (session-rec's \`evaluation.py\`):
   the prefix \`s[1..t]\` must rank \`s[t+1]\`, for t = 1 … L−1.
 - Test items unseen in training are removed first and sessions left with < 2 events are dropped
-  (none on this split: ${results[0]?.predictions.toLocaleString('en-US')} prediction points).
+  (none on this split: ${n(rows[0]?.predictions)} prediction points).
 - Ranking over **all training items** (full ranking, no sampled negatives), k = 20:
   - **HR@20** = share of predictions whose target is in the top 20 (= Recall@20 with one target;
     "P@20" in SR-GNN-lineage papers);
@@ -327,34 +403,31 @@ data without a stated licence — not shipped with skiff; where the benchmark lo
 - Ties: every model breaks score ties towards the more popular training item; SR and the kNN models fill
   lists shorter than 20 with the most popular items (score 0). session-rec leaves zero-score ties
   unordered; the fill is worth +0.003 HR@20 for SR and +0.0005 for V-SKNN here.
-- Models are trained on train + validation only (no online update with test sessions).
-- **predictions/s** = the serving path: \`recommend(prefix, 20)\` one request at a time over the test
+- **train s** = the registered \`trainSeconds\` (for the tfjs models: the selection run on train and the refit).
+- **predictions/s** = the serving path: the registered artifact, \`recommend(prefix, 20)\` one request at a time over the test
   prefixes (warm-up excluded; repeated passes for ≥ ${MIN_SERVE_MS / 1000} s, at most ${SERVE_BUDGET_MS / 1000} s), one Node.js thread, process affinity ${pinned()}
   (${cores} core${cores === 1 ? '' : 's'} available), ${cpuModel()}, Node ${process.version}. Other processes slow it
   down: each raw-output line records the machine's 1-minute load average when it was measured
-  (\`loadavg1m\`; lines without it are from runs before it was recorded), so compare predictions/s
-  between rows measured at similar load.
+  (\`loadavg1m\`), so compare predictions/s between rows measured at similar load.
 
 ## Models
 
 - **POP** — training counts (session-rec \`pop.py\`).
-- **SR** — sequential rules (session-rec \`sr.py\`): steps ${m.DEFAULT_SR_PARAMS.steps}, weighting \`${m.DEFAULT_SR_PARAMS.weighting}\` (1/i), pruning ${m.DEFAULT_SR_PARAMS.pruning}; rules of the last item only.
-- **V-SKNN** — session-rec \`VMContextKNN\`: k ${m.DEFAULT_VSKNN_PARAMS.k}, sample ${m.DEFAULT_VSKNN_PARAMS.sampleSize} most recent candidate sessions (by last event time), similarity \`${m.DEFAULT_VSKNN_PARAMS.similarity}\`, weighting \`${m.DEFAULT_VSKNN_PARAMS.weighting}\`, weighting_score \`${m.DEFAULT_VSKNN_PARAMS.weightingScore}\`, no IDF, remind on (session-rec's RSC15 tuning).
-- **STAN** — session-rec \`knn/stan.py\` (Garg et al. 2019) with its RSC15 setting \`stan-mrr\`: k ${m.DEFAULT_STAN_PARAMS.k}, sample ${m.DEFAULT_STAN_PARAMS.sampleSize}, λ1 (prefix position) ${m.DEFAULT_STAN_PARAMS.lambdaSpw}, λ2 (neighbour age) ${m.DEFAULT_STAN_PARAMS.lambdaSnh} days, λ3 (item distance in the neighbour) ${m.DEFAULT_STAN_PARAMS.lambdaInh}; weighted cosine, remind on. Neighbour age is measured from the newest training session, which ranks exactly like session-rec's age from the request time.
-- **VSTAN** — session-rec \`knn/vstan.py\` with its RSC15 setting \`vstan-mrr\`: k ${m.DEFAULT_VSTAN_PARAMS.k}, sample ${m.DEFAULT_VSTAN_PARAMS.sampleSize}, cosine, λ1 ${m.DEFAULT_VSTAN_PARAMS.lambdaSpw}, λ2 ${m.DEFAULT_VSTAN_PARAMS.lambdaSnh} days, λ3 ${m.DEFAULT_VSTAN_PARAMS.lambdaInh}, λ4 (match position) ${m.DEFAULT_VSTAN_PARAMS.lambdaIpw}, IDF weight ${m.DEFAULT_VSTAN_PARAMS.lambdaIdf}.
-${neural.length ? neural.map(({ n, row }) => neuralModelText(n, row)).join('\n') : '- tfjs models: not run (`--no-gru4rec`, `--no-sasrec` or no config file).'}
+- **SR** — sequential rules (session-rec \`sr.py\`): steps ${param('sr', 'steps')}, weighting \`${param('sr', 'weighting')}\` (1/i), pruning ${param('sr', 'pruning')}; rules of the last item only.
+- **V-SKNN** — session-rec \`VMContextKNN\`: k ${param('vsknn', 'k')}, sample ${param('vsknn', 'sampleSize')} most recent candidate sessions (by last event time), similarity \`${param('vsknn', 'similarity')}\`, weighting \`${param('vsknn', 'weighting')}\`, weighting_score \`${param('vsknn', 'weightingScore')}\`, no IDF, remind on (session-rec's RSC15 tuning).
+- **STAN** — session-rec \`knn/stan.py\` (Garg et al. 2019) with its RSC15 setting \`stan-mrr\`: k ${param('stan', 'k')}, sample ${param('stan', 'sampleSize')}, λ1 (prefix position) ${param('stan', 'lambdaSpw')}, λ2 (neighbour age) ${param('stan', 'lambdaSnh')} days, λ3 (item distance in the neighbour) ${param('stan', 'lambdaInh')}; weighted cosine, remind on. Neighbour age is measured from the newest training session, which ranks exactly like session-rec's age from the request time.
+- **VSTAN** — session-rec \`knn/vstan.py\` with its RSC15 setting \`vstan-mrr\`: k ${param('vstan', 'k')}, sample ${param('vstan', 'sampleSize')}, cosine, λ1 ${param('vstan', 'lambdaSpw')}, λ2 ${param('vstan', 'lambdaSnh')} days, λ3 ${param('vstan', 'lambdaInh')}, λ4 (match position) ${param('vstan', 'lambdaIpw')}, IDF weight ${param('vstan', 'lambdaIdf')}.
+${neural.length ? neural.map(neuralModelText).join('\n') : '- tfjs models: not run.'}
 
-${neural
-  .filter(({ n }) => n.meta.trialsTable)
-  .map(({ n }) => tuningSection(n))
-  .join('')}## Results (test split, ${results[0]?.predictions.toLocaleString('en-US')} predictions)
+${neural.map((r) => tuningSection(r.model)).join('')}## Results (test split, ${n(rows[0]?.predictions)} predictions)
 
-| model | HR@20 | MRR@20 | ref HR@20 | ref MRR@20 | NDCG@20 | Cov@20 | Pop@20 | train s | predictions/s |
-|---|---|---|---|---|---|---|---|---|---|
+| model | version | HR@20 | MRR@20 | ref HR@20 | ref MRR@20 | NDCG@20 | Cov@20 | Pop@20 | train s | predictions/s |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${table}
-${verdict()}
-"ref" = the data folder's README (independent implementation of the session-rec algorithms on this
-exact split). \`packages/model/src/real-data.test.ts\` asserts POP, SR, V-SKNN, STAN and VSTAN within ±0.01 of it.
+${verdict(rows)}
+"version" = the version \`skiff train\` registered in the script's data dir. "ref" = the data folder's README
+(independent implementation of the session-rec algorithms on this exact split).
+\`packages/model/src/real-data.test.ts\` asserts POP, SR, V-SKNN, STAN and VSTAN within ±0.01 of it.
 For context, session-rec's published RSC15 sliding-window averages (a larger dataset, 5 slices) are
 SR 0.651/0.301, V-SKNN 0.651/0.287, STAN 0.666/0.293, VSTAN 0.676/0.294, GRU4Rec 0.649/0.289
 (HR@20/MRR@20) — not comparable one-to-one.
@@ -366,3 +439,6 @@ ${rows.map((r) => JSON.stringify(r)).join('\n')}
 \`\`\`
 `;
 }
+
+// Last: renderDoc reads the constants declared above.
+if (!flag('--no-docs')) await writeFile(docPath, renderDoc(results));

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // Hyper-parameter search for skiff's tfjs GRU4Rec (or, with --model sasrec, its SASRec-style
-// model) on the YooChoose rsc15-100k sample, on the
-// *inner* split only: trains on train_tr, scores on train_valid (both inside train_full; the test
-// split is never read here). Every trial uses early stopping on train_valid (score = HR@20 +
-// MRR@20, `patience` epochs, best epoch's weights kept). A seeded random search over a small grid;
-// one JSON line per trial on stdout. The best trial (highest validation HR@20 + MRR@20) is written
-// to apps/cli/configs/<model>-yoochoose.v1.json with `epochs` = its early-stopping epoch, which
-// bench/eval-yoochoose.mjs then trains on train_full and scores on test.
+// model) on the YooChoose rsc15-100k sample, on the *inner* split only: trains on the pipeline's
+// train split and scores on its validation split. Both come from the pipeline's own split code
+// (bench/yoochoose-split.mjs: the sample's train_full and test ingested as two raw files, the
+// default split rule; validation = that rule applied to train_full), so they are the data
+// `skiff train` selects its epochs on; the test split is never used here. Every trial uses early
+// stopping on validation (score = HR@20 + MRR@20, `patience` epochs, best epoch's weights kept). A
+// seeded random search over a small grid; one JSON line per trial on stdout. The best trial (highest
+// validation HR@20 + MRR@20) is written to apps/cli/configs/<model>-yoochoose.v1.json with `epochs`
+// = its early-stopping epoch: `skiff train --config` caps its own early stopping there, then refits
+// on train + validation (bench/eval-yoochoose.mjs runs it and writes docs/evaluation.md).
 //
-//   npm run build -w @skiff/core -w @skiff/model
+//   npx turbo run build
+//   node bench/tune-yoochoose.mjs [--baselines-only]   # --baselines-only: the inner split's sizes and SR / V-SKNN on it
 //   node bench/tune-yoochoose.mjs [--model gru4rec|sasrec] [--backend tensorflow] [--trials 12] [--seed 1] [--budget-s 1200]
 //        [--max-epochs 15] [--out apps/cli/configs/gru4rec-yoochoose.v1.json] [--no-write]
 //        [--trial '{"repeatWindow":10,...}']   # run just these params (no config written)
@@ -23,20 +27,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../packages/core/dist/index.js';
 import * as m from '../packages/model/dist/index.js';
-import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../packages/testing/dist/public-data.js';
+import { pipelineSplit, yoochooseDir } from './yoochoose-split.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const lookup = findPublicData(
-  YOOCHOOSE_SAMPLE,
-  ['yoochoose-clicks-100k_train_tr.txt', 'yoochoose-clicks-100k_train_valid.txt'],
-  process.env,
-);
-if (!lookup.dir) {
-  console.error(`tune-yoochoose: ${publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup)}; nothing to do`);
-  process.exit(2);
-}
-const dataDir = lookup.dir;
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -59,9 +53,31 @@ const backendPref = option('--backend', 'auto'); // auto: native TensorFlow (tfj
 if (backendPref === 'tensorflow' || backendPref === 'wasm') m.setBackendPreference(backendPref);
 const { backend } = FROM_LOG ? { backend: undefined } : await m.initBackend();
 
-const trainTr = await m.readSessionTable(path.join(dataDir, 'yoochoose-clicks-100k_train_tr.txt'));
-const valid = await m.readSessionFile(path.join(dataDir, 'yoochoose-clicks-100k_train_valid.txt'));
-const counts = m.itemCounts(trainTr.sessions);
+/** The pipeline's inner split: train and validation of the snapshot `skiff train` would use. */
+const SPLIT_NAME = 'pipeline split of train_full: train → validation';
+let trainTr;
+let valid = [];
+if (!FROM_LOG) {
+  const { dir: dataDir, reason } = yoochooseDir();
+  if (!dataDir) {
+    console.error(`tune-yoochoose: ${reason}`);
+    process.exit(2);
+  }
+  const split = await pipelineSplit(dataDir);
+  trainTr = split.train;
+  valid = split.validation.sessions;
+  console.log(
+    JSON.stringify({
+      bench: 'tune-yoochoose',
+      split: SPLIT_NAME,
+      rule: split.split.rule,
+      validationStart: split.split.validationStart,
+      train: split.split.train,
+      validation: split.split.validation,
+    }),
+  );
+}
+const counts = trainTr ? m.itemCounts(trainTr.sessions) : new Map();
 const round = (x, d = 4) => Number(x.toFixed(d));
 const validMetrics = (model) => m.evaluate(model, valid, { ks: [20], trainItemCounts: counts }).metrics;
 
@@ -80,10 +96,9 @@ if (otherModel)
 for (const kind of logged ? [] : ['sr', 'vsknn']) {
   const mt = validMetrics(m.trainBaseline(kind, trainTr.sessions, { lastTimes: trainTr.lastTimes }));
   baselines[kind] = { 'hr@20': round(mt['hr@20']), 'mrr@20': round(mt['mrr@20']) };
-  console.log(
-    JSON.stringify({ bench: 'tune-yoochoose', baseline: kind, split: 'train_tr→train_valid', ...baselines[kind] }),
-  );
+  console.log(JSON.stringify({ bench: 'tune-yoochoose', baseline: kind, split: SPLIT_NAME, ...baselines[kind] }));
 }
+if (flag('--baselines-only')) process.exit(0);
 
 /** Fixed part of every trial. */
 const BASE = { model: MODEL, maxLen: 10, epochs: MAX_EPOCHS, patience: PATIENCE, seed: 42 };
@@ -228,11 +243,11 @@ const score = (r) => r['val hr@20'] + r['val mrr@20'];
 const chosen = results.reduce((a, r) => (score(r) > score(a) ? r : a));
 const { patience: _p, epochs: _e, ...fixed } = chosen.params;
 const config = {
-  $comment: `Chosen by bench/tune-yoochoose.mjs (seeded random search, ${results.length} trials) on the YooChoose rsc15-100k inner split: trained on train_tr, early stopping and selection on train_valid by HR@20 + MRR@20; the test split was not used. epochs = the early-stopping epoch of the chosen trial.${STAGES ? ` Stages: ${STAGES}.` : ''}`,
+  $comment: `Chosen by bench/tune-yoochoose.mjs (seeded random search, ${results.length} trials) on the YooChoose rsc15-100k inner split (the pipeline's train and validation splits of train_full): trained on train, early stopping and selection on validation by HR@20 + MRR@20; the test split was not used. epochs = the early-stopping epoch of the chosen trial.${STAGES ? ` Stages: ${STAGES}.` : ''}`,
   $meta: {
     chosenBy: 'bench/tune-yoochoose.mjs',
     date: new Date().toISOString().slice(0, 10),
-    split: 'train_tr → train_valid',
+    split: logged ? (logged.find((l) => l.split)?.split ?? 'train_tr → train_valid') : SPLIT_NAME,
     trials: results.length,
     ...(STAGES ? { stages: STAGES } : { searchSeed: SEARCH_SEED }),
     trial: chosen.trial,

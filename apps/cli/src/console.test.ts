@@ -31,8 +31,8 @@ describe('the demo at a terminal', () => {
 
   it('prints stages and no JSON; every line of its log file is strict JSON with no repeated key', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-console-'));
-    // The end-to-end demo's data (seed 3): its gate has a clear winner to serve; on a smaller draw
-    // no model may beat every other at 95 %, and the demo then has nothing to serve.
+    // The end-to-end demo's data (seed 3). (With no clear winner the demo serves the run's best
+    // model and says so: demo-no-winner.test.ts.)
     const cmd = [
       process.execPath,
       CLI_MAIN,

@@ -11,8 +11,11 @@ import { runCliProcess, type CliResult } from './test-helpers/cli.js';
 /**
  * The product reproduces docs/evaluation.md: the YooChoose rsc15-100k sample's `train_full` and
  * `test` files, ingested as two raw files into a fresh data dir, give the documented split
- * (10,152 test predictions) through the split of the pipeline itself, and `skiff train --model sr`
- * / `--model vsknn` register the documented test HR@20 / MRR@20 within 0.001.
+ * (10,152 test predictions) through the split of the pipeline itself, `skiff train --model sr`
+ * / `--model vsknn` register the documented test HR@20 / MRR@20 within 0.001, and `skiff train
+ * --config gru4rec-yoochoose.v1` (the shipped tuned GRU4Rec: epochs chosen on validation, refit on
+ * train + validation) within 0.01. The GRU4Rec run trains for minutes (tens of minutes on a busy
+ * machine); SKIFF_YOOCHOOSE_NEURAL=0 skips it.
  *
  * The data is not part of the repository; `findPublicData` looks for it (data/README.md, Public
  * data), and without it the test is skipped saying where it looked.
@@ -36,8 +39,13 @@ function documented(model: string): { 'hr@20': number; 'mrr@20': number; predict
   return JSON.parse(line) as { 'hr@20': number; 'mrr@20': number; predictions: number };
 }
 
+const neural = process.env['SKIFF_YOOCHOOSE_NEURAL'] !== '0';
+if (dataDir && !neural) console.warn('SKIPPED the tuned GRU4Rec on YooChoose: SKIFF_YOOCHOOSE_NEURAL=0');
+
 interface RunJson {
   modelVersion: string;
+  backend: string;
+  selection?: { chosenEpochs: number; epochsRun: number; stoppedEarly: boolean };
   metrics: Record<string, number>;
   predictions: number;
   split: SplitSummary;
@@ -88,6 +96,28 @@ describe.skipIf(!dataDir)(title, () => {
       ).toBeLessThanOrEqual(0.001);
     }
   }, 300_000);
+
+  it.skipIf(!neural)(
+    'train_full + test: the shipped tuned GRU4Rec registers the documented test numbers within 0.01',
+    async () => {
+      const root = await fresh([TRAIN, TEST]);
+      const r = await runCliProcess(
+        ['train', '--inline', '--config', 'gru4rec-yoochoose.v1', '--json', '--no-progress', '--data-dir', root],
+        env,
+      );
+      const run = lastJson<RunJson>(r);
+      const doc = documented('gru4rec') as ReturnType<typeof documented> & { selection?: { chosenEpochs: number } };
+      expect(run.predictions).toBe(10_152);
+      // Epochs chosen on validation by the run itself, then the refit on train + validation.
+      expect(run.selection?.chosenEpochs).toBeGreaterThan(0);
+      for (const k of ['hr@20', 'mrr@20'] as const)
+        expect(
+          Math.abs(run.metrics[k]! - doc[k]),
+          `gru4rec ${k} ${run.metrics[k]} vs ${doc[k]} (epochs chosen ${run.selection?.chosenEpochs}, documented ${doc.selection?.chosenEpochs}; backend ${run.backend})`,
+        ).toBeLessThanOrEqual(0.01);
+    },
+    3_600_000,
+  );
 
   it('a split too small for the data fails loudly with its sizes and registers nothing', async () => {
     const root = await fresh([TRAIN]);

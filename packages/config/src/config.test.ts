@@ -33,7 +33,14 @@ describe('pipelineSettings', () => {
     expect(pipelineSettings(loadConfig({}))).toEqual({
       split: { rule: 'last-days', testDays: 1 },
       splitChecks: { minSessions: 50, minPredictions: 200 },
-      gate: { policy: 'candidate', baselines: ['pop', 'sr', 'vsknn'], confidence: 0.95, resamples: 1000, seed: 7 },
+      gate: {
+        policy: 'candidate',
+        baselines: ['pop', 'sr', 'vsknn'],
+        confidence: 0.95,
+        resamples: 1000,
+        seed: 7,
+        noWinner: 'keep',
+      },
       promotionMetric: 'hr@20',
     });
   });
@@ -48,12 +55,13 @@ describe('pipelineSettings', () => {
         SKIFF_PROMOTION_POLICY: 'promote-best',
         SKIFF_PROMOTION_BASELINES: 'sr, vsknn',
         SKIFF_PROMOTION_METRIC: 'mrr@20',
+        SKIFF_PROMOTION_NO_WINNER: 'serve-best',
       }),
     );
     expect(s).toMatchObject({
       split: { rule: 'dates', testStart: '2014-04-07T00:00:00Z' },
       splitChecks: { minSessions: 10 },
-      gate: { policy: 'promote-best', baselines: ['sr', 'vsknn'] },
+      gate: { policy: 'promote-best', baselines: ['sr', 'vsknn'], noWinner: 'serve-best' },
       promotionMetric: 'mrr@20',
     });
     expect(
@@ -67,6 +75,7 @@ describe('pipelineSettings', () => {
     ).toThrow(/CONFIG_INVALID|invalid split \(SKIFF_SPLIT_\*\): validationStart/);
     expect(() => loadConfig({ SKIFF_PROMOTION_METRIC: 'coverage@20' })).toThrow(SkiffError);
     expect(() => loadConfig({ SKIFF_PROMOTION_BASELINES: 'pop,gru4rec' })).toThrow(SkiffError);
+    expect(() => loadConfig({ SKIFF_PROMOTION_NO_WINNER: 'promote-anyway' })).toThrow(SkiffError);
   });
 });
 

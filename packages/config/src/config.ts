@@ -153,6 +153,8 @@ export const SkiffConfigSchema = z.object({
     )
     .pipe(z.array(z.enum(BASELINE_KINDS))),
   promotionConfidence: z.coerce.number().gt(0).lt(1).default(GATE_DEFAULTS.confidence),
+  /** No clear winner: `keep` production as it is, or `serve-best` (only while production is empty; see GateSchema). */
+  promotionNoWinner: z.enum(['keep', 'serve-best']).default('keep'),
   /** Drift alerts are POSTed here as JSON (optional; always logged). */
   alertWebhookUrl: z.url().optional(),
   /** The TEMPORAL_* variables, for Temporal's own env configuration (TLS, API key, profiles). */
@@ -201,6 +203,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_PROMOTION_POLICY: 'promotionPolicy',
   SKIFF_PROMOTION_BASELINES: 'promotionBaselines',
   SKIFF_PROMOTION_CONFIDENCE: 'promotionConfidence',
+  SKIFF_PROMOTION_NO_WINNER: 'promotionNoWinner',
   SKIFF_METRICS_TOKEN: 'metricsToken',
   SKIFF_METRICS_PORT: 'metricsPort',
   SKIFF_DASHBOARD_HOSTS: 'dashboardHosts',
@@ -300,6 +303,7 @@ export function pipelineSettings(config: SkiffConfig): {
       policy: config.promotionPolicy,
       baselines: config.promotionBaselines,
       confidence: config.promotionConfidence,
+      noWinner: config.promotionNoWinner,
     }),
     promotionMetric: config.promotionMetric,
   };

@@ -162,6 +162,16 @@ export const GateSchema = z
     confidence: z.number().gt(0).lt(1).default(0.95),
     resamples: z.number().int().min(100).max(100_000).default(1000),
     seed: z.number().int().default(7),
+    /**
+     * When no model clears every interval (no clear winner, or the judged model lost): `keep`
+     * (default) moves nothing, so production stays as it is — empty when there is no champion.
+     * `serve-best` changes that only while production is empty: the run's best model on the point
+     * estimate (ties go to the candidate) is promoted, and the reason says that no model was a
+     * clear winner. No other model of the run can have beaten it (its point estimate is the
+     * highest), so a model a baseline beat is still never promoted; a champion is never replaced
+     * this way. For a fresh install (the demo) that must serve something.
+     */
+    noWinner: z.enum(['keep', 'serve-best']).default('keep'),
   })
   .strict();
 export type Gate = z.infer<typeof GateSchema>;

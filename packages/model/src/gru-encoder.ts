@@ -30,8 +30,11 @@ export const gruEncoder: SequenceEncoder = {
     let emb: tf.Tensor = tf.gather(w.itemEmb!, ids); // [B, L, D]
     if (dropout) emb = tf.dropout(emb, dropout.rate, undefined, dropout.seed);
     const gx = tf.add(tf.matMul(tf.reshape(emb, [batch * steps, -1]), w.W!), w.b!).reshape([batch, steps, 3 * hidden]);
-    const gxs = tf.unstack(gx, 1) as tf.Tensor2D[];
-    const ms = tf.unstack(tf.expandDims(mask, 2), 1) as tf.Tensor2D[];
+    // unstack's gradient is stack, which tfjs hands a bare tensor (not a list) when there is only
+    // one step — a batch whose prefixes all have one item (an epoch's last, partial batch can be
+    // one) — and fails; one step needs no unstack.
+    const gxs = steps === 1 ? [tf.reshape(gx, [batch, 3 * hidden])] : (tf.unstack(gx, 1) as tf.Tensor2D[]);
+    const ms = steps === 1 ? [tf.reshape(mask, [batch, 1])] : (tf.unstack(tf.expandDims(mask, 2), 1) as tf.Tensor2D[]);
     let h: tf.Tensor2D = tf.zeros([batch, hidden]);
     for (let t = 0; t < steps; t++) {
       const [xz, xr, xn] = tf.split(gxs[t]!, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];

@@ -61,6 +61,18 @@ describe('GRU4Rec options', () => {
     expect(TrainParamsSchema.safeParse({ dropout: 1.5 }).success).toBe(false);
   });
 
+  it('trains on a batch whose prefixes all have one item (a one-step GRU: the last, partial batch can be one)', async () => {
+    await initBackend();
+    // Sessions of two clicks: every training prefix has one item, so every batch has one step.
+    const train = Array.from({ length: 200 }, (_, i) => [`i${i % 40}`, `i${(i * 7 + 1) % 40}`]);
+    for (const kind of ['gru4rec', 'sasrec'] as const) {
+      const model = await trainGru4Rec({ train, params: { ...small, model: kind, epochs: 1, negatives: 16 } });
+      expect(Number.isFinite(model.training!.losses[0]!)).toBe(true);
+      expect(model.recommend(['i1'], 5)).toHaveLength(5);
+      model.dispose();
+    }
+  });
+
   it('the repeat term learns "the last item comes again": top-1 on unseen sessions', async () => {
     await initBackend();
     const before = tf.memory().numTensors;

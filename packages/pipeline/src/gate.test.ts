@@ -133,6 +133,60 @@ describe('the promotion gate', () => {
     expect(d.reason).toMatch(/\(sr, the best of the run\)/);
   });
 
+  describe('no clear winner (noWinner)', () => {
+    // sr and vsknn differ on 72 points, sr ahead by 8: the best of the run, but not clearly.
+    const sr = hits(N, 0.5, 3);
+    let won = 0;
+    let lost = 0;
+    const vsknn = sr.map((h) => (h === 1 && won < 40 ? (won++, 0) : h === 0 && lost < 32 ? (lost++, 1) : h));
+    const fresh = comparison(
+      { candidate: hits(N, 0.3, 1), pop: hits(N, 0.1, 2), sr, vsknn },
+      { candidate: 'candidate', pop: 'baseline', sr: 'baseline', vsknn: 'baseline' },
+    );
+
+    it('keep (default): nothing is promoted, even with production empty', () => {
+      const d = decideGate(fresh, 'promote-best');
+      expect(d.contender).toBe('sr');
+      expect(d.promote).toBeNull();
+      expect(d.fallback).toBeUndefined();
+      expect(d.checks.find((c) => c.against === 'vsknn')).toMatchObject({ passed: false });
+      expect(d.reason).toMatch(/does not beat vsknn .*\[95% CI −0\.\d{4}, \+0\.\d{4}\]/);
+    });
+
+    it('serve-best with production empty promotes the best model of the run on the point estimate, and says so', () => {
+      const d = decideGate(fresh, 'promote-best', { noWinner: 'serve-best' });
+      expect(d.promote).toBe('sr');
+      expect(d.fallback).toBe('serve-best');
+      expect(d.champion).toBeNull();
+      // Nothing of the run beat it: every interval of another model minus it reaches below 0.
+      for (const p of fresh.pairs.filter((x) => x.b === 'sr')) expect(p.lo).toBeLessThanOrEqual(0);
+      expect(d.reason).toMatch(
+        /^no clear winner: hr@20 0\.\d{4} \(sr, the best of the run\) .* does not beat vsknn .*Production is empty, so the best model of the run on the point estimate, sr \(hr@20 0\.\d{4}\), is promoted/,
+      );
+    });
+
+    it('serve-best keeps an existing champion', () => {
+      const withChampion = comparison(
+        { candidate: hits(N, 0.3, 1), pop: hits(N, 0.1, 2), sr, vsknn, champion: hits(N, 0.45, 4) },
+        { candidate: 'candidate', pop: 'baseline', sr: 'baseline', vsknn: 'baseline', champion: 'champion' },
+      );
+      const d = decideGate(withChampion, 'promote-best', { noWinner: 'serve-best' });
+      expect(d.promote).toBeNull();
+      expect(d.fallback).toBeUndefined();
+      expect(d.champion).toBe('v0001');
+    });
+
+    it('serve-best never overrides a clear verdict: a clear winner is promoted as usual', () => {
+      const clear = comparison(
+        { candidate: hits(N, 0.7, 1), pop: hits(N, 0.1, 2), sr: hits(N, 0.5, 3) },
+        { candidate: 'candidate', pop: 'baseline', sr: 'baseline' },
+      );
+      const d = decideGate(clear, 'promote-best', { noWinner: 'serve-best' });
+      expect(d).toMatchObject({ promote: 'candidate' });
+      expect(d.fallback).toBeUndefined();
+    });
+  });
+
   it('promotes when there is nothing to beat', () => {
     const d = decideGate(comparison({ candidate: hits(100, 0.5, 1) }, { candidate: 'candidate' }), 'candidate');
     expect(d.promote).toBe('candidate');
@@ -256,6 +310,37 @@ describe('promote applies the decision', () => {
     expect(r.reason).toMatch(/^not promoted: .* does not beat sr/);
     expect(mem.moves).toEqual([]);
     expect(mem.aliases['production']).toBe('v0001');
+  });
+
+  it('serve-best on an empty production registers the best baseline and says there was no clear winner', async () => {
+    const mem = memoryRegistry();
+    const candidate = mem.add('gru4rec', lineage);
+    const acts = createPipelineActivities({ registry: mem.registry, logger: silentLogger } as unknown as PipelineDeps);
+    const sr = hits(N, 0.5, 3);
+    let won = 0;
+    let lost = 0;
+    // pop equals sr on all but 72 points, sr ahead on 40 of them: ahead, not clearly.
+    const close = sr.map((h) => (h === 1 && won < 40 ? (won++, 0) : h === 0 && lost < 32 ? (lost++, 1) : h));
+    const decision = decideGate(
+      comparison(
+        { candidate: hits(N, 0.3, 1), pop: close, sr },
+        { candidate: 'candidate', pop: 'baseline', sr: 'baseline' },
+      ),
+      'promote-best',
+      { noWinner: 'serve-best' },
+    );
+    expect(decision).toMatchObject({ promote: 'sr', fallback: 'serve-best' });
+    const r = await acts.promote({
+      version: candidate.version,
+      metric: 'hr@20',
+      decision,
+      evaluation,
+      snapshot,
+      workflowId: 'wf',
+      runId: 'r',
+    });
+    expect(r).toMatchObject({ promoted: true, promotedModel: 'sr', promotedVersion: 'v0002' });
+    expect(mem.moves[0]!.reason).toMatch(/^promoted sr baseline v0002 \(over candidate v0001\): no clear winner: /);
   });
 
   it('refuses a promotion decided against a champion that has moved since', async () => {

@@ -72,7 +72,7 @@ export async function runTrainingPipeline(
     ...(params.splitChecks ? { splitChecks: params.splitChecks } : {}),
   });
   const decision = evaluation.comparison
-    ? decideGate(evaluation.comparison, params.gate?.policy ?? 'candidate')
+    ? decideGate(evaluation.comparison, params.gate?.policy ?? 'candidate', { noWinner: params.gate?.noWinner })
     : undefined;
   stage('register', { metrics: evaluation.metrics, baselines: evaluation.baselines });
   const manifest = await acts.register({

@@ -49,6 +49,10 @@ export interface DemoResult {
   promoted: boolean;
   /** What `production` points to after the run (the candidate or, under promote-best, a baseline). */
   promotedVersion?: string;
+  /** The version served after the training run (what `production` points to). */
+  servedVersion: string;
+  /** The demo's one-line account of what the gate decided and what is served. */
+  outcome: string;
   /** The gate's comparison and decision (every model, every interval). */
   comparison?: PipelineRunResult['comparison'];
   decision?: PipelineRunResult['decision'];
@@ -65,6 +69,41 @@ export interface DemoResult {
 }
 
 export const DEMO_DEFAULTS = { sessions: 20_000, items: 2_000, days: 7, seed: 1, trafficSessions: 300 };
+
+/** `v0002 (sr)`: what production points to at the end (a drift retraining may have moved it). */
+function productionAfter(
+  served: { version: string; name: string },
+  retrain: PipelineRunResult | null,
+  candidateName: string,
+): string {
+  const moved = retrain?.promoted && retrain.promotedVersion;
+  if (!moved) return `${served.version} (${served.name})`;
+  const who = retrain.decision?.promote;
+  return `${retrain.promotedVersion} (${!who || who === 'candidate' ? candidateName : who}, by the retraining)`;
+}
+
+/**
+ * What the gate decided and what the demo serves, in words: a clear winner; no clear winner on a
+ * fresh data dir (the run's best model on the point estimate is served); or no clear winner with a
+ * champion in production (the champion stays).
+ */
+export function demoOutcome(run: PipelineRunResult): string {
+  const d = run.decision;
+  const name = (m: string) => (m === 'candidate' ? `the candidate ${run.modelVersion}` : `the ${m} baseline`);
+  if (!d) return run.promoted ? `promoted: ${run.promotionReason}` : `production unchanged: ${run.promotionReason}`;
+  const pct = `${Math.round(d.confidence * 1000) / 10}%`;
+  if (run.promoted && d.fallback)
+    return `NO CLEAR WINNER: no model beat every other at ${pct}; production was empty, so the demo serves the best model of the run on the point estimate, ${name(d.promote!)} (${run.promotedVersion}).`;
+  if (run.promoted)
+    return `clear winner: ${name(d.promote!)} beat every other model at ${pct} and is served (${run.promotedVersion}).`;
+  // Decided, but production moved before it could be applied: the reason says so.
+  if (d.promote) return `not promoted: ${run.promotionReason}`;
+  if (d.champion && d.checks.every((c) => c.role === 'champion' || c.passed))
+    return `not promoted: ${name(d.contender)} beat every baseline but not the champion at ${pct}; production stays ${d.champion}.`;
+  if (d.champion)
+    return `NO CLEAR WINNER: no model of the run beat every other at ${pct}; production stays the existing champion ${d.champion}.`;
+  return `not promoted: ${run.promotionReason}`;
+}
 
 /** The whole loop (docs/design.md, The loop) on simulator data; leaves everything running until close(). */
 export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHandle> {
@@ -105,13 +144,14 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
   try {
     step(3, 'trainingPipeline: ingest → transform → validate → train → evaluate → register → promote');
     const train = await readTrainParams(undefined, opts.epochs ? { epochs: opts.epochs } : {});
-    // The demo promotes whichever model wins its test (a baseline too), so that something is always
-    // served — and never a model that a baseline beat in the same run.
+    // The demo promotes whichever model wins its test (a baseline too) — never a model that a
+    // baseline beat in the same run. When no model wins clearly, an existing champion stays; on a
+    // fresh data dir the run's best model on the point estimate is served, and the demo says so.
     const settings = pipelineSettings(ctx.config);
     const training = {
       train,
       ...settings,
-      gate: { ...settings.gate, policy: 'promote-best' as const },
+      gate: { ...settings.gate, policy: 'promote-best' as const, noWinner: 'serve-best' as const },
       queues: taskQueues(ctx.config),
     };
     const workflowId = `demo-train-${Date.now()}`;
@@ -119,10 +159,18 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
       ctx.say(`  follow it: ${temporalUi}/namespaces/${ctx.config.temporalNamespace}/workflows/${workflowId}`);
     const run = await runTraining(t.client.client, training, { workflowId, taskQueue: ctx.config.taskQueue });
     printRun(ctx, run);
+    const outcome = demoOutcome(run);
+    ctx.say(`  ${outcome}`);
 
     step(4, 'serving the production model');
     server = await serve(ctx, opts.port ?? (opts.once ? 0 : ctx.config.servePort), ctx.config.serveHost, temporalUi);
-    ctx.say(`  ${server.url} serves ${server.models.current()?.manifest.version}; dashboard ${server.url}/dashboard`);
+    const served = server.models.current()?.manifest;
+    if (!served)
+      throw new SkiffError(
+        'MODEL_NOT_FOUND',
+        `nothing to serve: production is empty after the training run (${run.promotionReason})`,
+      );
+    ctx.say(`  ${server.url} serves ${served.name} ${served.version}; dashboard ${server.url}/dashboard`);
 
     step(5, 'sending traffic through HTTP');
     const test = (
@@ -171,15 +219,16 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
       ctx.say(`  ${mon.trigger ?? 'drift'} → retraining started as ${mon.retrainWorkflowId}; waiting for it`);
       retrain = (await t.client.client.workflow.getHandle(mon.retrainWorkflowId).result()) as PipelineRunResult;
       printRun(ctx, retrain);
+      ctx.say(`  ${demoOutcome(retrain)}`);
     }
     if (!opts.once) await applyScheduleSet(ctx, t.client.client);
 
-    const best = run.decision?.promote;
     ctx.say(
       `\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)}; ${Object.entries(run.baselines)
         .map(([n, m]) => `${n.toUpperCase()} ${m['hr@20']?.toFixed(4)}`)
-        .join(', ')}; production: ${run.promotedVersion ?? '(unchanged)'}${best ? ` (${best})` : ''}`,
+        .join(', ')}; production: ${productionAfter(served, retrain, train.model)}`,
     );
+    ctx.say(outcome);
     ctx.say(`serving:  ${server.url}/v1/recommendations`);
     ctx.say(`dashboard: ${server.url}/dashboard`);
     ctx.say(`report:   ${mon.report.htmlPath}`);
@@ -192,6 +241,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
         baselines: run.baselines,
         promoted: run.promoted,
         ...(run.promotedVersion ? { promotedVersion: run.promotedVersion } : {}),
+        servedVersion: served.version,
+        outcome,
         ...(run.comparison ? { comparison: run.comparison } : {}),
         ...(run.decision ? { decision: run.decision } : {}),
         servingUrl: server.url,

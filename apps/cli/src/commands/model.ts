@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -24,18 +25,49 @@ import {
   type TrainingProgressView,
 } from '../progress.js';
 
-export const DEFAULT_TRAIN_CONFIG = fileURLToPath(new URL('../../configs/gru4rec.json', import.meta.url));
+/** The training configurations shipped with the CLI (`--config <name>`: `<name>.json` in this folder). */
+export const SHIPPED_CONFIGS_DIR = fileURLToPath(new URL('../../configs/', import.meta.url));
+export const DEFAULT_TRAIN_CONFIG = path.join(SHIPPED_CONFIGS_DIR, 'gru4rec.json');
+
+/** The names `--config` accepts besides a file path. */
+export function shippedConfigNames(): string[] {
+  return readdirSync(SHIPPED_CONFIGS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+/**
+ * `--config`: a JSON file, or the name of a shipped configuration (`gru4rec-yoochoose.v1`, the
+ * GRU4Rec tuned on the YooChoose sample; see docs/evaluation.md). A file of that name wins.
+ */
+export function resolveTrainConfig(config: string | undefined): string {
+  if (config === undefined) return DEFAULT_TRAIN_CONFIG;
+  if (existsSync(config)) return config;
+  const shipped = path.join(SHIPPED_CONFIGS_DIR, `${config}.json`);
+  if (/^[\w.-]+$/.test(config) && existsSync(shipped)) return shipped;
+  throw new SkiffError(
+    'CONFIG_INVALID',
+    `--config ${config}: no such file, and no shipped configuration of that name (shipped: ${shippedConfigNames().join(', ')})`,
+  );
+}
 
 export async function readTrainParams(
-  file: string | undefined,
+  config: string | undefined,
   overrides: Partial<TrainParams> = {},
 ): Promise<TrainParams> {
-  const raw = JSON.parse(await readFile(file ?? DEFAULT_TRAIN_CONFIG, 'utf8')) as unknown;
+  const file = resolveTrainConfig(config);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (e) {
+    throw new SkiffError('CONFIG_INVALID', `invalid training config ${file}: ${(e as Error).message}`);
+  }
   const parsed = TrainParamsSchema.safeParse({ ...(raw as object), ...overrides });
   if (!parsed.success)
     throw new SkiffError(
       'CONFIG_INVALID',
-      `invalid training config ${file ?? DEFAULT_TRAIN_CONFIG}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `invalid training config ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   return parsed.data;
 }
@@ -54,7 +86,7 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
   const interval = (name: string) => {
     const c = checks.get(name);
     return c
-      ? `  ${r.decision!.contender} − ${name}: ${signed(c.diff)} [${Math.round(r.decision!.confidence * 100)}% CI ${signed(c.lo)}, ${signed(c.hi)}]`
+      ? `  ${r.decision!.contender} − ${name}: ${signed(c.diff)} [${Math.round(r.decision!.confidence * 1000) / 10}% CI ${signed(c.lo)}, ${signed(c.hi)}]`
       : '';
   };
   ctx.say(
@@ -179,7 +211,10 @@ export function registerModelCommands(program: Command): void {
       'ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline',
     )
     .option('--model <model>', "gru4rec|sasrec|pop|sr|vsknn|stan|vstan (default: the config's, gru4rec)")
-    .option('--config <file>', 'training config (JSON)')
+    .option(
+      '--config <file|name>',
+      `training config: a JSON file, or a shipped one by name (${shippedConfigNames().join(', ')})`,
+    )
     .option('--epochs <n>', 'override epochs', (v) => Number(v))
     .option('--inline', 'run the stages in this process instead of through Temporal')
     .option('--progress', 'draw the training progress bar on stderr even when it is not a terminal')
@@ -225,7 +260,7 @@ export function registerModelCommands(program: Command): void {
   pipeline
     .command('run')
     .description('start trainingPipeline on Temporal and wait for it')
-    .option('--config <file>', 'training config (JSON)')
+    .option('--config <file|name>', 'training config: a JSON file, or a shipped one by name (see skiff train --help)')
     .option('--workflow-id <id>')
     .option('--progress', 'draw the training progress bar on stderr even when it is not a terminal')
     .option('--no-progress', 'never draw the training progress bar (default: drawn when stderr is a terminal)')

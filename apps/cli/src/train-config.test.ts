@@ -1,0 +1,43 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readTrainParams, resolveTrainConfig, shippedConfigNames } from './commands/model.js';
+
+describe('training configs (--config)', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('names the shipped configurations, the tuned ones included', () => {
+    expect(shippedConfigNames()).toEqual(
+      expect.arrayContaining(['gru4rec', 'gru4rec-yoochoose.v1', 'sasrec-yoochoose.v1']),
+    );
+  });
+
+  it('reads a shipped configuration by name: the tuned GRU4Rec, its epochs capping early stopping on validation', async () => {
+    const p = await readTrainParams('gru4rec-yoochoose.v1');
+    expect(p).toMatchObject({ model: 'gru4rec', hiddenUnits: 200, embeddingDim: 150, epochs: 12, patience: 2 });
+    // The tuning notes ($comment, $meta) are not parameters.
+    expect(Object.keys(p).some((k) => k.startsWith('$'))).toBe(false);
+    expect(await readTrainParams('gru4rec-yoochoose.v1', { model: 'sr' })).toMatchObject({ model: 'sr' });
+  });
+
+  it('a file path wins over a name; an unknown name or a bad file is CONFIG_INVALID with the shipped names', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-config-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'mine.json');
+    await writeFile(file, JSON.stringify({ model: 'sr' }));
+    expect(resolveTrainConfig(file)).toBe(file);
+    expect((await readTrainParams(file)).model).toBe('sr');
+    expect(() => resolveTrainConfig('gru4rec-tuned')).toThrow(
+      /no shipped configuration of that name \(shipped: .*gru4rec-yoochoose\.v1/,
+    );
+    expect(() => resolveTrainConfig('../configs/gru4rec')).toThrow(/no such file/);
+    await writeFile(file, '{ not json');
+    await expect(readTrainParams(file)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await writeFile(file, JSON.stringify({ model: 'nope' }));
+    await expect(readTrainParams(file)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
