@@ -386,7 +386,7 @@ data/README.md, Public data).
 - Filters already applied: items with ≥ 5 occurrences, sessions with ≥ 2 events. Consecutive repeated
   clicks are **kept** (the "RSC15" style, not Hidasi's deduplicated "Yoochoose").
 - \`apps/cli/src/yoochoose.test.ts\` repeats \`skiff train\` for SR and V-SKNN (within 0.001 of the rows below) and
-  GRU4Rec with its shipped configuration (within 0.01; about ten minutes, so only with `SKIFF_YOOCHOOSE_NEURAL=1`), and checks the split sizes.
+  GRU4Rec with its shipped configuration (within 0.01; about ten minutes, so only with \`SKIFF_YOOCHOOSE_NEURAL=1\`), and checks the split sizes.
 
 ## Protocol (\`evaluate\` in \`packages/model/src/evaluate.ts\`, called by the pipeline's evaluate stage)
 
