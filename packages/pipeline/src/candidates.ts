@@ -10,6 +10,12 @@ export interface CandidateSearch {
 const NAME = /^[A-Za-z0-9_.-]{1,40}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * A training config file: the params of one model (the single-model form), optionally with
+ * `candidates` (a list of overrides of those params, each one candidate, with an optional `name`)
+ * or `search` (a seeded random draw of `trials` distinct combinations from `space`). The params
+ * outside the list are the base every candidate starts from.
+ */
 export interface TrainingConfig {
   /** The base params (the only model when there is no candidate list). */
   train: TrainParams;
@@ -21,15 +27,18 @@ function invalid(source: string, message: string): SkiffError {
   return new SkiffError('CONFIG_INVALID', `invalid training config ${source}: ${message}`, { retryable: false });
 }
 
-function parseParams(source: string, what: string, raw: object): TrainParams {
+function parseParams(source: string, what: string | null, raw: object): TrainParams {
   const parsed = TrainParamsSchema.safeParse(raw);
   if (!parsed.success)
-    throw invalid(source, `${what}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw invalid(
+      source,
+      `${what ? `${what}: ` : ''}${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
 /**
- * Reads a training config object (see above). `overrides` (command-line flags such as --epochs)
+ * Reads a training config object (see TrainingConfig). `overrides` (command-line flags such as --epochs)
  * apply to the base and to every candidate. A list of one candidate is that model alone, exactly
  * as if it had been written without the list.
  */
@@ -45,7 +54,7 @@ export function parseTrainingConfig(
   if (list !== undefined && (!Array.isArray(list) || list.length === 0 || list.length > 64 || !list.every(isObject)))
     throw invalid(source, '"candidates" must be a list of 1 to 64 objects (params overriding the base)');
   if (search !== undefined) checkSearch(source, search);
-  const train = parseParams(source, 'params', { ...baseRaw, ...overrides });
+  const train = parseParams(source, null, { ...baseRaw, ...overrides });
   const overridesList: Array<Record<string, unknown>> = search
     ? drawTrials(search as CandidateSearch)
     : ((list as Array<Record<string, unknown>> | undefined) ?? []);
