@@ -245,6 +245,13 @@ export interface ExperimentTracker {
   getRun(runId: string): Promise<RunInfo & { history: MetricPoint[] }>;
 }
 
+/**
+ * The tracker experiment of model selections: one parent run per pipeline run with candidates;
+ * each candidate's run and the refit carry its id in the `parentRunId` tag (and `role`:
+ * `candidate` or `refit`; `candidate`: the candidate's name).
+ */
+export const SELECTION_EXPERIMENT = 'selection';
+
 /** Training/evaluation params carried through the pipeline. */
 export interface PipelineParams {
   train: TrainParams;

@@ -4,6 +4,7 @@ import {
   GateSchema,
   SkiffError,
   SplitChecksSchema,
+  SELECTION_EXPERIMENT,
   TrainParamsSchema,
   describeSplitSizes,
   splitProblems,
@@ -342,7 +343,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
             if (run && p.valHr20 !== undefined)
               await deps.tracker!.logMetrics(
                 run.runId,
-                { 'val_hr@20': p.valHr20, 'val_mrr@20': p.valMrr20 ?? 0 },
+                { 'val_hr@20': p.valHr20, 'val_mrr@20': p.valMrr20 ?? 0, epoch: p.epoch ?? 0 },
                 p.epoch ?? 0,
               );
             await hooks.progress?.({ ...p, candidate: name });
@@ -573,9 +574,6 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
 }
 
 export type PipelineActivities = ReturnType<typeof createPipelineActivities>;
-
-/** The tracker experiment holding the parent run of each model selection. */
-export const SELECTION_EXPERIMENT = 'selection';
 
 /** Pure promotion rule, kept apart so it can be tested on its own. */
 export function decidePromotion(
