@@ -313,7 +313,9 @@ export function registerModelCommands(program: Command): void {
         );
         for (const c of s.progress?.candidates ?? []) ctx.say(`  candidate ${candidateLine(c)}`);
         for (const a of s.activities)
-          ctx.say(`  running ${a.type} (attempt ${a.attempt}): ${JSON.stringify(a.heartbeat)}`);
+          ctx.say(
+            `  running ${a.type} (attempt ${a.attempt}${a.worker ? ` on ${a.worker}` : ''}): ${JSON.stringify(a.heartbeat)}`,
+          );
         if (s.result) printRun(ctx, s.result);
         ctx.result({ workflowId, ...s });
       } finally {
