@@ -278,6 +278,13 @@ export interface ExperimentTracker {
   getRun(runId: string): Promise<RunInfo & { history: MetricPoint[] }>;
 }
 
+/**
+ * The tracker experiment of model selections: one parent run per pipeline run with candidates;
+ * each candidate's run and the refit carry its id in the `parentRunId` tag (and `role`:
+ * `candidate` or `refit`; `candidate`: the candidate's name).
+ */
+export const SELECTION_EXPERIMENT = 'selection';
+
 /** Training/evaluation params carried through the pipeline. */
 export interface PipelineParams {
   train: TrainParams;
@@ -296,6 +303,18 @@ export interface PipelineParams {
    * Unset: every activity runs on the workflow's own queue.
    */
   queues?: TaskQueues;
+  /**
+   * Model selection over several candidates: each is trained on train and scored on validation
+   * (in parallel under Temporal), the best is refitted on train + validation and gated. Fewer than
+   * two: `train` alone, as without the list.
+   */
+  candidates?: Candidate[];
+}
+
+/** One candidate of model selection: a name (unique in its run) and complete training params. */
+export interface Candidate {
+  name: string;
+  params: TrainParams;
 }
 
 export interface TaskQueues {
@@ -319,6 +338,8 @@ export interface Progress {
   valHr20?: number;
   valMrr20?: number;
   rows?: number;
+  /** The candidate being trained, during model selection over several candidates. */
+  candidate?: string;
 }
 
 export interface TrainOutput {
@@ -403,6 +424,12 @@ export interface Trainer {
     initialEpoch?: number;
     onProgress?: (p: Progress) => void | Promise<void>;
     signal?: AbortSignal;
+    /**
+     * Selection only (one candidate of several): train on the train split, score every epoch on
+     * validation (early stopping with `params.patience`), and stop there — no refit. `selection`
+     * then holds the chosen epochs and the validation curve; no artifact is written.
+     */
+    selectOnly?: boolean;
   }): Promise<TrainOutput>;
   /**
    * Evaluates the artifact on the test split with the items of train + validation (the refit

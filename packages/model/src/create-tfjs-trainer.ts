@@ -18,6 +18,7 @@ import {
   isNeuralKind,
   type BaselineKind,
 } from '@skiff/core';
+import { initBackend } from './backend.js';
 import { evaluate } from './evaluate.js';
 import { hasSavedModel } from './neural-artifact.js';
 import type { Gru4RecModel } from './neural-model.js';
@@ -37,6 +38,8 @@ interface Progress {
   epochsDone: number;
   bestEpoch?: number;
   bestScore?: number;
+  /** The validation curve so far (selection runs), so that a resumed run reports every epoch. */
+  curve?: Array<{ epoch: number; 'hr@20': number; 'mrr@20': number }>;
 }
 
 export interface CreateTfjsTrainerOptions {
@@ -98,7 +101,7 @@ export async function loadRecommender(dir: string): Promise<LoadedModel> {
 export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Trainer {
   const { logger = silentLogger } = options;
   return {
-    async train({ snapshot, params, outDir, initialEpoch, onProgress, signal }) {
+    async train({ snapshot, params, outDir, initialEpoch, onProgress, signal, selectOnly }) {
       // core's TrainParams enum may not list every kind yet: compare as a string.
       const kind: string = params.model;
       if (isBaselineKind(kind)) {
@@ -108,6 +111,54 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
           if (signal?.aborted) throw new SkiffError('TRAINING_FAILED', 'training cancelled', { retryable: false });
         };
         stopIfCancelled();
+        if (selectOnly) {
+          // As one candidate of several: fitted on train alone and scored on validation.
+          const started = performance.now();
+          const [train, validation] = await Promise.all([
+            readSplitFile(snapshot.files.train),
+            readSplit(snapshot.files.validation).catch(() => [] as string[][]),
+          ]);
+          if (validation.length === 0) throw noValidation();
+          await onProgress?.({ stage: 'train', epoch: 0, epochs: 1 });
+          const p = params as TrainParams & BaselineParams;
+          const model = trainBaseline(kind, train.sessions, {
+            ...(p.sr ? { sr: p.sr } : {}),
+            ...(p.vsknn ? { vsknn: p.vsknn } : {}),
+            ...(p.stan ? { stan: p.stan } : {}),
+            ...(p.vstan ? { vstan: p.vstan } : {}),
+            ...(train.lastTimes ? { lastTimes: train.lastTimes } : {}),
+          });
+          stopIfCancelled();
+          const v = evaluate(model, validation, { ks: [20], trainItemCounts: itemCounts(train.sessions) }).metrics;
+          const point = { epoch: 1, 'hr@20': v['hr@20'] ?? 0, 'mrr@20': v['mrr@20'] ?? 0 };
+          await onProgress?.({
+            stage: 'validate',
+            epoch: 1,
+            epochs: 1,
+            valHr20: point['hr@20'],
+            valMrr20: point['mrr@20'],
+          });
+          const trainSeconds = (performance.now() - started) / 1000;
+          return {
+            artifactDir: outDir,
+            files: [],
+            backend: 'js',
+            epochs: 1,
+            losses: [],
+            validation: [point],
+            samplesPerSecond: 0,
+            trainSeconds,
+            selection: {
+              epochsRun: 1,
+              chosenEpochs: 1,
+              stoppedEarly: false,
+              losses: [],
+              validation: [point],
+              trainSessions: train.sessions.length,
+              validationSessions: validation.length,
+            },
+          };
+        }
         // Nothing to select: fitted on train + validation, the same data a neural model is refitted on.
         const refit = await readRefitSet(snapshot);
         await onProgress?.({ stage: 'train', epoch: 0, epochs: 1 });
@@ -140,7 +191,10 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       const selectDir = path.join(outDir, '.select');
       const selectionFile = path.join(selectDir, 'selection.json');
       let selection: NonNullable<TrainOutput['selection']> | undefined;
-      if (validation.length > 0 && (params.patience ?? 0) > 0) {
+      if (selectOnly && validation.length === 0) throw noValidation();
+      // As one candidate of several (selectOnly), every epoch is scored on validation even without
+      // early stopping: the candidates are compared on that curve.
+      if (validation.length > 0 && (selectOnly || (params.patience ?? 0) > 0)) {
         selection = await readFile(selectionFile, 'utf8').then(
           (t) => JSON.parse(t) as NonNullable<TrainOutput['selection']>,
           () => undefined,
@@ -177,6 +231,20 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
             stoppedEarly: selection.stoppedEarly,
           });
         }
+      }
+      if (selectOnly && selection) {
+        await rm(path.join(selectDir, '.checkpoint'), { recursive: true, force: true });
+        return {
+          artifactDir: outDir,
+          files: [],
+          backend: (await initBackend()).backend,
+          epochs: selection.epochsRun,
+          losses: selection.losses,
+          validation: selection.validation,
+          samplesPerSecond: 0,
+          trainSeconds: (Date.now() - started) / 1000,
+          selection,
+        };
       }
       const refitParams: TrainParams = { ...params, epochs: selection?.chosenEpochs ?? params.epochs, patience: 0 };
       const r = await runEpochs({
@@ -226,6 +294,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
             )
           : { epochsDone: 0 };
         const resumeAt = progress.epochsDone;
+        if (o.curve && progress.curve) o.curve.push(...progress.curve.filter((c) => c.epoch <= resumeAt));
         const resume = resumeAt > 0;
         if (resume)
           logger.info('resuming from checkpoint', {
@@ -268,6 +337,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
             // trainGru4Rec saved the checkpoint (and the best weights) just before calling this.
             const next: Progress = {
               epochsDone: e.epoch + 1,
+              ...(o.curve ? { curve: o.curve } : {}),
               ...(e.bestEpoch !== undefined && e.bestScore !== undefined
                 ? { bestEpoch: e.bestEpoch, bestScore: e.bestScore }
                 : {}),
@@ -402,4 +472,10 @@ export async function loadAliasRecommender(
   const { dir, manifest } = await registry.get(target);
   const model = await loadModelArtifact(dir);
   return { recommender: model, version: manifest.version, dispose: () => disposeModel(model) };
+}
+
+function noValidation(): SkiffError {
+  return new SkiffError('BAD_INPUT', 'candidate selection needs a validation split, and this snapshot has none', {
+    retryable: false,
+  });
 }

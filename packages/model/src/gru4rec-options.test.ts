@@ -247,4 +247,76 @@ describe('GRU4Rec options', () => {
     }
     // Two trainings (selection, then the refit): twice the default budget.
   }, 120_000);
+  it('Trainer selectOnly (one candidate of several): trains on train, scores validation, writes no artifact; an interrupted run resumes with its whole validation curve', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-select-only-'));
+    try {
+      const write = async (name: string, sessions: string[][]) => {
+        const f = path.join(dir, `${name}.json`);
+        await writeFile(f, JSON.stringify({ sessions }));
+        return f;
+      };
+      const snapshot: DatasetSnapshot = {
+        snapshotId: 's',
+        loadIds: [],
+        createdAt: new Date(0).toISOString(),
+        dir,
+        files: {
+          train: await write('train', chains(400, 5)),
+          validation: await write('validation', chains(100, 6)),
+          test: await write('test', chains(100, 7)),
+        },
+        counts: { train: 400, validation: 100, test: 100, items: 120 },
+        splitTime: { validationStart: new Date(0).toISOString(), testStart: new Date(0).toISOString() },
+      };
+      const params = { ...small, epochs: 4, learningRate: 0.05 };
+      const trainer = createTfjsTrainer();
+      const full = await trainer.train({ snapshot, params, outDir: path.join(dir, 'a'), selectOnly: true });
+      // Without patience every epoch runs and is scored; the last is the chosen one.
+      expect(full.selection).toMatchObject({
+        epochsRun: 4,
+        chosenEpochs: 4,
+        trainSessions: 400,
+        validationSessions: 100,
+      });
+      expect(full.selection!.validation.map((v) => v.epoch)).toEqual([1, 2, 3, 4]);
+      expect(full.files).toEqual([]);
+      await expect(readFile(path.join(dir, 'a', 'model.json'))).rejects.toThrow();
+
+      // Stop after two epochs (as a killed worker would), then run again on the same folder.
+      const stop = new AbortController();
+      const interrupted = await trainer
+        .train({
+          snapshot,
+          params,
+          outDir: path.join(dir, 'b'),
+          selectOnly: true,
+          signal: stop.signal,
+          onProgress: (p) => {
+            if (p.stage === 'validate' && p.epoch === 2) stop.abort();
+          },
+        })
+        .then(
+          () => 'finished',
+          (e: Error) => e.message,
+        );
+      expect(interrupted).toMatch(/cancelled/);
+      const resumed = await trainer.train({ snapshot, params, outDir: path.join(dir, 'b'), selectOnly: true });
+      expect(resumed.selection!.validation.map((v) => v.epoch)).toEqual([1, 2, 3, 4]);
+      // The epochs before the interruption are reported as they were scored (from the checkpoint's
+      // record); the later ones are trained afresh from the checkpoint (the optimizer's moments are
+      // not checkpointed, so they can differ slightly from an uninterrupted run's).
+      expect(resumed.selection!.validation.slice(0, 2)).toEqual(full.selection!.validation.slice(0, 2));
+
+      const vsknn = await trainer.train({
+        snapshot,
+        params: TrainParamsSchema.parse({ model: 'vsknn' }),
+        outDir: path.join(dir, 'c'),
+        selectOnly: true,
+      });
+      expect(vsknn.selection!.validation).toHaveLength(1);
+      expect(vsknn.selection!.validation[0]!['hr@20']).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -89,7 +89,7 @@ export interface TrainingStatus {
   status: string;
   progress: TrainingProgress | null;
   /** The running activities, with their last heartbeat (epoch, batch, loss while training). */
-  activities: Array<{ type: string; attempt: number; heartbeat: unknown }>;
+  activities: Array<{ type: string; attempt: number; heartbeat: unknown; worker?: string }>;
   result: PipelineRunResult | null;
 }
 
@@ -104,6 +104,7 @@ export async function trainingStatus(client: Client, workflowId: string): Promis
     return {
       type: a.activityType?.name ?? '?',
       attempt: a.attempt ?? 1,
+      ...(a.lastWorkerIdentity ? { worker: a.lastWorkerIdentity } : {}),
       heartbeat: payloads.length
         ? client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[payloads.length - 1]!)
         : null,

@@ -15,6 +15,7 @@ import {
 import type { Metrics, MonitorRunResult, PipelineParams, TaskQueues } from '@skiff/core';
 import {
   runTrainingPipeline,
+  type CandidateProgress,
   type PipelineRunResult,
   type PipelineStage,
   type PipelineSteps,
@@ -27,6 +28,8 @@ export interface TrainingProgress {
   /** Test metrics once evaluation finished (epoch and loss come from the training heartbeats). */
   metrics?: Metrics;
   baselines?: Record<string, Metrics>;
+  /** Model selection: each candidate's state and validation scores (its epochs come from its heartbeats). */
+  candidates?: CandidateProgress[];
 }
 
 export const progressQuery = defineQuery<TrainingProgress>('progress');
@@ -46,11 +49,11 @@ const HEAVY = {
  * and config failures arrive as non-retryable ApplicationFailures and fail the run at once.
  */
 function pipelineSteps(queues: TaskQueues | undefined): PipelineSteps {
-  const light = proxyActivities<Omit<PipelineSteps, 'train' | 'evaluate'>>({
+  const light = proxyActivities<Omit<PipelineSteps, 'train' | 'evaluate' | 'trainCandidate'>>({
     ...LIGHT,
     ...(queues ? { taskQueue: queues.data } : {}),
   });
-  const heavy = proxyActivities<Pick<PipelineSteps, 'train' | 'evaluate'>>({
+  const heavy = proxyActivities<Pick<PipelineSteps, 'train' | 'evaluate' | 'trainCandidate'>>({
     ...HEAVY,
     ...(queues ? { taskQueue: queues.training } : {}),
   });
@@ -60,6 +63,10 @@ function pipelineSteps(queues: TaskQueues | undefined): PipelineSteps {
     transform: light.transform,
     validate: light.validate,
     snapshot: light.snapshot,
+    startSelection: light.startSelection,
+    // One activity per candidate: each is scheduled on its own, so idle training workers take them in parallel.
+    trainCandidate: heavy.trainCandidate,
+    finishSelection: light.finishSelection,
     train: heavy.train,
     evaluate: heavy.evaluate,
     register: light.register,
@@ -67,7 +74,7 @@ function pipelineSteps(queues: TaskQueues | undefined): PipelineSteps {
   };
 }
 
-/** ingest → transform → validate → snapshot → train → evaluate → register → promote. */
+/** ingest → transform → validate → snapshot → (select over candidates →) train → evaluate → register → promote. */
 export async function trainingPipeline(params: PipelineParams): Promise<PipelineRunResult> {
   const progress: TrainingProgress = { stage: 'starting' };
   setHandler(progressQuery, () => progress);
@@ -75,11 +82,13 @@ export async function trainingPipeline(params: PipelineParams): Promise<Pipeline
   return runTrainingPipeline(pipelineSteps(params.queues), params, {
     workflowId: info.workflowId,
     runId: info.runId,
+    parallel: true,
     onStage: (stage, info) => {
       progress.stage = stage;
       if (info.snapshot) progress.snapshotId = info.snapshot.snapshotId;
       if (info.metrics) progress.metrics = info.metrics;
       if (info.baselines) progress.baselines = info.baselines;
+      if (info.candidates) progress.candidates = info.candidates;
     },
   });
 }

@@ -1,3 +1,5 @@
 export * from './activities.js';
 export * from './sequence.js';
 export * from './gate.js';
+export * from './selection.js';
+export * from './candidates.js';

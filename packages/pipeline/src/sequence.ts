@@ -1,6 +1,13 @@
 import type { DatasetSnapshot, GateComparison, Metrics, PipelineParams, SplitSummary } from '@skiff/core';
 import type { PipelineActivities } from './training-activities.js';
 import { decideGate, type GateDecision } from './gate.js';
+import {
+  distinctParams,
+  pickCandidate,
+  refitParams,
+  type CandidateResult,
+  type SelectionSummary,
+} from './selection.js';
 
 /** The activity surface the sequence calls; Temporal's proxy and the inline runner both fit it. */
 export type PipelineSteps = {
@@ -28,6 +35,20 @@ export interface PipelineRunResult {
   decision?: GateDecision;
   /** Model selection: epochs chosen on validation before the refit on train + validation. */
   selection?: { chosenEpochs: number; epochsRun: number; stoppedEarly: boolean };
+  /** Model selection over several candidates: every candidate's validation scores and the one chosen (then refitted). */
+  candidates?: SelectionSummary;
+}
+
+/** One candidate as the progress query shows it while the candidates train. */
+export interface CandidateProgress {
+  name: string;
+  /** The params that differ between the candidates. */
+  params: Record<string, unknown>;
+  state: 'training' | 'done' | 'chosen';
+  'val_hr@20'?: number;
+  'val_mrr@20'?: number;
+  score?: number;
+  chosenEpochs?: number;
 }
 
 /** What the sequence knows so far, reported with each stage (for progress queries). */
@@ -35,10 +56,11 @@ export interface StageInfo {
   snapshot?: DatasetSnapshot;
   metrics?: Metrics;
   baselines?: Record<string, Metrics>;
+  candidates?: CandidateProgress[];
 }
 
 export type PipelineStage =
-  'ingest' | 'transform' | 'validate' | 'snapshot' | 'train' | 'evaluate' | 'register' | 'promote' | 'done';
+  'ingest' | 'transform' | 'validate' | 'snapshot' | 'select' | 'train' | 'evaluate' | 'register' | 'promote' | 'done';
 
 /**
  * The training pipeline, in one place: ingest → transform → validate → snapshot → train → evaluate
@@ -48,7 +70,16 @@ export type PipelineStage =
 export async function runTrainingPipeline(
   acts: PipelineSteps,
   params: PipelineParams,
-  ctx: { workflowId: string; runId: string; onStage?: (stage: PipelineStage, info: StageInfo) => void },
+  ctx: {
+    workflowId: string;
+    runId: string;
+    onStage?: (stage: PipelineStage, info: StageInfo) => void;
+    /**
+     * Train the candidates of a model selection at the same time (the Temporal workflow: one
+     * activity each, spread over the training workers) instead of one after another (inline).
+     */
+    parallel?: boolean;
+  },
 ): Promise<PipelineRunResult> {
   const stage = (s: PipelineStage, info: StageInfo = {}) => ctx.onStage?.(s, info);
   stage('ingest');
@@ -59,8 +90,28 @@ export async function runTrainingPipeline(
   await acts.validate();
   stage('snapshot');
   const snapshot = await acts.snapshot({ ...(params.splitChecks ? { splitChecks: params.splitChecks } : {}) });
+  let trainParams = params.train;
+  let selected: { summary: SelectionSummary; chosen: CandidateResult } | undefined;
+  const candidates = params.candidates ?? [];
+  if (candidates.length > 1) {
+    selected = await selectCandidate(acts, candidates, snapshot, ctx, stage);
+    trainParams = refitParams(selected.chosen);
+  }
   stage('train', { snapshot });
-  const train = await acts.train({ snapshot, params: params.train, runId: ctx.workflowId });
+  const refit = await acts.train({
+    snapshot,
+    params: trainParams,
+    runId: ctx.workflowId,
+    ...(selected?.summary.parentRunId ? { parentRunId: selected.summary.parentRunId } : {}),
+  });
+  // The refit of a chosen candidate carries the selection made on validation by its candidate run.
+  const train = selected ? { ...refit, selection: selected.chosen.selection } : refit;
+  if (selected)
+    await acts.finishSelection({
+      parentRunId: selected.summary.parentRunId ?? null,
+      chosen: selected.chosen.name,
+      results: selected.summary.candidates,
+    });
   stage('evaluate');
   // Baselines and the champion on the same test predictions, with intervals: the gate's evidence.
   const evaluation = await acts.evaluate({
@@ -68,7 +119,7 @@ export async function runTrainingPipeline(
     artifactDir: train.artifactDir,
     metric: params.promotionMetric,
     gate: params.gate ?? {},
-    candidateKind: params.train.model,
+    candidateKind: trainParams.model,
     ...(params.splitChecks ? { splitChecks: params.splitChecks } : {}),
   });
   const decision = evaluation.comparison
@@ -76,10 +127,10 @@ export async function runTrainingPipeline(
     : undefined;
   stage('register', { metrics: evaluation.metrics, baselines: evaluation.baselines });
   const manifest = await acts.register({
-    name: params.train.model,
+    name: trainParams.model,
     train,
     evaluation,
-    params: params.train,
+    params: trainParams,
     snapshot,
     workflowId: ctx.workflowId,
     runId: ctx.runId,
@@ -116,5 +167,66 @@ export async function runTrainingPipeline(
           },
         }
       : {}),
+    ...(selected ? { candidates: selected.summary } : {}),
   };
+}
+
+/**
+ * Model selection: every candidate trained on train and scored on validation (all at once when
+ * `ctx.parallel`), the best picked (ties: the earlier candidate). The tracker's parent run is
+ * opened first so that every candidate run is recorded under it.
+ */
+async function selectCandidate(
+  acts: PipelineSteps,
+  candidates: NonNullable<PipelineParams['candidates']>,
+  snapshot: DatasetSnapshot,
+  ctx: { workflowId: string; parallel?: boolean },
+  stage: (s: PipelineStage, info?: StageInfo) => void,
+): Promise<{ summary: SelectionSummary; chosen: CandidateResult }> {
+  const shown = distinctParams(candidates);
+  const progress: CandidateProgress[] = candidates.map((c, i) => ({
+    name: c.name,
+    params: shown[i]!,
+    state: 'training',
+  }));
+  const report = () => stage('select', { snapshot, candidates: progress.map((p) => ({ ...p })) });
+  report();
+  const { parentRunId } = await acts.startSelection({
+    workflowId: ctx.workflowId,
+    snapshotId: snapshot.snapshotId,
+    candidates,
+  });
+  const one = async (i: number): Promise<CandidateResult> => {
+    const r = await acts.trainCandidate({
+      snapshot,
+      candidate: candidates[i]!,
+      runId: ctx.workflowId,
+      ...(parentRunId ? { parentRunId } : {}),
+    });
+    progress[i] = {
+      ...progress[i]!,
+      state: 'done',
+      'val_hr@20': r.validation['hr@20'],
+      'val_mrr@20': r.validation['mrr@20'],
+      score: r.score,
+      chosenEpochs: r.chosenEpochs,
+    };
+    report();
+    return r;
+  };
+  let results: CandidateResult[];
+  if (ctx.parallel) results = await Promise.all(candidates.map((_, i) => one(i)));
+  else {
+    results = [];
+    for (let i = 0; i < candidates.length; i++) results.push(await one(i));
+  }
+  const chosen = pickCandidate(results);
+  progress[results.indexOf(chosen)]!.state = 'chosen';
+  report();
+  const summary: SelectionSummary = {
+    chosen: chosen.name,
+    ...(parentRunId ? { parentRunId } : {}),
+    candidates: results.map(({ selection: _s, params: _p, ...r }, i) => ({ ...r, params: shown[i]! })),
+  };
+  return { summary, chosen };
 }

@@ -4,6 +4,7 @@ import {
   GateSchema,
   SkiffError,
   SplitChecksSchema,
+  SELECTION_EXPERIMENT,
   TrainParamsSchema,
   describeSplitSizes,
   splitProblems,
@@ -13,6 +14,7 @@ import {
   type CheckResult,
   type DatasetSnapshot,
   type EvaluateOutput,
+  type Candidate,
   type ExperimentTracker,
   type LoadResult,
   type Logger,
@@ -27,6 +29,7 @@ import {
   type Warehouse,
 } from '@skiff/core';
 import type { GateDecision } from './gate.js';
+import type { CandidateResult } from './selection.js';
 
 /** Everything the stages need, built by the composition root (`@skiff/runtime`). */
 export interface PipelineDeps {
@@ -204,7 +207,13 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       return snap;
     },
 
-    async train(input: { snapshot: DatasetSnapshot; params: TrainParams; runId: string }): Promise<TrainOutput> {
+    async train(input: {
+      snapshot: DatasetSnapshot;
+      params: TrainParams;
+      runId: string;
+      /** The tracker's parent run when this is the refit of a model selection. */
+      parentRunId?: string;
+    }): Promise<TrainOutput> {
       const params = TrainParamsSchema.parse(input.params);
       const resume = hooks.resumeFrom?.();
       const outDir = path.join(deps.paths.artifacts, input.runId.replace(/[^\w.-]/g, '_'));
@@ -217,7 +226,11 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       const run = await deps.tracker?.startRun({
         experiment: params.model,
         name: input.runId,
-        tags: { snapshotId: input.snapshot.snapshotId, workflowId: input.runId },
+        tags: {
+          snapshotId: input.snapshot.snapshotId,
+          workflowId: input.runId,
+          ...(input.parentRunId ? { parentRunId: input.parentRunId, role: 'refit' } : {}),
+        },
         params: { ...params },
       });
       try {
@@ -258,6 +271,154 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
             .catch(() => undefined);
         throw e;
       }
+    },
+
+    /**
+     * Opens the tracker's parent run of a model selection (the candidates and the refit are its
+     * children, tagged with its id). Idempotent per workflow: a retry finds the run it opened.
+     */
+    async startSelection(input: {
+      workflowId: string;
+      snapshotId: string;
+      candidates: Candidate[];
+    }): Promise<{ parentRunId: string | null }> {
+      if (!deps.tracker) return { parentRunId: null };
+      const existing = (await deps.tracker.listRuns({ experiment: SELECTION_EXPERIMENT })).find(
+        (r) => r.name === input.workflowId && r.tags['workflowId'] === input.workflowId,
+      );
+      if (existing) return { parentRunId: existing.runId };
+      const run = await deps.tracker.startRun({
+        experiment: SELECTION_EXPERIMENT,
+        name: input.workflowId,
+        tags: { workflowId: input.workflowId, snapshotId: input.snapshotId, role: 'selection' },
+        params: { candidates: input.candidates.map((c) => c.name).join(',') },
+      });
+      log('select').info('model selection', {
+        candidates: input.candidates.map((c) => c.name),
+        parentRunId: run.runId,
+      });
+      return { parentRunId: run.runId };
+    },
+
+    /**
+     * One candidate of a model selection: trained on train, scored on validation after every epoch
+     * (early stopping with its own patience), no refit. Heartbeats carry the candidate's name; a
+     * retry resumes from the candidate's own checkpoint folder.
+     */
+    async trainCandidate(input: {
+      snapshot: DatasetSnapshot;
+      candidate: Candidate;
+      runId: string;
+      parentRunId?: string;
+    }): Promise<CandidateResult> {
+      const { name } = input.candidate;
+      const params = TrainParamsSchema.parse(input.candidate.params);
+      const resume = hooks.resumeFrom?.();
+      const outDir = path.join(deps.paths.artifacts, `${input.runId.replace(/[^\w.-]/g, '_')}-candidates`, name);
+      log('select').info('training candidate', {
+        candidate: name,
+        model: params.model,
+        resumeFromEpoch: resume?.epoch,
+      });
+      const run = await deps.tracker?.startRun({
+        experiment: params.model,
+        name: `${input.runId}-${name}`,
+        tags: {
+          snapshotId: input.snapshot.snapshotId,
+          workflowId: input.runId,
+          candidate: name,
+          role: 'candidate',
+          ...(input.parentRunId ? { parentRunId: input.parentRunId } : {}),
+        },
+        params: { ...params },
+      });
+      try {
+        const out = await deps.trainer.train({
+          snapshot: input.snapshot,
+          params,
+          outDir,
+          selectOnly: true,
+          ...(resume?.epoch !== undefined ? { initialEpoch: resume.epoch } : {}),
+          onProgress: async (p) => {
+            if (run && p.valHr20 !== undefined)
+              await deps.tracker!.logMetrics(
+                run.runId,
+                { 'val_hr@20': p.valHr20, 'val_mrr@20': p.valMrr20 ?? 0, epoch: p.epoch ?? 0 },
+                p.epoch ?? 0,
+              );
+            await hooks.progress?.({ ...p, candidate: name });
+          },
+          ...(hooks.signal?.() ? { signal: hooks.signal()! } : {}),
+        });
+        const selection = out.selection;
+        if (!selection)
+          throw new SkiffError('TRAINING_FAILED', `candidate ${name}: the trainer reported no validation scores`, {
+            retryable: false,
+          });
+        const at = selection.validation.find((v) => v.epoch === selection.chosenEpochs) ?? selection.validation.at(-1);
+        const validation = { 'hr@20': at?.['hr@20'] ?? 0, 'mrr@20': at?.['mrr@20'] ?? 0 };
+        const result: CandidateResult = {
+          name,
+          params,
+          validation,
+          score: validation['hr@20'] + validation['mrr@20'],
+          chosenEpochs: selection.chosenEpochs,
+          epochsRun: selection.epochsRun,
+          stoppedEarly: selection.stoppedEarly,
+          trainSeconds: out.trainSeconds,
+          selection,
+          ...(run ? { trackerRunId: run.runId } : {}),
+        };
+        log('select').info('candidate scored', {
+          candidate: name,
+          'val_hr@20': validation['hr@20'],
+          'val_mrr@20': validation['mrr@20'],
+          chosenEpochs: selection.chosenEpochs,
+          trainSeconds: out.trainSeconds,
+        });
+        if (run) {
+          await deps.tracker!.logMetrics(
+            run.runId,
+            { score: result.score, chosenEpochs: result.chosenEpochs, trainSeconds: out.trainSeconds },
+            selection.epochsRun,
+          );
+          await deps.tracker!.endRun(run.runId, { status: 'finished' });
+        }
+        return result;
+      } catch (e) {
+        if (run)
+          await deps
+            .tracker!.endRun(run.runId, { status: 'failed', error: (e as Error).message })
+            .catch(() => undefined);
+        throw e;
+      }
+    },
+
+    /** Records the choice on the parent run and ends it (a retry finds it ended and does nothing). */
+    async finishSelection(input: {
+      parentRunId: string | null;
+      chosen: string;
+      results: Array<Pick<CandidateResult, 'name' | 'score' | 'validation' | 'chosenEpochs'>>;
+    }): Promise<void> {
+      const chosen = input.results.find((r) => r.name === input.chosen);
+      log('select').info('candidate chosen', {
+        chosen: input.chosen,
+        scores: Object.fromEntries(input.results.map((r) => [r.name, Number(r.score.toFixed(4))])),
+      });
+      if (!deps.tracker || !input.parentRunId) return;
+      const run = await deps.tracker.getRun(input.parentRunId);
+      if (run.status !== 'running') return;
+      await deps.tracker.logParams(input.parentRunId, {
+        chosen: input.chosen,
+        chosenEpochs: chosen?.chosenEpochs ?? null,
+      });
+      if (chosen)
+        await deps.tracker.logMetrics(input.parentRunId, {
+          'val_hr@20': chosen.validation['hr@20'],
+          'val_mrr@20': chosen.validation['mrr@20'],
+          score: chosen.score,
+        });
+      await deps.tracker.endRun(input.parentRunId, { status: 'finished' });
     },
 
     /**

@@ -33,6 +33,8 @@ export async function startWorker(config: SkiffConfig, address: string, logger: 
         transform: a.transform,
         validate: a.validate,
         snapshot: a.snapshot,
+        startSelection: a.startSelection,
+        finishSelection: a.finishSelection,
         register: a.register,
         promote: a.promote,
       },
@@ -42,7 +44,9 @@ export async function startWorker(config: SkiffConfig, address: string, logger: 
     training: {
       taskQueue: q.training,
       workflows: false,
-      activities: { train: a.train, evaluate: a.evaluate },
+      // One at a time per process: tfjs-node already spreads one training over the cores, so a
+      // second training worker process (ideally on another machine) is what adds throughput.
+      activities: { train: a.train, trainCandidate: a.trainCandidate, evaluate: a.evaluate },
       maxConcurrentActivities: 1,
     },
     monitoring: {

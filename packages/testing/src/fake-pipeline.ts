@@ -1,4 +1,5 @@
 import type {
+  Candidate,
   CheckResult,
   DatasetSnapshot,
   EvaluateOutput,
@@ -13,6 +14,8 @@ export interface FakePipelineOptions {
   snapshotId?: string;
   promoted?: boolean;
   metrics?: Record<string, number>;
+  /** Validation HR@20 of each candidate of a model selection by name (default 0.1); MRR@20 is half of it. */
+  candidateScores?: Record<string, number>;
 }
 
 /** A dataset snapshot for fakes and unit tests (files need not exist). */
@@ -46,6 +49,32 @@ export function fakePipelineSteps(calls: string[], options: FakePipelineOptions 
     transform: rec<TransformResult>('transform', { models: [] }),
     validate: rec<CheckResult>('validate', { passed: true, checks: [] }),
     snapshot: rec<DatasetSnapshot>('snapshot', fakeSnapshot(snapshotId)),
+    startSelection: rec('startSelection', { parentRunId: 'parent-1' as string | null }),
+    trainCandidate: async (input: { candidate: Candidate }) => {
+      calls.push(`trainCandidate:${input.candidate.name}`);
+      const hr = options.candidateScores?.[input.candidate.name] ?? 0.1;
+      const point = { epoch: 2, 'hr@20': hr, 'mrr@20': hr / 2 };
+      return {
+        name: input.candidate.name,
+        params: input.candidate.params,
+        validation: { 'hr@20': hr, 'mrr@20': hr / 2 },
+        score: hr * 1.5,
+        chosenEpochs: 2,
+        epochsRun: 3,
+        stoppedEarly: true,
+        trainSeconds: 1,
+        selection: {
+          epochsRun: 3,
+          chosenEpochs: 2,
+          stoppedEarly: true,
+          losses: [1, 0.9, 0.8],
+          validation: [point],
+          trainSessions: 1,
+          validationSessions: 1,
+        },
+      };
+    },
+    finishSelection: rec('finishSelection', undefined as void),
     train: rec<TrainOutput>('train', {
       artifactDir: '/a',
       files: [],

@@ -3,18 +3,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import {
-  SkiffError,
-  TrainParamsSchema,
-  describeSplitRule,
-  describeSplitSizes,
-  type PipelineParams,
-  type TrainParams,
-} from '@skiff/core';
+import { SkiffError, describeSplitRule, describeSplitSizes, type PipelineParams, type TrainParams } from '@skiff/core';
 import path from 'node:path';
 import { pipelineSettings, taskQueues } from '@skiff/config';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
-import { createPipelineActivities, runTrainingPipeline, type PipelineRunResult } from '@skiff/pipeline';
+import {
+  createPipelineActivities,
+  parseTrainingConfig,
+  runTrainingPipeline,
+  type PipelineRunResult,
+  type TrainingConfig,
+} from '@skiff/pipeline';
 import { buildPipelineDeps, buildReproduction } from '@skiff/runtime';
 import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import {
@@ -52,24 +51,39 @@ export function resolveTrainConfig(config: string | undefined): string {
   );
 }
 
+/**
+ * A training config file: one model's params, or (with `candidates` or `search`) several candidates
+ * for model selection. `overrides` (flags) apply to every candidate.
+ */
+export async function readTrainingConfig(
+  config: string | undefined,
+  overrides: Partial<TrainParams> = {},
+): Promise<TrainingConfig> {
+  const source = resolveTrainConfig(config);
+  const text = await readFile(source, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new SkiffError('CONFIG_INVALID', `cannot read training config ${source}: ${e.message}`);
+  });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new SkiffError('CONFIG_INVALID', `training config ${source} is not JSON: ${(e as Error).message}`);
+  }
+  return parseTrainingConfig(raw, source, overrides);
+}
+
+/** The params of a single-model training config (a config with several candidates is refused). */
 export async function readTrainParams(
   config: string | undefined,
   overrides: Partial<TrainParams> = {},
 ): Promise<TrainParams> {
-  const file = resolveTrainConfig(config);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8')) as unknown;
-  } catch (e) {
-    throw new SkiffError('CONFIG_INVALID', `invalid training config ${file}: ${(e as Error).message}`);
-  }
-  const parsed = TrainParamsSchema.safeParse({ ...(raw as object), ...overrides });
-  if (!parsed.success)
+  const parsed = await readTrainingConfig(config, overrides);
+  if (parsed.candidates)
     throw new SkiffError(
       'CONFIG_INVALID',
-      `invalid training config ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `training config ${resolveTrainConfig(config)} names ${parsed.candidates.length} candidates; this command trains one model`,
     );
-  return parsed.data;
+  return parsed.train;
 }
 
 export function printRun(ctx: Context, r: PipelineRunResult): void {
@@ -77,6 +91,12 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
   const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
   ctx.say(`model ${r.modelVersion} (${r.backend}), snapshot ${r.snapshotId}, workflow ${r.workflowId}`);
   if (r.split) ctx.say(`split ${describeSplitRule(r.split.rule)}: ${describeSplitSizes(r.split)}`);
+  if (r.candidates) {
+    ctx.say(
+      `candidates (trained on train, scored on validation; chosen: ${r.candidates.chosen}, refit on train + validation):`,
+    );
+    for (const c of r.candidates.candidates) ctx.say(`  ${candidateLine(c)}`);
+  }
   if (r.selection)
     ctx.say(
       `epochs chosen on validation: ${r.selection.chosenEpochs} (of ${r.selection.epochsRun} run${r.selection.stoppedEarly ? ', stopped early' : ''}); refit on train + validation`,
@@ -106,6 +126,34 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
       `  champion ${(champion.version ?? '').padEnd(10)} ${cmp.metric} ${f(champion.value)}${' '.repeat(19)}${interval('champion')}`,
     );
   ctx.say(`  ${r.decision ? '' : r.promoted ? 'promoted to production: ' : 'not promoted: '}${r.promotionReason}`);
+}
+
+/** One candidate of a model selection on one line: name, distinguishing params, state and validation scores. */
+export function candidateLine(c: {
+  name: string;
+  params: Record<string, unknown>;
+  state?: string;
+  'val_hr@20'?: number;
+  'val_mrr@20'?: number;
+  validation?: { 'hr@20': number; 'mrr@20': number };
+  chosenEpochs?: number;
+  trainSeconds?: number;
+}): string {
+  const hr = c.validation?.['hr@20'] ?? c['val_hr@20'];
+  const mrr = c.validation?.['mrr@20'] ?? c['val_mrr@20'];
+  const params = Object.entries(c.params)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' ');
+  return [
+    c.name.padEnd(12),
+    c.state ? c.state.padEnd(8) : '',
+    hr !== undefined ? `val HR@20 ${hr.toFixed(4)}  MRR@20 ${(mrr ?? 0).toFixed(4)}` : '',
+    c.chosenEpochs !== undefined ? `epochs ${c.chosenEpochs}` : '',
+    c.trainSeconds !== undefined ? `${c.trainSeconds.toFixed(1)} s` : '',
+    params,
+  ]
+    .filter(Boolean)
+    .join('  ');
 }
 
 /**
@@ -240,14 +288,14 @@ export function registerModelCommands(program: Command): void {
         const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
         if (opts.reproduce) return reproduce(ctx, opts.reproduce, { force: Boolean(opts.force) });
         if (opts.force) throw new SkiffError('BAD_INPUT', '--force only applies to --reproduce');
-        const train = await readTrainParams(opts.config, {
+        const { train, candidates } = await readTrainingConfig(opts.config, {
           ...(opts.model !== undefined ? { model: opts.model as TrainParams['model'] } : {}),
           ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
         });
         const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
           runPipeline(
             ctx,
-            { train, ...pipelineSettings(ctx.config) },
+            { train, ...(candidates ? { candidates } : {}), ...pipelineSettings(ctx.config) },
             { inline: Boolean(opts.inline), ...(progress ? { progress } : {}) },
           ),
         );
@@ -266,11 +314,11 @@ export function registerModelCommands(program: Command): void {
     .option('--no-progress', 'never draw the training progress bar (default: drawn when stderr is a terminal)')
     .action(async (opts: { config?: string; workflowId?: string; progress?: boolean }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const train = await readTrainParams(opts.config);
+      const { train, candidates } = await readTrainingConfig(opts.config);
       const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
         runPipeline(
           ctx,
-          { train, ...pipelineSettings(ctx.config) },
+          { train, ...(candidates ? { candidates } : {}), ...pipelineSettings(ctx.config) },
           {
             inline: false,
             ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),
@@ -292,8 +340,11 @@ export function registerModelCommands(program: Command): void {
         ctx.say(
           `${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}${s.progress?.metrics ? `, hr@20 ${s.progress.metrics['hr@20']?.toFixed(4)}` : ''}`,
         );
+        for (const c of s.progress?.candidates ?? []) ctx.say(`  candidate ${candidateLine(c)}`);
         for (const a of s.activities)
-          ctx.say(`  running ${a.type} (attempt ${a.attempt}): ${JSON.stringify(a.heartbeat)}`);
+          ctx.say(
+            `  running ${a.type} (attempt ${a.attempt}${a.worker ? ` on ${a.worker}` : ''}): ${JSON.stringify(a.heartbeat)}`,
+          );
         if (s.result) printRun(ctx, s.result);
         ctx.result({ workflowId, ...s });
       } finally {

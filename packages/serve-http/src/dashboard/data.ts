@@ -1,6 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { silentLogger, type ExperimentTracker, type ModelManifest, type ModelRegistry } from '@skiff/core';
+import {
+  SELECTION_EXPERIMENT,
+  silentLogger,
+  type ExperimentTracker,
+  type ModelManifest,
+  type ModelRegistry,
+} from '@skiff/core';
 import { nextEventItem, readOnlineEvents, type ServingRow } from '@skiff/monitoring';
 import { ndjsonFiles, ndjsonLines as lines } from '@skiff/node-io';
 
@@ -166,5 +172,51 @@ export async function runsView(src: DashboardSources, limit = 15) {
       error: r.error ?? null,
       workflowUrl: ui && r.tags['workflowId'] ? ui + encodeURIComponent(r.tags['workflowId']) : null,
     })),
+  };
+}
+
+/**
+ * The latest model selection from the tracker: its parent run, and every candidate run under it
+ * (the latest attempt of each) with its epoch and validation scores so far, and the refit.
+ */
+export async function selectionView(src: DashboardSources) {
+  if (!src.tracker) return { selection: null };
+  const [parent] = await src.tracker.listRuns({ experiment: SELECTION_EXPERIMENT, limit: 1 });
+  if (!parent) return { selection: null };
+  const children = (await src.tracker.listRuns()).filter((r) => r.tags['parentRunId'] === parent.runId);
+  const latest = new Map<string, (typeof children)[number]>();
+  // Newest first: the first run seen of a candidate is its latest attempt.
+  for (const r of children) {
+    const key = r.tags['role'] === 'refit' ? '(refit)' : (r.tags['candidate'] ?? r.name);
+    if (!latest.has(key)) latest.set(key, r);
+  }
+  const order = (parent.params['candidates'] ?? '').split(',').filter(Boolean);
+  const attempts = (key: string) =>
+    children.filter((r) => (r.tags['role'] === 'refit' ? '(refit)' : (r.tags['candidate'] ?? r.name)) === key).length;
+  return {
+    selection: {
+      runId: parent.runId,
+      workflowId: parent.tags['workflowId'] ?? parent.name,
+      status: parent.status,
+      startedAt: parent.startedAt,
+      chosen: parent.params['chosen'] ?? null,
+      candidates: [...latest.entries()]
+        .sort(
+          ([a], [b]) =>
+            (order.indexOf(a) === -1 ? 1e9 : order.indexOf(a)) - (order.indexOf(b) === -1 ? 1e9 : order.indexOf(b)),
+        )
+        .map(([name, r]) => ({
+          name,
+          role: r.tags['role'] ?? null,
+          model: r.experiment,
+          status: r.status,
+          attempts: attempts(name),
+          epoch: r.metrics['epoch'] ?? null,
+          epochs: r.params['epochs'] !== undefined ? Number(r.params['epochs']) : null,
+          valHr20: r.metrics['val_hr@20'] ?? null,
+          valMrr20: r.metrics['val_mrr@20'] ?? null,
+          seconds: r.endedAt ? (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 : null,
+        })),
+    },
   };
 }

@@ -36,6 +36,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   <p id="monitoring-links" class="muted"></p><canvas id="drift-chart"></canvas>
  </section>
  <section><h2>Online quality (per hour)</h2><canvas id="online-chart"></canvas><p id="online-note" class="muted"></p></section>
+ <section><h2>Model selection — latest <span id="selection-status" class="muted"></span></h2>
+  <table id="selection-table"><thead><tr><th>candidate</th><th>model</th><th>status</th><th>epoch</th><th>val HR@20</th><th>val MRR@20</th><th>attempts</th><th>seconds</th></tr></thead><tbody></tbody></table>
+ </section>
  <section><h2>Recent training runs</h2>
   <table id="runs-table"><thead><tr><th>run</th><th>model</th><th>status</th><th>started</th><th>seconds</th><th>loss</th><th>val HR@20</th></tr></thead><tbody></tbody></table>
  </section>
@@ -115,7 +118,14 @@ $('try-button').addEventListener('click', async () => {
   $('try-note').textContent = 'model ' + body.model.version + (body.unknownItems ? ' · ' + body.unknownItems + ' unknown item(s) ignored' : '');
 });
 
-Promise.all([loadServing(), loadRegistry(), loadRuns(), loadMonitoring(), loadOnline()]).then(() => document.body.dataset.loaded = 'true', (e) => { document.body.dataset.loaded = 'error'; console.error(e); });
+async function loadSelection() {
+  const { selection: s } = await get('/dashboard/api/selection');
+  if (!s) { $('selection-table').tBodies[0].innerHTML = '<tr><td colspan="8" class="muted">no model selection tracked yet</td></tr>'; return; }
+  $('selection-status').textContent = s.workflowId + ' · ' + s.status + (s.chosen ? ' · chosen ' + s.chosen : '');
+  $('selection-table').tBodies[0].innerHTML = s.candidates.map((c) => '<tr' + (c.name === s.chosen ? ' class="ok"' : '') + '><td>' + esc(c.name) + (c.name === s.chosen ? ' ✓' : '') + '</td><td>' + esc(c.model) + '</td><td>' + esc(c.status) + '</td><td>' + (c.epoch === null ? '–' : esc(String(c.epoch)) + (c.epochs ? '/' + esc(String(c.epochs)) : '')) + '</td><td>' + fmt(c.valHr20) + '</td><td>' + fmt(c.valMrr20) + '</td><td>' + esc(String(c.attempts)) + '</td><td>' + fmt(c.seconds, 1) + '</td></tr>').join('');
+}
+
+Promise.all([loadServing(), loadRegistry(), loadRuns(), loadSelection(), loadMonitoring(), loadOnline()]).then(() => document.body.dataset.loaded = 'true', (e) => { document.body.dataset.loaded = 'error'; console.error(e); });
 </script>
 </body></html>`;
 

@@ -3,7 +3,15 @@ import path from 'node:path';
 import { realpath } from 'node:fs/promises';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { ModelHolder } from '../model-holder.js';
-import { itemMetadata, monitoringView, onlineView, registryView, runsView, type DashboardSources } from './data.js';
+import {
+  itemMetadata,
+  monitoringView,
+  onlineView,
+  registryView,
+  runsView,
+  selectionView,
+  type DashboardSources,
+} from './data.js';
 import { DASHBOARD_HTML } from './page.js';
 
 /**
@@ -54,6 +62,7 @@ export function createDashboardRouter(
   const { cacheMs = 10_000 } = options;
   const registry = cachedRead(() => registryView(src), cacheMs);
   const runs = cachedRead(() => runsView(src), cacheMs);
+  const selection = cachedRead(() => selectionView(src), cacheMs);
   const monitoring = cachedRead(() => monitoringView(src), cacheMs);
   const online = cachedRead(() => onlineView(src), cacheMs);
   const router = express.Router();
@@ -87,6 +96,13 @@ export function createDashboardRouter(
   router.get('/api/registry', async (_req, res, next) => {
     try {
       res.json(await registry());
+    } catch (e) {
+      next(e);
+    }
+  });
+  router.get('/api/selection', async (_req, res, next) => {
+    try {
+      res.json(await selection());
     } catch (e) {
       next(e);
     }
