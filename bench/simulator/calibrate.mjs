@@ -5,7 +5,7 @@
 // of tolerance.
 //
 //   npm run build -w @skiff/core -w @skiff/simulator
-//   node bench/simulator/calibrate.mjs [--seeds 1,2,3] [--sessions 20000] [--markdown]
+//   node bench/simulator/calibrate.mjs [--seeds 1,2,3] [--sessions 40000] [--markdown]
 //        [--behaviour '{"repeat":0.2}'] [--catalogue '{"zipfExponent":1}']   (explore other settings)
 //
 // The sample is located like the tests do (SKIFF_YOOCHOOSE_DIR, else the usual fall-backs). Both
@@ -32,7 +32,8 @@ const option = (name, fallback) => {
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
 const seeds = option('--seeds', '1,2,3').split(',').map(Number);
-const sessions = Number(option('--sessions', '20000'));
+// The demo's default volume (DEMO_DEFAULTS in apps/cli): 40,000 sessions over 7 days.
+const sessions = Number(option('--sessions', '40000'));
 const markdown = argv.includes('--markdown');
 /** Overrides of the simulator's defaults, to explore (`--behaviour '{"repeat":0.2}'`, `--catalogue '{"zipfExponent":1}'`). */
 const behaviour = JSON.parse(option('--behaviour', '{}'));
@@ -60,7 +61,14 @@ function simulate(seed) {
   const catalogue = createCatalogue({ ...catalogueOptions, seed });
   const t0 = performance.now();
   const events = [];
-  for (const s of sessionEvents({ catalogue, sessions, seed, start: new Date(Date.UTC(2026, 0, 1)), days: 7, behaviour }))
+  for (const s of sessionEvents({
+    catalogue,
+    sessions,
+    seed,
+    start: new Date(Date.UTC(2026, 0, 1)),
+    days: 7,
+    behaviour,
+  }))
     for (const e of s) events.push(e);
   const ms = performance.now() - t0;
   return { seqs: filterSessions([...itemSequences(events, ITEM_EVENT_TYPES).values()]), ms, events: events.length };

@@ -135,7 +135,8 @@ export function createCatalogue(options: CreateCatalogueOptions): Catalogue {
     throw new RangeError(`categories must be an integer in [1, items] (got ${nc})`);
   if (!Number.isInteger(successorsPerItem) || successorsPerItem < 1 || successorsPerItem >= n)
     throw new RangeError(`successorsPerItem must be in [1, items)`);
-  if (!Number.isInteger(themes) || themes < 1) throw new RangeError(`themes must be a positive integer (got ${themes})`);
+  if (!Number.isInteger(themes) || themes < 1)
+    throw new RangeError(`themes must be a positive integer (got ${themes})`);
   const rng = createRng(seed, 0xca7);
   const categories = Array.from({ length: nc }, (_, c) => `c${String(c).padStart(2, '0')}`);
   const categoryNames = Array.from({ length: nc }, (_, c) => categoryName(c));
