@@ -50,6 +50,8 @@ export {
   OPTIONAL_MONITORED_COLUMNS,
   popularityBuckets,
   referenceFrame,
+  referenceSessionLengths,
+  currentSessionLengths,
   currentFrame,
   hourOfDay,
   referenceTimeOf,
