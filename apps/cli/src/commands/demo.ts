@@ -20,7 +20,11 @@ import { printRun, readTrainParams } from './model.js';
 import { applyScheduleSet, monitoringParams, serve } from './ops.js';
 
 /** The simulator's drift scenarios (`--drift <kind>`). */
-export const DRIFT_KINDS: ReadonlyArray<DriftScenario['kind']> = ['popularity-shift', 'category-shift', 'longer-sessions'];
+export const DRIFT_KINDS: ReadonlyArray<DriftScenario['kind']> = [
+  'popularity-shift',
+  'category-shift',
+  'longer-sessions',
+];
 
 export interface DemoOptions {
   once?: boolean;
