@@ -106,7 +106,7 @@ export interface DemoResult {
   workflowId: string;
 }
 
-export const DEMO_DEFAULTS = { sessions: 40_000, items: 2_000, days: 7, seed: 1, trafficSessions: 1_000 };
+export const DEMO_DEFAULTS = { sessions: 40_000, items: 2_000, days: 7, seed: 1, trafficSessions: 2_000 };
 
 /** The whole loop (docs/design.md, The loop) on simulator data; leaves everything running until close(). */
 export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHandle> {
