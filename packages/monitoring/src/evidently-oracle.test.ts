@@ -231,17 +231,22 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
     const train = trainSessions();
     const startedAt = train.map((_, s) => new Date(Date.UTC(2026, 0, 1, s % 24)).toISOString());
     const model = popRecommender(train);
-    const like = train.slice(0, 300).flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
+    // Every prefix of the first 300 sessions, with their session ids (session_length is one per session).
+    const like = train
+      .slice(0, 300)
+      .flatMap((s, k) => s.slice(1).map((_, i) => ({ items: s.slice(0, i + 1), sessionId: `s${k}` })));
     // Two days of traffic: hour_of_day is only compared over a window of ≥ 24 h.
-    const hourly = (items: string[][], hour?: number) =>
-      items.map((it, n) => ({
-        items: it,
+    const hourly = (requests: Array<{ items: string[]; sessionId?: string }>, hour?: number) =>
+      requests.map((r, n) => ({
+        ...r,
         ts: new Date(Date.UTC(2026, 0, 2 + (n % 2), hour ?? n % 24, n % 60)).toISOString(),
-        recommended: model.recommend(it, 20),
+        recommended: model.recommend(r.items, 20),
       }));
     const f = await setupMonitorFixture(wdir, hourly(like), { train: { startedAt } });
     const drifted = hourly(
-      Array.from({ length: 400 }, (_, s) => Array.from({ length: 10 + (s % 10) }, (_, i) => `new${s + i}`)),
+      Array.from({ length: 400 }, (_, s) => ({
+        items: Array.from({ length: 10 + (s % 10) }, (_, i) => `new${s + i}`),
+      })),
       3,
     );
     const results: SkiffMonitorRunResult[] = [];

@@ -43,11 +43,11 @@ export function popularityBuckets(trainSessions: readonly string[][]): (item: st
 }
 
 /**
- * Reference frame: every prefix of every training session, i.e. what a request during that
- * period would have looked like (prefix length, bucket of the last item).
+ * Reference frame: `item_popularity_bucket` for every prefix of every training session, i.e. what a
+ * request during that period would have looked like (bucket of the last item); `session_length` once
+ * per session (`sessionLengths`).
  */
 export function referenceFrame(train: readonly string[][], bucket: (item: string) => string, maxRows = 200_000): Frame {
-  const length: RawValue[] = [];
   const pop: RawValue[] = [];
   const total = train.reduce((a, s) => a + Math.max(0, s.length - 1), 0);
   // Deterministic thinning keeps very large snapshots bounded without randomness.
@@ -56,10 +56,41 @@ export function referenceFrame(train: readonly string[][], bucket: (item: string
   for (const s of train)
     for (let i = 1; i < s.length; i++) {
       if (n++ % step !== 0) continue;
-      length.push(i);
       pop.push(bucket(s[i - 1]!));
     }
-  return { session_length: length, item_popularity_bucket: pop };
+  return { session_length: referenceSessionLengths(train, maxRows), item_popularity_bucket: pop };
+}
+
+/**
+ * `session_length` of the reference: one value per training session that a request could come from
+ * (≥ 2 items), the longest prefix it would send (its length − 1), thinned deterministically beyond
+ * `maxRows`. One row per session and not per request: a session of n items would otherwise give n − 1
+ * rows (1, 2, …, n − 1), so that a handful of long sessions in a window moves the whole column — rows
+ * that are not independent draws, which the tests (Evidently's among them) assume they are.
+ */
+export function referenceSessionLengths(train: readonly string[][], maxRows = 200_000): RawValue[] {
+  const sessions = train.filter((s) => s.length > 1);
+  const step = Math.max(1, Math.ceil(sessions.length / maxRows));
+  const out: RawValue[] = [];
+  for (let k = 0; k < sessions.length; k += step) out.push(sessions[k]!.length - 1);
+  return out;
+}
+
+/**
+ * `session_length` of the current window: one value per served session (`sessionId`), its longest
+ * request (the items it had seen by its last request); a record without a session id counts alone.
+ */
+export function currentSessionLengths(
+  rows: ReadonlyArray<{ sessionLength: number; sessionId?: string | null | undefined }>,
+): RawValue[] {
+  const longest = new Map<string, number>();
+  const out: RawValue[] = [];
+  for (const r of rows) {
+    if (r.sessionId === null || r.sessionId === undefined || r.sessionId === '') out.push(r.sessionLength);
+    else longest.set(r.sessionId, Math.max(longest.get(r.sessionId) ?? 0, r.sessionLength));
+  }
+  for (const v of longest.values()) out.push(v);
+  return out;
 }
 
 /** A serving-log record as the monitor reads it (core's `ServingRecord`, only the request and answer required). */
@@ -118,12 +149,12 @@ export function hourOfDay(ms: number | null): number | null {
 export const roundScore = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 /**
- * Current frame: one row per serving record. `hour_of_day` comes from the record's ts,
+ * Current frame: one row per serving record (`session_length`: one per served session). `hour_of_day` comes from the record's ts,
  * `rec_popularity_bucket` / `top_score` from the first recommended item (null for an empty list).
  */
 export function currentFrame(rows: readonly ServingRow[], bucket: (item: string) => string): Frame {
   return {
-    session_length: rows.map((r) => r.items.length),
+    session_length: currentSessionLengths(rows.map((r) => ({ sessionLength: r.items.length, sessionId: r.sessionId }))),
     item_popularity_bucket: rows.map((r) => (r.items.length ? bucket(r.items[r.items.length - 1]!) : null)),
     hour_of_day: rows.map((r) => hourOfDay(parseTimestampMs(r.ts))),
     rec_popularity_bucket: rows.map((r) => (r.recommended[0] ? bucket(r.recommended[0].itemId) : null)),

@@ -14,7 +14,11 @@ describe('runMonitor', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  async function setup(servingItems: string[][]) {
+  /** Every prefix of every session, as the serving log records it (one session id per session). */
+  const servedPrefixes = (sessions: string[][]) =>
+    sessions.flatMap((s, k) => s.slice(1).map((_, i) => ({ items: s.slice(0, i + 1), sessionId: `s${k}` })));
+
+  async function setup(servingItems: Array<string[] | { items: string[]; sessionId: string }>) {
     // 40 items; popularity falls with the index. Sessions of length 2..6.
     const train: string[][] = [];
     for (let s = 0; s < 600; s++)
@@ -34,8 +38,12 @@ describe('runMonitor', () => {
     });
     await registry.setAlias('production', m.version);
     await mkdir(path.join(dir, 'serving'));
-    const lines = servingItems.map((items) =>
-      JSON.stringify({ ts: new Date().toISOString(), items, recommended: [{ itemId: 'i1', score: 0.5 }] }),
+    const lines = servingItems.map((r) =>
+      JSON.stringify({
+        ts: new Date().toISOString(),
+        ...(Array.isArray(r) ? { items: r } : r),
+        recommended: [{ itemId: 'i1', score: 0.5 }],
+      }),
     );
     await writeFile(path.join(dir, 'serving', 'serving-1.ndjson'), lines.join('\n') + '\nnot json\n');
     return { registry, train };
@@ -54,8 +62,7 @@ describe('runMonitor', () => {
     const train: string[][] = [];
     for (let s = 0; s < 600; s++)
       train.push(Array.from({ length: 2 + (s % 5) }, (_, i) => `i${(s * 7 + i * i) % (5 + (s % 35))}`));
-    const prefixes = train.slice(0, 300).flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
-    const { registry } = await setup(prefixes);
+    const { registry } = await setup(servedPrefixes(train.slice(0, 300)));
     const r = await run(registry);
     expect(r.modelVersion).toBe('v0001');
     expect(r.columns.map((c) => c.column)).toEqual(['session_length', 'item_popularity_bucket']);
@@ -189,10 +196,10 @@ describe('runMonitor', () => {
     // Training sessions spread over every hour; serving traffic only at 03:00 → hour_of_day drifts.
     const startedAt = train.map((_, s) => new Date(Date.UTC(2026, 0, 1 + (s % 7), s % 24, 5)).toISOString());
     const served = popRecommender(train, 3); // the live model's scores tripled → top_score drifts
-    const prefixes = train.slice(0, 300).flatMap((s) => s.slice(1).map((_, i) => s.slice(0, i + 1)));
     // Two days of traffic (hour_of_day needs a window of ≥ 24 h), always at 03:xx.
-    const serving = prefixes.map((items, n) => ({
+    const serving = servedPrefixes(train.slice(0, 300)).map(({ items, sessionId }, n) => ({
       items,
+      sessionId,
       ts: new Date(Date.UTC(2026, 0, 9 + (n % 2), 3, n % 60)).toISOString(),
       recommended: served.recommend(items, 20),
     }));
@@ -262,11 +269,7 @@ describe('runMonitor', () => {
 
     it('does not drift when requests look like training, (an item outside the catalogue counts as missing)', async () => {
       const train = trainSessions();
-      const f = await setupMonitorFixture(
-        dir,
-        [...prefixesOf(train.slice(0, 300)).map((p) => ({ items: p })), { items: ['zz'] }],
-        { items },
-      );
+      const f = await setupMonitorFixture(dir, [...servedPrefixes(train.slice(0, 300)), { items: ['zz'] }], { items });
       const r = await runMonitor({
         registry: f.registry,
         servingLogDir: f.servingDir,

@@ -18,6 +18,7 @@ import { ndjsonFiles, ndjsonLines } from '@skiff/node-io';
 import { writeReport } from './report.js';
 import {
   categoryLookup,
+  currentSessionLengths,
   hourOfDay,
   MONITORED_COLUMNS,
   popularityBuckets,
@@ -146,6 +147,7 @@ export async function readServingLogs(dir: string, since: Date | null, logger: L
 /** The part of a serving record the drift columns need (a few numbers and two item ids). */
 interface CurrentSample {
   sessionLength: number;
+  sessionId: string | null;
   lastItem: string | null;
   tsMs: number | null;
   topItem: string | null;
@@ -205,6 +207,7 @@ export async function scanServingLogs(
       const top = r.recommended[0];
       const s: CurrentSample = {
         sessionLength: r.items.length,
+        sessionId: typeof r.sessionId === 'string' && r.sessionId !== '' ? r.sessionId : null,
         lastItem: r.items.length ? (r.items[r.items.length - 1] ?? null) : null,
         tsMs,
         topItem: top ? top.itemId : null,
@@ -231,7 +234,7 @@ export async function scanServingLogs(
 /** currentFrame and currentCategories over the scan's sample. */
 function sampleFrame(sample: readonly CurrentSample[], bucket: (item: string) => string): Frame {
   return {
-    session_length: sample.map((r) => r.sessionLength),
+    session_length: currentSessionLengths(sample),
     item_popularity_bucket: sample.map((r) => (r.lastItem !== null ? bucket(r.lastItem) : null)),
     hour_of_day: sample.map((r) => hourOfDay(r.tsMs)),
     rec_popularity_bucket: sample.map((r) => (r.topItem !== null ? bucket(r.topItem) : null)),
@@ -365,8 +368,9 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     html: options.referenceCsv ? { skippedColumns } : { online, prediction, skippedColumns, quality },
     workspace: { path: workspacePath, projectName: options.projectName ?? 'skiff', now },
   });
-  const referenceRows = Object.values(reference)[0]?.length ?? 0;
-  const currentRows = Object.values(current)[0]?.length ?? 0;
+  // Rows = requests (the longest column): session_length has one value per session.
+  const referenceRows = Math.max(0, ...Object.values(reference).map((v) => v.length));
+  const currentRows = Math.max(0, ...Object.values(current).map((v) => v.length));
   logger.info('monitoring run finished', {
     datasetDrift: result.datasetDrift,
     share: result.share,

@@ -11,7 +11,9 @@ import { sequences } from './test-helpers/sessions.js';
 /**
  * Each simulator scenario through the real monitor: the column the scenario is
  * about drifts, and calm traffic drifts nowhere. Reference = a training snapshot with its
- * items.json, as the warehouse writes it; current = serving records of every prefix.
+ * items.json, as the warehouse writes it; current = serving records of every prefix. The volumes are
+ * the demo's (about 1,000 served sessions of two items or more): much less calm traffic "drifts" by
+ * chance, since a session's items share its intent.
  */
 const catalogue = createCatalogue({ items: 500, seed: 11 });
 const start = new Date(Date.UTC(2026, 0, 1));
@@ -27,7 +29,7 @@ describe('simulator drift scenarios through runMonitor', () => {
     const root = path.join(dir, name);
     const snap = path.join(root, 'snapshots', 'snap-a');
     await mkdir(snap, { recursive: true });
-    const train = sequences(generateSessions({ catalogue, sessions: 3_000, seed: 1, start, days: 5 }));
+    const train = sequences(generateSessions({ catalogue, sessions: 6_000, seed: 1, start, days: 5 }));
     await writeFile(path.join(snap, 'train.json'), JSON.stringify({ sessions: train }));
     await writeFile(
       path.join(snap, 'items.json'),
@@ -45,10 +47,15 @@ describe('simulator drift scenarios through runMonitor', () => {
     });
     await registry.setAlias('production', v.version);
     const traffic = sequences(
-      generateSessions({ catalogue, sessions: 600, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }),
+      generateSessions({ catalogue, sessions: 2_000, seed: 2, start, days: 1, ...(drift ? { drift } : {}) }),
     );
-    const lines = traffic.flatMap((s) =>
-      s.slice(1).map((_, i) => JSON.stringify({ ts: start.toISOString(), items: s.slice(0, i + 1), recommended: [] })),
+    // As the serving app logs them: every prefix of a session, under the session's id.
+    const lines = traffic.flatMap((s, si) =>
+      s
+        .slice(1)
+        .map((_, i) =>
+          JSON.stringify({ ts: start.toISOString(), sessionId: `t${si}`, items: s.slice(0, i + 1), recommended: [] }),
+        ),
     );
     await mkdir(path.join(root, 'serving'), { recursive: true });
     await writeFile(path.join(root, 'serving', 'serving-1.ndjson'), lines.join('\n') + '\n');

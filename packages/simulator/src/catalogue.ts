@@ -22,14 +22,22 @@ export interface Catalogue {
   popularity: Float64Array;
   popularityCum: Float64Array;
   /**
-   * Items that tend to follow each item: the item-to-item structure a sequence model can learn.
+   * Items that tend to follow each item: the item-to-item structure a first-order model can learn.
    * `successors[i][0]` is the next item of a fixed per-category browsing chain, the rest are
-   * random (4 in 5 from the same category). Drawn with weights `successorWeights`.
+   * random (4 in 5 from the same category). Drawn with weights `successorWeights`, re-weighted by
+   * the session's theme (see `sessionEvents`).
    */
   successors: number[][];
   successorWeights: number[];
   /** Item indices per category, for same-category jumps. */
   byCategory: number[][];
+  /**
+   * Theme of every item (`0 … themes − 1`): a style or price segment that cuts across categories.
+   * A session keeps one theme, so what comes next depends on the whole session, not only on its
+   * last item.
+   */
+  themeOf: Int32Array;
+  themes: number;
   seed: number;
   zipfExponent: number;
 }
@@ -43,6 +51,8 @@ export interface CreateCatalogueOptions {
   successorsPerItem?: number;
   /** Share of non-chain successors drawn from the item's own category. */
   sameCategoryShare?: number;
+  /** Number of themes (≥ 1) that cut across categories. */
+  themes?: number;
 }
 
 const NOUNS = [
@@ -73,11 +83,16 @@ const NOUNS = [
 ];
 const ADJECTIVES = ['cheap', 'red', 'kids', 'best', 'wireless', 'vintage', 'large', 'sale', 'eco', 'mini'];
 
-/** Weights of `successors[i][k]`; sum to 1. */
+export const DEFAULT_ZIPF_EXPONENT = 1.1;
+export const DEFAULT_SUCCESSORS_PER_ITEM = 6;
+export const DEFAULT_THEMES = 4;
+
+/** Weights of `successors[i][k]`; sum to 1: the chain's next item first, then decreasing. */
 function successorWeightsFor(k: number): number[] {
   if (k === 1) return [1];
-  const rest = 0.45 / (k - 1);
-  return [0.55, ...Array.from({ length: k - 1 }, () => rest)];
+  const raw = [0.35 * (k - 1), ...Array.from({ length: k - 1 }, (_, j) => 1 / (j + 1))];
+  const sum = raw.reduce((a, b) => a + b, 0);
+  return raw.map((w) => w / sum);
 }
 
 function shuffle(rng: Rng, values: number[]): number[] {
@@ -110,15 +125,18 @@ export function createCatalogue(options: CreateCatalogueOptions): Catalogue {
     items: n = 2_000,
     categories: nc = 20,
     seed,
-    zipfExponent = 1.1,
-    successorsPerItem = 3,
+    zipfExponent = DEFAULT_ZIPF_EXPONENT,
+    successorsPerItem = DEFAULT_SUCCESSORS_PER_ITEM,
     sameCategoryShare = 0.8,
+    themes = DEFAULT_THEMES,
   } = options;
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`items must be an integer ≥ 2 (got ${n})`);
   if (!Number.isInteger(nc) || nc < 1 || nc > n)
     throw new RangeError(`categories must be an integer in [1, items] (got ${nc})`);
   if (!Number.isInteger(successorsPerItem) || successorsPerItem < 1 || successorsPerItem >= n)
     throw new RangeError(`successorsPerItem must be in [1, items)`);
+  if (!Number.isInteger(themes) || themes < 1)
+    throw new RangeError(`themes must be a positive integer (got ${themes})`);
   const rng = createRng(seed, 0xca7);
   const categories = Array.from({ length: nc }, (_, c) => `c${String(c).padStart(2, '0')}`);
   const categoryNames = Array.from({ length: nc }, (_, c) => categoryName(c));
@@ -168,6 +186,10 @@ export function createCatalogue(options: CreateCatalogueOptions): Catalogue {
     }
     successors.push(out);
   }
+  // Themes last, from their own stream, so that they do not move anything drawn above.
+  const themeRng = createRng(seed, 0x7e3e);
+  const themeOf = new Int32Array(n);
+  for (let i = 0; i < n; i++) themeOf[i] = themeRng.int(themes);
   return {
     items,
     categories,
@@ -179,6 +201,8 @@ export function createCatalogue(options: CreateCatalogueOptions): Catalogue {
     successors,
     successorWeights: successorWeightsFor(successorsPerItem),
     byCategory,
+    themeOf,
+    themes,
     seed,
     zipfExponent,
   };

@@ -23,12 +23,49 @@ export interface GenerateSessionsOptions {
   sessionIdOffset?: number;
   /** Size of the pool of known users (default sessions / 3); a quarter of sessions are guests. */
   users?: number;
-  /** Probability that the next item follows the current item's successors (default 0.7). */
-  followProbability?: number;
+  /** How shoppers move through a session (defaults: `SESSION_BEHAVIOUR`, calibrated against YooChoose). */
+  behaviour?: Partial<SessionBehaviour>;
 }
 
-/** Probability that the next item follows the current item's successor list. */
-export const FOLLOW_PROBABILITY = 0.7;
+/**
+ * How a shopper moves from one item to the next. Every step after the first item is one of:
+ * a repeat click on the current item (`repeat`); a return to an earlier item of the session
+ * (`revisit`); one of the current item's successors (`follow`), chosen with the session's theme
+ * in mind; or else a jump to a popular item of the session's intent. The intent is drawn once per
+ * session (a category, with probability `secondCategory` a second one, and a theme) and persists,
+ * so the items before the last one tell what comes next: a first-order model (SR, Markov) sees
+ * only the last item, a model that reads the whole session (GRU4Rec, V-SKNN) sees the intent.
+ */
+export interface SessionBehaviour {
+  repeat: number;
+  revisit: number;
+  follow: number;
+  /** Share of jumps that ignore the intent (a popular item anywhere: an ad, the front page). */
+  offIntent: number;
+  /** Probability that the intent has a second category (two kinds of things in one visit). */
+  secondCategory: number;
+  /** Share of intent jumps that stay within the session's theme. */
+  onTheme: number;
+  /** Weight factor of successors that share the session's theme. */
+  themeBoost: number;
+  /** Items per session: 1 + floor(lognormal(lengthMu, lengthSigma)), at most MAX_SESSION_LENGTH. */
+  lengthMu: number;
+  lengthSigma: number;
+}
+
+/** Defaults, calibrated against the YooChoose sample (README: Calibration). */
+export const SESSION_BEHAVIOUR: Readonly<SessionBehaviour> = {
+  repeat: 0.12,
+  revisit: 0.03,
+  follow: 0.3,
+  offIntent: 0.15,
+  secondCategory: 0.7,
+  onTheme: 0.95,
+  themeBoost: 10,
+  lengthMu: -0.1,
+  lengthSigma: 1.15,
+};
+
 export const MAX_SESSION_LENGTH = 50;
 /** Relative traffic per hour of day (UTC): quiet nights, an evening peak. */
 export const HOURLY_TRAFFIC = [2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 7, 8, 7, 6, 6, 7, 8, 10, 12, 12, 10, 7, 4] as const;
@@ -70,6 +107,8 @@ export function driftedPopularity(catalogue: Catalogue, drift: DriftScenario | u
 interface Traffic {
   global: AliasTable;
   perCategory: AliasTable[];
+  /** Per category × theme: the theme's items of the category (`themed[c * themes + t]`). */
+  themed: Array<{ members: number[]; table: AliasTable } | null>;
   categoryWeights: Float64Array;
   categoryCum: Float64Array;
   lengthFactor: number;
@@ -82,20 +121,27 @@ function trafficFor(catalogue: Catalogue, drift: DriftScenario | undefined): Tra
   const perCategory = catalogue.byCategory.map((members) =>
     createAliasTable(members.length > 0 ? members.map((i) => w[i]!) : [1]),
   );
+  const themed = catalogue.byCategory.flatMap((members) =>
+    Array.from({ length: catalogue.themes }, (_, t) => {
+      const own = members.filter((i) => catalogue.themeOf[i] === t);
+      return own.length > 0 ? { members: own, table: createAliasTable(own.map((i) => w[i]!)) } : null;
+    }),
+  );
   const factor = drift?.kind === 'longer-sessions' ? (drift.factor ?? 2.5) : 1;
   if (!(factor > 0)) throw new RangeError('longer-sessions: factor must be positive');
   return {
     global: createAliasTable(w),
     perCategory,
+    themed,
     categoryWeights,
     categoryCum: cumulative(categoryWeights),
     lengthFactor: factor,
   };
 }
 
-/** Items viewed in one session: log-normal (median ≈ 3.5, mean ≈ 4.7), long tail, capped. */
-function sessionLength(rng: Rng, factor: number): number {
-  return Math.min(MAX_SESSION_LENGTH, Math.max(1, Math.round(rng.lognormal(1.25, 0.75) * factor)));
+/** Items viewed in one session: log-normal, many short sessions, a long tail, capped. */
+function sessionLength(rng: Rng, b: SessionBehaviour, factor: number): number {
+  return Math.min(MAX_SESSION_LENGTH, 1 + Math.floor(rng.lognormal(b.lengthMu, b.lengthSigma) * factor));
 }
 
 /** Seconds to milliseconds between two events: median ≈ 25 s, from 1 s up to 20 min. */
@@ -108,26 +154,35 @@ function checkOptions(o: GenerateSessionsOptions): void {
     throw new RangeError(`sessions must be a non-negative integer (got ${o.sessions})`);
   if (!Number.isInteger(o.days) || o.days < 1) throw new RangeError(`days must be a positive integer (got ${o.days})`);
   if (Number.isNaN(o.start.getTime())) throw new RangeError('start is not a valid date');
-  const f = o.followProbability ?? FOLLOW_PROBABILITY;
-  if (!(f >= 0 && f <= 1)) throw new RangeError('followProbability must be in [0, 1]');
+  const b = behaviourOf(o);
+  for (const k of ['repeat', 'revisit', 'follow', 'offIntent', 'secondCategory', 'onTheme'] as const)
+    if (!(b[k] >= 0 && b[k] <= 1)) throw new RangeError(`behaviour.${k} must be in [0, 1] (got ${b[k]})`);
+  if (b.repeat + b.revisit + b.follow > 1) throw new RangeError('behaviour: repeat + revisit + follow must be ≤ 1');
+  if (!(b.themeBoost >= 1)) throw new RangeError('behaviour.themeBoost must be ≥ 1');
+  if (!Number.isFinite(b.lengthMu) || !(b.lengthSigma >= 0)) throw new RangeError('behaviour: bad session length');
+}
+
+function behaviourOf(o: GenerateSessionsOptions): SessionBehaviour {
+  return { ...SESSION_BEHAVIOUR, ...o.behaviour };
 }
 
 /**
  * Generates the events of one session at a time (bounded memory: only the session start times
- * are held), in order of session start. The next item follows the current item's successors
- * with probability `followProbability`, else jumps by popularity — half of the time within the
- * current category: a sequence model can learn the successors, a popularity model cannot.
+ * are held), in order of session start. Each session draws an intent (category, maybe a second
+ * one, and a theme) and walks items by `SessionBehaviour`: repeats, returns to earlier items,
+ * theme-weighted successors, and jumps within the intent.
  */
 export function* sessionEvents(options: GenerateSessionsOptions): Generator<RawEvent[]> {
   checkOptions(options);
   const { catalogue, sessions, seed, start, days, drift, sessionIdOffset = 0 } = options;
   const users = options.users ?? Math.max(1, Math.floor(sessions / 3));
-  const follow = options.followProbability ?? FOLLOW_PROBABILITY;
-  const sameCategory = follow + (1 - follow) / 2;
+  const b = behaviourOf(options);
   const traffic = trafficFor(catalogue, drift);
-  const { items, successors, successorWeights, byCategory, categoryOf } = catalogue;
-  const successorCum = cumulative(successorWeights);
+  const { items, successors, successorWeights, byCategory, themeOf, themes } = catalogue;
   const rng = createRng(seed, 0x5e55);
+  const pRevisit = b.repeat + b.revisit;
+  const pFollow = pRevisit + b.follow;
+  const succW = new Float64Array(Math.max(...successors.map((s) => s.length)));
 
   // Session starts: a day, an hour by the daily cycle, a moment in that hour; sorted.
   const starts = new Float64Array(sessions);
@@ -168,28 +223,68 @@ export function* sessionEvents(options: GenerateSessionsOptions): Generator<RawE
         category: item.category,
       });
     };
-    const fromCategory = (c: number): number => byCategory[c]![traffic.perCategory[c]!.sample(rng)]!;
+
+    // The session's intent: what the shopper came for, kept for the whole visit.
+    const intent = [rng.pick(traffic.categoryCum)];
+    if (rng.next() < b.secondCategory) {
+      const second = rng.pick(traffic.categoryCum);
+      if (second !== intent[0]) intent.push(second);
+    }
+    const theme = rng.int(themes);
+    /** A popular item of category c, of the session's theme `onTheme` of the time. */
+    const fromCategory = (c: number): number => {
+      const th = traffic.themed[c * themes + theme];
+      if (th && rng.next() < b.onTheme) return th.members[th.table.sample(rng)]!;
+      return byCategory[c]![traffic.perCategory[c]!.sample(rng)]!;
+    };
+    const jump = (): number =>
+      rng.next() < b.offIntent ? traffic.global.sample(rng) : fromCategory(intent[rng.int(intent.length)]!);
+    /** A successor of `i`, those of the session's theme `themeBoost` times as likely. */
+    const successorOf = (i: number): number => {
+      const succ = successors[i]!;
+      let total = 0;
+      for (let k = 0; k < succ.length; k++) {
+        const w = successorWeights[k]! * (themeOf[succ[k]!] === theme ? b.themeBoost : 1);
+        total += w;
+        succW[k] = total;
+      }
+      const u = rng.next() * total;
+      let k = 0;
+      while (k < succ.length - 1 && succW[k]! <= u) k++;
+      return succ[k]!;
+    };
 
     let cur: number;
     if (rng.next() < SEARCH_ENTRY) {
-      const c = rng.pick(traffic.categoryCum);
-      search(c);
-      cur = fromCategory(c);
-    } else cur = traffic.global.sample(rng);
-    const len = sessionLength(rng, traffic.lengthFactor);
+      search(intent[0]!);
+      cur = fromCategory(intent[0]!);
+    } else cur = jump();
+    const len = sessionLength(rng, b, traffic.lengthFactor);
+    const seen: number[] = [];
     const cart: number[] = [];
     for (let k = 0; k < len; k++) {
       if (k > 0) {
         if (rng.next() < SEARCH_MID) {
-          const c = rng.pick(traffic.categoryCum);
+          const c = intent[rng.int(intent.length)]!;
           search(c);
           cur = fromCategory(c);
         } else {
           const u = rng.next();
-          if (u < follow) cur = successors[cur]![rng.pick(successorCum)]!;
-          else if (u < sameCategory) cur = fromCategory(categoryOf[cur]!);
-          else cur = traffic.global.sample(rng);
+          if (u < b.repeat) {
+            // a repeat click: cur stays
+          } else if (u < pRevisit) {
+            // back to an earlier item (the browser's back button, a comparison); a jump when there is none
+            const earlier = seen.length > 1 ? seen[rng.int(seen.length - 1)]! : -1;
+            cur = earlier >= 0 && earlier !== cur ? earlier : jump();
+          } else if (u < pFollow) cur = successorOf(cur);
+          else cur = jump();
         }
+      }
+      if (!seen.includes(cur)) seen.push(cur);
+      else if (seen[seen.length - 1] !== cur) {
+        // keep `seen` ordered by last visit, so that "earlier" never means the current item
+        seen.splice(seen.indexOf(cur), 1);
+        seen.push(cur);
       }
       itemEvent(rng.next() < VIEW_SHARE ? 'view' : 'click', cur);
       if (rng.next() < CART && !cart.includes(cur)) {

@@ -3,9 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RawEventSchema } from '@skiff/core';
-import { createCatalogue } from './catalogue.js';
-import { generateSessions, sessionEvents, type DriftScenario } from './sessions.js';
-import { sessionStats } from './stats.js';
+import { createCatalogue, DEFAULT_SUCCESSORS_PER_ITEM } from './catalogue.js';
+import {
+  generateSessions,
+  sessionEvents,
+  SESSION_BEHAVIOUR,
+  type DriftScenario,
+  type SessionBehaviour,
+} from './sessions.js';
+import { itemSequences, sessionStats } from './stats.js';
 import { writeRawLogs } from './write.js';
 
 const start = new Date(Date.UTC(2026, 0, 1));
@@ -18,6 +24,44 @@ function stats(drift?: DriftScenario, seed = 9) {
   );
 }
 const base = stats();
+
+/**
+ * Over consecutive item pairs that are not repeat clicks: how often the category changes to one
+ * seen earlier in the session (not the last item's), and how often both items share a theme.
+ */
+function intentStats() {
+  return intentStatsWith({});
+}
+
+function intentStatsWith(behaviour: Partial<SessionBehaviour>) {
+  const events = generateSessions({ catalogue: cat, sessions: 4000, seed: 9, start, days: 7, behaviour });
+  let switches = 0;
+  let backToEarlier = 0;
+  let pairs = 0;
+  let sameTheme = 0;
+  let repeats = 0;
+  for (const s of itemSequences(events).values()) {
+    const idx = s.map((i) => cat.indexOf.get(i)!);
+    const c = idx.map((i) => cat.categoryOf[i]!);
+    for (let j = 1; j < s.length; j++) {
+      if (idx[j] === idx[j - 1]) {
+        repeats++;
+        continue;
+      }
+      pairs++;
+      if (cat.themeOf[idx[j]!] === cat.themeOf[idx[j - 1]!]) sameTheme++;
+      if (j >= 2 && c[j] !== c[j - 1]) {
+        switches++;
+        if (c.slice(0, j - 1).includes(c[j]!)) backToEarlier++;
+      }
+    }
+  }
+  return {
+    backToEarlier: backToEarlier / switches,
+    sameTheme: sameTheme / pairs,
+    repeatShare: repeats / (repeats + pairs),
+  };
+}
 
 describe('catalogue', () => {
   it('is seeded, well-formed and mostly same-category in its successors', () => {
@@ -34,8 +78,8 @@ describe('catalogue', () => {
     let same = 0;
     let all = 0;
     cat.successors.forEach((succ, i) => {
-      expect(succ).toHaveLength(3);
-      expect(new Set(succ).size).toBe(3);
+      expect(succ).toHaveLength(DEFAULT_SUCCESSORS_PER_ITEM);
+      expect(new Set(succ).size).toBe(DEFAULT_SUCCESSORS_PER_ITEM);
       expect(succ).not.toContain(i);
       for (const j of succ) {
         all++;
@@ -44,6 +88,9 @@ describe('catalogue', () => {
     });
     expect(same / all).toBeGreaterThan(0.75);
     expect(cat.items.every((it) => it.price > 0)).toBe(true);
+    // Every theme is used, and themes cut across categories.
+    expect(new Set(cat.themeOf).size).toBe(cat.themes);
+    expect(new Set(cat.byCategory[0]!.map((i) => cat.themeOf[i])).size).toBeGreaterThan(1);
     // Zipf-like: the top 1 % of items carry a large share of the popularity mass.
     const sorted = [...cat.popularity].sort((a, b) => b - a);
     const total = sorted.reduce((a, b) => a + b, 0);
@@ -95,19 +142,36 @@ describe('sessions', () => {
     expect(events.some((e) => typeof e.user_id === 'string')).toBe(true);
   });
 
-  it('has plausible session lengths: many short, a long tail, capped', () => {
-    expect(base.meanLength).toBeGreaterThan(3.5);
-    expect(base.meanLength).toBeLessThan(6.5);
-    expect(base.medianLength).toBeLessThanOrEqual(4);
-    expect(base.p95Length).toBeGreaterThanOrEqual(10);
+  it('has plausible session lengths: many single-item visits, a long tail, capped', () => {
+    expect(base.medianLength).toBeLessThanOrEqual(2);
+    expect(base.meanLength).toBeGreaterThan(1.8);
+    expect(base.meanLength).toBeLessThan(3);
+    expect(base.p95Length).toBeGreaterThanOrEqual(5);
     expect(base.maxLength).toBeLessThanOrEqual(50);
   });
 
   it('has item-to-item structure a popularity model cannot see', () => {
-    expect(base.successorFollowRate).toBeGreaterThan(0.5);
-    expect(base.topItemsHitRate).toBeLessThan(base.successorFollowRate / 2);
+    // Successors are followed about as often as `follow` says (a jump lands on one now and then).
+    expect(base.successorFollowRate).toBeGreaterThan(SESSION_BEHAVIOUR.follow * 0.9);
+    expect(base.successorFollowRate).toBeGreaterThan(base.topItemsHitRate);
     // A fresh seed from the same catalogue shares the structure (what a model learns transfers).
-    expect(stats(undefined, 10).successorFollowRate).toBeGreaterThan(0.5);
+    expect(stats(undefined, 10).successorFollowRate).toBeGreaterThan(SESSION_BEHAVIOUR.follow * 0.9);
+  });
+
+  it('keeps an intent through the session: what comes next depends on more than the last item', () => {
+    const calm = intentStats();
+    // When the category changes, it often goes back to a category seen before the last item (the
+    // second category of the intent). With 20 categories, chance would be well under 0.2.
+    expect(calm.backToEarlier).toBeGreaterThan(0.35);
+    // Consecutive items share the session's theme far more often than 1 in `themes`.
+    expect(calm.sameTheme).toBeGreaterThan(1 / cat.themes + 0.25);
+    // Repeat clicks on the same item, as in real click logs.
+    expect(calm.repeatShare).toBeGreaterThan(SESSION_BEHAVIOUR.repeat);
+    expect(calm.repeatShare).toBeLessThan(0.35);
+    // Without an intent (jumps anywhere by popularity, no returns, themes ignored) both signals fall away.
+    const flat = intentStatsWith({ offIntent: 1, revisit: 0, onTheme: 0, themeBoost: 1 });
+    expect(flat.backToEarlier).toBeLessThan(calm.backToEarlier - 0.15);
+    expect(flat.sameTheme).toBeLessThan(1 / cat.themes + 0.1);
   });
 
   it('drift scenarios change what the monitor measures', () => {
@@ -119,7 +183,8 @@ describe('sessions', () => {
     const category = stats({ kind: 'category-shift', category: 'c05' });
     expect(category.categoryShares['c05']!).toBeGreaterThan(3 * (base.categoryShares['c05'] ?? 0));
     // Structure stays: drift changes traffic, not the catalogue.
-    for (const d of [longer, shifted, category]) expect(d.successorFollowRate).toBeGreaterThan(0.5);
+    for (const d of [longer, shifted, category])
+      expect(d.successorFollowRate).toBeGreaterThan(SESSION_BEHAVIOUR.follow * 0.9);
     expect(() =>
       generateSessions({
         catalogue: cat,
@@ -136,7 +201,7 @@ describe('sessions', () => {
     const big = createCatalogue({ seed: 11 });
     let events = 0;
     for (const s of sessionEvents({ catalogue: big, sessions: 20_000, seed: 11, start, days: 14 })) events += s.length;
-    expect(events).toBeGreaterThan(80_000);
+    expect(events).toBeGreaterThan(40_000);
   });
 });
 

@@ -19,11 +19,18 @@ export interface SessionStats {
   categoryShares: Record<string, number>;
 }
 
-/** The clicked/viewed item sequence of every session, in event order. */
-export function itemSequences(events: Iterable<RawEvent>): Map<string, string[]> {
+const VIEWS_AND_CLICKS: ReadonlySet<string> = new Set(['view', 'click']);
+/** Every event with an item: what the pipeline's session sequences hold (views, clicks, carts, purchases). */
+export const ITEM_EVENT_TYPES: ReadonlySet<string> = new Set(['view', 'click', 'add_to_cart', 'purchase']);
+
+/** The item sequence of every session, in event order: views and clicks unless `types` says otherwise. */
+export function itemSequences(
+  events: Iterable<RawEvent>,
+  types: ReadonlySet<string> = VIEWS_AND_CLICKS,
+): Map<string, string[]> {
   const by = new Map<string, string[]>();
   for (const e of events) {
-    if (!e.item_id || (e.event_type !== 'view' && e.event_type !== 'click')) continue;
+    if (!e.item_id || !types.has(e.event_type)) continue;
     let seq = by.get(e.session_id);
     if (!seq) by.set(e.session_id, (seq = []));
     seq.push(e.item_id);
@@ -81,5 +88,140 @@ export function sessionStats(events: RawEvent[], catalogue: Catalogue, k = 20): 
     topItemsHitRate: pairs ? inTop / pairs : 0,
     eventTypeShares,
     categoryShares,
+  };
+}
+
+/** What the calibration compares between simulated and real sessions (item sequences only). */
+export interface SequenceStats {
+  sessions: number;
+  events: number;
+  items: number;
+  meanLength: number;
+  /** Share of sessions by length: `2`, `3`, `4`, `5-6`, `7-10`, `11-20`, `>20` (and `1` when present). */
+  lengthShares: Record<string, number>;
+  medianLength: number;
+  p95Length: number;
+  /** Share of next items equal to the previous item (consecutive repeat clicks). */
+  repeatShare: number;
+  /** Share of next items already seen earlier in the session (repeats included). */
+  inSessionShare: number;
+  distinctPerSession: number;
+  /** Gini coefficient of item click counts (0 = every item equally clicked). */
+  popularityGini: number;
+  /**
+   * Share of non-repeat next items that are among the previous item's 3 most frequent successors,
+   * learned on the other half of the sessions (even/odd, two-fold): how far the previous item
+   * alone predicts the next one, measured the same way on any log.
+   */
+  followShare: number;
+}
+
+export const LENGTH_BUCKETS = ['1', '2', '3', '4', '5-6', '7-10', '11-20', '>20'] as const;
+
+function lengthBucket(n: number): string {
+  if (n <= 4) return String(n);
+  if (n <= 6) return '5-6';
+  if (n <= 10) return '7-10';
+  if (n <= 20) return '11-20';
+  return '>20';
+}
+
+/**
+ * The filter of the YooChoose sample (session-rec's rsc15 preparation): drop sessions shorter than
+ * `minLength`, then items seen fewer than `minSupport` times, then sessions that became too short.
+ */
+export function filterSessions(seqs: readonly string[][], minLength = 2, minSupport = 5): string[][] {
+  const counts = new Map<string, number>();
+  const long = seqs.filter((s) => s.length >= minLength);
+  for (const s of long) for (const i of s) counts.set(i, (counts.get(i) ?? 0) + 1);
+  return long.map((s) => s.filter((i) => counts.get(i)! >= minSupport)).filter((s) => s.length >= minLength);
+}
+
+function gini(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const n = v.length;
+  const sum = v.reduce((a, b) => a + b, 0);
+  if (n === 0 || sum === 0) return 0;
+  let g = 0;
+  for (let k = 0; k < n; k++) g += (2 * (k + 1) - n - 1) * v[k]!;
+  return g / (n * sum);
+}
+
+function followShare(seqs: readonly string[][], top = 3): number {
+  const tables = [new Map<string, Map<string, number>>(), new Map<string, Map<string, number>>()];
+  seqs.forEach((s, si) => {
+    const t = tables[si % 2]!;
+    for (let j = 1; j < s.length; j++) {
+      if (s[j] === s[j - 1]) continue;
+      let m = t.get(s[j - 1]!);
+      if (!m) t.set(s[j - 1]!, (m = new Map()));
+      m.set(s[j]!, (m.get(s[j]!) ?? 0) + 1);
+    }
+  });
+  const tops = tables.map(
+    (t) =>
+      new Map(
+        [...t].map(([a, m]) => [
+          a,
+          new Set(
+            [...m]
+              .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+              .slice(0, top)
+              .map(([i]) => i),
+          ),
+        ]),
+      ),
+  );
+  let n = 0;
+  let hits = 0;
+  seqs.forEach((s, si) => {
+    const other = tops[1 - (si % 2)]!;
+    for (let j = 1; j < s.length; j++) {
+      if (s[j] === s[j - 1]) continue;
+      n++;
+      if (other.get(s[j - 1]!)?.has(s[j]!)) hits++;
+    }
+  });
+  return n ? hits / n : 0;
+}
+
+/** Session-structure statistics of item sequences (simulated or real), for calibration. */
+export function sequenceStats(seqs: readonly string[][]): SequenceStats {
+  const lengths = seqs.map((s) => s.length).sort((a, b) => a - b);
+  const lengthShares: Record<string, number> = {};
+  for (const n of lengths) lengthShares[lengthBucket(n)] = (lengthShares[lengthBucket(n)] ?? 0) + 1 / lengths.length;
+  const counts = new Map<string, number>();
+  let pairs = 0;
+  let repeats = 0;
+  let inSession = 0;
+  let distinct = 0;
+  for (const s of seqs) {
+    const seen = new Set<string>();
+    for (let j = 0; j < s.length; j++) {
+      const i = s[j]!;
+      counts.set(i, (counts.get(i) ?? 0) + 1);
+      if (j > 0) {
+        pairs++;
+        if (i === s[j - 1]) repeats++;
+        if (seen.has(i)) inSession++;
+      }
+      seen.add(i);
+    }
+    distinct += seen.size;
+  }
+  const events = lengths.reduce((a, b) => a + b, 0);
+  return {
+    sessions: seqs.length,
+    events,
+    items: counts.size,
+    meanLength: seqs.length ? events / seqs.length : 0,
+    lengthShares,
+    medianLength: quantile(lengths, 0.5),
+    p95Length: quantile(lengths, 0.95),
+    repeatShare: pairs ? repeats / pairs : 0,
+    inSessionShare: pairs ? inSession / pairs : 0,
+    distinctPerSession: seqs.length ? distinct / seqs.length : 0,
+    popularityGini: gini([...counts.values()]),
+    followShare: followShare(seqs),
   };
 }

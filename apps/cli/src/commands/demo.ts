@@ -6,14 +6,25 @@ import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
 import type { PipelineRunResult } from '@skiff/pipeline';
 import { trainingBackend, untilSignal, type RunningServer } from '@skiff/runtime';
 import { SkiffError } from '@skiff/core';
-import { createCatalogue, generateSessions, writeRawLogs, type DriftScenario } from '@skiff/simulator';
+import {
+  createCatalogue,
+  generateSessions,
+  writeRawLogs,
+  type Catalogue,
+  type DriftScenario,
+  type GenerateSessionsOptions,
+} from '@skiff/simulator';
 import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import { sendTraffic } from '../traffic.js';
 import { printRun, readTrainParams } from './model.js';
 import { applyScheduleSet, monitoringParams, serve } from './ops.js';
 
 /** The simulator's drift scenarios (`--drift <kind>`). */
-const DRIFT_KINDS: ReadonlyArray<DriftScenario['kind']> = ['popularity-shift', 'category-shift', 'longer-sessions'];
+export const DRIFT_KINDS: ReadonlyArray<DriftScenario['kind']> = [
+  'popularity-shift',
+  'category-shift',
+  'longer-sessions',
+];
 
 export interface DemoOptions {
   once?: boolean;
@@ -29,11 +40,42 @@ export interface DemoOptions {
 }
 
 /** Groups simulated events into ordered item sequences (what a shop frontend would send). */
-function sequences(events: Array<{ session_id: string; item_id?: string | null | undefined }>): string[][] {
+export function sequences(events: Array<{ session_id: string; item_id?: string | null | undefined }>): string[][] {
   const by = new Map<string, string[]>();
   for (const e of events)
     if (e.item_id) (by.get(e.session_id) ?? by.set(e.session_id, []).get(e.session_id)!).push(e.item_id);
   return [...by.values()].filter((s) => s.length > 1);
+}
+
+/** The day the demo simulates from. */
+export const DEMO_START = new Date(Date.UTC(2026, 0, 1));
+
+/** Checks a `--drift` value and names its scenario (true = popularity-shift). */
+export function driftKind(drift: boolean | string): DriftScenario['kind'] {
+  const kind = drift === true ? 'popularity-shift' : drift;
+  if (!DRIFT_KINDS.includes(kind as DriftScenario['kind']))
+    throw new SkiffError('BAD_INPUT', `--drift: unknown scenario ${String(kind)} (one of ${DRIFT_KINDS.join(', ')})`);
+  return kind as DriftScenario['kind'];
+}
+
+/**
+ * The demo's day of drifted shop traffic after the simulated days: twice as many sessions as the
+ * replayed test sessions, from another seed, with session ids of their own.
+ */
+export function driftTrafficOptions(
+  catalogue: Catalogue,
+  opts: Pick<DemoOptions, 'seed' | 'days' | 'trafficSessions'>,
+  kind: DriftScenario['kind'],
+): GenerateSessionsOptions {
+  return {
+    catalogue,
+    sessions: opts.trafficSessions * 2,
+    seed: opts.seed + 1000,
+    start: new Date(DEMO_START.getTime() + opts.days * 86_400_000),
+    days: 1,
+    drift: { kind } as DriftScenario,
+    sessionIdOffset: 10_000_000,
+  };
 }
 
 export interface DemoHandle {
@@ -68,7 +110,7 @@ export interface DemoResult {
   workflowId: string;
 }
 
-export const DEMO_DEFAULTS = { sessions: 20_000, items: 2_000, days: 7, seed: 1, trafficSessions: 300 };
+export const DEMO_DEFAULTS = { sessions: 40_000, items: 2_000, days: 7, seed: 1, trafficSessions: 2_000 };
 
 /** `v0002 (sr)`: what production points to at the end (a drift retraining may have moved it). */
 function productionAfter(
@@ -112,7 +154,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
 
   step(1, 'simulating shop logs');
   const catalogue = createCatalogue({ items: opts.items, seed: opts.seed });
-  const start = new Date(Date.UTC(2026, 0, 1));
+  const start = DEMO_START;
   const logs = await writeRawLogs({
     dir: ctx.paths.raw,
     catalogue,
@@ -183,18 +225,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     if (opts.drift) {
       // A day of drifted shop traffic: it lands in the raw area (so retraining learns from it)
       // and goes through the serving API (so the monitor sees it).
-      const kind = opts.drift === true ? 'popularity-shift' : opts.drift;
-      if (!DRIFT_KINDS.includes(kind as DriftScenario['kind']))
-        throw new SkiffError('BAD_INPUT', `--drift: unknown scenario ${kind} (one of ${DRIFT_KINDS.join(', ')})`);
-      const driftOpts = {
-        catalogue,
-        sessions: opts.trafficSessions * 2,
-        seed: opts.seed + 1000,
-        start: new Date(start.getTime() + opts.days * 86_400_000),
-        days: 1,
-        drift: { kind } as DriftScenario,
-        sessionIdOffset: 10_000_000,
-      };
+      const kind = driftKind(opts.drift);
+      const driftOpts = driftTrafficOptions(catalogue, opts, kind);
       await writeRawLogs({ dir: ctx.paths.raw, ...driftOpts });
       const d = await sendTraffic(server.url, sequences(generateSessions(driftOpts)), { idPrefix: 'drift' });
       ctx.say(`  drifted traffic (${kind}): ${d.ok}/${d.requests} requests ok, online HR@20 ${d.onlineHr.toFixed(4)}`);
