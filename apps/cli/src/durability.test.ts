@@ -1,69 +1,28 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainParamsSchema } from '@skiff/core';
-import {
-  connectClient,
-  findTemporalCli,
-  freePort,
-  startDevServer,
-  startTraining,
-  type DevServer,
-  type SkiffClient,
-} from '@skiff/orchestrator-temporal';
+import { startTraining } from '@skiff/orchestrator-temporal';
 import { createFsRegistry } from '@skiff/registry';
-import { createCatalogue, writeRawLogs } from '@skiff/simulator';
-
-const cliMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
+import { startWorkerFleet, type WorkerFleet } from './test-helpers/worker-fleet.js';
 
 /**
  * A worker process is SIGKILLed in the middle of training; a new worker picks the run up after the
  * heartbeat timeout and the training activity resumes from the last epoch checkpoint.
  */
 describe('durability: a worker killed during training', () => {
+  let fleet: WorkerFleet;
   let dataDir: string;
-  let server: DevServer;
-  let sc: SkiffClient;
-  const workers: ChildProcess[] = [];
-
-  const startWorker = () => {
-    const child = spawn(process.execPath, [cliMain, 'worker', '--data-dir', dataDir], {
-      env: { ...process.env, TEMPORAL_ADDRESS: server.address, SKIFF_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    workers.push(child);
-    return child;
-  };
+  let sc: WorkerFleet['sc'];
+  let startWorker: WorkerFleet['startWorker'];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-durable-'));
-    await writeRawLogs({
-      dir: path.join(dataDir, 'raw'),
-      catalogue: createCatalogue({ items: 600, seed: 4 }),
-      sessions: 3_000,
-      seed: 4,
-      start: new Date(Date.UTC(2026, 0, 1)),
-      days: 5,
-    });
-    const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: true });
-    server = await startDevServer({
-      cli,
-      stateDir: path.join(dataDir, 'temporal'),
-      port: await freePort(),
-      uiPort: await freePort(),
-    });
-    sc = await connectClient(server.address);
+    fleet = await startWorkerFleet({ prefix: 'skiff-durable-', items: 600, sessions: 3_000, seed: 4 });
+    ({ dataDir, sc, startWorker } = fleet);
   }, 120_000);
 
   afterAll(async () => {
-    for (const w of workers) w.kill('SIGKILL');
-    await sc?.close();
-    await server?.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await fleet?.close();
   });
 
   it('finishes the run with a registered version, redoing at most the interrupted epoch', async () => {

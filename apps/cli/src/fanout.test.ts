@@ -1,26 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SELECTION_EXPERIMENT } from '@skiff/core';
-import {
-  connectClient,
-  findTemporalCli,
-  freePort,
-  startDevServer,
-  startTraining,
-  trainingStatus,
-  type DevServer,
-  type SkiffClient,
-} from '@skiff/orchestrator-temporal';
+import { startTraining, trainingStatus } from '@skiff/orchestrator-temporal';
 import { createFsRegistry, createFsTracker } from '@skiff/registry';
-import { createCatalogue, writeRawLogs } from '@skiff/simulator';
 import { readTrainingConfig } from './commands/model.js';
-
-const cliMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
+import { startWorkerFleet, type WorkerFleet } from './test-helpers/worker-fleet.js';
 
 /**
  * Model selection through Temporal with two worker processes: four candidates train as separate
@@ -30,45 +15,18 @@ const repoRoot = path.resolve(path.dirname(cliMain), '../../..');
  * and gates it, with one parent run in the tracker over the candidate runs and the refit.
  */
 describe('model selection fanned out over two workers, one killed mid-run', () => {
+  let fleet: WorkerFleet;
   let dataDir: string;
-  let server: DevServer;
-  let sc: SkiffClient;
-  const workers: ChildProcess[] = [];
-
-  const startWorker = () => {
-    const child = spawn(process.execPath, [cliMain, 'worker', '--data-dir', dataDir], {
-      env: { ...process.env, TEMPORAL_ADDRESS: server.address, SKIFF_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    workers.push(child);
-    return child;
-  };
+  let sc: WorkerFleet['sc'];
+  let startWorker: WorkerFleet['startWorker'];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-fanout-'));
-    await writeRawLogs({
-      dir: path.join(dataDir, 'raw'),
-      catalogue: createCatalogue({ items: 400, seed: 5 }),
-      sessions: 2_000,
-      seed: 5,
-      start: new Date(Date.UTC(2026, 0, 1)),
-      days: 5,
-    });
-    const cli = await findTemporalCli({ cacheDir: path.join(repoRoot, '.cache'), searchPath: '', allowInstall: true });
-    server = await startDevServer({
-      cli,
-      stateDir: path.join(dataDir, 'temporal'),
-      port: await freePort(),
-      uiPort: await freePort(),
-    });
-    sc = await connectClient(server.address);
+    fleet = await startWorkerFleet({ prefix: 'skiff-fanout-', items: 400, sessions: 2_000, seed: 5 });
+    ({ dataDir, sc, startWorker } = fleet);
   }, 120_000);
 
   afterAll(async () => {
-    for (const w of workers) w.kill('SIGKILL');
-    await sc?.close();
-    await server?.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await fleet?.close();
   });
 
   it('completes with every candidate scored, the best refitted and gated, under one parent run', async () => {

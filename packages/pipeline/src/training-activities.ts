@@ -32,6 +32,27 @@ import type { GateDecision } from './gate.js';
 import type { CandidateResult } from './selection.js';
 
 /** Everything the stages need, built by the composition root (`@skiff/runtime`). */
+
+/**
+ * Runs `work` inside a tracked run (when there is a tracker): the run ends `finished` when the work
+ * returns and `failed`, with the error, when it throws; a tracker that cannot record the failure
+ * does not hide the error of the work.
+ */
+async function inTrackedRun<T>(
+  tracker: ExperimentTracker | undefined,
+  run: { runId: string } | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    const out = await work();
+    if (run) await tracker!.endRun(run.runId, { status: 'finished' });
+    return out;
+  } catch (e) {
+    if (run) await tracker!.endRun(run.runId, { status: 'failed', error: (e as Error).message }).catch(() => undefined);
+    throw e;
+  }
+}
+
 export interface PipelineDeps {
   /** Opens the warehouse for one stage and closes it after (DuckDB allows one writer process). */
   openWarehouse: () => Promise<Warehouse>;
@@ -233,7 +254,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         },
         params: { ...params },
       });
-      try {
+      return inTrackedRun(deps.tracker, run, async () => {
         const out = await deps.trainer.train({
           snapshot: input.snapshot,
           params,
@@ -261,16 +282,9 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
             params.epochs,
           );
           await deps.tracker!.logParams(run.runId, { backend: out.backend, artifactDir: out.artifactDir });
-          await deps.tracker!.endRun(run.runId, { status: 'finished' });
         }
         return out;
-      } catch (e) {
-        if (run)
-          await deps
-            .tracker!.endRun(run.runId, { status: 'failed', error: (e as Error).message })
-            .catch(() => undefined);
-        throw e;
-      }
+      });
     },
 
     /**
@@ -332,7 +346,7 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         },
         params: { ...params },
       });
-      try {
+      return inTrackedRun(deps.tracker, run, async () => {
         const out = await deps.trainer.train({
           snapshot: input.snapshot,
           params,
@@ -382,16 +396,9 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
             { score: result.score, chosenEpochs: result.chosenEpochs, trainSeconds: out.trainSeconds },
             selection.epochsRun,
           );
-          await deps.tracker!.endRun(run.runId, { status: 'finished' });
         }
         return result;
-      } catch (e) {
-        if (run)
-          await deps
-            .tracker!.endRun(run.runId, { status: 'failed', error: (e as Error).message })
-            .catch(() => undefined);
-        throw e;
-      }
+      });
     },
 
     /** Records the choice on the parent run and ends it (a retry finds it ended and does nothing). */
