@@ -15,10 +15,26 @@
 //        [--tf-threads N]   # TensorFlow intra-op threads per worker (TF_NUM_INTRAOP_THREADS; default: one per core),
 //                           # e.g. 1 to let each worker stand for a one-core machine
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  // The usage is this file's opening comment.
+  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(
+    head
+      .slice(
+        0,
+        head.findIndex((l) => !l.startsWith('//')),
+      )
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n'),
+  );
+  process.exit(0);
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
