@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import {
   BIGINT,
@@ -37,6 +36,7 @@ import {
 import { rows } from './duckdb-rows.js';
 import { loadLinesWithDuckDb, releaseStage, stageLines, type StagedLines } from './fast-load.js';
 import { scanFile } from './file-scan.js';
+import { defaultActor } from '@skiff/node-io';
 import { expandInputs } from './input-discovery.js';
 import { migrateRawSchema } from './migrations.js';
 import { loadParquetWithDuckDb } from './parquet-load.js';
@@ -106,14 +106,6 @@ export interface DuckDbWarehouse extends Warehouse {
 }
 
 const ISO_FORMAT = '%Y-%m-%dT%H:%M:%S.%gZ';
-
-function defaultActor(): string {
-  try {
-    return `${os.userInfo().username}@${os.hostname()}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /**
  * The DuckDB warehouse adapter (port: Warehouse). One file holds the raw area (raw_events,
