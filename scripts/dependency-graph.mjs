@@ -69,7 +69,7 @@ const table = nodes
 
 const doc = `# Who imports whom
 
-Generated from the code by dependency-cruiser (\`npm run deps:graph\`; [ADR 0007](adr/0007-dependency-cruiser.md)).
+Generated from the code by dependency-cruiser (\`npm run deps:graph\`; [ADR 0010](adr/0010-dependency-cruiser.md)).
 Do not edit by hand: \`npm run lint\` fails when this page differs from the code. Tests and test
 helpers are left out; an arrow is "imports at least one module of".
 

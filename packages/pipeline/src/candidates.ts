@@ -7,7 +7,8 @@ export interface CandidateSearch {
   space: Record<string, unknown[]>;
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,40}$/;
+/** A candidate's name is a folder under artifacts/: letters, digits, `_.-`, never `.` or `..`. */
+const NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,40}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**

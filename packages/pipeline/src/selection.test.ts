@@ -140,6 +140,9 @@ describe('parseTrainingConfig', () => {
     expect(bad({ candidates: [], search: { seed: 1, trials: 2, space: { a: [1] } } })).toMatch(/either/);
     expect(bad({ search: { seed: 1, trials: 0, space: { hiddenUnits: [1] } } })).toMatch(/"search" must be/);
     expect(bad({ candidates: [{ name: 'a b' }, {}] })).toMatch(/name must be/);
+    // A name is a folder under artifacts/: never the folder itself or its parent.
+    expect(bad({ candidates: [{ name: '..' }, {}] })).toMatch(/name must be/);
+    expect(bad({ candidates: [{ name: '.' }, {}] })).toMatch(/name must be/);
     expect(bad([1])).toMatch(/JSON object/);
   });
 });

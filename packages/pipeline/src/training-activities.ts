@@ -31,8 +31,6 @@ import {
 import type { GateDecision } from './gate.js';
 import type { CandidateResult } from './selection.js';
 
-/** Everything the stages need, built by the composition root (`@skiff/runtime`). */
-
 /**
  * Runs `work` inside a tracked run (when there is a tracker): the run ends `finished` when the work
  * returns and `failed`, with the error, when it throws; a tracker that cannot record the failure
@@ -53,6 +51,7 @@ async function inTrackedRun<T>(
   }
 }
 
+/** Everything the stages need, built by the composition root (`@skiff/runtime`). */
 export interface PipelineDeps {
   /** Opens the warehouse for one stage and closes it after (DuckDB allows one writer process). */
   openWarehouse: () => Promise<Warehouse>;

@@ -169,15 +169,18 @@ describe('serving app', () => {
           { sessionId: 's2', itemId: 'b', requestId: rid },
           { sessionId: 's1', itemId: 'b', requestId: 'r-1' },
           { sessionId: 's1', itemId: 'b', requestId: rid, ts: '2099-01-01T00:00:00Z' },
+          // Ten fraction digits pass zod's ISO check but not core's parser: refused, not waved through.
+          { sessionId: 's1', itemId: 'b', requestId: rid, ts: '2099-01-01T00:00:00.0000000000Z' },
         ],
       });
     expect(other.body).toEqual({
       accepted: 0,
-      refused: 3,
+      refused: 4,
       refusals: [
         { index: 0, reason: 'unverified_request_id' },
         { index: 1, reason: 'unverified_request_id' },
         { index: 2, reason: 'future_client_time' },
+        { index: 3, reason: 'future_client_time' },
       ],
     });
     expect(events).toHaveLength(2);

@@ -429,7 +429,12 @@ export function createApp(deps: AppDeps) {
     parsed.data.events.forEach((e, index) => {
       let reason: EventRefusal | null = null;
       if (!requestIds.verify(e.requestId, e.sessionId)) reason = 'unverified_request_id';
-      else if (e.ts !== undefined && parseTimestamp(e.ts)! > at.getTime() + maxSkewMs) reason = 'future_client_time';
+      else if (e.ts !== undefined) {
+        // zod's ISO check is looser than core's (any number of fraction digits): a time core cannot
+        // read is refused like one in the future, never waved through.
+        const clientMs = parseTimestamp(e.ts);
+        if (clientMs === undefined || clientMs > at.getTime() + maxSkewMs) reason = 'future_client_time';
+      }
       if (reason) {
         refused.push({ index, reason });
         refusedEvents.inc({ reason });
