@@ -195,8 +195,14 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       // As one candidate of several (selectOnly), every epoch is scored on validation even without
       // early stopping: the candidates are compared on that curve.
       if (validation.length > 0 && (selectOnly || (params.patience ?? 0) > 0)) {
+        // The folder is named by the workflow, which a later run may reuse: a saved selection counts
+        // only for the same snapshot and params, else it is redone.
+        const selectionKey = JSON.stringify({ snapshotId: snapshot.snapshotId, params });
         selection = await readFile(selectionFile, 'utf8').then(
-          (t) => JSON.parse(t) as NonNullable<TrainOutput['selection']>,
+          (t) => {
+            const saved = JSON.parse(t) as { key?: string; selection?: NonNullable<TrainOutput['selection']> };
+            return saved.key === selectionKey ? saved.selection : undefined;
+          },
           () => undefined,
         );
         if (selection)
@@ -224,7 +230,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
             trainSessions: train.length,
             validationSessions: validation.length,
           };
-          await writeFile(selectionFile, JSON.stringify(selection));
+          await writeFile(selectionFile, JSON.stringify({ key: selectionKey, selection }));
           logger.info('epochs chosen on validation', {
             chosenEpochs,
             epochsRun: r.epochs,

@@ -280,6 +280,15 @@ describe('GRU4Rec options', () => {
       });
       expect(full.selection!.validation.map((v) => v.epoch)).toEqual([1, 2, 3, 4]);
       expect(full.files).toEqual([]);
+      // The same folder reused by a later run with other params (a rerun of the workflow id): the
+      // saved selection belongs to the earlier params and is redone, not reused.
+      const rerun = await trainer.train({
+        snapshot,
+        params: { ...params, epochs: 2 },
+        outDir: path.join(dir, 'a'),
+        selectOnly: true,
+      });
+      expect(rerun.selection!.validation.map((v) => v.epoch)).toEqual([1, 2]);
       await expect(readFile(path.join(dir, 'a', 'model.json'))).rejects.toThrow();
 
       // Stop after two epochs (as a killed worker would), then run again on the same folder.
