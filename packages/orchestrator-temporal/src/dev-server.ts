@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -92,7 +92,65 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
     );
   if (cli.kind === 'sdk-download') return startWithSdkDownload(options);
   await mkdir(stateDir, { recursive: true });
-  const logFile = await open(path.join(stateDir, 'server.log'), 'a');
+  const logPath = path.join(stateDir, 'server.log');
+  // The CLI picks free ports for its internal services (history, matching, worker) by binding
+  // port 0 and closing it, then binds them again later: two dev servers starting at the same
+  // moment can pick the same port, and the loser exits with "address already in use". Starting
+  // again picks new ports, so that one failure is retried (bounded); any other exit is reported.
+  for (let attempt = 1; ; attempt++) {
+    const started = await spawnDevServer({
+      cliPath: cli.path,
+      logPath,
+      host,
+      port,
+      uiPort,
+      stateDir,
+      namespace,
+      startTimeoutMs,
+    });
+    if (started.ok) {
+      logger.info('Temporal dev server started', {
+        address,
+        ui: started.server.uiUrl,
+        db: path.join(stateDir, 'temporal.db'),
+        cli: cli.path,
+      });
+      return started.server;
+    }
+    const firstError = await firstErrorLine(logPath, started.logOffset);
+    if (attempt < START_ATTEMPTS && /address already in use/i.test(firstError ?? '')) {
+      logger.warn('Temporal dev server lost a port race while starting; starting it again', {
+        attempt,
+        error: firstError,
+      });
+      continue;
+    }
+    throw new SkiffError(
+      'DEPENDENCY_MISSING',
+      `temporal server start-dev exited with code ${started.exitCode}${firstError ? ` (${firstError})` : ''}; see ${logPath}`,
+    );
+  }
+}
+
+/** Starts after a lost internal port race are retried this many times in all. */
+const START_ATTEMPTS = 4;
+
+type SpawnResult = { ok: true; server: DevServer } | { ok: false; exitCode: number; logOffset: number };
+
+async function spawnDevServer(options: {
+  cliPath: string;
+  logPath: string;
+  host: string;
+  port: number;
+  uiPort: number;
+  stateDir: string;
+  namespace: string;
+  startTimeoutMs: number;
+}): Promise<SpawnResult> {
+  const { cliPath, logPath, host, port, uiPort, stateDir, namespace, startTimeoutMs } = options;
+  const address = `${host}:${port}`;
+  const logFile = await open(logPath, 'a');
+  const logOffset = (await logFile.stat()).size;
   const args = [
     'server',
     'start-dev',
@@ -109,7 +167,7 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
     '--log-level',
     'warn',
   ];
-  const child: ChildProcess = spawn(cli.path, args, { stdio: ['ignore', logFile.fd, logFile.fd], detached: false });
+  const child: ChildProcess = spawn(cliPath, args, { stdio: ['ignore', logFile.fd, logFile.fd], detached: false });
   let exited: number | null = null;
   child.once('exit', (code) => {
     exited = code ?? -1;
@@ -118,43 +176,49 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
   while (!(await isTemporalUp(address, 1_000))) {
     if (exited !== null) {
       await logFile.close();
-      throw new SkiffError(
-        'DEPENDENCY_MISSING',
-        `temporal server start-dev exited with code ${exited}; see ${path.join(stateDir, 'server.log')}`,
-      );
+      return { ok: false, exitCode: exited, logOffset };
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       await logFile.close();
       throw new SkiffError(
         'DEPENDENCY_MISSING',
-        `Temporal dev server did not answer at ${address} within ${startTimeoutMs} ms`,
+        `Temporal dev server did not answer at ${address} within ${startTimeoutMs} ms; see ${logPath}`,
       );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const uiUrl = `http://${host}:${uiPort}`;
-  logger.info('Temporal dev server started', {
-    address,
-    ui: uiUrl,
-    db: path.join(stateDir, 'temporal.db'),
-    cli: cli.path,
-  });
   return {
-    address,
-    uiUrl,
-    started: true,
-    async stop() {
-      if (exited === null) {
-        const done = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await done;
-        clearTimeout(timer);
-      }
-      await logFile.close();
+    ok: true,
+    server: {
+      address,
+      uiUrl: `http://${host}:${uiPort}`,
+      started: true,
+      async stop() {
+        if (exited === null) {
+          const done = new Promise<void>((r) => child.once('exit', () => r()));
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          await done;
+          clearTimeout(timer);
+        }
+        await logFile.close();
+      },
     },
   };
+}
+
+/**
+ * The first line at level ERROR (else a Go panic or CLI error) that this start wrote to the server
+ * log: the cause, where later lines are often a crash that follows from it.
+ */
+async function firstErrorLine(logPath: string, fromOffset: number): Promise<string | null> {
+  const text = (await readFile(logPath, 'utf8').catch(() => '')).slice(fromOffset);
+  const lines = text.split('\n');
+  const line = lines.find((l) => l.includes('level=ERROR')) ?? lines.find((l) => /^(panic|Error):/.test(l));
+  if (!line) return null;
+  const error = /error="([^"]*)"/.exec(line)?.[1];
+  return (error ?? line).slice(0, 300);
 }
 
 async function startWithSdkDownload(options: StartDevServerOptions): Promise<DevServer> {
