@@ -95,6 +95,12 @@ export const TrainParamsSchema = z.object({
   dropout: z.number().min(0).max(0.9).optional(),
   /** Early stopping: epochs without a better validation score before stopping (model default 0 = off). */
   patience: z.number().int().min(0).optional(),
+  /**
+   * GRU4Rec's GRU cell: 'reset-before' (the reset gate multiplies the state before the recurrent
+   * weights; TensorFlow's fused GRU kernel on native TensorFlow) or 'reset-after' (after them). New
+   * trainings record the cell they used; an artifact without it has 'reset-after' (model/README.md).
+   */
+  cell: z.enum(['reset-after', 'reset-before']).optional(),
   // SASRec options (model 'sasrec'; width = embeddingDim, feed-forward inner size = hiddenUnits).
   /** Self-attention blocks (model default 2). */
   blocks: z.number().int().min(1).max(8).optional(),

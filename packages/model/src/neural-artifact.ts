@@ -67,6 +67,7 @@ export async function writeNeuralArtifact(
       hiddenUnits: p.hiddenUnits,
       maxLen: p.maxLen,
       ...(m.kind === 'sasrec' ? resolveSasRecOptions(p) : {}),
+      ...(m.kind === 'gru4rec' && p.cell ? { cell: p.cell } : {}),
       ...(m.repeatWindow > 0 ? { repeatWindow: m.repeatWindow } : {}),
     },
     weightSpecs: specs,

@@ -15,7 +15,9 @@ import {
   weightShapes,
   type Weights,
 } from './neural-weights.js';
+import { DEFAULT_TRAINING_CELL, storedCell } from './gru-encoder.js';
 import { mulberry32, shuffleInPlace } from './random.js';
+import { sparseSoftmaxCrossEntropy } from './tf-fused.js';
 import { itemCounts, Vocabulary } from './vocabulary.js';
 
 /** The training loop of the neural models (GRU4Rec and SASRec): examples, negatives, loss, early stopping, checkpoints. */
@@ -144,11 +146,13 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
     resumeEarlyStopping,
     signal,
   } = options;
-  const params = options.params;
+  const kind = neuralKind(options.params);
+  // A GRU4Rec artifact records its cell, so that a later default cannot change how it is read.
+  const params: TrainParams =
+    kind === 'gru4rec' ? { ...options.params, cell: options.params.cell ?? DEFAULT_TRAINING_CELL } : options.params;
   const rp = resolveGru4RecParams(params);
   const sampledNegatives = options.sampledNegatives ?? rp.negatives;
   const R = rp.repeatWindow;
-  const kind = neuralKind(params);
   const encoder = ENCODERS[kind];
   encoder.check(params);
   const { backend } = await initBackend();
@@ -168,6 +172,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
     const same = loaded.vocab.size === vocab.size && loaded.vocab.items.every((it, i) => it === vocab.items[i]);
     const shapeOk =
       (loaded.config.kind ?? 'gru4rec') === kind &&
+      (kind !== 'gru4rec' || storedCell(loaded.config.params) === storedCell(params)) &&
       shapeMismatch(loaded.weights, kind, vocab.size, params) === null &&
       (loaded.weights.repeatVec?.shape[0] ?? 0) === R;
     if (!same || !shapeOk) {
@@ -257,7 +262,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
           const maskT = tf.tensor2d(mask, [size, len]);
           const candT = tf.tensor1d(candIds, 'int32');
           const recT = R > 0 ? tf.tensor2d(recIdx.subarray(0, size * C), [size, C], 'int32') : undefined;
-          const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), C);
+          const labelsT = tf.tensor1d(labels, 'int32');
           return optimizer.minimize(
             () => {
               const h = encoder.finalState(weights, idsT, maskT, params, dropout);
@@ -266,7 +271,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
                 tf.gather(weights.outBias, candT),
               );
               if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
-              return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+              return sparseSoftmaxCrossEntropy(logits, labelsT);
             },
             true,
             trainable,
