@@ -1,26 +1,42 @@
-// Training throughput of the GRU4Rec-style next-item model on three runtimes:
-//   tfjs-node (libtensorflow from the PyPI wheel, infra/tfjs-node/install.sh),
-//   tfjs WASM (+ the UnsortedSegmentSum kernel), and Keras on Python TensorFlow (same wheel,
-//   venv from `bash infra/tfjs-node/install.sh --venv`).
-// Model: Embedding(2000, 64) → GRU(64) → Dense(2000, softmax), Adam 1e-3, sparse CE, batch 128,
-// seq len 10, ~20k synthetic examples written once to a shared file by a seeded generator.
-// Each backend trains in its own process, one after another (2-core box). One JSON line per
-// backend, then one line of ratios. samplesPerSec is measured on the last epoch (steady state).
-// tfjs runs twice per backend: with the Layers API (model.fit, tfjs_gru.mjs) and written with ops and an
-// optimizer loop (tfjs_gru_ops.mjs, how skiff's GRU4Rec is written): `tensorflow-ops`, `wasm-ops`; and on
-// tfjs-node with TensorFlow's fused GRU cell and cross-entropy kernels (tfjs_gru_block.mjs): `tensorflow-fused`.
-// usage: node bench/train/run.mjs [epochs=3] [examples=20000] [backends=tensorflow,tensorflow-ops,tensorflow-fused,wasm,wasm-ops,keras]
+// Training throughput of skiff's own trainers against Keras, in one run (one process per runner,
+// one after another: 2-core box).
+//
+// Default runners: skiff's real trainer (packages/model trainGru4Rec, the product's code) for
+// GRU4Rec (reset-before cell) and SASRec on tfjs-node (`skiff-gru4rec`, `skiff-sasrec`) and on
+// WASM (`skiff-gru4rec-wasm`, `skiff-sasrec-wasm`), and the same two models written in Keras on
+// Python TensorFlow (`keras-gru4rec`, `keras-sasrec`, keras_skiff.py). Same data, shapes, initial
+// weights (skiff's seeded initialisation, written to the data file for Keras), examples and
+// per-epoch order, loss (full softmax: negatives ≥ items) and optimizer (Adam 1e-3, batch 128):
+// the losses per epoch must agree to 2 decimals, and the last line says whether they do.
+// Data: sessions of 11 items from a seeded generator (Zipf-like popularity, 3 preferred successors
+// per item; 2000 items), every prefix → next item (10 examples per session, maxLen 10); width 64,
+// GRU 64 units; SASRec 2 blocks, 1 head, feed-forward 64.
+// samplesPerSec is the last epoch's (steady state). Then one line of ratios (keys
+// `skiff-gru4rec/keras`, `skiff-sasrec/keras`, ...) and one line with the losses side by side.
+//
+// The earlier bench models (the GRU alone, written with the Layers API, with ops, with the fused
+// cell; tfjs_gru*.mjs, keras_gru.py) still run by name: tensorflow, tensorflow-ops,
+// tensorflow-fused, wasm, wasm-ops, keras.
+//
+// usage: node bench/train/run.mjs [epochs=3] [sessions=2048] [runners=skiff-gru4rec,keras-gru4rec,skiff-sasrec,keras-sasrec,skiff-gru4rec-wasm,skiff-sasrec-wasm]
+// Keras needs Python TensorFlow: SKIFF_KERAS_PYTHON, else .cache/tfjs-node/venv/bin/python
+// (bash infra/tfjs-node/install.sh --venv). Quiet re-run: `nice node bench/train/run.mjs` on an idle machine.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
+import { importSkiff } from './shared.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = process.env.SKIFF_ROOT ?? path.resolve(here, '../..');
 const epochs = Number(process.argv[2] ?? 3);
-const examples = Number(process.argv[3] ?? 20_000);
-const backends = (process.argv[4] ?? 'tensorflow,tensorflow-ops,tensorflow-fused,wasm,wasm-ops,keras').split(',');
+const sessionCount = Number(process.argv[3] ?? 2048);
+const backends = (
+  process.argv[4] ?? 'skiff-gru4rec,keras-gru4rec,skiff-sasrec,keras-sasrec,skiff-gru4rec-wasm,skiff-sasrec-wasm'
+).split(',');
+/** The earlier bench models' data: fixed-length examples (as many as the sessions' examples). */
+const examples = sessionCount * 10;
 const ITEMS = 2_000;
 const SEQ_LEN = 10;
 const SEED = 42;
@@ -72,17 +88,117 @@ function runJson(cmd, args) {
 
 const dataDir = path.join(root, '.cache/tfjs-node/bench');
 mkdirSync(dataDir, { recursive: true });
+const legacy = new Set(['tensorflow', 'tensorflow-ops', 'tensorflow-fused', 'wasm', 'wasm-ops', 'keras']);
 const dataFile = path.join(dataDir, `train-seed${SEED}-n${examples}-items${ITEMS}-len${SEQ_LEN}.json`);
-if (!existsSync(dataFile)) generate(dataFile);
+if (backends.some((b) => legacy.has(b)) && !existsSync(dataFile)) generate(dataFile);
+
+const BENCH_PARAMS = {
+  embeddingDim: 64,
+  hiddenUnits: 64,
+  maxLen: SEQ_LEN,
+  batchSize: 128,
+  learningRate: 1e-3,
+  seed: 42,
+};
+
+/**
+ * The data file of the skiff/Keras runners: the sessions (what skiff's trainer reads), each
+ * model's params and initial weights, and for Keras the examples as skiff builds them (vocabulary
+ * ids, every prefix left-padded to maxLen, target = id − 1) with skiff's per-epoch order.
+ * Uses the product's own vocabulary, example and initialisation code (WASM in this process: the
+ * seeded initialisers are computed in JS, the same on every backend).
+ */
+async function writeSkiffData(file) {
+  const m = await importSkiff('model');
+  const { shuffleInPlace } = await importSkiff('model', 'random.js');
+  m.setBackendPreference('wasm');
+  await m.initBackend();
+  const r = rng(SEED);
+  const popular = () => Math.min(ITEMS - 1, Math.floor(ITEMS * r() ** 3));
+  const succ = Array.from({ length: ITEMS }, () => [popular(), popular(), Math.floor(r() * ITEMS)]);
+  const sessions = Array.from({ length: sessionCount }, () => {
+    let cur = popular();
+    return Array.from({ length: SEQ_LEN + 1 }, () => {
+      const item = `i${cur}`;
+      cur = r() < 0.6 ? succ[cur][Math.floor(r() * 3)] : popular();
+      return item;
+    });
+  });
+  const vocab = m.Vocabulary.fromSessions(sessions);
+  const V = vocab.size;
+  // negatives ≥ items: every item is a candidate (the full softmax), like Keras' Dense(items).
+  const params = {
+    gru4rec: { model: 'gru4rec', ...BENCH_PARAMS, negatives: V, cell: 'reset-before' },
+    sasrec: { model: 'sasrec', ...BENCH_PARAMS, negatives: V, blocks: 2, heads: 1 },
+  };
+  const ex = m.prefixExamples(
+    sessions.map((s) => s.map((i) => vocab.id(i))),
+    SEQ_LEN,
+  );
+  const n = ex.target.length;
+  const x = new Array(n * SEQ_LEN).fill(0);
+  const y = new Array(n);
+  for (let e = 0; e < n; e++) {
+    const len = ex.length[e];
+    for (let j = 0; j < len; j++) x[e * SEQ_LEN + SEQ_LEN - len + j] = ex.flat[ex.start[e] + j];
+    y[e] = ex.target[e] - 1;
+  }
+  // The trainer's shuffle (packages/model/src/neural-trainer.ts): one seeded Fisher–Yates per epoch.
+  const orders = Array.from({ length: epochs }, (_, e) => {
+    const order = Int32Array.from({ length: n }, (_, i) => i);
+    shuffleInPlace(order, rng(params.gru4rec.seed * 1009 + e * 7919 + 1));
+    return Array.from(order);
+  });
+  const weights = {};
+  for (const kind of ['gru4rec', 'sasrec']) {
+    const w = m.initWeights(kind, V, params[kind]);
+    weights[kind] = Object.fromEntries(
+      Object.entries(w).map(([name, t]) => [name, { shape: t.shape, values: Array.from(t.dataSync()) }]),
+    );
+    for (const t of Object.values(w)) t.dispose();
+  }
+  writeFileSync(
+    file,
+    JSON.stringify({
+      generator: 'bench/train/run.mjs',
+      seed: SEED,
+      sessions,
+      params,
+      weights,
+      keras: { items: V, n, x, y, orders },
+    }),
+  );
+}
+
+const skiffFile = path.join(
+  dataDir,
+  `skiff-train-seed${SEED}-s${sessionCount}-items${ITEMS}-len${SEQ_LEN}-e${epochs}.json`,
+);
+if (backends.some((b) => !legacy.has(b)) && !existsSync(skiffFile)) await writeSkiffData(skiffFile);
+const python = process.env.SKIFF_KERAS_PYTHON ?? path.join(root, '.cache/tfjs-node/venv/bin/python');
+const noPython = { error: `no ${python}; set SKIFF_KERAS_PYTHON or run: bash infra/tfjs-node/install.sh --venv` };
 
 const results = {};
 for (const b of backends) {
   let res;
-  if (b === 'keras') {
-    const py = path.join(root, '.cache/tfjs-node/venv/bin/python');
-    res = existsSync(py)
-      ? await runJson(py, [path.join(here, 'keras_gru.py'), dataFile, String(epochs)])
-      : { error: `no ${py}; run: bash infra/tfjs-node/install.sh --venv` };
+  const skiff = /^skiff-(gru4rec|sasrec)(-wasm)?$/.exec(b);
+  const keras = /^keras-(gru4rec|sasrec)$/.exec(b);
+  if (skiff) {
+    res = await runJson(process.execPath, [
+      path.join(here, 'skiff_trainer.mjs'),
+      skiff[1],
+      skiff[2] ? 'wasm' : 'tensorflow',
+      skiffFile,
+      String(epochs),
+    ]);
+  } else if (keras) {
+    res = existsSync(python)
+      ? await runJson(python, [path.join(here, 'keras_skiff.py'), keras[1], skiffFile, String(epochs)])
+      : noPython;
+  } else if (b === 'keras') {
+    res = existsSync(python)
+      ? await runJson(python, [path.join(here, 'keras_gru.py'), dataFile, String(epochs)])
+      : noPython;
   } else if (b === 'tensorflow-fused') {
     res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_block.mjs'), dataFile, String(epochs)]);
   } else if (b.endsWith('-ops')) {
@@ -92,9 +208,9 @@ for (const b of backends) {
       dataFile,
       String(epochs),
     ]);
-  } else {
+  } else if (legacy.has(b)) {
     res = await runJson(process.execPath, [path.join(here, 'tfjs_gru.mjs'), b, dataFile, String(epochs)]);
-  }
+  } else res = { error: `unknown runner ${b}` };
   const name =
     {
       tensorflow: 'tfjs-node',
@@ -111,17 +227,46 @@ for (const b of backends) {
 
 const sps = (k) => results[k]?.samplesPerSec;
 const ratio = (a, b) => (sps(a) && sps(b) ? +(sps(a) / sps(b)).toFixed(2) : null);
+const ratios = Object.fromEntries(
+  [
+    ['skiff-gru4rec/keras', 'skiff-gru4rec', 'keras-gru4rec'],
+    ['skiff-sasrec/keras', 'skiff-sasrec', 'keras-sasrec'],
+    ['skiff-gru4rec-wasm/keras', 'skiff-gru4rec-wasm', 'keras-gru4rec'],
+    ['skiff-sasrec-wasm/keras', 'skiff-sasrec-wasm', 'keras-sasrec'],
+    ['skiff-gru4rec/skiff-gru4rec-wasm', 'skiff-gru4rec', 'skiff-gru4rec-wasm'],
+    ['tfjs-node/tfjs-wasm', 'tfjs-node', 'tfjs-wasm'],
+    ['keras-tf/tfjs-node', 'keras-tf', 'tfjs-node'],
+    ['tfjs-node-fused/keras-tf', 'tfjs-node-fused', 'keras-tf'],
+    ['tfjs-node-ops/keras-tf', 'tfjs-node-ops', 'keras-tf'],
+    ['tfjs-node/keras-tf', 'tfjs-node', 'keras-tf'],
+    ['tfjs-node-ops/tfjs-node', 'tfjs-node-ops', 'tfjs-node'],
+    ['keras-tf/tfjs-wasm', 'keras-tf', 'tfjs-wasm'],
+  ]
+    .filter(([, a, b]) => results[a] && results[b])
+    .map(([key, a, b]) => [key, ratio(a, b)]),
+);
+const targets = { 'skiff-gru4rec/keras': 0.8, 'skiff-sasrec/keras': 0.6 };
 console.log(
   JSON.stringify({
     bench: 'train',
-    ratios: {
-      'tfjs-node/tfjs-wasm': ratio('tfjs-node', 'tfjs-wasm'),
-      'keras-tf/tfjs-node': ratio('keras-tf', 'tfjs-node'),
-      'tfjs-node-fused/keras-tf': ratio('tfjs-node-fused', 'keras-tf'),
-      'tfjs-node-ops/keras-tf': ratio('tfjs-node-ops', 'keras-tf'),
-      'tfjs-node/keras-tf': ratio('tfjs-node', 'keras-tf'),
-      'tfjs-node-ops/tfjs-node': ratio('tfjs-node-ops', 'tfjs-node'),
-      'keras-tf/tfjs-wasm': ratio('keras-tf', 'tfjs-wasm'),
-    },
+    ratios,
+    targets: Object.fromEntries(
+      Object.entries(targets)
+        .filter(([k]) => k in ratios)
+        .map(([k, t]) => [k, { target: t, reached: ratios[k] !== null && ratios[k] >= t }]),
+    ),
   }),
 );
+
+// Same initial weights, examples, order, loss and optimizer: the losses per epoch must agree.
+const losses = {};
+for (const kind of ['gru4rec', 'sasrec']) {
+  const runs = [`skiff-${kind}`, `skiff-${kind}-wasm`, `keras-${kind}`].filter((k) => results[k]?.loss);
+  if (runs.length < 2) continue;
+  const rounded = runs.map((k) => results[k].loss.map((v) => v.toFixed(2)));
+  losses[kind] = {
+    ...Object.fromEntries(runs.map((k) => [k, results[k].loss])),
+    equalTo2Decimals: rounded.every((l) => JSON.stringify(l) === JSON.stringify(rounded[0])),
+  };
+}
+if (Object.keys(losses).length) console.log(JSON.stringify({ bench: 'train', losses }));

@@ -99,7 +99,7 @@ export async function trainLoop({ tf, rng, data, epochs, optimizer, loss }) {
 }
 
 /** Prints the runner's JSON line; samplesPerSec is the last epoch's (steady state). */
-export function report({ backend, n, epochs, seconds, epochSeconds, losses, extra = {} }) {
+export function report({ backend, n, epochs, seconds, epochSeconds, losses, batch = BATCH, extra = {} }) {
   const steady = epochSeconds.length > 1 ? epochSeconds.at(-1) : seconds;
   console.log(
     JSON.stringify({
@@ -112,7 +112,7 @@ export function report({ backend, n, epochs, seconds, epochSeconds, losses, extr
       loss: losses.map((v) => +v.toFixed(4)),
       examples: n,
       epochs,
-      batch: BATCH,
+      batch,
       ...extra,
     }),
   );

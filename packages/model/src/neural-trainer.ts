@@ -202,6 +202,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const V = vocab.size;
   const cand = new Map<number, number>();
+  const fullSoftmax = sampledNegatives >= V;
   let recIdx = new Int32Array(0);
 
   // Early stopping: best score / epoch and a copy of the best weights (in memory).
@@ -234,42 +235,49 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
         const { ids, mask } = pad(seqs, len);
         // Candidates: the distinct targets of the batch, with the repeat term also the batch's
         // input items (so that repeating is trained against not repeating), plus uniformly
-        // sampled extra items.
-        cand.clear();
+        // sampled extra items. With at least as many negatives as items, every item is a
+        // candidate: the full softmax, columns in vocabulary order (item id − 1), nothing sampled.
         const labels = new Int32Array(size);
-        rows.forEach((r, j) => {
-          const t = ex.target[r]!;
-          if (!cand.has(t)) cand.set(t, cand.size);
-          labels[j] = cand.get(t)!;
-        });
-        if (R > 0)
-          for (const s of seqs)
-            for (let j = Math.max(0, s.length - R); j < s.length; j++) if (!cand.has(s[j]!)) cand.set(s[j]!, cand.size);
-        for (let s = 0; s < sampledNegatives && cand.size < V; s++) {
-          const t = 1 + Math.floor(rnd() * V);
-          if (!cand.has(t)) cand.set(t, cand.size);
+        let candIds: Int32Array | undefined;
+        let C = V;
+        if (fullSoftmax) rows.forEach((r, j) => (labels[j] = ex.target[r]! - 1));
+        else {
+          cand.clear();
+          rows.forEach((r, j) => {
+            const t = ex.target[r]!;
+            if (!cand.has(t)) cand.set(t, cand.size);
+            labels[j] = cand.get(t)!;
+          });
+          if (R > 0)
+            for (const s of seqs)
+              for (let j = Math.max(0, s.length - R); j < s.length; j++)
+                if (!cand.has(s[j]!)) cand.set(s[j]!, cand.size);
+          for (let s = 0; s < sampledNegatives && cand.size < V; s++) {
+            const t = 1 + Math.floor(rnd() * V);
+            if (!cand.has(t)) cand.set(t, cand.size);
+          }
+          candIds = Int32Array.from(cand.keys());
+          C = candIds.length;
         }
-        const candIds = Int32Array.from(cand.keys());
-        const C = candIds.length;
         if (R > 0) {
           if (recIdx.length < size * C) recIdx = new Int32Array(size * C);
-          recencyIndex(recIdx, seqs, C, R, (item) => cand.get(item) ?? -1);
+          recencyIndex(recIdx, seqs, C, R, fullSoftmax ? (item) => item - 1 : (item) => cand.get(item) ?? -1);
         }
         const dropout =
           rp.dropout > 0 ? { rate: rp.dropout, seed: params.seed * 100_003 + epoch * 10_007 + bi * 2 } : undefined;
         const loss = tf.tidy(() => {
           const idsT = tf.tensor2d(ids, [size, len], 'int32');
           const maskT = tf.tensor2d(mask, [size, len]);
-          const candT = tf.tensor1d(candIds, 'int32');
+          const candT = candIds ? tf.tensor1d(candIds, 'int32') : undefined;
           const recT = R > 0 ? tf.tensor2d(recIdx.subarray(0, size * C), [size, C], 'int32') : undefined;
           const labelsT = tf.tensor1d(labels, 'int32');
           return optimizer.minimize(
             () => {
               const h = encoder.finalState(weights, idsT, maskT, params, dropout);
-              let logits: tf.Tensor2D = tf.add(
-                tf.matMul(h, tf.gather(weights.outEmb, candT), false, true),
-                tf.gather(weights.outBias, candT),
-              );
+              // Row 0 of the output tables is padding, never a candidate.
+              const outEmb = candT ? tf.gather(weights.outEmb, candT) : tf.slice(weights.outEmb, [1, 0], [V, -1]);
+              const outBias = candT ? tf.gather(weights.outBias, candT) : tf.slice(weights.outBias, [1], [V]);
+              let logits: tf.Tensor2D = tf.add(tf.matMul(h, outEmb, false, true), outBias);
               if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
               return sparseSoftmaxCrossEntropy(logits, labelsT);
             },

@@ -1,0 +1,39 @@
+// skiff's own trainer (packages/model trainGru4Rec: GRU4Rec or SASRec, the product's code path) on
+// the bench's sessions, on `tensorflow` (tfjs-node) or `wasm`. The params come from the data file
+// (run.mjs writes them next to the Keras model's initial weights, so both start from the same
+// weights: trainGru4Rec's seeded initialisation). Prints one JSON line; samplesPerSec is the last
+// epoch's (steady state). usage: node bench/train/skiff_trainer.mjs <gru4rec|sasrec> <tensorflow|wasm> <data.json> [epochs]
+import { readFileSync } from 'node:fs';
+import { importSkiff, report } from './shared.mjs';
+
+const [kind, backendName, dataFile, epochsArg] = process.argv.slice(2);
+const epochs = Number(epochsArg ?? 3);
+const data = JSON.parse(readFileSync(dataFile, 'utf8'));
+const m = await importSkiff('model');
+m.setBackendPreference(backendName);
+const { backend } = await m.initBackend();
+const params = { ...data.params[kind], epochs };
+const epochSeconds = [];
+let last = performance.now();
+const t0 = last;
+const model = await m.trainGru4Rec({
+  train: data.sessions,
+  params,
+  onEpochEnd: () => {
+    const now = performance.now();
+    epochSeconds.push((now - last) / 1000);
+    last = now;
+  },
+});
+const { losses, examples } = model.training;
+model.dispose();
+report({
+  backend: `skiff-${kind}${backendName === 'wasm' ? '-wasm' : ''}`,
+  n: examples,
+  epochs,
+  seconds: (performance.now() - t0) / 1000,
+  epochSeconds,
+  losses,
+  batch: params.batchSize,
+  extra: { tfBackend: backend, kind, cell: kind === 'gru4rec' ? (params.cell ?? 'default') : undefined },
+});
