@@ -10,7 +10,7 @@ usage: <python with tensorflow> bench/train/keras_skiff.py <gru4rec|sasrec> <dat
   last one computes its query, attention and feed-forward for the last position only, as skiff
   does) -> LayerNorm -> Dense(items) logits; written with keras.ops like skiff's tfjs ops.
 Both: full softmax over the items (skiff with negatives >= items), sparse cross-entropy from
-logits, Adam (epsilon 1e-7, tfjs' default), batches in skiff's per-epoch order (shuffle=False),
+logits, Adam (epsilon 1e-7, tfjs' default) on dense embedding gradients (DenseGradEmbedding), batches in skiff's per-epoch order (shuffle=False),
 left padding with id 0. Keras 3 on a CPU-only machine resolves jit_compile="auto" to False.
 Prints one JSON line.
 """
@@ -41,9 +41,30 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.t)
 
 
+class DenseGradEmbedding(keras.layers.Embedding):
+    """Embedding whose gradient is a dense table (tf.math.unsorted_segment_sum), as tfjs computes it.
+
+    Keras' Adam squares an IndexedSlices gradient slice by slice, before duplicate rows are summed
+    (so v gets the sum of squares, not the square of the sum, for an item that occurs several times
+    in a batch); with the dense gradient both runtimes optimise the same function with the same Adam.
+    """
+
+    def call(self, inputs):
+        rows, width = self.embeddings.shape
+
+        @tf.custom_gradient
+        def lookup(table):
+            def grad(dy):
+                return tf.math.unsorted_segment_sum(tf.reshape(dy, (-1, width)), tf.reshape(inputs, (-1,)), rows)
+
+            return tf.gather(table, inputs), grad
+
+        return lookup(tf.convert_to_tensor(self.embeddings.value))
+
+
 def gru4rec(p, items, w):
     ids = keras.Input((p['maxLen'],), dtype='int32')
-    emb = keras.layers.Embedding(items + 1, p['embeddingDim'], mask_zero=True)
+    emb = DenseGradEmbedding(items + 1, p['embeddingDim'], mask_zero=True)
     gru = keras.layers.GRU(p['hiddenUnits'], reset_after=False)
     out = keras.layers.Dense(items)
     model = keras.Model(ids, out(gru(emb(ids))))
@@ -60,7 +81,7 @@ class SasRec(keras.Model):
         self.heads = p.get('heads', 1)
         self.blocks = p.get('blocks', 2)
         self.max_len = p['maxLen']
-        self.item_emb = keras.layers.Embedding(items + 1, self.d)
+        self.item_emb = DenseGradEmbedding(items + 1, self.d)
         self.pos_emb = self.add_weight(shape=(self.max_len, self.d), name='posEmb')
         dense = lambda units, bias: keras.layers.Dense(units, use_bias=bias)  # noqa: E731
         self.layers_ = []

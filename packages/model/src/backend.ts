@@ -36,6 +36,33 @@ export const unsortedSegmentSumWasm: KernelFunc = ({ inputs, backend, attrs }) =
   return b.makeOutput([numSegments, ...rest], 'float32', undefined, out);
 };
 
+/**
+ * tfjs' gradients reshape every input gradient to its input's shape, most often the shape it
+ * already has; on tfjs-node each of those is a TensorFlow op call plus a shape tensor. A reshape
+ * to the same shape is the identity: wrap the kernel so it returns the input (shared data, as
+ * tfjs' Identity kernel does) and calls TensorFlow only for real reshapes.
+ */
+function skipSameShapeReshapes(): void {
+  const kernel = tf.getKernel('Reshape', 'tensorflow');
+  if (!kernel || (kernel.kernelFunc as { skipsSameShape?: boolean }).skipsSameShape) return;
+  const original = kernel.kernelFunc;
+  const kernelFunc: KernelFunc = (args) => {
+    const x = args.inputs['x']!;
+    const wanted = (args.attrs as { shape: number[] }).shape;
+    const size = x.shape.reduce((a, n) => a * n, 1);
+    const known = wanted.reduce((a, n) => (n === -1 ? a : a * n), 1);
+    const shape = wanted.map((n) => (n === -1 ? size / known : n));
+    if (shape.length === x.shape.length && shape.every((n, i) => n === x.shape[i])) {
+      (args.backend as unknown as { incRef(dataId: unknown): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }
+    return original(args);
+  };
+  (kernelFunc as { skipsSameShape?: boolean }).skipsSameShape = true;
+  tf.unregisterKernel('Reshape', 'tensorflow');
+  tf.registerKernel({ ...kernel, kernelFunc });
+}
+
 let ready: Promise<{ backend: BackendName }> | undefined;
 let fallbackReason: string | null = null;
 
@@ -85,6 +112,7 @@ async function pick(): Promise<{ backend: BackendName }> {
       await import(/* @vite-ignore */ name);
       if (await tf.setBackend('tensorflow')) {
         await tf.ready();
+        skipSameShapeReshapes();
         return { backend: 'tensorflow' };
       }
       throw new Error('setBackend("tensorflow") returned false');

@@ -15,6 +15,7 @@ import {
   weightShapes,
   type Weights,
 } from './neural-weights.js';
+import { FlatAdam } from './flat-adam.js';
 import { DEFAULT_TRAINING_CELL, storedCell } from './gru-encoder.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { sparseSoftmaxCrossEntropy } from './tf-fused.js';
@@ -197,8 +198,8 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   if (n === 0) throw new SkiffError('BAD_INPUT', 'training data has no session with two or more items');
   const B = params.batchSize;
   const batches = Math.ceil(n / B);
-  const optimizer = tf.train.adam(params.learningRate);
   const trainable = weightList(weights, names);
+  const optimizer = new FlatAdam(trainable, params.learningRate);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const V = vocab.size;
   const cand = new Map<number, number>();
@@ -271,19 +272,15 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
           const candT = candIds ? tf.tensor1d(candIds, 'int32') : undefined;
           const recT = R > 0 ? tf.tensor2d(recIdx.subarray(0, size * C), [size, C], 'int32') : undefined;
           const labelsT = tf.tensor1d(labels, 'int32');
-          return optimizer.minimize(
-            () => {
-              const h = encoder.finalState(weights, idsT, maskT, params, dropout);
-              // Row 0 of the output tables is padding, never a candidate.
-              const outEmb = candT ? tf.gather(weights.outEmb, candT) : tf.slice(weights.outEmb, [1, 0], [V, -1]);
-              const outBias = candT ? tf.gather(weights.outBias, candT) : tf.slice(weights.outBias, [1], [V]);
-              let logits: tf.Tensor2D = tf.add(tf.matMul(h, outEmb, false, true), outBias);
-              if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
-              return sparseSoftmaxCrossEntropy(logits, labelsT);
-            },
-            true,
-            trainable,
-          )!;
+          return optimizer.minimize(() => {
+            const h = encoder.finalState(weights, idsT, maskT, params, dropout);
+            // Row 0 of the output tables is padding, never a candidate.
+            const outEmb = candT ? tf.gather(weights.outEmb, candT) : tf.slice(weights.outEmb, [1, 0], [V, -1]);
+            const outBias = candT ? tf.gather(weights.outBias, candT) : tf.slice(weights.outBias, [1], [V]);
+            let logits: tf.Tensor2D = tf.add(tf.matMul(h, outEmb, false, true), outBias);
+            if (recT) logits = tf.add(logits, tf.gather(tf.reshape(repeatScores(weights, h), [-1]), recT));
+            return sparseSoftmaxCrossEntropy(logits, labelsT);
+          });
         });
         const lv = (await loss.data())[0]!;
         loss.dispose();

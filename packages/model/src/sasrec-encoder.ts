@@ -48,22 +48,68 @@ function blockShapes(d: number, ffn: number): Record<BlockWeight, number[]> {
   };
 }
 
+/**
+ * LayerNorm over the last axis: (x − mean) / √(var + 1e-6) · gain + bias. The forward ops are the
+ * plain ones (artifacts answer as before); the gradient is the closed form (about a dozen ops
+ * instead of the ~30 tfjs' autodiff of those ops emits — each a kernel call on tfjs-node):
+ * dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · gain.
+ */
 function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-6))), gain), bias);
+  const forward = (xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { mean, variance } = tf.moments(xIn, -1, true);
+    const std = tf.sqrt(tf.add(variance, 1e-6));
+    const normed = tf.div(tf.sub(xIn, mean), std);
+    save([normed, std, g]);
+    return {
+      value: tf.add(tf.mul(normed, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xhat, sd, gs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const rows = dy.shape.slice(0, -1).map((_, i) => i);
+        const dxhat = tf.mul(dy, gs);
+        const dx = tf.div(
+          tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))),
+          sd,
+        );
+        return [dx, tf.sum(tf.mul(dy, xhat), rows), tf.sum(dy, rows)];
+      },
+    };
+  };
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(x, gain, bias);
 }
 
-/** [B, T, d] → [B·heads, T, d / heads] */
+/** Rows [B·L, d] → [B·heads, L, d / heads] (heads = 1: a reshape only). */
 function splitHeads(x: tf.Tensor, batch: number, steps: number, heads: number): tf.Tensor3D {
-  const dh = x.shape[2]! / heads;
+  const dh = x.shape[x.rank - 1]! / heads;
+  if (heads === 1) return tf.reshape(x, [batch, steps, dh]);
   return tf.reshape(tf.transpose(tf.reshape(x, [batch, steps, heads, dh]), [0, 2, 1, 3]), [batch * heads, steps, dh]);
 }
 
-/** [B, T, d] · [d, e] → [B, T, e] */
-function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const [batch, steps, d] = x.shape as [number, number, number];
-  const y = tf.matMul(tf.reshape(x, [batch * steps, d]), w as tf.Tensor2D);
-  return tf.reshape(b ? tf.add(y, b) : y, [batch, steps, w.shape[1]!]);
+/**
+ * Additive attention masks from the padding mask (0 where a query may look at a key, −1e9 where
+ * not: a later position or padding), built in JS: [B, 1, L] for the last position's query and
+ * [B, L, L] for every position (causal) — with a heads axis of 1 after B when heads > 1. A padded
+ * query row is masked everywhere, which softmax turns into a uniform row, not NaN; its output is
+ * zeroed by the padding mask anyway.
+ */
+function attentionMasks(
+  mask: tf.Tensor2D,
+  heads: number,
+  withFull: boolean,
+): { last: tf.Tensor; full: tf.Tensor | undefined } {
+  const [batch, steps] = mask.shape;
+  const m = mask.dataSync();
+  const last = new Float32Array(batch * steps);
+  for (let i = 0; i < last.length; i++) last[i] = (1 - m[i]!) * -1e9;
+  const h = heads > 1 ? [1] : [];
+  let full: tf.Tensor | undefined;
+  if (withFull) {
+    const f = new Float32Array(batch * steps * steps);
+    for (let b = 0; b < batch; b++)
+      for (let q = 0; q < steps; q++)
+        for (let k = 0; k < steps; k++) f[(b * steps + q) * steps + k] = (1 - (k <= q ? m[b * steps + k]! : 0)) * -1e9;
+    full = tf.tensor(f, [batch, ...h, steps, steps]);
+  }
+  return { last: tf.tensor(last, [batch, ...h, 1, steps]), full };
 }
 
 export const sasrecEncoder: SequenceEncoder = {
@@ -107,49 +153,46 @@ export const sasrecEncoder: SequenceEncoder = {
     const [batch, steps] = ids.shape;
     const d = p.embeddingDim;
     const drop = (x: tf.Tensor, i: number) => (dropout ? tf.dropout(x, dropout.rate, undefined, dropout.seed + i) : x);
-    const keep = tf.expandDims(mask, 2); // [B, L, 1]
+    // Activations are kept as rows [B·L, d], so every dense layer is one matMul (no reshapes).
+    const keep = tf.reshape(mask, [batch * steps, 1]);
     // Positions are counted back from the end of the maxLen window (steps ≤ maxLen).
     const pos = tf.slice(w.posEmb!, [p.maxLen - steps, 0], [steps, d]);
-    let x: tf.Tensor = tf.mul(drop(tf.add(tf.gather(w.itemEmb!, ids), pos), 0), keep); // [B, L, d]
-    // Additive attention masks [B, 1, Lq, L]: 0 where the query may look at the key, −1e9 where
-    // not (a later position or padding). A padded query row is masked everywhere, which softmax
-    // turns into a uniform row, not NaN; its output is zeroed by `keep` anyway.
-    const keyOk = tf.reshape(mask, [batch, 1, 1, steps]);
-    const lastMask = tf.mul(tf.sub(1, keyOk), -1e9); // the last position sees every real item
+    let x: tf.Tensor = tf.mul(tf.reshape(drop(tf.add(tf.gather(w.itemEmb!, ids), pos), 0), [batch * steps, d]), keep);
     // The causal [L, L] mask is only needed by blocks before the last (none with blocks = 1).
-    const fullMask =
-      blocks > 1
-        ? tf.mul(
-            tf.sub(1, tf.mul(tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0).reshape([1, 1, steps, steps]), keyOk)),
-            -1e9,
-          )
-        : lastMask;
+    const masks = attentionMasks(mask, heads, blocks > 1);
+    // Rows of the last position of every sequence.
+    const lastRows = tf.tensor1d(
+      Int32Array.from({ length: batch }, (_, b) => b * steps + steps - 1),
+      'int32',
+    );
     const dh = d / heads;
     for (let l = 0; l < blocks; l++) {
       const W = (n: BlockWeight) => w[blockName(l, n)]!;
       const last = l === blocks - 1;
       const q = last ? 1 : steps;
       const y = layerNorm(x, W('ln1g'), W('ln1b'));
-      const yq = last ? tf.slice(y, [0, steps - 1, 0], [batch, 1, d]) : y;
-      const Q = splitHeads(dense(yq, W('Wq')), batch, q, heads);
-      const K = splitHeads(dense(y, W('Wk')), batch, steps, heads);
-      const V = splitHeads(dense(y, W('Wv')), batch, steps, heads);
-      const logits = tf.add(
-        tf.reshape(tf.div(tf.matMul(Q, K, false, true), Math.sqrt(dh)), [batch, heads, q, steps]),
-        last ? lastMask : fullMask,
+      const yq = last ? tf.gather(y, lastRows) : y;
+      const Q = splitHeads(tf.matMul(yq as tf.Tensor2D, W('Wq') as tf.Tensor2D), batch, q, heads);
+      const K = splitHeads(tf.matMul(y as tf.Tensor2D, W('Wk') as tf.Tensor2D), batch, steps, heads);
+      const V = splitHeads(tf.matMul(y as tf.Tensor2D, W('Wv') as tf.Tensor2D), batch, steps, heads);
+      let logits: tf.Tensor = tf.div(tf.matMul(Q, K, false, true), Math.sqrt(dh));
+      if (heads > 1) logits = tf.reshape(logits, [batch, heads, q, steps]);
+      logits = tf.add(logits, last ? masks.last : masks.full!);
+      const att = tf.softmax(logits);
+      const ctx = tf.matMul(heads > 1 ? tf.reshape(att, [batch * heads, q, steps]) : (att as tf.Tensor3D), V);
+      const o =
+        heads > 1
+          ? tf.reshape(tf.transpose(tf.reshape(ctx, [batch, heads, q, dh]), [0, 2, 1, 3]), [batch * q, d])
+          : tf.reshape(ctx, [batch * q, d]);
+      const xq = last ? tf.gather(x, lastRows) : x;
+      x = tf.add(xq, drop(tf.matMul(o, W('Wo') as tf.Tensor2D), 2 * l + 1));
+      const ff = tf.relu(
+        tf.add(tf.matMul(layerNorm(x, W('ln2g'), W('ln2b')) as tf.Tensor2D, W('W1') as tf.Tensor2D), W('b1')),
       );
-      const att = tf.reshape(tf.softmax(logits), [batch * heads, q, steps]);
-      const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, V), [batch, heads, q, dh]), [0, 2, 1, 3]), [
-        batch,
-        q,
-        d,
-      ]);
-      const xq = last ? tf.slice(x, [0, steps - 1, 0], [batch, 1, d]) : x;
-      x = tf.add(xq, drop(dense(o, W('Wo')), 2 * l + 1));
-      const f = dense(tf.relu(dense(layerNorm(x, W('ln2g'), W('ln2b')), W('W1'), W('b1'))), W('W2'), W('b2'));
+      const f = tf.add(tf.matMul(ff as tf.Tensor2D, W('W2') as tf.Tensor2D), W('b2'));
       x = tf.add(x, drop(f, 2 * l + 2));
       if (!last) x = tf.mul(x, keep);
     }
-    return layerNorm(tf.reshape(x, [batch, d]), w.lnFg!, w.lnFb!) as tf.Tensor2D;
+    return layerNorm(x, w.lnFg!, w.lnFb!) as tf.Tensor2D;
   },
 };
