@@ -97,6 +97,8 @@ describe('GRU4Rec options', () => {
     try {
       await withRepeat.save(dir);
       const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+      delete (json.modelTopology as { cell?: string }).cell;
+      await writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
       expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual([
         'itemEmb',
         'W',
@@ -161,7 +163,8 @@ describe('GRU4Rec options', () => {
   it('loads an artifact in the format from before the new options (no kind, no repeat weights) and serves it identically', async () => {
     await initBackend();
     const train = chains(600, 4);
-    const model = await trainGru4Rec({ train, params: small });
+    // The first releases had only the reset-after cell and did not record it.
+    const model = await trainGru4Rec({ train, params: { ...small, cell: 'reset-after' } });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-old-'));
     try {
       await model.save(dir);
@@ -171,6 +174,7 @@ describe('GRU4Rec options', () => {
         params: Record<string, unknown>;
       };
       delete config.kind;
+      delete config.params['cell'];
       expect(Object.keys(config.params).sort()).toEqual([
         'batchSize',
         'embeddingDim',
@@ -183,6 +187,8 @@ describe('GRU4Rec options', () => {
       ]);
       await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
       const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+      delete (json.modelTopology as { cell?: string }).cell;
+      await writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
       expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toEqual([
         'itemEmb',
         'W',

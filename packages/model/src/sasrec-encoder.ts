@@ -54,7 +54,7 @@ function blockShapes(d: number, ffn: number): Record<BlockWeight, number[]> {
  * instead of the ~30 tfjs' autodiff of those ops emits — each a kernel call on tfjs-node):
  * dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · gain.
  */
-function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor {
   const forward = (xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const { mean, variance } = tf.moments(xIn, -1, true);
     const std = tf.sqrt(tf.add(variance, 1e-6));
