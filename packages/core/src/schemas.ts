@@ -97,8 +97,8 @@ export const TrainParamsSchema = z.object({
   patience: z.number().int().min(0).optional(),
   /**
    * GRU4Rec's GRU cell: 'reset-before' (the reset gate multiplies the state before the recurrent
-   * weights; TensorFlow's fused GRU kernel on native TensorFlow) or 'reset-after' (after them). New
-   * trainings record the cell they used; an artifact without it has 'reset-after' (model/README.md).
+   * weights; TensorFlow's fused GRU kernel on native TensorFlow) or 'reset-after' (after them, the
+   * model default: params from before the choice existed keep their model). Artifacts record it.
    */
   cell: z.enum(['reset-after', 'reset-before']).optional(),
   // SASRec options (model 'sasrec'; width = embeddingDim, feed-forward inner size = hiddenUnits).

@@ -14,13 +14,14 @@ import { fusedKernels, type FusedKernels } from './tf-fused.js';
  */
 export type GruCell = 'reset-after' | 'reset-before';
 
-/** The cell an artifact's params name; absent = reset-after (artifacts from before the choice existed). */
+/**
+ * The cell params name; absent = reset-after, the only cell before the choice existed — for
+ * training too, so that params recorded then (a registered version's manifest) retrain the same
+ * model. The shipped configurations name reset-before.
+ */
 export function storedCell(p: TrainParams): GruCell {
   return p.cell ?? 'reset-after';
 }
-
-/** The cell a new training uses when the params do not name one. */
-export const DEFAULT_TRAINING_CELL: GruCell = 'reset-before';
 
 /** Per-step masks [B, 1] of `mask` [B, L], or null for a step without padding (nothing to mask). */
 function stepMasks(mask: tf.Tensor2D): Array<tf.Tensor | null> {

@@ -16,7 +16,7 @@ import {
   type Weights,
 } from './neural-weights.js';
 import { FlatAdam } from './flat-adam.js';
-import { DEFAULT_TRAINING_CELL, storedCell } from './gru-encoder.js';
+import { storedCell } from './gru-encoder.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { sparseSoftmaxCrossEntropy } from './tf-fused.js';
 import { itemCounts, Vocabulary } from './vocabulary.js';
@@ -150,7 +150,7 @@ export async function trainGru4Rec(options: TrainGru4RecOptions): Promise<Gru4Re
   const kind = neuralKind(options.params);
   // A GRU4Rec artifact records its cell, so that a later default cannot change how it is read.
   const params: TrainParams =
-    kind === 'gru4rec' ? { ...options.params, cell: options.params.cell ?? DEFAULT_TRAINING_CELL } : options.params;
+    kind === 'gru4rec' ? { ...options.params, cell: storedCell(options.params) } : options.params;
   const rp = resolveGru4RecParams(params);
   const sampledNegatives = options.sampledNegatives ?? rp.negatives;
   const R = rp.repeatWindow;
