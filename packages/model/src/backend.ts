@@ -38,29 +38,36 @@ export const unsortedSegmentSumWasm: KernelFunc = ({ inputs, backend, attrs }) =
 
 /**
  * tfjs' gradients reshape every input gradient to its input's shape, most often the shape it
- * already has; on tfjs-node each of those is a TensorFlow op call plus a shape tensor. A reshape
- * to the same shape is the identity: wrap the kernel so it returns the input (shared data, as
- * tfjs' Identity kernel does) and calls TensorFlow only for real reshapes.
+ * already has, and cast float32 tensors to float32 (tf.moments, the mean's gradient); on tfjs-node
+ * each of those is a TensorFlow op call (plus a shape tensor for a reshape). Both are the identity
+ * then: wrap the two kernels so they return the input (shared data, as tfjs' Identity kernel does)
+ * and call TensorFlow only for real reshapes and casts.
  */
-function skipSameShapeReshapes(): void {
-  const kernel = tf.getKernel('Reshape', 'tensorflow');
-  if (!kernel || (kernel.kernelFunc as { skipsSameShape?: boolean }).skipsSameShape) return;
-  const original = kernel.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => {
-    const x = args.inputs['x']!;
-    const wanted = (args.attrs as { shape: number[] }).shape;
-    const size = x.shape.reduce((a, n) => a * n, 1);
-    const known = wanted.reduce((a, n) => (n === -1 ? a : a * n), 1);
-    const shape = wanted.map((n) => (n === -1 ? size / known : n));
-    if (shape.length === x.shape.length && shape.every((n, i) => n === x.shape[i])) {
+function skipNoOpKernels(): void {
+  const isNoOp: Record<string, (x: TensorInfo, attrs: Record<string, unknown>) => boolean> = {
+    Reshape: (x, attrs) => {
+      const wanted = attrs['shape'] as number[];
+      const size = x.shape.reduce((a, n) => a * n, 1);
+      const known = wanted.reduce((a, n) => (n === -1 ? a : a * n), 1);
+      const shape = wanted.map((n) => (n === -1 ? size / known : n));
+      return shape.length === x.shape.length && shape.every((n, i) => n === x.shape[i]);
+    },
+    Cast: (x, attrs) => attrs['dtype'] === x.dtype,
+  };
+  for (const [name, noOp] of Object.entries(isNoOp)) {
+    const kernel = tf.getKernel(name, 'tensorflow');
+    if (!kernel || (kernel.kernelFunc as { skipsNoOp?: boolean }).skipsNoOp) continue;
+    const original = kernel.kernelFunc;
+    const kernelFunc: KernelFunc = (args) => {
+      const x = args.inputs['x']!;
+      if (!noOp(x, args.attrs as Record<string, unknown>)) return original(args);
       (args.backend as unknown as { incRef(dataId: unknown): void }).incRef(x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    }
-    return original(args);
-  };
-  (kernelFunc as { skipsSameShape?: boolean }).skipsSameShape = true;
-  tf.unregisterKernel('Reshape', 'tensorflow');
-  tf.registerKernel({ ...kernel, kernelFunc });
+    };
+    (kernelFunc as { skipsNoOp?: boolean }).skipsNoOp = true;
+    tf.unregisterKernel(name, 'tensorflow');
+    tf.registerKernel({ ...kernel, kernelFunc });
+  }
 }
 
 let ready: Promise<{ backend: BackendName }> | undefined;
@@ -112,7 +119,7 @@ async function pick(): Promise<{ backend: BackendName }> {
       await import(/* @vite-ignore */ name);
       if (await tf.setBackend('tensorflow')) {
         await tf.ready();
-        skipSameShapeReshapes();
+        skipNoOpKernels();
         return { backend: 'tensorflow' };
       }
       throw new Error('setBackend("tensorflow") returned false');
