@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { importSkiff, report } from './shared.mjs';
 
-const [kind, backendName, dataFile, epochsArg] = process.argv.slice(2);
+const [kind, backendName, dataFile, epochsArg, cellArg] = process.argv.slice(2);
 const epochs = Number(epochsArg ?? 3);
 const data = JSON.parse(readFileSync(dataFile, 'utf8'));
 const m = await importSkiff('model');
 m.setBackendPreference(backendName);
 const { backend } = await m.initBackend();
-const params = { ...data.params[kind], epochs };
+const params = { ...data.params[kind], epochs, ...(cellArg ? { cell: cellArg } : {}) };
 const epochSeconds = [];
 let last = performance.now();
 const t0 = last;
@@ -28,7 +28,7 @@ const model = await m.trainGru4Rec({
 const { losses, examples } = model.training;
 model.dispose();
 report({
-  backend: `skiff-${kind}${backendName === 'wasm' ? '-wasm' : ''}`,
+  backend: `skiff-${kind}${cellArg ? `-${cellArg}` : ''}${backendName === 'wasm' ? '-wasm' : ''}`,
   n: examples,
   epochs,
   seconds: (performance.now() - t0) / 1000,
