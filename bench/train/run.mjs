@@ -11,7 +11,8 @@
 // Data: sessions of 11 items from a seeded generator (Zipf-like popularity, 3 preferred successors
 // per item; 2000 items), every prefix → next item (10 examples per session, maxLen 10); width 64,
 // GRU 64 units; SASRec 2 blocks, 1 head, feed-forward 64.
-// samplesPerSec is the last epoch's (steady state). Then one line of ratios (keys
+// samplesPerSec of these runners is their fastest epoch after the first (the machine is shared:
+// the least disturbed epoch); the earlier bench models report their last epoch. Then one line of ratios (keys
 // `skiff-gru4rec/keras`, `skiff-sasrec/keras`, ...) and one line with the losses side by side.
 //
 // `skiff-gru4rec-reset-after` (optional) is skiff's GRU4Rec with the reset-after cell (tfjs ops: the
@@ -20,7 +21,9 @@
 // cell; tfjs_gru*.mjs, keras_gru.py) still run by name: tensorflow, tensorflow-ops,
 // tensorflow-fused, wasm, wasm-ops, keras.
 //
-// usage: node bench/train/run.mjs [epochs=3] [sessions=2048] [runners=skiff-gru4rec,keras-gru4rec,skiff-sasrec,keras-sasrec,skiff-gru4rec-wasm,skiff-sasrec-wasm]
+// usage: node bench/train/run.mjs [epochs=4] [sessions=2048] [runners=skiff-gru4rec,keras-gru4rec,skiff-sasrec,keras-sasrec,skiff-gru4rec-wasm,skiff-sasrec-wasm] [rounds=1]
+// With rounds > 1 the runners alternate that many times and each samplesPerSec is the median over the rounds;
+// the ratios line also lists every round's ratio (`perRound`).
 // Keras needs Python TensorFlow: SKIFF_KERAS_PYTHON, else .cache/tfjs-node/venv/bin/python
 // (bash infra/tfjs-node/install.sh --venv). Quiet re-run: `nice node bench/train/run.mjs` on an idle machine.
 import { spawn } from 'node:child_process';
@@ -32,7 +35,8 @@ import { importSkiff } from './shared.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = process.env.SKIFF_ROOT ?? path.resolve(here, '../..');
-const epochs = Number(process.argv[2] ?? 3);
+const epochs = Number(process.argv[2] ?? 4);
+const roundCount = Number(process.argv[5] ?? 1);
 const sessionCount = Number(process.argv[3] ?? 2048);
 const backends = (
   process.argv[4] ?? 'skiff-gru4rec,keras-gru4rec,skiff-sasrec,keras-sasrec,skiff-gru4rec-wasm,skiff-sasrec-wasm'
@@ -181,51 +185,66 @@ const python = process.env.SKIFF_KERAS_PYTHON ?? path.join(root, '.cache/tfjs-no
 const noPython = { error: `no ${python}; set SKIFF_KERAS_PYTHON or run: bash infra/tfjs-node/install.sh --venv` };
 
 const results = {};
-for (const b of backends) {
-  let res;
-  const skiff = /^skiff-(gru4rec|sasrec)(?:-(reset-after))?(-wasm)?$/.exec(b);
-  const keras = /^keras-(gru4rec|sasrec)$/.exec(b);
-  if (skiff) {
-    res = await runJson(process.execPath, [
-      path.join(here, 'skiff_trainer.mjs'),
-      skiff[1],
-      skiff[3] ? 'wasm' : 'tensorflow',
-      skiffFile,
-      String(epochs),
-      ...(skiff[2] ? [skiff[2]] : []),
-    ]);
-  } else if (keras) {
-    res = existsSync(python)
-      ? await runJson(python, [path.join(here, 'keras_skiff.py'), keras[1], skiffFile, String(epochs)])
-      : noPython;
-  } else if (b === 'keras') {
-    res = existsSync(python)
-      ? await runJson(python, [path.join(here, 'keras_gru.py'), dataFile, String(epochs)])
-      : noPython;
-  } else if (b === 'tensorflow-fused') {
-    res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_block.mjs'), dataFile, String(epochs)]);
-  } else if (b.endsWith('-ops')) {
-    res = await runJson(process.execPath, [
-      path.join(here, 'tfjs_gru_ops.mjs'),
-      b.slice(0, -'-ops'.length),
-      dataFile,
-      String(epochs),
-    ]);
-  } else if (legacy.has(b)) {
-    res = await runJson(process.execPath, [path.join(here, 'tfjs_gru.mjs'), b, dataFile, String(epochs)]);
-  } else res = { error: `unknown runner ${b}` };
-  const name =
-    {
-      tensorflow: 'tfjs-node',
-      'tensorflow-ops': 'tfjs-node-ops',
-      'tensorflow-fused': 'tfjs-node-fused',
-      wasm: 'tfjs-wasm',
-      'wasm-ops': 'tfjs-wasm-ops',
-      keras: 'keras-tf',
-    }[b] ?? b;
-  if (res.error) res = { bench: 'train', backend: name, skipped: true, error: res.error };
-  results[name] = res;
-  console.log(JSON.stringify(res));
+/** Every round's result per runner (rounds > 1: the runners alternate, so each round sees about the same load). */
+const rounds = {};
+for (let round = 0; round < roundCount; round++)
+  for (const b of backends) {
+    let res;
+    const skiff = /^skiff-(gru4rec|sasrec)(?:-(reset-after))?(-wasm)?$/.exec(b);
+    const keras = /^keras-(gru4rec|sasrec)$/.exec(b);
+    if (skiff) {
+      res = await runJson(process.execPath, [
+        path.join(here, 'skiff_trainer.mjs'),
+        skiff[1],
+        skiff[3] ? 'wasm' : 'tensorflow',
+        skiffFile,
+        String(epochs),
+        ...(skiff[2] ? [skiff[2]] : []),
+      ]);
+    } else if (keras) {
+      res = existsSync(python)
+        ? await runJson(python, [path.join(here, 'keras_skiff.py'), keras[1], skiffFile, String(epochs)])
+        : noPython;
+    } else if (b === 'keras') {
+      res = existsSync(python)
+        ? await runJson(python, [path.join(here, 'keras_gru.py'), dataFile, String(epochs)])
+        : noPython;
+    } else if (b === 'tensorflow-fused') {
+      res = await runJson(process.execPath, [path.join(here, 'tfjs_gru_block.mjs'), dataFile, String(epochs)]);
+    } else if (b.endsWith('-ops')) {
+      res = await runJson(process.execPath, [
+        path.join(here, 'tfjs_gru_ops.mjs'),
+        b.slice(0, -'-ops'.length),
+        dataFile,
+        String(epochs),
+      ]);
+    } else if (legacy.has(b)) {
+      res = await runJson(process.execPath, [path.join(here, 'tfjs_gru.mjs'), b, dataFile, String(epochs)]);
+    } else res = { error: `unknown runner ${b}` };
+    const name =
+      {
+        tensorflow: 'tfjs-node',
+        'tensorflow-ops': 'tfjs-node-ops',
+        'tensorflow-fused': 'tfjs-node-fused',
+        wasm: 'tfjs-wasm',
+        'wasm-ops': 'tfjs-wasm-ops',
+        keras: 'keras-tf',
+      }[b] ?? b;
+    if (res.error) res = { bench: 'train', backend: name, skipped: true, error: res.error };
+    if (roundCount > 1) res = { ...res, round };
+    (rounds[name] ??= []).push(res);
+    console.log(JSON.stringify(res));
+  }
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+// One result per runner: the last round's, with samplesPerSec the median over the rounds.
+for (const [name, list] of Object.entries(rounds)) {
+  const ok = list.filter((r) => r.samplesPerSec);
+  results[name] = ok.length
+    ? { ...ok.at(-1), samplesPerSec: Math.round(median(ok.map((r) => r.samplesPerSec))), rounds: ok.length }
+    : list.at(-1);
 }
 
 const sps = (k) => results[k]?.samplesPerSec;
@@ -249,11 +268,30 @@ const ratios = Object.fromEntries(
     .filter(([, a, b]) => results[a] && results[b])
     .map(([key, a, b]) => [key, ratio(a, b)]),
 );
+const perRound =
+  roundCount > 1
+    ? Object.fromEntries(
+        [
+          ['skiff-gru4rec/keras', 'skiff-gru4rec', 'keras-gru4rec'],
+          ['skiff-sasrec/keras', 'skiff-sasrec', 'keras-sasrec'],
+        ]
+          .filter(([, a, b]) => rounds[a] && rounds[b])
+          .map(([key, a, b]) => [
+            key,
+            rounds[a].map((r, i) =>
+              r.samplesPerSec && rounds[b][i]?.samplesPerSec
+                ? +(r.samplesPerSec / rounds[b][i].samplesPerSec).toFixed(2)
+                : null,
+            ),
+          ]),
+      )
+    : undefined;
 const targets = { 'skiff-gru4rec/keras': 0.8, 'skiff-sasrec/keras': 0.6 };
 console.log(
   JSON.stringify({
     bench: 'train',
     ratios,
+    ...(perRound ? { perRound } : {}),
     targets: Object.fromEntries(
       Object.entries(targets)
         .filter(([k]) => k in ratios)

@@ -1,8 +1,8 @@
 // skiff's own trainer (packages/model trainGru4Rec: GRU4Rec or SASRec, the product's code path) on
 // the bench's sessions, on `tensorflow` (tfjs-node) or `wasm`. The params come from the data file
 // (run.mjs writes them next to the Keras model's initial weights, so both start from the same
-// weights: trainGru4Rec's seeded initialisation). Prints one JSON line; samplesPerSec is the last
-// epoch's (steady state). usage: node bench/train/skiff_trainer.mjs <gru4rec|sasrec> <tensorflow|wasm> <data.json> [epochs]
+// weights: trainGru4Rec's seeded initialisation). Prints one JSON line; samplesPerSec is the fastest
+// epoch after the first. usage: node bench/train/skiff_trainer.mjs <gru4rec|sasrec> <tensorflow|wasm> <data.json> [epochs]
 import { readFileSync } from 'node:fs';
 import { importSkiff, report } from './shared.mjs';
 
@@ -35,5 +35,6 @@ report({
   epochSeconds,
   losses,
   batch: params.batchSize,
+  steady: 'best',
   extra: { tfBackend: backend, kind, cell: kind === 'gru4rec' ? (params.cell ?? 'default') : undefined },
 });
