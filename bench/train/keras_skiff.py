@@ -33,6 +33,7 @@ class EpochTimer(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.seconds = []
+        self.cpu_seconds = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t = time.perf_counter()
@@ -188,6 +189,8 @@ def main() -> None:
         'backend': f'keras-{kind}',
         'samplesPerSec': round(n / steady),
         'samplesPerSecIs': 'best epoch after the first' if len(timer.seconds) > 1 else 'all',
+        'samplesPerCpuSec': round(n / min(timer.cpu_seconds[1:])) if len(timer.cpu_seconds) > 1 else None,
+        'epochCpuSeconds': [round(s, 2) for s in timer.cpu_seconds],
         'seconds': round(seconds, 2),
         'epochSeconds': [round(s, 2) for s in timer.seconds],
         'samplesPerSecAllEpochs': round(n * epochs / seconds),

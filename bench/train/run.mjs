@@ -286,12 +286,27 @@ const perRound =
           ]),
       )
     : undefined;
+// The same ratios per CPU second (user + system time of each process): less sensitive to other
+// jobs on a shared machine than wall-clock samples/s (median over the rounds).
+const cpuRatios = Object.fromEntries(
+  [
+    ['skiff-gru4rec/keras', 'skiff-gru4rec', 'keras-gru4rec'],
+    ['skiff-sasrec/keras', 'skiff-sasrec', 'keras-sasrec'],
+    ['skiff-gru4rec-reset-after/keras', 'skiff-gru4rec-reset-after', 'keras-gru4rec'],
+  ]
+    .filter(([, a, b]) => rounds[a]?.some((r) => r.samplesPerCpuSec) && rounds[b]?.some((r) => r.samplesPerCpuSec))
+    .map(([key, a, b]) => {
+      const cpu = (k) => median(rounds[k].filter((r) => r.samplesPerCpuSec).map((r) => r.samplesPerCpuSec));
+      return [key, +(cpu(a) / cpu(b)).toFixed(2)];
+    }),
+);
 const targets = { 'skiff-gru4rec/keras': 0.8, 'skiff-sasrec/keras': 0.6 };
 console.log(
   JSON.stringify({
     bench: 'train',
     ratios,
     ...(perRound ? { perRound } : {}),
+    cpuRatios,
     targets: Object.fromEntries(
       Object.entries(targets)
         .filter(([k]) => k in ratios)
