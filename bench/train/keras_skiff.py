@@ -37,9 +37,12 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t = time.perf_counter()
+        self.cpu = time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.t)
+        # CPU seconds of every thread of the process (TensorFlow's included), as skiff_trainer.mjs counts.
+        self.cpu_seconds.append(time.process_time() - self.cpu)
 
 
 class DenseGradEmbedding(keras.layers.Embedding):
