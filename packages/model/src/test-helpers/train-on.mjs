@@ -1,4 +1,5 @@
-// Trains the same tiny seeded GRU4Rec on the backend named in argv[2] and prints the backend and
+// Trains the same tiny seeded GRU4Rec on the backend named in argv[2] (GRU cell: argv[3], default
+// the params' default) and prints the backend and
 // the scores of a fixed set of prefixes as JSON (one process per backend: tfjs picks one per process).
 import { initBackend, setBackendPreference, trainGru4Rec } from '../../dist/index.js';
 
@@ -21,6 +22,7 @@ const model = await trainGru4Rec({
     batchSize: 64,
     learningRate: 0.01,
     seed: 3,
+    ...(process.argv[3] ? { cell: process.argv[3] } : {}),
   },
 });
 const recs = model.recommendBatch([['i1'], ['i10', 'i73'], ['i5', 'i38', 'i69']], 5);
