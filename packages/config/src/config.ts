@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   BASELINE_KINDS,
@@ -13,6 +14,13 @@ import {
   type SplitRule,
 } from '@skiff/core';
 
+/**
+ * `infra/setup.mjs` provisions into the checkout's `.cache/`; the default points there (this file
+ * sits at packages/config/{src,dist}/), not at the working directory, so that a command run from a
+ * sub-folder finds what was provisioned instead of installing a second copy.
+ */
+const CHECKOUT_CACHE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../.cache');
+
 /** The promotion gate's defaults are core's (`GateSchema`); the environment only overrides them. */
 const GATE_DEFAULTS = GateSchema.parse({});
 
@@ -23,8 +31,8 @@ const GATE_DEFAULTS = GateSchema.parse({});
  */
 export const SkiffConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
-  /** The project cache (Temporal CLI venv, Evidently venv). */
-  cacheDir: z.string().min(1).default('./.cache'),
+  /** The project cache (Temporal CLI venv, Evidently venv); a relative value is read from the working directory. */
+  cacheDir: z.string().min(1).default(CHECKOUT_CACHE_DIR),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /**
    * `auto`: JSON log lines to a file under `<dataDir>/logs/` when stderr is a terminal (a person
@@ -238,7 +246,11 @@ export function loadConfig(
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new SkiffError('CONFIG_INVALID', `invalid configuration: ${issues}`);
   }
-  return Object.freeze({ ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) });
+  return Object.freeze({
+    ...parsed.data,
+    dataDir: path.resolve(parsed.data.dataDir),
+    cacheDir: path.resolve(parsed.data.cacheDir),
+  });
 }
 
 /** Well-known locations under the data dir (data/README.md lists what each holds). */
