@@ -17,7 +17,7 @@
 // TOP eligible trials, so `skiff train --config yoochoose-best` repeats the last choice itself.
 //
 //   npx turbo run build
-//   nice node bench/tune-hybrid.mjs [--write-config] [--top 4]
+//   nice node bench/tune-hybrid.mjs [--write-config] [--top 4] && npx prettier --write apps/cli/configs/yoochoose-best.json
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
