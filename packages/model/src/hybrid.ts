@@ -19,14 +19,15 @@ export interface HybridComponent {
 }
 
 /**
- * The recipe when a run gives none: VSTAN with V-SKNN and SR mixed in at small weights — the
- * combination `apps/cli/configs/yoochoose-best.json` chose on its inner split (docs/evaluation.md).
+ * The recipe when a run gives none: VSTAN with V-SKNN and SR mixed in at smaller weights, every
+ * component with its default settings — the weights the first stage of the search behind
+ * `apps/cli/configs/yoochoose-best.json` chose on its inner split (docs/evaluation.md).
  */
 export const DEFAULT_HYBRID_PARAMS: Required<Pick<HybridParams, 'depth'>> & HybridParams = {
   components: [
     { model: 'vstan', weight: 1 },
-    { model: 'vsknn', weight: 0.3 },
-    { model: 'sr', weight: 0.1 },
+    { model: 'vsknn', weight: 0.5 },
+    { model: 'sr', weight: 0.05 },
   ],
   depth: 100,
 };

@@ -277,7 +277,7 @@ export function registerModelCommands(program: Command): void {
     .description(
       'ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline',
     )
-    .option('--model <model>', "gru4rec|sasrec|pop|sr|vsknn|stan|vstan (default: the config's, gru4rec)")
+    .option('--model <model>', "gru4rec|sasrec|pop|sr|vsknn|stan|vstan|hybrid (default: the config's, gru4rec)")
     .option(
       '--config <file|name>',
       `training config: a JSON file, or a shipped one by name (${shippedConfigNames().join(', ')})`,
