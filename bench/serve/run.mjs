@@ -2,7 +2,8 @@
 // from this process at 1, 16 and 64 connections, next to a bare Express endpoint (the ceiling), for
 //   - a 50k-item GRU4Rec model (random sessions of 1–6 catalogue items), and
 //   - V-SKNN trained on the YooChoose rsc15-100k sample's train_full (requests = test-session
-//     prefixes), when the sample is found (data/README.md, Public data).
+//     prefixes), when the sample is found (data/README.md, Public data), and
+//   - the hybrid of apps/cli/configs/yoochoose-best.json (its chosen recipe) on the same data.
 // The serving path is the deployed one: helmet's headers, a signed request id per answer, the
 // serving log, and the per-address rate limiter. All requests come from one address, so the
 // default limit (60,000 a minute = 1,000 req/s) would turn most of the load into 429s and measure
@@ -13,6 +14,7 @@
 // comparable on an otherwise idle machine: autocannon, the ceiling and the server share its cores);
 // with rounds > 1, the ceiling and the server alternate and a summary line per target gives medians.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,13 +22,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createFsRegistry } from '../../packages/registry/dist/index.js';
-import { readSessionTable, trainBaseline, trainGru4Rec } from '../../packages/model/dist/index.js';
+import { readSessionTable, trainBaseline, trainCounted, trainGru4Rec } from '../../packages/model/dist/index.js';
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../../packages/testing/dist/public-data.js';
 
 const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models gru4rec,vsknn] [--rounds 1] [--rate-limit 1000000000]
   --seconds     autocannon duration of each figure
-  --models      gru4rec (50k items, generated) and/or vsknn (YooChoose sample; skipped when not found)
+  --models      gru4rec (50k items, generated), vsknn and/or hybrid (YooChoose sample; skipped when not found)
   --rounds      > 1: ceiling and server alternate, and a median line closes each model
   --rate-limit  SKIFF_RATE_LIMIT_PER_MINUTE of the served process (default 1e9: the limiter runs but
                 never refuses; 0: not mounted). The load comes from one address.
@@ -153,31 +155,44 @@ async function gru4rec() {
 
 /** session-rec's V-SKNN on the YooChoose sample; requests are every prefix of the test sessions. */
 async function vsknn() {
+  return yoochooseTarget('vsknn', (train) => trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes }));
+}
+
+/** The recipe yoochoose-best's search chose (its `$meta.trial`), fitted on the YooChoose sample. */
+async function hybrid() {
+  const config = JSON.parse(readFileSync(path.join(root, 'apps/cli/configs/yoochoose-best.json'), 'utf8'));
+  const chosen = config.candidates.find((c) => c.name === `trial-${config.$meta.trial}`) ?? config.candidates[0];
+  return yoochooseTarget('hybrid', (train) =>
+    trainCounted('hybrid', train.sessions, { lastTimes: train.lastTimes, hybrid: chosen.hybrid }),
+  );
+}
+
+async function yoochooseTarget(kind, fit) {
   if (!YOOCHOOSE) return null;
   const train = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_train_full.txt'));
   const test = await readSessionTable(path.join(YOOCHOOSE, 'yoochoose-clicks-100k_test.txt'));
-  const model = trainBaseline('vsknn', train.sessions, { lastTimes: train.lastTimes });
-  const art = path.join(dir, 'vsknn-artifact');
+  const model = fit(train);
+  const art = path.join(dir, `${kind}-artifact`);
   await model.save(art);
-  const dataDir = path.join(dir, 'vsknn-data');
-  await publish(dataDir, art, 'vsknn');
+  const dataDir = path.join(dir, `${kind}-data`);
+  await publish(dataDir, art, kind);
   const bodies = test.sessions.flatMap((s) =>
     s.slice(1).map((_, i) => JSON.stringify({ items: s.slice(0, i + 1), k: 20 })),
   );
-  return { name: `vsknn-yoochoose-${train.sessions.length}-sessions`, dataDir, bodies };
+  return { name: `${kind}-yoochoose-${train.sessions.length}-sessions`, dataDir, bodies };
 }
 
 try {
   const hello = await startProcess([path.join(root, 'bench/serve/hello.mjs')]);
   try {
-    for (const make of models.map((m) => ({ gru4rec, vsknn })[m])) {
-      if (!make) throw new Error(`unknown model in ${models.join(',')} (gru4rec, vsknn)`);
+    for (const make of models.map((m) => ({ gru4rec, vsknn, hybrid })[m])) {
+      if (!make) throw new Error(`unknown model in ${models.join(',')} (gru4rec, vsknn, hybrid)`);
       const target = await make();
       if (!target) {
         console.log(
           JSON.stringify({
             bench: 'serve',
-            skipped: 'vsknn',
+            skipped: 'YooChoose models',
             reason: publicDataSkipReason(YOOCHOOSE_SAMPLE, yoochoose),
           }),
         );

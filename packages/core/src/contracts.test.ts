@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   BASELINE_KINDS,
   DEFAULT_QUALITY_GATE,
+  isBaselineKind,
+  isHybridKind,
   isItemEvent,
   isModelKind,
   MODEL_KINDS,
@@ -23,8 +25,10 @@ describe('the contracts shared between packages', () => {
     expect(parseTimestampMs({ t: 1 })).toBeNull();
   });
 
-  it('lists the model kinds once: neural then baselines, and the training params take exactly those', () => {
-    expect(MODEL_KINDS).toEqual([...NEURAL_KINDS, ...BASELINE_KINDS]);
+  it('lists the model kinds once: neural, baselines, then the hybrid, and the training params take exactly those', () => {
+    expect(MODEL_KINDS).toEqual([...NEURAL_KINDS, ...BASELINE_KINDS, 'hybrid']);
+    expect(isHybridKind('hybrid')).toBe(true);
+    expect(isBaselineKind('hybrid')).toBe(false);
     for (const kind of MODEL_KINDS) expect(TrainParamsSchema.parse({ model: kind }).model).toBe(kind);
     expect(() => TrainParamsSchema.parse({ model: 'knn' })).toThrow();
     expect(isModelKind('vstan')).toBe(true);

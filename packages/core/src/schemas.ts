@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SplitSummary } from './evaluation.js';
-import { MODEL_KINDS } from './model-kinds.js';
+import { BASELINE_KINDS, MODEL_KINDS } from './model-kinds.js';
 
 /** Event types the warehouse understands; anything else is quarantined. */
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'search'] as const;
@@ -76,6 +76,31 @@ export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
  * warehouse writes it, the monitor's `category` column reads it). */
 export type ItemCatalog = Record<string, { category: string | null; price: number | null }>;
 
+/**
+ * The `hybrid` kind's recipe: the baselines it fuses, each with its weight and (optionally) its own
+ * hyper-parameters, and how deep each component's list is read before fusing.
+ */
+export const HybridParamsSchema = z
+  .object({
+    components: z
+      .array(
+        z
+          .object({
+            model: z.enum(BASELINE_KINDS),
+            weight: z.number().positive().finite(),
+            /** The component's own params (e.g. VSTAN's k); its defaults when absent. */
+            params: z.record(z.string(), z.unknown()).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(8),
+    /** Items read from each component's ranked list before fusing (default 100). */
+    depth: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+export type HybridParams = z.infer<typeof HybridParamsSchema>;
+
 export const TrainParamsSchema = z.object({
   model: z.enum(MODEL_KINDS).default('gru4rec'),
   embeddingDim: z.number().int().positive().default(64),
@@ -100,5 +125,7 @@ export const TrainParamsSchema = z.object({
   blocks: z.number().int().min(1).max(8).optional(),
   /** Attention heads per block; must divide embeddingDim (model default 1). */
   heads: z.number().int().min(1).max(16).optional(),
+  /** Model 'hybrid': the components and their weights (model default: see the model package's DEFAULT_HYBRID_PARAMS). */
+  hybrid: HybridParamsSchema.optional(),
 });
 export type TrainParams = z.infer<typeof TrainParamsSchema>;
