@@ -35,6 +35,24 @@ describe('the contracts shared between packages', () => {
     expect(isModelKind('latest')).toBe(false);
   });
 
+  it("keeps a baseline run's own settings and refuses a misspelled one, at the top level and in a hybrid's components", () => {
+    expect(TrainParamsSchema.parse({ model: 'vstan', vstan: { k: 500, lambdaIdf: 1 } }).vstan).toEqual({
+      k: 500,
+      lambdaIdf: 1,
+    });
+    expect(TrainParamsSchema.parse({ model: 'sr', sr: { steps: 8 } }).sr).toEqual({ steps: 8 });
+    expect(() => TrainParamsSchema.parse({ model: 'vstan', vstan: { lambdaIPW: 4 } })).toThrow(/lambdaIPW/);
+    expect(() => TrainParamsSchema.parse({ model: 'sr', sr: { weighting: 'cubic' } })).toThrow();
+    const hybrid = (params: Record<string, unknown>) =>
+      TrainParamsSchema.safeParse({ model: 'hybrid', hybrid: { components: [{ model: 'vstan', weight: 1, params }] } });
+    expect(hybrid({ lambdaIpw: 4 }).success).toBe(true);
+    const bad = hybrid({ lambdaIpw: -1, kk: 3 });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => i.path.join('.'))).toEqual(
+      expect.arrayContaining(['hybrid.components.0.params.lambdaIpw', 'hybrid.components.0.params']),
+    );
+  });
+
   it('counts only item events in a session sequence', () => {
     expect(isItemEvent('click', 'i1')).toBe(true);
     expect(isItemEvent('purchase', 'i1')).toBe(true);

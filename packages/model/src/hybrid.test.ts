@@ -110,7 +110,7 @@ describe('hybrid', () => {
     // A component's own params are checked by that component.
     expect(() =>
       trainCounted('hybrid', sessions, { hybrid: { components: [{ model: 'vstan', weight: 1, params: { kk: 3 } }] } }),
-    ).toThrow(/unknown VSTAN params: kk/);
+    ).toThrow(/invalid hybrid params: components.0.params: .*"kk"/);
   });
 
   it('trains its components with their own params, saves them in sub-folders and loads back with identical lists', async () => {
