@@ -54,6 +54,9 @@ const STATUS_FROM_MLFLOW: Record<string, RunStatus> = {
 };
 const ERROR_TAG = 'skiff.error';
 
+/** A value inside a single-quoted string of MLflow's search filter (backslash escapes, as in its SQL-like grammar). */
+const quote = (v: string) => v.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+
 /**
  * ExperimentTracker on MLflow runs (REST API 2.0): experiments by name (created on first use),
  * params (immutable, as in MLflow), stepped metrics via log-batch, the outcome as the run status
@@ -221,14 +224,16 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
       const runs: MlflowRun[] = [];
       let pageToken: string | undefined;
       const limit = filter.limit ?? Infinity;
+      const clauses: string[] = [];
+      if (filter.status)
+        clauses.push(
+          `attributes.status = '${filter.status === 'running' ? 'RUNNING' : STATUS_TO_MLFLOW[filter.status]}'`,
+        );
+      for (const [k, v] of Object.entries(filter.tags ?? {})) clauses.push(`tags.\`${encodeKey(k)}\` = '${quote(v)}'`);
       do {
         const page = await client.post<{ runs?: MlflowRun[]; next_page_token?: string }>('runs/search', {
           experiment_ids: ids,
-          ...(filter.status
-            ? {
-                filter: `attributes.status = '${filter.status === 'running' ? 'RUNNING' : STATUS_TO_MLFLOW[filter.status]}'`,
-              }
-            : {}),
+          ...(clauses.length ? { filter: clauses.join(' AND ') } : {}),
           max_results: Math.min(1000, limit),
           order_by: ['attributes.start_time DESC'],
           page_token: pageToken,
@@ -236,7 +241,9 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
         runs.push(...(page.runs ?? []));
         pageToken = page.next_page_token || undefined;
       } while (pageToken && runs.length < limit);
-      return Promise.all(runs.slice(0, limit === Infinity ? undefined : limit).map(toInfo));
+      const infos = await Promise.all(runs.slice(0, limit === Infinity ? undefined : limit).map(toInfo));
+      // The server filtered already; this only guards against a filter grammar that reads a value differently.
+      return infos.filter((r) => Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v));
     },
 
     async getRun(runId) {
