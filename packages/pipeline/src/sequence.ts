@@ -189,15 +189,16 @@ export async function runTrainingPipeline(
 /**
  * Model selection: every candidate trained on train and scored on validation (all at once when
  * `ctx.parallel`), the best picked (ties: the earlier candidate). The tracker's parent run is
- * opened first so that every candidate run is recorded under it.
+ * opened first so that every candidate run is recorded under it; ending it (`finishSelection`) is
+ * the caller's. The pipeline's candidate stage, also run on its own by bench/tune-yoochoose.mjs.
  */
-async function selectCandidate(
+export async function selectCandidate(
   acts: PipelineSteps,
   candidates: NonNullable<PipelineParams['candidates']>,
   snapshot: DatasetSnapshot,
   ctx: { workflowId: string; parallel?: boolean },
-  stage: (s: PipelineStage, info?: StageInfo) => void,
-): Promise<{ summary: SelectionSummary; chosen: CandidateResult }> {
+  stage: (s: PipelineStage, info?: StageInfo) => void = () => undefined,
+): Promise<{ summary: SelectionSummary; chosen: CandidateResult; results: CandidateResult[] }> {
   const shown = distinctParams(candidates);
   const progress: CandidateProgress[] = candidates.map((c, i) => ({
     name: c.name,
@@ -243,5 +244,5 @@ async function selectCandidate(
     ...(parentRunId ? { parentRunId } : {}),
     candidates: results.map(({ selection: _s, params: _p, ...r }, i) => ({ ...r, params: shown[i]! })),
   };
-  return { summary, chosen };
+  return { summary, chosen, results };
 }
