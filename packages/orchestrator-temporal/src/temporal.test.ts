@@ -106,6 +106,45 @@ describe('trainingPipeline on a real Temporal dev server', () => {
     expect(calls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
   });
 
+  it('ends a model selection before its refit: a refit that fails leaves no selection open', async () => {
+    const calls: string[] = [];
+    const acts = fakeActivities(calls, false);
+    acts.train = async () => {
+      calls.push('train');
+      throw new SkiffError('TRAINING_FAILED', 'refit failed', { retryable: false });
+    };
+    const { worker, connection } = await createSkiffWorker({
+      address: server.address,
+      taskQueue: 'q-select',
+      activities: wrapActivities(acts),
+    });
+    const err = await worker
+      .runUntil(
+        runTraining(
+          sc.client,
+          {
+            train: { model: 'gru4rec' } as never,
+            candidates: [
+              { name: 'a', params: { model: 'gru4rec' } as never },
+              { name: 'b', params: { model: 'sr' } as never },
+            ],
+            promotionMetric: 'hr@20',
+          },
+          { workflowId: 'wf-select-refit-fails', taskQueue: 'q-select' },
+        ),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await connection.close();
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(calls.slice(0, 5)).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'startSelection']);
+    // The candidates train in parallel (either may finish first); the selection ends before the refit.
+    expect(calls.slice(5, 7).sort()).toEqual(['trainCandidate:a', 'trainCandidate:b']);
+    expect(calls.slice(7)).toEqual(['finishSelection', 'train']);
+  });
+
   it('fails the run at once (no retries) when data-quality checks fail', async () => {
     const calls: string[] = [];
     const { worker, connection } = await createSkiffWorker({
