@@ -131,6 +131,8 @@ export function describeExperimentTrackerContract(
       const b = await t.startRun({ experiment: `${exp}-b`, tags: { parentRunId: parent.runId, role: 'refit' } });
       await t.startRun({ experiment: `${exp}-a`, tags: { parentRunId: 'another', role: 'candidate' } });
       await t.startRun({ experiment: `${exp}-a`, tags: { role: "it's" } });
+      const awkward = `say "it's" \\`;
+      await t.startRun({ experiment: `${exp}-a`, tags: { role: awkward } });
       expect((await t.listRuns({ tags: { parentRunId: parent.runId } })).map((r) => r.runId)).toEqual([
         b.runId,
         a.runId,
@@ -147,6 +149,9 @@ export function describeExperimentTrackerContract(
       expect((await t.listRuns({ experiment: `${exp}-a`, tags: { role: "it's" } })).map((r) => r.tags['role'])).toEqual(
         ["it's"],
       );
+      expect(
+        (await t.listRuns({ experiment: `${exp}-a`, tags: { role: awkward }, limit: 1 })).map((r) => r.tags['role']),
+      ).toEqual([awkward]);
     });
 
     it('refuses unknown and malformed run ids', async () => {
