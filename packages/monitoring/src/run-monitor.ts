@@ -162,14 +162,20 @@ export interface ServingScan {
   sample: CurrentSample[];
   /**
    * `session_length`: the longest request of each served session, exact, for every session up to
-   * `maxRows` sessions, else for a seeded sample of whole sessions (never a record sample, which
-   * sees only part of a long session).
+   * `maxRows` sessions (at most 200,000), else for a seeded sample of whole sessions (never a record
+   * sample, which sees only part of a long session).
    */
   sessionLengths: number[];
   online: OnlineQuality;
   prediction: PredictionDescriptors;
   spanHours: number;
 }
+
+/**
+ * Sessions kept for `session_length`: as many as the reference column holds (its 200,000 training
+ * sessions), which bounds the sample's memory well below the record sample's.
+ */
+const MAX_SESSIONS = 200_000;
 
 /**
  * Streams the serving log once with bounded memory: online quality, prediction descriptors and the
@@ -187,7 +193,7 @@ export async function scanServingLogs(
   const online = createOnlineQualityAccumulator(options.events);
   const prediction = createPredictionAccumulator(options.vocabularySize ?? null);
   const sample: CurrentSample[] = [];
-  const sessions = createSessionLengthSample(maxRows, options.seed ?? 1);
+  const sessions = createSessionLengthSample(Math.min(maxRows, MAX_SESSIONS), options.seed ?? 1);
   let rows = 0;
   let bad = 0;
   let lo = Infinity;

@@ -34,7 +34,9 @@ export function hashSessionId(key: string, seed: number): number {
 
 export function createSessionLengthSample(maxSessions: number, seed = 1): SessionLengthSample {
   const cap = Math.max(1, Math.floor(maxSessions));
-  const sessions = new Map<string, { hash: number; length: number }>();
+  // Session id → its longest request so far; the hash is recomputed when pruning (cheap) rather
+  // than kept, which keeps an entry small.
+  const sessions = new Map<string, number>();
   // Sessions whose hash is at or above this are out for good: it only ever decreases, so a session
   // turned away (or dropped) once is turned away at every later record too.
   let threshold = Infinity;
@@ -42,9 +44,9 @@ export function createSessionLengthSample(maxSessions: number, seed = 1): Sessio
 
   const prune = () => {
     if (sessions.size <= cap) return;
-    const hashes = Float64Array.from(sessions.values(), (s) => s.hash).sort();
+    const hashes = Float64Array.from(sessions.keys(), (id) => hashSessionId(id, seed)).sort();
     threshold = hashes[cap]!;
-    for (const [id, s] of sessions) if (s.hash >= threshold) sessions.delete(id);
+    for (const id of sessions.keys()) if (hashSessionId(id, seed) >= threshold) sessions.delete(id);
   };
 
   return {
@@ -52,22 +54,21 @@ export function createSessionLengthSample(maxSessions: number, seed = 1): Sessio
       // A record without a session stands alone: a key no session id can take.
       const id = sessionId ?? `\u0000${anonymous++}`;
       const known = sessions.get(id);
-      if (known) {
-        if (length > known.length) known.length = length;
+      if (known !== undefined) {
+        if (length > known) sessions.set(id, length);
         return;
       }
-      const hash = hashSessionId(id, seed);
-      if (hash >= threshold) return;
-      sessions.set(id, { hash, length });
+      if (threshold !== Infinity && hashSessionId(id, seed) >= threshold) return;
+      sessions.set(id, length);
       if (sessions.size > cap + Math.ceil(cap / 4)) prune();
     },
     lengths() {
       prune();
-      return Array.from(sessions.values(), (s) => s.length);
+      return Array.from(sessions.values());
     },
     entries() {
       prune();
-      return Array.from(sessions, ([id, s]) => [id, s.length]);
+      return Array.from(sessions);
     },
   };
 }
