@@ -19,7 +19,7 @@ import {
   type BaselineKind,
 } from '@skiff/core';
 import { initBackend } from './backend.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, evaluateYielding } from './evaluate.js';
 import { hasSavedModel } from './neural-artifact.js';
 import type { Gru4RecModel } from './neural-model.js';
 import { trainGru4Rec } from './neural-trainer.js';
@@ -128,7 +128,19 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
             ...(train.lastTimes ? { lastTimes: train.lastTimes } : {}),
           });
           stopIfCancelled();
-          const v = evaluate(model, validation, { ks: [20], trainItemCounts: itemCounts(train.sessions) }).metrics;
+          // A kNN ranks prefix by prefix: over a large validation split this takes long, so it
+          // reports (the activity's heartbeat) and yields after every batch, and stops when cancelled.
+          const v = (
+            await evaluateYielding(model, validation, {
+              ks: [20],
+              trainItemCounts: itemCounts(train.sessions),
+              onBatch: ({ batch, batches }) => onProgress?.({ stage: 'validate', epoch: 0, epochs: 1, batch, batches }),
+              ...(signal ? { signal } : {}),
+            }).catch((e: unknown) => {
+              stopIfCancelled();
+              throw e;
+            })
+          ).metrics;
           const point = { epoch: 1, 'hr@20': v['hr@20'] ?? 0, 'mrr@20': v['mrr@20'] ?? 0 };
           await onProgress?.({
             stage: 'validate',
@@ -392,11 +404,14 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       const opts = { ks, trainItemCounts: counts, ...(gate ? { perPoint: gate.metric } : {}) };
       const values: Record<string, Float64Array> = {};
       const run = async (name: string, model: LoadedModel) => {
-        // Scoring is synchronous: report before each model, then let the report go out.
+        // Reported before each model and after every batch of prediction points (the activity's
+        // heartbeat): a kNN over a large test split scores for minutes.
         await onProgress?.({ stage: `evaluate ${name}` });
-        await new Promise((r) => setImmediate(r));
         try {
-          const r = evaluate(model, test, opts);
+          const r = await evaluateYielding(model, test, {
+            ...opts,
+            onBatch: ({ batch, batches }) => onProgress?.({ stage: `evaluate ${name}`, batch, batches }),
+          });
           if (minPredictions !== undefined && r.predictions < minPredictions)
             throw new SkiffError(
               'DATA_QUALITY_FAILED',

@@ -201,7 +201,14 @@ export async function runPipeline(
     return runTrainingPipeline(acts, params, {
       workflowId,
       runId: 'inline',
-      ...(view ? { onStage: (stage) => view.stage(stage) } : {}),
+      ...(view
+        ? {
+            onStage: (stage, info) => {
+              view.stage(stage);
+              if (info.candidates) view.candidates(info.candidates);
+            },
+          }
+        : {}),
     });
   }
   const workflowId = options.workflowId ?? trainingWorkflowId(path.basename(ctx.config.dataDir), new Date());
