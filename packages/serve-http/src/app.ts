@@ -255,7 +255,22 @@ export function createApp(deps: AppDeps) {
   logGauge('skiff_log_write_errors', 'Log open/write errors since start', (h) => h.errors);
   logGauge('skiff_log_files_removed', 'Log files removed by retention since start', (h) => h.removedFiles);
 
-  const batcher = createMicroBatcher();
+  const batchCalls = new Counter({
+    name: 'skiff_model_batches_total',
+    help: 'Model calls of the micro-batching (each scores one or more requests)',
+    registers: [metrics],
+  });
+  const batchedRequests = new Counter({
+    name: 'skiff_model_batched_requests_total',
+    help: 'Requests scored through the micro-batching',
+    registers: [metrics],
+  });
+  const batcher = createMicroBatcher({
+    onBatch: (size) => {
+      batchCalls.inc();
+      batchedRequests.inc(size);
+    },
+  });
   new Gauge({
     name: 'skiff_model_batch_size_mean',
     help: 'Mean requests scored per model call (micro-batching)',

@@ -14,8 +14,14 @@ import type { LoadedModel } from './model-holder.js';
  * rounds: +14% at 16 connections, +29% at 64): scoring runs back to back, then the answers are
  * written together. The cap bounds the wait of a batch's first request (~10 ms of GRU at 64).
  */
-export function createMicroBatcher(options: { maxBatch?: number } = {}) {
-  const { maxBatch = 64 } = options;
+export function createMicroBatcher(
+  options: {
+    maxBatch?: number;
+    /** Called after each model call with the number of requests it scored (for /metrics). */
+    onBatch?: (size: number) => void;
+  } = {},
+) {
+  const { maxBatch = 64, onBatch } = options;
   type Job = {
     m: LoadedModel;
     items: string[];
@@ -44,6 +50,7 @@ export function createMicroBatcher(options: { maxBatch?: number } = {}) {
         );
         batches++;
         batched += group.length;
+        onBatch?.(group.length);
         group.forEach((j, i) => j.resolve((out[i] ?? []).slice(0, j.k)));
       } catch (e) {
         for (const j of group) j.reject(e);
