@@ -71,7 +71,7 @@ describe('SASRec encoder', () => {
     [1, 1],
     [2, 1],
     [2, 2],
-  ])
+  ] as Array<[number, number]>)
     it(`gives the reference formulation's session states bit for bit (${blocks} blocks, ${heads} heads)`, async () => {
       await initBackend();
       const p: TrainParams = {
