@@ -26,7 +26,7 @@ import { readSessionTable, trainBaseline, trainGru4Rec } from '../../packages/mo
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../../packages/testing/dist/public-data.js';
 
-const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models pop,gru4rec,sasrec,vsknn] [--rounds 1] [--rate-limit 1000000000] [--cpu-prof DIR]
+const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models pop,gru4rec,sasrec,vsknn] [--rounds 1] [--rate-limit 1000000000] [--batch-settle-ms 0] [--cpu-prof DIR]
   --seconds     autocannon duration of each figure
   --models      pop (the app's bound: a free model over the same 50k items), gru4rec, sasrec (50k items,
                 generated) and/or vsknn (YooChoose sample; skipped when not found). A goal line per
@@ -34,6 +34,8 @@ const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models pop,gru4r
   --rounds      > 1: ceiling and server alternate, and a median line closes each model
   --rate-limit  SKIFF_RATE_LIMIT_PER_MINUTE of the served process (default 1e9: the limiter runs but
                 never refuses; 0: not mounted). The load comes from one address.
+  --batch-settle-ms  SKIFF_SERVE_BATCH_SETTLE_MS of the served process (0: a batch is one event-loop
+                turn; > 0: it keeps collecting while requests keep arriving, up to this many ms)
   --cpu-prof    write a V8 CPU profile of each served process into DIR (node --cpu-prof; open in
                 Chrome DevTools or speedscope)
 Positional [seconds] [models] [rounds] are accepted too.`;
@@ -44,6 +46,7 @@ const { values: opts, positionals } = parseArgs({
     rounds: { type: 'string' },
     'rate-limit': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'batch-settle-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: true,
@@ -57,10 +60,12 @@ const seconds = Number(opts.seconds ?? positionals[0] ?? 8);
 const models = (opts.models ?? positionals[1] ?? 'pop,gru4rec,sasrec,vsknn').split(',');
 const rounds = Number(opts.rounds ?? positionals[2] ?? 1);
 const rateLimit = Number(opts['rate-limit'] ?? 1_000_000_000);
+const settleMs = Number(opts['batch-settle-ms'] ?? 0);
 for (const [name, v] of [
   ['seconds', seconds],
   ['rounds', rounds],
   ['rate-limit', rateLimit],
+  ['batch-settle-ms', settleMs],
 ])
   if (!Number.isFinite(v) || v < 0) {
     console.error(`bad --${name}\n${USAGE}`);
@@ -309,7 +314,11 @@ try {
       const prof = opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts['cpu-prof'])] : [];
       const skiff = await startProcess(
         [...prof, path.join(root, 'apps/cli/dist/main.js'), 'serve', '--port', '0', '--data-dir', target.dataDir],
-        { SKIFF_LOG_LEVEL: 'warn', SKIFF_RATE_LIMIT_PER_MINUTE: String(rateLimit) },
+        {
+          SKIFF_LOG_LEVEL: 'warn',
+          SKIFF_RATE_LIMIT_PER_MINUTE: String(rateLimit),
+          SKIFF_SERVE_BATCH_SETTLE_MS: String(settleMs),
+        },
       );
       try {
         const runs = { 1: [], 16: [], 64: [] };
@@ -330,6 +339,7 @@ try {
                 connections,
                 round,
                 rateLimitPerMinute: rateLimit,
+                batchSettleMs: settleMs,
                 ...ours,
                 throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)),
               }),

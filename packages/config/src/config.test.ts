@@ -11,6 +11,8 @@ describe('loadConfig', () => {
     expect(c.temporalAddress).toBeUndefined();
     expect(c.serveTfThreads).toBe(1);
     expect(loadConfig({ SKIFF_SERVE_TF_THREADS: '0' }).serveTfThreads).toBe(0);
+    expect(c.serveBatchSettleMs).toBe(0);
+    expect(loadConfig({ SKIFF_SERVE_BATCH_SETTLE_MS: '1.5' }).serveBatchSettleMs).toBe(1.5);
   });
 
   it('lists every invalid value in one CONFIG_INVALID error', () => {

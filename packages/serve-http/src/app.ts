@@ -42,6 +42,8 @@ export interface AppDeps {
   metricsAccess?: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'elsewhere' };
   /** Requests per minute from one client address (0 or unset: no limit). */
   rateLimitPerMinute?: number;
+  /** Micro-batching: keep collecting while requests keep arriving, up to this many ms (0 or unset: one turn; batcher.ts). */
+  batchSettleMs?: number;
 }
 
 /**
@@ -266,6 +268,7 @@ export function createApp(deps: AppDeps) {
     registers: [metrics],
   });
   const batcher = createMicroBatcher({
+    settleMs: deps.batchSettleMs ?? 0,
     onBatch: (size) => {
       batchCalls.inc();
       batchedRequests.inc(size);
