@@ -163,6 +163,16 @@ async function load(target, connections, bodies) {
   };
 }
 
+/**
+ * The ceiling's CPU per request over ours: what share of the ceiling's requests/s this server would
+ * answer where its own process is the bottleneck. Far steadier than the req/s ratio when other jobs
+ * share the cores (both processes are slowed alike per request; their req/s are not).
+ */
+const cpuRatio = (ceiling, ours) =>
+  ceiling.cpuUsPerRequest && ours.cpuUsPerRequest
+    ? { cpuVsCeiling: Number((ceiling.cpuUsPerRequest / ours.cpuUsPerRequest).toFixed(3)) }
+    : {};
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-bench-serve-'));
@@ -282,7 +292,13 @@ function goalLines() {
         throughputVsCeiling: Number(ratio.toFixed(3)),
         ...(p99Bound !== null ? { goalP99: p99Bound, p99, ceilingP99 } : {}),
         met: ratio >= goal.ratio && (p99Bound === null || p99 <= p99Bound),
+        ...(rs.every((r) => cpuRatio(r.ceiling, r.ours).cpuVsCeiling)
+          ? { cpuVsCeiling: median(rs.map((r) => cpuRatio(r.ceiling, r.ours).cpuVsCeiling)) }
+          : {}),
         boundVsCeiling: bound ? Number(med(bound, (r) => r.ours.rps / r.ceiling.rps).toFixed(3)) : null,
+        ...(bound?.every((r) => cpuRatio(r.ceiling, r.ours).cpuVsCeiling)
+          ? { boundCpuVsCeiling: median(bound.map((r) => cpuRatio(r.ceiling, r.ours).cpuVsCeiling)) }
+          : {}),
         cpuUsPerRequest: {
           ceiling: cpu(rs, 'ceiling'),
           app: bound ? cpu(bound, 'ours') : null,
@@ -342,6 +358,7 @@ try {
                 batchSettleMs: settleMs,
                 ...ours,
                 throughputVsCeiling: Number((ours.rps / ceiling.rps).toFixed(3)),
+                ...cpuRatio(ceiling, ours),
               }),
             );
           }
@@ -363,6 +380,9 @@ try {
                 ceilingP99: m('ceiling', 'p99'),
                 ceilingRps: Math.round(m('ceiling', 'rps')),
                 throughputVsCeiling: Number(ratio.toFixed(3)),
+                ...(rs.every((r) => cpuRatio(r.ceiling, r.ours).cpuVsCeiling)
+                  ? { cpuVsCeiling: median(rs.map((r) => cpuRatio(r.ceiling, r.ours).cpuVsCeiling)) }
+                  : {}),
               }),
             );
           }
