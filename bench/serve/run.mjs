@@ -22,11 +22,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createFsRegistry } from '../../packages/registry/dist/index.js';
-import { readSessionTable, trainBaseline, trainGru4Rec } from '../../packages/model/dist/index.js';
+import {
+  disposeModel,
+  loadRecommender,
+  readSessionTable,
+  trainBaseline,
+  trainGru4Rec,
+} from '../../packages/model/dist/index.js';
 import { mulberry32 as rng } from '../../packages/core/dist/index.js';
 import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '../../packages/testing/dist/public-data.js';
 
-const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models pop,gru4rec,sasrec,vsknn] [--rounds 1] [--rate-limit 1000000000] [--batch-settle-ms 0] [--cpu-prof DIR]
+const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models pop,gru4rec,sasrec,vsknn] [--rounds 1] [--rate-limit 1000000000] [--batch-settle-ms 0] [--items 50000] [--cpu-prof DIR]
   --seconds     autocannon duration of each figure
   --models      pop (the app's bound: a free model over the same 50k items), gru4rec, sasrec (50k items,
                 generated) and/or vsknn (YooChoose sample; skipped when not found). A goal line per
@@ -36,6 +42,7 @@ const USAGE = `Usage: node bench/serve/run.mjs [--seconds 8] [--models pop,gru4r
                 never refuses; 0: not mounted). The load comes from one address.
   --batch-settle-ms  SKIFF_SERVE_BATCH_SETTLE_MS of the served process (0: a batch is one event-loop
                 turn; > 0: it keeps collecting while requests keep arriving, up to this many ms)
+  --items       catalogue size of the generated models (pop, gru4rec, sasrec)
   --cpu-prof    write a V8 CPU profile of each served process into DIR (node --cpu-prof; open in
                 Chrome DevTools or speedscope)
 Positional [seconds] [models] [rounds] are accepted too.`;
@@ -47,6 +54,7 @@ const { values: opts, positionals } = parseArgs({
     'rate-limit': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'batch-settle-ms': { type: 'string' },
+    items: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: true,
@@ -71,7 +79,14 @@ for (const [name, v] of [
     console.error(`bad --${name}\n${USAGE}`);
     process.exit(2);
   }
-const ITEMS = 50_000;
+const ITEMS = Number(opts.items ?? 50_000);
+if (!Number.isInteger(ITEMS) || ITEMS < 100) {
+  console.error(`bad --items\n${USAGE}`);
+  process.exit(2);
+}
+// The served process runs TensorFlow on one intra-op thread (skiff serve's default); the model-alone
+// figures of this process must too (read when tfjs-node loads, at the first training).
+process.env['TF_NUM_INTRAOP_THREADS'] ??= '1';
 const CLOCK_TICKS = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
@@ -227,7 +242,43 @@ async function neural(kind) {
   model.dispose();
   const dataDir = path.join(dir, `${kind}-data`);
   await publish(dataDir, art, kind);
-  return { key: kind, name: `${kind}-${ITEMS}-items`, dataDir, bodies };
+  const alone = await modelAlone(kind, art, bodies);
+  return { key: kind, name: `${kind}-${ITEMS}-items`, dataDir, bodies, alone };
+}
+
+/**
+ * The model alone: CPU time per request of `recommendBatch` on the loaded artifact in this process,
+ * in batches of 1, 16 and 64 of the bench's requests (what one model call costs the server, without
+ * HTTP). One line per batch size; returns { [batch]: µs per request }.
+ */
+async function modelAlone(kind, art, bodies) {
+  const model = await loadRecommender(art);
+  const histories = bodies.map((b) => JSON.parse(b).items);
+  const out = {};
+  try {
+    for (const batch of [1, 16, 64]) {
+      const calls = Math.max(8, Math.round(256 / batch));
+      const batchAt = (c) => Array.from({ length: batch }, (_, j) => histories[(c * batch + j) % histories.length]);
+      for (let c = 0; c < 4; c++) model.recommendBatch(batchAt(c), 20);
+      const t0 = process.cpuUsage();
+      for (let c = 0; c < calls; c++) model.recommendBatch(batchAt(c), 20);
+      const t = process.cpuUsage(t0);
+      out[batch] = Math.round((t.user + t.system) / (calls * batch));
+      console.log(
+        JSON.stringify({
+          bench: 'serve',
+          target: 'model-alone',
+          model: kind,
+          batch,
+          cpuUsPerRequest: out[batch],
+          load1: Number(os.loadavg()[0].toFixed(2)),
+        }),
+      );
+    }
+  } finally {
+    disposeModel(model);
+  }
+  return out;
 }
 
 /**
@@ -263,13 +314,15 @@ async function vsknn() {
 
 /** Per model key, per connection count, the rounds' { ceiling, ours } figures. */
 const measured = {};
+/** Per neural model key, the model-alone CPU per request by batch size. */
+const alone = {};
 
 /**
  * One line per neural model at 64 connections: the goal, the median figures, whether it is met,
  * and the bound — pop's share of the ceiling (what the app allows any model) and the CPU per
  * request of the ceiling, of the app with a free model, and of this model's server.
  */
-function goalLines() {
+function goalLines(alone) {
   const med = (rs, f) => median(rs.map(f));
   const bound = measured.pop?.[64];
   for (const [key, goal] of Object.entries(GOALS)) {
@@ -304,6 +357,16 @@ function goalLines() {
           app: bound ? cpu(bound, 'ours') : null,
           model: cpu(rs, 'ours'),
         },
+        // The most this model can reach here: the ceiling's CPU per request over the app's (pop) plus
+        // the model's own cost in full batches of 64, as if nothing else were lost.
+        ...(bound && alone[key]?.[64] && cpu(rs, 'ceiling') && cpu(bound, 'ours')
+          ? {
+              modelAloneCpuUsPerRequest: alone[key][64],
+              boundWithModelCpuVsCeiling: Number(
+                (cpu(rs, 'ceiling') / (cpu(bound, 'ours') + alone[key][64])).toFixed(3),
+              ),
+            }
+          : {}),
         load1: Number(os.loadavg()[0].toFixed(2)),
       }),
     );
@@ -317,6 +380,7 @@ try {
     for (const make of models.map((m) => makers[m])) {
       if (!make) throw new Error(`unknown model in ${models.join(',')} (pop, gru4rec, sasrec, vsknn)`);
       const target = await make();
+      if (target?.alone) alone[target.key] = target.alone;
       if (!target) {
         console.log(
           JSON.stringify({
@@ -393,7 +457,7 @@ try {
         await exited;
       }
     }
-    goalLines();
+    goalLines(alone);
   } finally {
     hello.child.kill('SIGTERM');
   }
