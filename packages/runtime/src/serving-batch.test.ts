@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@skiff/config';
-import { mulberry32, silentLogger, type NeuralKind, type Recommender } from '@skiff/core';
-import { disposeModel, loadRecommender, trainGru4Rec } from '@skiff/model';
+import { mulberry32, silentLogger, type NeuralKind } from '@skiff/core';
+import { disposeModel, loadRecommender, trainGru4Rec, type LoadedModel } from '@skiff/model';
 import { buildRegistry } from './pipeline.js';
 import { startServing } from './serving.js';
 
@@ -75,7 +75,7 @@ async function metric(url: string, name: string): Promise<number> {
 describe.each(['gru4rec', 'sasrec'] as NeuralKind[])('skiff serve with %s: micro-batched answers', (kind) => {
   let root: string;
   let artifact: string;
-  let single: Recommender;
+  let single: LoadedModel;
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), `skiff-serving-batch-${kind}-`));
