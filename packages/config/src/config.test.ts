@@ -12,6 +12,8 @@ describe('loadConfig', () => {
     expect(c.temporalAddress).toBeUndefined();
     expect(c.serveTfThreads).toBe(1);
     expect(loadConfig({ SKIFF_SERVE_TF_THREADS: '0' }).serveTfThreads).toBe(0);
+    expect(c.serveBatchSettleMs).toBe(0);
+    expect(loadConfig({ SKIFF_SERVE_BATCH_SETTLE_MS: '1.5' }).serveBatchSettleMs).toBe(1.5);
   });
 
   it('finds the provisioned cache at the checkout root from any working directory; a relative override follows the cwd', () => {

@@ -71,6 +71,11 @@ export const SkiffConfigSchema = z.object({
    */
   serveTfThreads: z.coerce.number().int().min(0).max(256).default(1),
   /**
+   * Micro-batching of `skiff serve`: a batch keeps collecting while requests keep arriving, up to
+   * this many ms after its first (0: the requests of one event-loop turn). See serve-http's batcher.
+   */
+  serveBatchSettleMs: z.coerce.number().min(0).max(50).default(0),
+  /**
    * /metrics access: with a token, only `Authorization: Bearer <token>` reads it; with a port, it is
    * served there (same host) and not on the API port; with neither, it is open on the API port.
    */
@@ -190,6 +195,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_SERVE_PORT: 'servePort',
   SKIFF_SERVE_HOST: 'serveHost',
   SKIFF_SERVE_TF_THREADS: 'serveTfThreads',
+  SKIFF_SERVE_BATCH_SETTLE_MS: 'serveBatchSettleMs',
   SKIFF_MONITOR_EVERY: 'monitorEvery',
   SKIFF_ALERT_WEBHOOK_URL: 'alertWebhookUrl',
   SKIFF_TF_BACKEND: 'tfBackend',

@@ -48,15 +48,32 @@ function blockShapes(d: number, ffn: number): Record<BlockWeight, number[]> {
   };
 }
 
+/**
+ * (x − mean) / √(variance + 1e-6) · gain + bias over the last axis. The steps of tf.moments written
+ * out (mean, x − mean, its square, their mean) so that x − mean is computed once: the same values
+ * with fewer ops (moments also casts and reshapes).
+ */
 function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-6))), gain), bias);
+  const centred = tf.sub(x, tf.mean(x, -1, true));
+  const variance = tf.mean(tf.square(centred), -1, true);
+  return tf.add(tf.mul(tf.div(centred, tf.sqrt(tf.add(variance, 1e-6))), gain), bias);
 }
 
-/** [B, T, d] → [B·heads, T, d / heads] */
+/**
+ * [B, T, d] → [B·heads, T, d / heads]. One head is the identity (its transpose only moves an axis of
+ * size 1): no ops, the same values.
+ */
 function splitHeads(x: tf.Tensor, batch: number, steps: number, heads: number): tf.Tensor3D {
+  if (heads === 1) return x as tf.Tensor3D;
   const dh = x.shape[2]! / heads;
   return tf.reshape(tf.transpose(tf.reshape(x, [batch, steps, heads, dh]), [0, 2, 1, 3]), [batch * heads, steps, dh]);
+}
+
+/** [B·heads, T, d / heads] → [B, T, d] (splitHeads' inverse; the identity for one head). */
+function mergeHeads(x: tf.Tensor, batch: number, steps: number, heads: number): tf.Tensor {
+  if (heads === 1) return x;
+  const dh = x.shape[2]!;
+  return tf.reshape(tf.transpose(tf.reshape(x, [batch, heads, steps, dh]), [0, 2, 1, 3]), [batch, steps, heads * dh]);
 }
 
 /** [B, T, d] · [d, e] → [B, T, e] */
@@ -139,11 +156,7 @@ export const sasrecEncoder: SequenceEncoder = {
         last ? lastMask : fullMask,
       );
       const att = tf.reshape(tf.softmax(logits), [batch * heads, q, steps]);
-      const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, V), [batch, heads, q, dh]), [0, 2, 1, 3]), [
-        batch,
-        q,
-        d,
-      ]);
+      const o = mergeHeads(tf.matMul(att, V), batch, q, heads);
       const xq = last ? tf.slice(x, [0, steps - 1, 0], [batch, 1, d]) : x;
       x = tf.add(xq, drop(dense(o, W('Wo')), 2 * l + 1));
       const f = dense(tf.relu(dense(layerNorm(x, W('ln2g'), W('ln2b')), W('W1'), W('b1'))), W('W2'), W('b2'));
