@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Single-request serving cost of the neighbourhood kinds (V-SKNN, STAN, VSTAN) on the YooChoose
+// Single-request serving cost of the neighbourhood kinds (V-SKNN, STAN, VSTAN, and the hybrid of
+// apps/cli/configs/yoochoose-best.json: its chosen recipe) on the YooChoose
 // rsc15-100k sample: each model is trained on train_full with its default (session-rec RSC15)
 // settings, then asked for a top-20 list for every test prefix (the 10,152 prediction points of
 // the evaluation), one `recommend` call at a time, in-process — the model's share of a request,
@@ -10,10 +11,10 @@
 // and the best round, with the 1-minute load average at the start and end.
 //
 //   npm run build -w @skiff/core -w @skiff/model
-//   taskset -c 0 node bench/knn-latency.mjs [--rounds 5] [--models vsknn,stan,vstan] [--data-dir DIR]
+//   taskset -c 0 node bench/knn-latency.mjs [--rounds 5] [--models vsknn,stan,vstan,hybrid] [--data-dir DIR]
 //
 // `taskset -c 0` pins the process to one core, so the figures are single-core figures.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as m from '../packages/model/dist/index.js';
@@ -28,7 +29,7 @@ const FILES = ['yoochoose-clicks-100k_train_full.txt', 'yoochoose-clicks-100k_te
 const lookup = findPublicData(YOOCHOOSE_SAMPLE, FILES, process.env);
 const dataDir = path.resolve(option('--data-dir', lookup.dir ?? ''));
 const rounds = Number(option('--rounds', '5'));
-const kinds = option('--models', 'vsknn,stan,vstan').split(',');
+const kinds = option('--models', 'vsknn,stan,vstan,hybrid').split(',');
 if (!existsSync(path.join(dataDir, FILES[0]))) {
   console.error(`knn-latency: ${publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup)}; nothing to do`);
   process.exit(2);
@@ -43,9 +44,19 @@ for (const s of test) {
   for (let i = 1; i < known.length; i++) prefixes.push(known.slice(0, i));
 }
 
+/** The recipe yoochoose-best's search chose (its `$meta.trial`; skiff train re-selects among the candidates). */
+function bestRecipe() {
+  const c = JSON.parse(readFileSync(new URL('../apps/cli/configs/yoochoose-best.json', import.meta.url), 'utf8'));
+  const chosen = c.candidates.find((x) => x.name === `trial-${c.$meta.trial}`) ?? c.candidates[0];
+  return chosen.hybrid;
+}
+
 const models = kinds.map((kind) => {
   const t0 = performance.now();
-  const model = m.trainBaseline(kind, train.sessions, { lastTimes: train.lastTimes });
+  const model =
+    kind === 'hybrid'
+      ? m.trainCounted('hybrid', train.sessions, { lastTimes: train.lastTimes, hybrid: bestRecipe() })
+      : m.trainBaseline(kind, train.sessions, { lastTimes: train.lastTimes });
   return { kind, model, fitSeconds: (performance.now() - t0) / 1000, rounds: [] };
 });
 const load0 = os.loadavg()[0];

@@ -207,6 +207,67 @@ describe('training progress bar', () => {
     view.stop();
   });
 
+  it("shows each candidate's epochs from its trainCandidate heartbeats while a model selection trains through Temporal", () => {
+    const stream = fakeStream(true);
+    const view = createTrainingProgress({ stream, now: () => 0, barSize: 10 });
+    const candidates = (a: string, b: string) => [
+      { name: 'a', state: a },
+      { name: 'b', state: b },
+    ];
+    showTrainingStatus(view, {
+      progress: { stage: 'select', candidates: candidates('training', 'training') },
+      activities: [
+        { type: 'trainCandidate', heartbeat: { stage: 'train', epoch: 1, epochs: 4, candidate: 'b' } },
+        {
+          type: 'trainCandidate',
+          heartbeat: { stage: 'train', epoch: 0, epochs: 2, batch: 4, batches: 10, candidate: 'a' },
+        },
+        { type: 'startSelection', heartbeat: null },
+      ],
+    });
+    expect(view.text()).toBe(
+      'select    [###-------]  25% | 0/2 candidates done | a epoch 1/2 batch 5/10 | b epoch 1/4',
+    );
+    // a is scored: it counts whole, and only b is still listed.
+    showTrainingStatus(view, {
+      progress: { stage: 'select', candidates: candidates('done', 'training') },
+      activities: [
+        {
+          type: 'trainCandidate',
+          heartbeat: { stage: 'train', epoch: 2, epochs: 4, batch: 0, batches: 10, candidate: 'b' },
+        },
+      ],
+    });
+    expect(view.text()).toBe('select    [########--]  76% | 1/2 candidates done | b epoch 3/4 batch 1/10');
+    // The refit of the chosen one: a training bar of its own; a late candidate heartbeat changes nothing.
+    showTrainingStatus(view, {
+      progress: { stage: 'train', candidates: candidates('chosen', 'done') },
+      activities: [
+        { type: 'trainCandidate', heartbeat: { stage: 'train', epoch: 3, epochs: 4, candidate: 'b' } },
+        { type: 'train', heartbeat: { stage: 'train', epoch: 0, epochs: 2, batch: 0, batches: 2 } },
+      ],
+    });
+    expect(view.text()).toBe('train     [###-------]  25% | epoch 1/2 | batch 1/2');
+    view.stop();
+  });
+
+  it('shows the candidates of an inline selection from the trainer events that name them', () => {
+    const stream = fakeStream(false);
+    const view = createTrainingProgress({ stream, now: () => 0, barSize: 10 });
+    view.stage('select');
+    view.candidates([
+      { name: 'sr', state: 'training' },
+      { name: 'gru', state: 'training' },
+    ]);
+    expect(view.text()).toBe('select    [----------]   0% | 0/2 candidates done | sr waiting | gru waiting');
+    view.update({ stage: 'train', epoch: 1, epochs: 1, candidate: 'sr' });
+    view.update({ stage: 'train', epoch: 0, epochs: 3, batch: 1, batches: 2, candidate: 'gru' });
+    expect(view.text()).toBe(
+      'select    [#######---]  66% | 0/2 candidates done | sr epoch 1/1 | gru epoch 1/3 batch 2/2',
+    );
+    view.stop();
+  });
+
   it('polls while waiting for a result, ignores failed polls, and is not held up by a slow one', async () => {
     let polls = 0;
     const slow = new Promise<string>((r) => setTimeout(() => r('done'), 60));

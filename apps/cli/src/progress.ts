@@ -5,7 +5,8 @@ import type { Progress } from '@skiff/core';
  * The training progress bar of `skiff train`, drawn with cli-progress on stderr. It is
  * fed the pipeline stage (ingest … promote) and the trainer's progress events — from the trainer's
  * onProgress callback inline, from the train activity's heartbeat details through Temporal — and
- * shows stage, epoch, batch, loss, validation HR@20, samples/s and an ETA. The text of a line is a
+ * shows stage, epoch, batch, loss, validation HR@20, samples/s and an ETA; during a model selection,
+ * how many candidates are scored and each training candidate's epoch (its trainCandidate heartbeats). The text of a line is a
  * pure function of what it was fed and the clock (`formatTrainingLine`), so it is tested as text.
  */
 
@@ -25,10 +26,18 @@ export interface TrainingViewState extends Pick<
   'stage' | 'epoch' | 'epochs' | 'batch' | 'batches' | 'loss' | 'valHr20'
 > {
   samplesPerSecond?: number;
+  /** Model selection: each candidate's own progress while the candidates train (stage `select`). */
+  candidates?: CandidateView[];
   /** Share of the training done, 0…1. */
   fraction: number;
   /** Estimated seconds of training left (null: not known yet). */
   etaSeconds: number | null;
+}
+
+/** One candidate of a model selection as the bar knows it: its heartbeats, and whether it is scored. */
+export interface CandidateView extends Pick<Progress, 'epoch' | 'epochs' | 'batch' | 'batches'> {
+  name: string;
+  done: boolean;
 }
 
 export interface TrainingProgressOptions {
@@ -49,6 +58,11 @@ export interface TrainingProgressView {
   stage(name: string): void;
   /** A progress event of the trainer (inline) or the train activity's last heartbeat (Temporal). */
   update(p: TrainingProgressEvent): void;
+  /**
+   * The candidates of a model selection and which are done (the workflow's progress query, or the
+   * inline sequence's `select` stage); their epochs come from `update` events that name them.
+   */
+  candidates(list: ReadonlyArray<{ name: string; state: string }>): void;
   /** Draws now (otherwise the bar redraws on its own schedule). */
   render(): void;
   /** The line as it would be drawn now. */
@@ -87,6 +101,23 @@ const fmtRate = (r: number): string => (r >= 100 ? Math.round(r).toLocaleString(
  */
 export function formatTrainingLine(state: TrainingViewState, bar: string): string {
   const parts = [`${state.stage.padEnd(9)} [${bar}] ${String(Math.floor(state.fraction * 100)).padStart(3)}%`];
+  if (state.candidates && state.stage === 'select') {
+    // Model selection: how many candidates are scored, then each one still training with its epoch.
+    const done = state.candidates.filter((c) => c.done).length;
+    parts.push(`${done}/${state.candidates.length} candidates done`);
+    if (state.etaSeconds !== null && Number.isFinite(state.etaSeconds) && state.fraction < 1)
+      parts.push(`ETA ${fmtSeconds(state.etaSeconds)}`);
+    for (const c of state.candidates) {
+      if (c.done) continue;
+      const epoch =
+        c.epochs !== undefined
+          ? ` epoch ${Math.min(c.epochs, (c.epoch ?? 0) + (c.batch !== undefined ? 1 : 0))}/${c.epochs}`
+          : ' waiting';
+      const batch = c.batch !== undefined && c.batches !== undefined ? ` batch ${c.batch + 1}/${c.batches}` : '';
+      parts.push(`${c.name}${epoch}${batch}`);
+    }
+    return parts.join(' | ');
+  }
   if (state.epochs !== undefined)
     parts.push(
       `epoch ${Math.min(state.epochs, (state.epoch ?? 0) + (state.batch !== undefined ? 1 : 0))}/${state.epochs}`,
@@ -169,9 +200,37 @@ export function createTrainingProgress(options: TrainingProgressOptions): Traini
   const batchesDone = (p: TrainingProgressEvent) =>
     p.batch !== undefined && p.batches ? (p.epoch ?? 0) * p.batches + p.batch + 1 : undefined;
 
+  /** Last event of each candidate: a heartbeat polled again says nothing new. */
+  const lastOfCandidate = new Map<string, string>();
+  const candidate = (name: string): CandidateView => {
+    state.candidates ??= [];
+    let c = state.candidates.find((x) => x.name === name);
+    if (!c) state.candidates.push((c = { name, done: false }));
+    return c;
+  };
+  /** The selection's share done: the mean of its candidates' (a scored candidate counts whole). */
+  const selectionProgress = () => {
+    const list = state.candidates ?? [];
+    if (list.length === 0) return;
+    const fraction = list.reduce((a, c) => a + (c.done ? 1 : (trainingFraction(c) ?? 0)), 0) / list.length;
+    const t = now();
+    state.fraction = fraction;
+    etaOrigin ??= { t, fraction };
+    const seconds = (t - etaOrigin.t) / 1000;
+    const gained = fraction - etaOrigin.fraction;
+    state.etaSeconds = seconds > 0 && gained > 0 ? (seconds / gained) * (1 - fraction) : null;
+  };
+
   const view: TrainingProgressView = {
     stage(name) {
       if (stopped || name === state.stage) return;
+      if (state.stage === 'select') {
+        // The refit after a selection is a training of its own: its bar and ETA start afresh.
+        state.fraction = 0;
+        state.etaSeconds = null;
+        etaOrigin = undefined;
+        rateOrigin = undefined;
+      }
       state.stage = name;
       if (AFTER_TRAINING.has(name)) {
         state.fraction = 1;
@@ -184,6 +243,23 @@ export function createTrainingProgress(options: TrainingProgressOptions): Traini
     },
 
     update(p) {
+      if (p.candidate !== undefined) {
+        // A candidate's event: its own epoch and batch; only while the candidates train.
+        const key = JSON.stringify(p);
+        if (stopped || state.stage !== 'select' || lastOfCandidate.get(p.candidate) === key) return;
+        lastOfCandidate.set(p.candidate, key);
+        const c = candidate(p.candidate);
+        if (p.epochs !== undefined) c.epochs = p.epochs;
+        if (p.epoch !== undefined) c.epoch = p.epoch;
+        if (p.batch !== undefined) {
+          c.batch = p.batch;
+          if (p.batches !== undefined) c.batches = p.batches;
+        } else if (p.epoch !== undefined) delete c.batch;
+        selectionProgress();
+        bar.update(state.fraction);
+        if (p.batch === undefined) view.render();
+        return;
+      }
       // A heartbeat polled again before the next one arrived says nothing new (and must not slow the rate down).
       const key = JSON.stringify(p);
       // Training is over once the pipeline evaluates: a late heartbeat of the train activity is stale.
@@ -224,6 +300,22 @@ export function createTrainingProgress(options: TrainingProgressOptions): Traini
       if (epochLevel) view.render();
     },
 
+    candidates(list) {
+      if (stopped) return;
+      for (const { name, state: s } of list) candidate(name).done = s !== 'training';
+      // The order of the list (the config's), whatever order the heartbeats came in.
+      const order = list.map((c) => c.name);
+      state.candidates!.sort(
+        (a, b) =>
+          (order.indexOf(a.name) === -1 ? 1e9 : order.indexOf(a.name)) -
+          (order.indexOf(b.name) === -1 ? 1e9 : order.indexOf(b.name)),
+      );
+      if (state.stage === 'select') {
+        selectionProgress();
+        bar.update(state.fraction);
+      }
+    },
+
     render() {
       if (!stopped) bar.render();
     },
@@ -257,8 +349,8 @@ export function createTrainingProgress(options: TrainingProgressOptions): Traini
 
 /** What orchestrator-temporal's `trainingStatus` reports, as far as the bar needs it. */
 export interface TrainingStatusLike {
-  /** The workflow's progress query (its stage), null once it is not running. */
-  progress: { stage: string } | null;
+  /** The workflow's progress query (its stage, and a selection's candidates), null once it is not running. */
+  progress: { stage: string; candidates?: ReadonlyArray<{ name: string; state: string }> | undefined } | null;
   /** Pending activities with their last heartbeat details. */
   activities: ReadonlyArray<{ type: string; heartbeat: unknown }>;
 }
@@ -270,9 +362,18 @@ function asProgress(v: unknown): TrainingProgressEvent | undefined {
     : undefined;
 }
 
-/** Shows a polled workflow status: the pipeline stage, and the train activity's last heartbeat. */
+/**
+ * Shows a polled workflow status: the pipeline stage, the train activity's last heartbeat, and
+ * during a model selection every candidate's state and its trainCandidate activity's last heartbeat.
+ */
 export function showTrainingStatus(view: TrainingProgressView, status: TrainingStatusLike): void {
   if (status.progress) view.stage(status.progress.stage);
+  if (status.progress?.candidates) view.candidates(status.progress.candidates);
+  for (const a of status.activities) {
+    if (a.type !== 'trainCandidate') continue;
+    const heartbeat = asProgress(a.heartbeat);
+    if (heartbeat?.candidate !== undefined) view.update(heartbeat);
+  }
   const heartbeat = asProgress(status.activities.find((a) => a.type === 'train')?.heartbeat);
   if (heartbeat) view.update(heartbeat);
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTrainParams, resolveTrainConfig, shippedConfigNames } from './commands/model.js';
+import { readTrainingConfig, readTrainParams, resolveTrainConfig, shippedConfigNames } from './commands/model.js';
 
 describe('training configs (--config)', () => {
   const dirs: string[] = [];
@@ -12,7 +12,7 @@ describe('training configs (--config)', () => {
 
   it('names the shipped configurations, the tuned ones included', () => {
     expect(shippedConfigNames()).toEqual(
-      expect.arrayContaining(['gru4rec', 'gru4rec-yoochoose.v1', 'sasrec-yoochoose.v1']),
+      expect.arrayContaining(['gru4rec', 'gru4rec-yoochoose.v1', 'sasrec-yoochoose.v1', 'yoochoose-best']),
     );
   });
 
@@ -39,5 +39,33 @@ describe('training configs (--config)', () => {
     await expect(readTrainParams(file)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     await writeFile(file, JSON.stringify({ model: 'nope' }));
     await expect(readTrainParams(file)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+
+  it('yoochoose-best: hybrid candidates from its search, and the gate baselines it claims to beat (VSTAN among them)', async () => {
+    const c = await readTrainingConfig('yoochoose-best');
+    expect(c.train.model).toBe('hybrid');
+    expect(c.candidates?.length).toBeGreaterThan(1);
+    for (const cand of c.candidates!) {
+      expect(cand.params.model).toBe('hybrid');
+      expect(cand.params.hybrid?.components.some((x) => x.model === 'vstan')).toBe(true);
+    }
+    expect(c.gate).toEqual({ baselines: ['pop', 'sr', 'vsknn', 'stan', 'vstan'] });
+  });
+
+  it('a gate section holds only gate settings: unknown keys or kinds are CONFIG_INVALID', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-config-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'gate.json');
+    await writeFile(file, JSON.stringify({ model: 'sr', gate: { baselines: ['vstan'], confidence: 0.9 } }));
+    expect((await readTrainingConfig(file)).gate).toEqual({ baselines: ['vstan'], confidence: 0.9 });
+    for (const gate of [{ baselines: ['hybrid'] }, { baseline: ['sr'] }, 'vstan'])
+      await writeFile(file, JSON.stringify({ model: 'sr', gate })).then(() =>
+        expect(readTrainingConfig(file)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: /gate/ }),
+      );
+    await writeFile(
+      file,
+      JSON.stringify({ model: 'hybrid', hybrid: { components: [{ model: 'gru4rec', weight: 1 }] } }),
+    );
+    await expect(readTrainingConfig(file)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: /hybrid/ });
   });
 });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '@skiff/core';
 import { loadConfig, pipelineSettings } from './config.js';
@@ -11,6 +12,14 @@ describe('loadConfig', () => {
     expect(c.temporalAddress).toBeUndefined();
     expect(c.serveTfThreads).toBe(1);
     expect(loadConfig({ SKIFF_SERVE_TF_THREADS: '0' }).serveTfThreads).toBe(0);
+    expect(c.serveBatchSettleMs).toBe(0);
+    expect(loadConfig({ SKIFF_SERVE_BATCH_SETTLE_MS: '1.5' }).serveBatchSettleMs).toBe(1.5);
+  });
+
+  it('finds the provisioned cache at the checkout root from any working directory; a relative override follows the cwd', () => {
+    const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+    expect(loadConfig({}).cacheDir).toBe(path.join(repoRoot, '.cache'));
+    expect(loadConfig({ SKIFF_CACHE_DIR: 'elsewhere' }).cacheDir).toBe(path.resolve('elsewhere'));
   });
 
   it('lists every invalid value in one CONFIG_INVALID error', () => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   BASELINE_KINDS,
@@ -13,6 +14,13 @@ import {
   type SplitRule,
 } from '@skiff/core';
 
+/**
+ * `infra/setup.mjs` provisions into the checkout's `.cache/`; the default points there (this file
+ * sits at packages/config/{src,dist}/), not at the working directory, so that a command run from a
+ * sub-folder finds what was provisioned instead of installing a second copy.
+ */
+const CHECKOUT_CACHE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../.cache');
+
 /** The promotion gate's defaults are core's (`GateSchema`); the environment only overrides them. */
 const GATE_DEFAULTS = GateSchema.parse({});
 
@@ -23,8 +31,8 @@ const GATE_DEFAULTS = GateSchema.parse({});
  */
 export const SkiffConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
-  /** The project cache (Temporal CLI venv, Evidently venv). */
-  cacheDir: z.string().min(1).default('./.cache'),
+  /** The project cache (Temporal CLI venv, Evidently venv); a relative value is read from the working directory. */
+  cacheDir: z.string().min(1).default(CHECKOUT_CACHE_DIR),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /**
    * `auto`: JSON log lines to a file under `<dataDir>/logs/` when stderr is a terminal (a person
@@ -62,6 +70,11 @@ export const SkiffConfigSchema = z.object({
    * (bench/serve, 50k-item GRU4Rec: +34 % req/s at 1 connection, +21 % at 16, +4 % at 64 with 1).
    */
   serveTfThreads: z.coerce.number().int().min(0).max(256).default(1),
+  /**
+   * Micro-batching of `skiff serve`: a batch keeps collecting while requests keep arriving, up to
+   * this many ms after its first (0: the requests of one event-loop turn). See serve-http's batcher.
+   */
+  serveBatchSettleMs: z.coerce.number().min(0).max(50).default(0),
   /**
    * /metrics access: with a token, only `Authorization: Bearer <token>` reads it; with a port, it is
    * served there (same host) and not on the API port; with neither, it is open on the API port.
@@ -182,6 +195,7 @@ const ENV_KEYS: Record<string, keyof SkiffConfig> = {
   SKIFF_SERVE_PORT: 'servePort',
   SKIFF_SERVE_HOST: 'serveHost',
   SKIFF_SERVE_TF_THREADS: 'serveTfThreads',
+  SKIFF_SERVE_BATCH_SETTLE_MS: 'serveBatchSettleMs',
   SKIFF_MONITOR_EVERY: 'monitorEvery',
   SKIFF_ALERT_WEBHOOK_URL: 'alertWebhookUrl',
   SKIFF_TF_BACKEND: 'tfBackend',
@@ -238,7 +252,11 @@ export function loadConfig(
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new SkiffError('CONFIG_INVALID', `invalid configuration: ${issues}`);
   }
-  return Object.freeze({ ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) });
+  return Object.freeze({
+    ...parsed.data,
+    dataDir: path.resolve(parsed.data.dataDir),
+    cacheDir: path.resolve(parsed.data.cacheDir),
+  });
 }
 
 /** Well-known locations under the data dir (data/README.md lists what each holds). */

@@ -250,6 +250,14 @@ export interface RunInfo {
   error?: string;
 }
 
+/** Which runs `ExperimentTracker.listRuns` returns. */
+export interface RunFilter {
+  experiment?: string;
+  status?: RunStatus;
+  tags?: Record<string, string>;
+  limit?: number;
+}
+
 /**
  * Experiment tracking: runs with params, stepped metrics and an outcome. Run ids are opaque
  * strings matching `^[A-Za-z0-9_-]{1,64}$`; unknown ids and writes to an ended run are BAD_INPUT.
@@ -272,8 +280,11 @@ export interface ExperimentTracker {
   /** Values must be finite numbers; `step` defaults to 0. */
   logMetrics(runId: string, metrics: Metrics, step?: number): Promise<void>;
   endRun(runId: string, outcome: { status: Exclude<RunStatus, 'running'>; error?: string }): Promise<RunInfo>;
-  /** Newest first. */
-  listRuns(filter?: { experiment?: string; status?: RunStatus; limit?: number }): Promise<RunInfo[]>;
+  /**
+   * Newest first. `tags`: only runs carrying every one of these tags with exactly this value (the
+   * filter runs where the runs are stored, so that a caller after a few runs does not read them all).
+   */
+  listRuns(filter?: RunFilter): Promise<RunInfo[]>;
   /** The run with every metric point, by step then time. */
   getRun(runId: string): Promise<RunInfo & { history: MetricPoint[] }>;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SplitSummary } from './evaluation.js';
-import { MODEL_KINDS } from './model-kinds.js';
+import { BASELINE_KINDS, MODEL_KINDS } from './model-kinds.js';
 
 /** Event types the warehouse understands; anything else is quarantined. */
 export const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'search'] as const;
@@ -76,6 +76,90 @@ export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
  * warehouse writes it, the monitor's `category` column reads it). */
 export type ItemCatalog = Record<string, { category: string | null; price: number | null }>;
 
+const listWeighting = z.enum(['div', 'linear', 'quadratic', 'log', 'same']);
+
+/**
+ * Each baseline kind's own settings, every key optional (the model package holds the defaults and
+ * what each one means). Strict: a misspelled key is refused, never silently dropped.
+ */
+export const BASELINE_PARAMS_SCHEMAS = {
+  pop: z.object({}).strict(),
+  sr: z
+    .object({ steps: z.number().int().min(1), weighting: listWeighting, pruning: z.number().min(0) })
+    .partial()
+    .strict(),
+  vsknn: z
+    .object({
+      k: z.number().int().min(1),
+      sampleSize: z.number().int().min(0),
+      similarity: z.enum(['vec', 'cosine']),
+      weighting: listWeighting,
+      weightingScore: listWeighting,
+      idfWeighting: z.number().min(0),
+      remind: z.boolean(),
+    })
+    .partial()
+    .strict(),
+  stan: z
+    .object({
+      k: z.number().int().min(1),
+      sampleSize: z.number().int().min(0),
+      lambdaSpw: z.number().positive(),
+      lambdaSnh: z.number().positive(),
+      lambdaInh: z.number().positive(),
+      remind: z.boolean(),
+    })
+    .partial()
+    .strict(),
+  vstan: z
+    .object({
+      k: z.number().int().min(1),
+      sampleSize: z.number().int().min(0),
+      lambdaSpw: z.number().positive(),
+      lambdaSnh: z.number().positive(),
+      lambdaInh: z.number().positive(),
+      remind: z.boolean(),
+      lambdaIpw: z.number().positive(),
+      lambdaIdf: z.number().min(0),
+    })
+    .partial()
+    .strict(),
+} as const satisfies Record<(typeof BASELINE_KINDS)[number], z.ZodType>;
+
+/**
+ * The `hybrid` kind's recipe: the baselines it fuses, each with its weight and (optionally) its own
+ * hyper-parameters, and how deep each component's list is read before fusing.
+ */
+export const HybridParamsSchema = z
+  .object({
+    components: z
+      .array(
+        z
+          .object({
+            model: z.enum(BASELINE_KINDS),
+            weight: z.number().positive().finite(),
+            /** The component's own params (e.g. VSTAN's k); its defaults when absent. */
+            params: z.record(z.string(), z.unknown()).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(8),
+    /** Items read from each component's ranked list before fusing (default 100). */
+    depth: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict()
+  .superRefine((recipe, ctx) => {
+    for (const [i, c] of recipe.components.entries()) {
+      if (c.params === undefined) continue;
+      const parsed = BASELINE_PARAMS_SCHEMAS[c.model].safeParse(c.params);
+      if (!parsed.success)
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ code: 'custom', path: ['components', i, 'params', ...issue.path], message: issue.message });
+    }
+  });
+export type HybridParams = z.infer<typeof HybridParamsSchema>;
+
 export const TrainParamsSchema = z.object({
   model: z.enum(MODEL_KINDS).default('gru4rec'),
   embeddingDim: z.number().int().positive().default(64),
@@ -106,5 +190,13 @@ export const TrainParamsSchema = z.object({
   blocks: z.number().int().min(1).max(8).optional(),
   /** Attention heads per block; must divide embeddingDim (model default 1). */
   heads: z.number().int().min(1).max(16).optional(),
+  // A baseline run's own settings (the kind's defaults where absent). The gate's baselines always
+  // use their defaults, so that every run is compared with the same references.
+  sr: BASELINE_PARAMS_SCHEMAS.sr.optional(),
+  vsknn: BASELINE_PARAMS_SCHEMAS.vsknn.optional(),
+  stan: BASELINE_PARAMS_SCHEMAS.stan.optional(),
+  vstan: BASELINE_PARAMS_SCHEMAS.vstan.optional(),
+  /** Model 'hybrid': the components and their weights (model default: see the model package's DEFAULT_HYBRID_PARAMS). */
+  hybrid: HybridParamsSchema.optional(),
 });
 export type TrainParams = z.infer<typeof TrainParamsSchema>;

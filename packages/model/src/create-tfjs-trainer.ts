@@ -19,15 +19,18 @@ import {
   type BaselineKind,
 } from '@skiff/core';
 import { initBackend } from './backend.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, evaluateYielding } from './evaluate.js';
 import { hasSavedModel } from './neural-artifact.js';
 import type { Gru4RecModel } from './neural-model.js';
 import { trainGru4Rec } from './neural-trainer.js';
 import {
+  countedOptions,
   disposeModel,
+  isCountedKind,
   loadModelArtifact,
   trainBaseline,
   trainBaselineArtifact,
+  trainCounted,
   type BaselineParams,
   type LoadedModel,
 } from './model-kinds.js';
@@ -87,7 +90,7 @@ async function readRefitSet(snapshot: DatasetSnapshot): Promise<{ sessions: stri
 
 /**
  * Loads a registered artifact folder as a recommender (used by serving), dispatching on the
- * `kind` of its config.json: gru4rec (also when kind is missing), sasrec, pop, sr, vsknn, stan, vstan.
+ * `kind` of its config.json: gru4rec (also when kind is missing), sasrec, pop, sr, vsknn, stan, vstan, hybrid.
  */
 export async function loadRecommender(dir: string): Promise<LoadedModel> {
   return loadModelArtifact(dir);
@@ -95,7 +98,7 @@ export async function loadRecommender(dir: string): Promise<LoadedModel> {
 
 /**
  * The Trainer port on TensorFlow.js. Trains on the train split — GRU4Rec or (params.model
- * 'sasrec') the SASRec-style model, or with `params.model` 'pop' | 'sr' | 'vsknn' | 'stan' | 'vstan' that baseline (JSON artifact, no tfjs) — and evaluates any artifact kind
+ * 'sasrec') the SASRec-style model, or with `params.model` 'pop' | 'sr' | 'vsknn' | 'stan' | 'vstan' that baseline, or 'hybrid' a score fusion of baselines (JSON artifacts, no tfjs) — and evaluates any artifact kind
  * on the test split next to POP and SR trained on the same train split.
  */
 export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Trainer {
@@ -104,7 +107,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
     async train({ snapshot, params, outDir, initialEpoch, onProgress, signal, selectOnly }) {
       // core's TrainParams enum may not list every kind yet: compare as a string.
       const kind: string = params.model;
-      if (isBaselineKind(kind)) {
+      if (isCountedKind(kind)) {
         // One pass of milliseconds to seconds: the signal is checked before it and after the first
         // progress callback (where a Temporal cancellation arrives), not inside it.
         const stopIfCancelled = () => {
@@ -120,16 +123,24 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
           ]);
           if (validation.length === 0) throw noValidation();
           await onProgress?.({ stage: 'train', epoch: 0, epochs: 1 });
-          const p = params as TrainParams & BaselineParams;
-          const model = trainBaseline(kind, train.sessions, {
-            ...(p.sr ? { sr: p.sr } : {}),
-            ...(p.vsknn ? { vsknn: p.vsknn } : {}),
-            ...(p.stan ? { stan: p.stan } : {}),
-            ...(p.vstan ? { vstan: p.vstan } : {}),
+          const model = trainCounted(kind, train.sessions, {
+            ...countedOptions(params as TrainParams & BaselineParams),
             ...(train.lastTimes ? { lastTimes: train.lastTimes } : {}),
           });
           stopIfCancelled();
-          const v = evaluate(model, validation, { ks: [20], trainItemCounts: itemCounts(train.sessions) }).metrics;
+          // A kNN ranks prefix by prefix: over a large validation split this takes long, so it
+          // reports (the activity's heartbeat) and yields after every batch, and stops when cancelled.
+          const v = (
+            await evaluateYielding(model, validation, {
+              ks: [20],
+              trainItemCounts: itemCounts(train.sessions),
+              onBatch: ({ batch, batches }) => onProgress?.({ stage: 'validate', epoch: 0, epochs: 1, batch, batches }),
+              ...(signal ? { signal } : {}),
+            }).catch((e: unknown) => {
+              stopIfCancelled();
+              throw e;
+            })
+          ).metrics;
           const point = { epoch: 1, 'hr@20': v['hr@20'] ?? 0, 'mrr@20': v['mrr@20'] ?? 0 };
           await onProgress?.({
             stage: 'validate',
@@ -177,7 +188,7 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       if (!isNeuralKind(kind))
         throw new SkiffError(
           'BAD_INPUT',
-          `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr, vsknn, stan or vstan)`,
+          `unknown model "${kind}" (expected gru4rec, sasrec, pop, sr, vsknn, stan, vstan or hybrid)`,
           { retryable: false },
         );
       const train = await readSplit(snapshot.files.train);
@@ -393,11 +404,14 @@ export function createTfjsTrainer(options: CreateTfjsTrainerOptions = {}): Train
       const opts = { ks, trainItemCounts: counts, ...(gate ? { perPoint: gate.metric } : {}) };
       const values: Record<string, Float64Array> = {};
       const run = async (name: string, model: LoadedModel) => {
-        // Scoring is synchronous: report before each model, then let the report go out.
+        // Reported before each model and after every batch of prediction points (the activity's
+        // heartbeat): a kNN over a large test split scores for minutes.
         await onProgress?.({ stage: `evaluate ${name}` });
-        await new Promise((r) => setImmediate(r));
         try {
-          const r = evaluate(model, test, opts);
+          const r = await evaluateYielding(model, test, {
+            ...opts,
+            onBatch: ({ batch, batches }) => onProgress?.({ stage: `evaluate ${name}`, batch, batches }),
+          });
           if (minPredictions !== undefined && r.predictions < minPredictions)
             throw new SkiffError(
               'DATA_QUALITY_FAILED',

@@ -40,7 +40,50 @@ export function evaluate(
   model: Recommender,
   test: readonly (readonly string[])[],
   options: EvaluateOptions = {},
-): { metrics: Metrics; predictions: number; values?: Float64Array } {
+): EvaluateResult {
+  const steps = evaluationSteps(model, test, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+export type EvaluateResult = { metrics: Metrics; predictions: number; values?: Float64Array };
+
+/**
+ * `evaluate`, giving the event loop back after every batch of prediction points and reporting
+ * progress there. A model that ranks item by item (the session kNNs) can take minutes over a large
+ * split: in between, a Temporal activity's heartbeats go out and its cancellation arrives.
+ * `signal`: stops between batches (the error is the signal's reason, or an AbortError).
+ */
+export async function evaluateYielding(
+  model: Recommender,
+  test: readonly (readonly string[])[],
+  options: EvaluateOptions & {
+    /** After every batch: its 0-based index, the number of batches, and prediction points done of the total. */
+    onBatch?: (p: { batch: number; batches: number; done: number; total: number }) => void | Promise<void>;
+    signal?: AbortSignal;
+  } = {},
+): Promise<EvaluateResult> {
+  const { onBatch, signal, ...rest } = options;
+  // 512: the neural models' forward pass; a kNN scores 512 prefixes in well under a heartbeat timeout.
+  const batchSize = rest.batchSize ?? 512;
+  const steps = evaluationSteps(model, test, { ...rest, batchSize });
+  for (let batch = 0; ; batch++) {
+    signal?.throwIfAborted();
+    const r = steps.next();
+    if (r.done) return r.value;
+    await onBatch?.({ batch, batches: Math.ceil(r.value.total / batchSize), ...r.value });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The evaluation loop, yielding after each batch (prediction points done of the total). */
+function* evaluationSteps(
+  model: Recommender,
+  test: readonly (readonly string[])[],
+  options: EvaluateOptions,
+): Generator<{ done: number; total: number }, EvaluateResult> {
   const { ks = [10, 20], batchSize = 2048, trainItemCounts, perPoint } = options;
   if (perPoint !== undefined) pointValue(perPoint, -1);
   const perPointK = perPoint !== undefined ? Number(perPoint.split('@')[1]) : 0;
@@ -86,6 +129,7 @@ export function evaluate(
           );
       }
     });
+    yield { done: Math.min(prefixes.length, off + batchSize), total: prefixes.length };
   }
   const n = prefixes.length;
   const metrics: Metrics = {};

@@ -6,6 +6,7 @@ export * from './pop.js';
 export * from './sr.js';
 export * from './vsknn.js';
 export * from './stan.js';
+export * from './hybrid.js';
 export * from './session-file.js';
 export * from './model-kinds.js';
 export * from './encoder.js';

@@ -1,5 +1,13 @@
-import { SkiffError, type BaselineKind, type ModelKind, type TrainOutput, type TrainParams } from '@skiff/core';
+import {
+  isBaselineKind,
+  SkiffError,
+  type BaselineKind,
+  type ModelKind,
+  type TrainOutput,
+  type TrainParams,
+} from '@skiff/core';
 import { readModelKind } from './artifact.js';
+import { createHybrid, loadHybrid, type HybridModel } from './hybrid.js';
 import { Gru4RecModel, loadGru4Rec } from './neural-model.js';
 import { createPopModel, loadPop, type PopModel } from './pop.js';
 import { loadSr, trainSr, type SrModel, type SrParams } from './sr.js';
@@ -8,7 +16,10 @@ import { loadVsknn, trainVsknn, type VsknnModel, type VsknnParams } from './vskn
 
 export type BaselineModel = PopModel | SrModel | VsknnModel | StanModel;
 /** Whatever an artifact folder loads as; every one is a core `Recommender` with `save(dir)`. */
-export type LoadedModel = Gru4RecModel | BaselineModel;
+export type LoadedModel = Gru4RecModel | BaselineModel | HybridModel;
+/** The kinds trained by counting, in milliseconds to seconds, without tfjs: the baselines and the hybrid. */
+export type CountedKind = BaselineKind | 'hybrid';
+export const isCountedKind = (kind: string): kind is CountedKind => kind === 'hybrid' || isBaselineKind(kind);
 
 /** Optional baseline hyper-parameters next to the core TrainParams (defaults: session-rec's RSC15 settings). */
 export interface BaselineParams {
@@ -16,6 +27,8 @@ export interface BaselineParams {
   vsknn?: Partial<VsknnParams>;
   stan?: Partial<StanParams>;
   vstan?: Partial<VstanParams>;
+  /** The hybrid kind's components and weights. */
+  hybrid?: TrainParams['hybrid'];
 }
 
 export interface TrainBaselineOptions extends BaselineParams {
@@ -43,6 +56,23 @@ export function trainBaseline(
 }
 
 /**
+ * Fits a counted kind: a baseline, or a hybrid whose components are baselines fitted on the same
+ * sessions (each with its own params from the recipe).
+ */
+export function trainCounted(
+  kind: CountedKind,
+  train: readonly (readonly string[])[],
+  options: TrainBaselineOptions = {},
+): BaselineModel | HybridModel {
+  if (kind !== 'hybrid') return trainBaseline(kind, train, options);
+  if (!train.some((s) => s.length > 0)) throw new SkiffError('BAD_INPUT', 'training data has no items');
+  const times = options.lastTimes ? { lastTimes: options.lastTimes } : {};
+  return createHybrid(train, options.hybrid, (component, params) =>
+    trainBaseline(component, train, { ...times, ...(params ? { [component]: params } : {}) }),
+  );
+}
+
+/**
  * Loads any artifact folder by the `kind` of its `config.json` (missing kind = GRU4Rec, the format
  * before kinds existed). Call `dispose()` on a GRU4Rec model when done (it holds tfjs tensors).
  */
@@ -61,6 +91,15 @@ export async function loadModelArtifact(dir: string): Promise<LoadedModel> {
     case 'stan':
     case 'vstan':
       return loadStan(dir, kind);
+    case 'hybrid':
+      return loadHybrid(dir, async (sub) => {
+        const component = await loadModelArtifact(sub);
+        if (component instanceof Gru4RecModel || component.kind === 'hybrid') {
+          disposeModel(component);
+          throw new SkiffError('ARTIFACT_CORRUPTED', `${sub}: a hybrid's components are baselines`);
+        }
+        return component;
+      });
   }
 }
 
@@ -74,20 +113,14 @@ export function disposeModel(model: LoadedModel): void {
  * `lastTimes` (seconds, aligned with `train`) gives the kNN kinds their sessions' recency.
  */
 export async function trainBaselineArtifact(
-  kind: BaselineKind,
+  kind: CountedKind,
   train: readonly (readonly string[])[],
   params: TrainParams & BaselineParams,
   outDir: string,
   lastTimes?: readonly number[],
 ): Promise<TrainOutput> {
   const started = performance.now();
-  const model = trainBaseline(kind, train, {
-    ...(params.sr ? { sr: params.sr } : {}),
-    ...(params.vsknn ? { vsknn: params.vsknn } : {}),
-    ...(params.stan ? { stan: params.stan } : {}),
-    ...(params.vstan ? { vstan: params.vstan } : {}),
-    ...(lastTimes ? { lastTimes } : {}),
-  });
+  const model = trainCounted(kind, train, { ...countedOptions(params), ...(lastTimes ? { lastTimes } : {}) });
   const fitSeconds = (performance.now() - started) / 1000;
   const files = await model.save(outDir);
   const events = train.reduce((a, s) => a + s.length, 0);
@@ -99,5 +132,16 @@ export async function trainBaselineArtifact(
     losses: [],
     samplesPerSecond: fitSeconds > 0 ? events / fitSeconds : events,
     trainSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The per-kind params of a run's TrainParams, as trainCounted takes them. */
+export function countedOptions(params: TrainParams & BaselineParams): BaselineParams {
+  return {
+    ...(params.sr ? { sr: params.sr } : {}),
+    ...(params.vsknn ? { vsknn: params.vsknn } : {}),
+    ...(params.stan ? { stan: params.stan } : {}),
+    ...(params.vstan ? { vstan: params.vstan } : {}),
+    ...(params.hybrid ? { hybrid: params.hybrid } : {}),
   };
 }

@@ -26,7 +26,7 @@ describeTrainerContract('tfjs gru4rec', async () => ({
   load,
 }));
 
-for (const model of ['sr', 'pop', 'vsknn', 'stan', 'vstan'] as const)
+for (const model of ['sr', 'pop', 'vsknn', 'stan', 'vstan', 'hybrid'] as const)
   describeTrainerContract(`tfjs ${model}`, async () => ({
     trainer: createTfjsTrainer(),
     params: TrainParamsSchema.parse({ model, seed: 7 }),

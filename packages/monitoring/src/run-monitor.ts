@@ -18,7 +18,6 @@ import { ndjsonFiles, ndjsonLines } from '@skiff/node-io';
 import { writeReport } from './report.js';
 import {
   categoryLookup,
-  currentSessionLengths,
   hourOfDay,
   MONITORED_COLUMNS,
   popularityBuckets,
@@ -32,6 +31,7 @@ import {
   type ServingRow,
   type TrainSnapshotFile,
 } from './features.js';
+import { createSessionLengthSample } from './session-sample.js';
 import {
   createOnlineQualityAccumulator,
   createPredictionAccumulator,
@@ -160,10 +160,22 @@ export interface ServingScan {
   /** Records kept for the drift columns: all of them up to `maxRows`, else a seeded uniform sample. */
   sampled: number;
   sample: CurrentSample[];
+  /**
+   * `session_length`: the longest request of each served session, exact, for every session up to
+   * `maxRows` sessions (at most 200,000), else for a seeded sample of whole sessions (never a record
+   * sample, which sees only part of a long session).
+   */
+  sessionLengths: number[];
   online: OnlineQuality;
   prediction: PredictionDescriptors;
   spanHours: number;
 }
+
+/**
+ * Sessions kept for `session_length`: as many as the reference column holds (its 200,000 training
+ * sessions), which bounds the sample's memory well below the record sample's.
+ */
+const MAX_SESSIONS = 200_000;
 
 /**
  * Streams the serving log once with bounded memory: online quality, prediction descriptors and the
@@ -181,6 +193,7 @@ export async function scanServingLogs(
   const online = createOnlineQualityAccumulator(options.events);
   const prediction = createPredictionAccumulator(options.vocabularySize ?? null);
   const sample: CurrentSample[] = [];
+  const sessions = createSessionLengthSample(Math.min(maxRows, MAX_SESSIONS), options.seed ?? 1);
   let rows = 0;
   let bad = 0;
   let lo = Infinity;
@@ -213,6 +226,7 @@ export async function scanServingLogs(
         topItem: top ? top.itemId : null,
         topScore: top && Number.isFinite(top.score) ? top.score : null,
       };
+      sessions.add(s.sessionId, s.sessionLength);
       if (sample.length < maxRows) sample.push(s);
       else {
         const j = Math.floor(rng() * rows);
@@ -225,16 +239,18 @@ export async function scanServingLogs(
     rows,
     sampled: sample.length,
     sample,
+    sessionLengths: sessions.lengths(),
     online: online.result(),
     prediction: prediction.result(),
     spanHours: hi >= lo ? (hi - lo) / 3_600_000 : 0,
   };
 }
 
-/** currentFrame and currentCategories over the scan's sample. */
-function sampleFrame(sample: readonly CurrentSample[], bucket: (item: string) => string): Frame {
+/** currentFrame and currentCategories over the scan's sample (session_length over its session sample). */
+function sampleFrame(scan: ServingScan, bucket: (item: string) => string): Frame {
+  const { sample } = scan;
   return {
-    session_length: currentSessionLengths(sample),
+    session_length: scan.sessionLengths,
     item_popularity_bucket: sample.map((r) => (r.lastItem !== null ? bucket(r.lastItem) : null)),
     hour_of_day: sample.map((r) => hourOfDay(r.tsMs)),
     rec_popularity_bucket: sample.map((r) => (r.topItem !== null ? bucket(r.topItem) : null)),
@@ -297,7 +313,7 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
         sampled: scan.sampled,
       });
     reference = referenceFrame(train, bucket);
-    const cur = sampleFrame(scan.sample, bucket);
+    const cur = sampleFrame(scan, bucket);
     current = cur;
     columns = [...MONITORED_COLUMNS];
 

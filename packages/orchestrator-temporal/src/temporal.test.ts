@@ -106,6 +106,45 @@ describe('trainingPipeline on a real Temporal dev server', () => {
     expect(calls).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'train', 'evaluate', 'register', 'promote']);
   });
 
+  it('ends a model selection before its refit: a refit that fails leaves no selection open', async () => {
+    const calls: string[] = [];
+    const acts = fakeActivities(calls, false);
+    acts.train = async () => {
+      calls.push('train');
+      throw new SkiffError('TRAINING_FAILED', 'refit failed', { retryable: false });
+    };
+    const { worker, connection } = await createSkiffWorker({
+      address: server.address,
+      taskQueue: 'q-select',
+      activities: wrapActivities(acts),
+    });
+    const err = await worker
+      .runUntil(
+        runTraining(
+          sc.client,
+          {
+            train: { model: 'gru4rec' } as never,
+            candidates: [
+              { name: 'a', params: { model: 'gru4rec' } as never },
+              { name: 'b', params: { model: 'sr' } as never },
+            ],
+            promotionMetric: 'hr@20',
+          },
+          { workflowId: 'wf-select-refit-fails', taskQueue: 'q-select' },
+        ),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await connection.close();
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(calls.slice(0, 5)).toEqual(['ingest', 'transform', 'validate', 'snapshot', 'startSelection']);
+    // The candidates train in parallel (either may finish first); the selection ends before the refit.
+    expect(calls.slice(5, 7).sort()).toEqual(['trainCandidate:a', 'trainCandidate:b']);
+    expect(calls.slice(7)).toEqual(['finishSelection', 'train']);
+  });
+
   it('fails the run at once (no retries) when data-quality checks fail', async () => {
     const calls: string[] = [];
     const { worker, connection } = await createSkiffWorker({
@@ -205,6 +244,9 @@ describe('trainingPipeline on a real Temporal dev server', () => {
 
   // Records the histories the replay test uses. Run with RECORD_HISTORIES=1 after a deliberate,
   // compatible workflow change (and think twice: an incompatible change needs versioning instead).
+  // histories/hist-selection-refit-first.json is never re-recorded: it is a model selection of the
+  // order before the `finish-selection-before-refit` patch (refit, then end the selection), which
+  // runs started before that change still replay.
   it.runIf(process.env['RECORD_HISTORIES'] === '1')('records workflow histories for the replay test', async () => {
     const calls: string[] = [];
     const acts = {
@@ -244,10 +286,22 @@ describe('trainingPipeline on a real Temporal dev server', () => {
         { workflowId: 'hist-monitoring', taskQueue: 'q-rec' },
       );
       await sc.client.workflow.getHandle(m.retrainWorkflowId!).result();
+      await runTraining(
+        sc.client,
+        {
+          train: { model: 'gru4rec' } as never,
+          candidates: [
+            { name: 'a', params: { model: 'gru4rec' } as never },
+            { name: 'b', params: { model: 'gru4rec' } as never },
+          ],
+          promotionMetric: 'hr@20',
+        },
+        { workflowId: 'hist-selection', taskQueue: 'q-rec' },
+      );
     });
     await connection.close();
     await mkdir(historiesDir, { recursive: true });
-    for (const id of ['hist-training', 'hist-monitoring', 'retrain-hist-monitoring']) {
+    for (const id of ['hist-training', 'hist-monitoring', 'retrain-hist-monitoring', 'hist-selection']) {
       // The CLI's JSON export is the format Worker.runReplayHistories accepts as is.
       const cli = await findTemporalCli({
         cacheDir: path.join(repoRoot, '.cache'),
@@ -268,7 +322,7 @@ describe('trainingPipeline on a real Temporal dev server', () => {
 describe('determinism', () => {
   it('replays the committed workflow histories without non-determinism errors', async () => {
     const files = (await readdir(historiesDir)).filter((f) => f.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(3);
+    expect(files.length).toBeGreaterThanOrEqual(5);
     const histories = await Promise.all(
       files.map(async (f) => ({
         workflowId: f.replace(/\.json$/, ''),

@@ -7,6 +7,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
   defineQuery,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -83,6 +84,7 @@ export async function trainingPipeline(params: PipelineParams): Promise<Pipeline
     workflowId: info.workflowId,
     runId: info.runId,
     parallel: true,
+    patched: (changeId) => patched(changeId),
     onStage: (stage, info) => {
       progress.stage = stage;
       if (info.snapshot) progress.snapshotId = info.snapshot.snapshotId;

@@ -1,4 +1,12 @@
-import { mulberry32, SkiffError, TrainParamsSchema, type Candidate, type TrainParams } from '@skiff/core';
+import {
+  GateSchema,
+  mulberry32,
+  SkiffError,
+  TrainParamsSchema,
+  type Candidate,
+  type Gate,
+  type TrainParams,
+} from '@skiff/core';
 
 /** A seeded random search: `trials` distinct combinations drawn from `space` (values per parameter). */
 export interface CandidateSearch {
@@ -22,6 +30,11 @@ export interface TrainingConfig {
   train: TrainParams;
   /** Two or more candidates, when the config names them. */
   candidates?: Candidate[];
+  /**
+   * Gate settings the recipe needs (e.g. `{ "baselines": [..., "vstan"] }` for a model that claims to
+   * beat VSTAN); they replace the deployment's settings of the same name for this run only.
+   */
+  gate?: Partial<Gate>;
 }
 
 function invalid(source: string, message: string): SkiffError {
@@ -49,7 +62,8 @@ export function parseTrainingConfig(
   overrides: Partial<TrainParams> = {},
 ): TrainingConfig {
   if (!isObject(raw)) throw invalid(source, 'expected a JSON object');
-  const { candidates: list, search, ...baseRaw } = raw;
+  const { candidates: list, search, gate: gateRaw, ...baseRaw } = raw;
+  const gate = gateRaw === undefined ? undefined : parseGate(source, gateRaw);
   if (list !== undefined && search !== undefined)
     throw invalid(source, 'give either "candidates" or "search", not both');
   if (list !== undefined && (!Array.isArray(list) || list.length === 0 || list.length > 64 || !list.every(isObject)))
@@ -59,7 +73,8 @@ export function parseTrainingConfig(
   const overridesList: Array<Record<string, unknown>> = search
     ? drawTrials(search as CandidateSearch)
     : ((list as Array<Record<string, unknown>> | undefined) ?? []);
-  if (overridesList.length === 0) return { train };
+  const withGate = <T extends object>(c: T): T & { gate?: Partial<Gate> } => (gate ? { ...c, gate } : c);
+  if (overridesList.length === 0) return withGate({ train });
   const candidates = overridesList.map((o, i) => {
     const { name, ...p } = o;
     if (name !== undefined && (typeof name !== 'string' || !NAME.test(name)))
@@ -72,8 +87,19 @@ export function parseTrainingConfig(
     if (seen.has(c.name)) throw invalid(source, `candidate name "${c.name}" is used twice`);
     seen.add(c.name);
   }
-  if (candidates.length === 1) return { train: candidates[0]!.params };
-  return { train, candidates };
+  if (candidates.length === 1) return withGate({ train: candidates[0]!.params });
+  return withGate({ train, candidates });
+}
+
+function parseGate(source: string, raw: unknown): Partial<Gate> {
+  const parsed = GateSchema.partial().strict().safeParse(raw);
+  if (!parsed.success)
+    throw invalid(
+      source,
+      `gate: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'gate'}: ${i.message}`).join('; ')}`,
+    );
+  // Only the keys the file gives: the rest stay the deployment's.
+  return Object.fromEntries(Object.entries(parsed.data).filter(([k]) => k in (raw as object))) as Partial<Gate>;
 }
 
 /**

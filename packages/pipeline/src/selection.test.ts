@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TrainParamsSchema, type Candidate } from '@skiff/core';
 import { fakePipelineSteps } from '@skiff/testing';
 import { drawTrials, parseTrainingConfig } from './candidates.js';
-import { runTrainingPipeline, type PipelineSteps, type StageInfo } from './sequence.js';
+import { FINISH_SELECTION_BEFORE_REFIT, runTrainingPipeline, type PipelineSteps, type StageInfo } from './sequence.js';
 import { pickCandidate, type CandidateResult } from './selection.js';
 
 const params = (o: object = {}) => TrainParamsSchema.parse({ patience: 2, epochs: 6, ...o });
@@ -40,8 +40,8 @@ describe('model selection in the pipeline sequence', () => {
         'trainCandidate:small',
         'trainCandidate:wide',
         'trainCandidate:sasrec',
-        'train',
         'finishSelection',
+        'train',
         'evaluate',
         'register',
         'promote',
@@ -64,6 +64,51 @@ describe('model selection in the pipeline sequence', () => {
       expect(shown.at(-1)!.candidates!.map((c) => c.state)).toEqual(['done', 'chosen', 'done']);
       expect(r.selection).toMatchObject({ chosenEpochs: 2, epochsRun: 3 });
     });
+
+  it('ends the selection before the refit, so that a failed refit leaves no parent run open', async () => {
+    const calls: string[] = [];
+    const steps: PipelineSteps = {
+      ...fakePipelineSteps(calls, { candidateScores: { small: 0.2, wide: 0.4, sasrec: 0.3 } }),
+      train: async () => {
+        calls.push('train');
+        throw new Error('refit: out of memory');
+      },
+    };
+    let finished: Parameters<PipelineSteps['finishSelection']>[0] | undefined;
+    const finish = steps.finishSelection;
+    steps.finishSelection = (input) => {
+      finished = input;
+      return finish(input);
+    };
+    await expect(
+      runTrainingPipeline(
+        steps,
+        { train: params(), candidates, promotionMetric: 'hr@20' },
+        { workflowId: 'wf', runId: 'run', parallel: true },
+      ),
+    ).rejects.toThrow(/out of memory/);
+    expect(calls.slice(-2)).toEqual(['finishSelection', 'train']);
+    expect(finished).toMatchObject({ parentRunId: 'parent-1', chosen: 'wide' });
+  });
+
+  it('keeps the older order (refit, then end the selection) for a run that replays it', async () => {
+    const calls: string[] = [];
+    const asked: string[] = [];
+    await runTrainingPipeline(
+      fakePipelineSteps(calls),
+      { train: params(), candidates, promotionMetric: 'hr@20' },
+      {
+        workflowId: 'wf',
+        runId: 'run',
+        patched: (id) => {
+          asked.push(id);
+          return false;
+        },
+      },
+    );
+    expect(asked).toEqual([FINISH_SELECTION_BEFORE_REFIT]);
+    expect(calls.slice(-5)).toEqual(['train', 'finishSelection', 'evaluate', 'register', 'promote']);
+  });
 
   it('keeps the single-model path when there are fewer than two candidates', async () => {
     const calls: string[] = [];

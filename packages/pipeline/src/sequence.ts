@@ -59,6 +59,9 @@ export interface StageInfo {
   candidates?: CandidateProgress[];
 }
 
+/** Change id (Temporal patch) of ending the model selection before the refit rather than after it. */
+export const FINISH_SELECTION_BEFORE_REFIT = 'finish-selection-before-refit';
+
 export type PipelineStage =
   'ingest' | 'transform' | 'validate' | 'snapshot' | 'select' | 'train' | 'evaluate' | 'register' | 'promote' | 'done';
 
@@ -79,6 +82,11 @@ export async function runTrainingPipeline(
      * activity each, spread over the training workers) instead of one after another (inline).
      */
     parallel?: boolean;
+    /**
+     * Whether a change of the sequence applies to this run (Temporal's `patched`: true for new runs,
+     * false while replaying a history recorded before the change). Without it every change applies.
+     */
+    patched?: (changeId: string) => boolean;
   },
 ): Promise<PipelineRunResult> {
   const stage = (s: PipelineStage, info: StageInfo = {}) => ctx.onStage?.(s, info);
@@ -93,9 +101,21 @@ export async function runTrainingPipeline(
   let trainParams = params.train;
   let selected: { summary: SelectionSummary; chosen: CandidateResult } | undefined;
   const candidates = params.candidates ?? [];
+  const finishSelection = (s: { summary: SelectionSummary; chosen: CandidateResult }) =>
+    acts.finishSelection({
+      parentRunId: s.summary.parentRunId ?? null,
+      chosen: s.chosen.name,
+      results: s.summary.candidates,
+    });
+  let finishedBeforeRefit = false;
   if (candidates.length > 1) {
     selected = await selectCandidate(acts, candidates, snapshot, ctx, stage);
     trainParams = refitParams(selected.chosen);
+    // The choice is recorded (and the tracker's parent run ended) as soon as it is made, so that a
+    // refit that fails cannot leave the parent run open. Runs recorded before this order existed
+    // replay the older one (refit first): the Temporal workflow answers through `patched`.
+    finishedBeforeRefit = ctx.patched?.(FINISH_SELECTION_BEFORE_REFIT) ?? true;
+    if (finishedBeforeRefit) await finishSelection(selected);
   }
   stage('train', { snapshot });
   const refit = await acts.train({
@@ -106,12 +126,7 @@ export async function runTrainingPipeline(
   });
   // The refit of a chosen candidate carries the selection made on validation by its candidate run.
   const train = selected ? { ...refit, selection: selected.chosen.selection } : refit;
-  if (selected)
-    await acts.finishSelection({
-      parentRunId: selected.summary.parentRunId ?? null,
-      chosen: selected.chosen.name,
-      results: selected.summary.candidates,
-    });
+  if (selected && !finishedBeforeRefit) await finishSelection(selected);
   stage('evaluate');
   // Baselines and the champion on the same test predictions, with intervals: the gate's evidence.
   const evaluation = await acts.evaluate({
@@ -174,15 +189,16 @@ export async function runTrainingPipeline(
 /**
  * Model selection: every candidate trained on train and scored on validation (all at once when
  * `ctx.parallel`), the best picked (ties: the earlier candidate). The tracker's parent run is
- * opened first so that every candidate run is recorded under it.
+ * opened first so that every candidate run is recorded under it; ending it (`finishSelection`) is
+ * the caller's. The pipeline's candidate stage, also run on its own by bench/tune-yoochoose.mjs.
  */
-async function selectCandidate(
+export async function selectCandidate(
   acts: PipelineSteps,
   candidates: NonNullable<PipelineParams['candidates']>,
   snapshot: DatasetSnapshot,
   ctx: { workflowId: string; parallel?: boolean },
-  stage: (s: PipelineStage, info?: StageInfo) => void,
-): Promise<{ summary: SelectionSummary; chosen: CandidateResult }> {
+  stage: (s: PipelineStage, info?: StageInfo) => void = () => undefined,
+): Promise<{ summary: SelectionSummary; chosen: CandidateResult; results: CandidateResult[] }> {
   const shown = distinctParams(candidates);
   const progress: CandidateProgress[] = candidates.map((c, i) => ({
     name: c.name,
@@ -228,5 +244,5 @@ async function selectCandidate(
     ...(parentRunId ? { parentRunId } : {}),
     candidates: results.map(({ selection: _s, params: _p, ...r }, i) => ({ ...r, params: shown[i]! })),
   };
-  return { summary, chosen };
+  return { summary, chosen, results };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -30,6 +31,14 @@ import {
 } from '@skiff/core';
 import type { GateDecision } from './gate.js';
 import type { CandidateResult } from './selection.js';
+
+/** What tells candidate sets apart: a hash of every candidate's name and params, in order. */
+export function candidateSetId(candidates: readonly Candidate[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(candidates.map((c) => [c.name, c.params])))
+    .digest('hex')
+    .slice(0, 16);
+}
 
 /**
  * Runs `work` inside a tracked run (when there is a tracker): the run ends `finished` when the work
@@ -288,7 +297,10 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
 
     /**
      * Opens the tracker's parent run of a model selection (the candidates and the refit are its
-     * children, tagged with its id). Idempotent per workflow: a retry finds the run it opened.
+     * children, tagged with its id). A selection is its workflow id, snapshot and candidate set: a
+     * retry finds the open run of the same selection; a parent still open for the workflow id with
+     * another snapshot or candidate set was left by an earlier run that never ended it, and is ended
+     * as killed rather than reused.
      */
     async startSelection(input: {
       workflowId: string;
@@ -296,14 +308,31 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
       candidates: Candidate[];
     }): Promise<{ parentRunId: string | null }> {
       if (!deps.tracker) return { parentRunId: null };
-      const existing = (await deps.tracker.listRuns({ experiment: SELECTION_EXPERIMENT })).find(
-        (r) => r.name === input.workflowId && r.tags['workflowId'] === input.workflowId,
-      );
+      const identity = {
+        workflowId: input.workflowId,
+        snapshotId: input.snapshotId,
+        candidateSet: candidateSetId(input.candidates),
+      };
+      const open = await deps.tracker.listRuns({
+        experiment: SELECTION_EXPERIMENT,
+        status: 'running',
+        tags: { workflowId: input.workflowId },
+      });
+      const same = (r: (typeof open)[number]) =>
+        r.tags['snapshotId'] === identity.snapshotId && r.tags['candidateSet'] === identity.candidateSet;
+      const existing = open.find(same);
+      for (const stale of open.filter((r) => !same(r)))
+        await deps.tracker
+          .endRun(stale.runId, {
+            status: 'killed',
+            error: `superseded: a later run of ${input.workflowId} selects over another snapshot or candidate set`,
+          })
+          .catch(() => undefined);
       if (existing) return { parentRunId: existing.runId };
       const run = await deps.tracker.startRun({
         experiment: SELECTION_EXPERIMENT,
         name: input.workflowId,
-        tags: { workflowId: input.workflowId, snapshotId: input.snapshotId, role: 'selection' },
+        tags: { ...identity, role: 'selection' },
         params: { candidates: input.candidates.map((c) => c.name).join(',') },
       });
       log('select').info('model selection', {

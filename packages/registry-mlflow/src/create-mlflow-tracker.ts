@@ -55,6 +55,13 @@ const STATUS_FROM_MLFLOW: Record<string, RunStatus> = {
 const ERROR_TAG = 'skiff.error';
 
 /**
+ * A value as a string literal of MLflow's search filter, which has no escapes: single quotes, or
+ * double quotes around a value with a single quote; null when neither fits (or there is a backslash).
+ */
+const literal = (v: string): string | null =>
+  v.includes('\\') ? null : !v.includes("'") ? `'${v}'` : !v.includes('"') ? `"${v}"` : null;
+
+/**
  * ExperimentTracker on MLflow runs (REST API 2.0): experiments by name (created on first use),
  * params (immutable, as in MLflow), stepped metrics via log-batch, the outcome as the run status
  * (`skiff.error` tag for the error). Metric/param/tag keys are encoded reversibly (`hr@20` →
@@ -220,15 +227,23 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
       }
       const runs: MlflowRun[] = [];
       let pageToken: string | undefined;
-      const limit = filter.limit ?? Infinity;
+      const clauses: string[] = [];
+      // A tag value the filter grammar cannot state is matched here, after the search: the limit then too.
+      let matchHere = false;
+      if (filter.status)
+        clauses.push(
+          `attributes.status = '${filter.status === 'running' ? 'RUNNING' : STATUS_TO_MLFLOW[filter.status]}'`,
+        );
+      for (const [k, v] of Object.entries(filter.tags ?? {})) {
+        const value = literal(v);
+        if (value === null) matchHere = true;
+        else clauses.push(`tags.\`${encodeKey(k)}\` = ${value}`);
+      }
+      const limit = matchHere ? Infinity : (filter.limit ?? Infinity);
       do {
         const page = await client.post<{ runs?: MlflowRun[]; next_page_token?: string }>('runs/search', {
           experiment_ids: ids,
-          ...(filter.status
-            ? {
-                filter: `attributes.status = '${filter.status === 'running' ? 'RUNNING' : STATUS_TO_MLFLOW[filter.status]}'`,
-              }
-            : {}),
+          ...(clauses.length ? { filter: clauses.join(' AND ') } : {}),
           max_results: Math.min(1000, limit),
           order_by: ['attributes.start_time DESC'],
           page_token: pageToken,
@@ -236,7 +251,10 @@ export function createMlflowTracker(options: CreateMlflowTrackerOptions): Experi
         runs.push(...(page.runs ?? []));
         pageToken = page.next_page_token || undefined;
       } while (pageToken && runs.length < limit);
-      return Promise.all(runs.slice(0, limit === Infinity ? undefined : limit).map(toInfo));
+      const infos = (await Promise.all(runs.slice(0, limit === Infinity ? undefined : limit).map(toInfo))).filter((r) =>
+        Object.entries(filter.tags ?? {}).every(([k, v]) => r.tags[k] === v),
+      );
+      return filter.limit !== undefined ? infos.slice(0, filter.limit) : infos;
     },
 
     async getRun(runId) {

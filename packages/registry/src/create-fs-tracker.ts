@@ -162,6 +162,7 @@ export function createFsTracker(options: CreateFsTrackerOptions): ExperimentTrac
         if (!r) continue;
         if (filter.experiment !== undefined && r.experiment !== filter.experiment) continue;
         if (filter.status !== undefined && r.status !== filter.status) continue;
+        if (filter.tags && !Object.entries(filter.tags).every(([k, v]) => r.tags[k] === v)) continue;
         runs.push(r);
       }
       runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));

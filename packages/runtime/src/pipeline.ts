@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { dataPaths, type SkiffConfig } from '@skiff/config';
+import { dataPaths, pipelineSettings, type SkiffConfig } from '@skiff/config';
 import type { ExperimentTracker, Logger, ModelRegistry, Warehouse, WarehouseReader } from '@skiff/core';
 import { createDuckDbReader, createDuckDbWarehouse, verifySnapshotDir } from '@skiff/ingest';
 import { backendFallbackReason, createTfjsTrainer, initBackend, setBackendPreference } from '@skiff/model';
@@ -14,7 +14,11 @@ export function codeVersion(): string {
   return `skiff@${pkg.version}`;
 }
 
-/** SWAP POINT: warehouse — the DuckDB file under the data dir (docs/swapping.md#warehouse). */
+/**
+ * SWAP POINT: warehouse — the DuckDB file under the data dir (docs/swapping.md#warehouse). Every
+ * rebuild of the derived tables (`skiff transform`, `skiff unload`, the pipeline's transform)
+ * splits with the configured rule (SKIFF_SPLIT_*), never the adapter's default.
+ */
 export function openWarehouse(
   config: SkiffConfig,
   logger: Logger,
@@ -24,6 +28,7 @@ export function openWarehouse(
     path: dataPaths(config.dataDir).warehouse,
     logger,
     maxClockSkewSeconds: config.maxClockSkewSeconds,
+    split: pipelineSettings(config).split,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
 }

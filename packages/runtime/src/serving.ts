@@ -47,6 +47,7 @@ export async function startServing(
     servingLog: { retainBytes: config.servingLogRetainBytes, retainDays: config.servingLogRetainDays },
     dashboardHosts: config.dashboardHosts,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    batchSettleMs: config.serveBatchSettleMs,
     maxClockSkewSeconds: config.maxClockSkewSeconds,
     ...(config.requestIdSecret ? { requestIdSecret: config.requestIdSecret } : {}),
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { dataPaths, type SkiffConfig } from '@skiff/config';
 import type { Logger } from '@skiff/core';
 import {
@@ -26,7 +25,7 @@ export async function ensureTemporal(
   }
   const cli = await findTemporalCli({
     explicitPath: config.temporalCliPath,
-    cacheDir: path.resolve(config.cacheDir),
+    cacheDir: config.cacheDir,
     searchPath: config.searchPath,
     logger,
   });

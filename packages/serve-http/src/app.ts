@@ -42,6 +42,8 @@ export interface AppDeps {
   metricsAccess?: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'elsewhere' };
   /** Requests per minute from one client address (0 or unset: no limit). */
   rateLimitPerMinute?: number;
+  /** Micro-batching: keep collecting while requests keep arriving, up to this many ms (0 or unset: one turn; batcher.ts). */
+  batchSettleMs?: number;
 }
 
 /**
@@ -255,7 +257,23 @@ export function createApp(deps: AppDeps) {
   logGauge('skiff_log_write_errors', 'Log open/write errors since start', (h) => h.errors);
   logGauge('skiff_log_files_removed', 'Log files removed by retention since start', (h) => h.removedFiles);
 
-  const batcher = createMicroBatcher();
+  const batchCalls = new Counter({
+    name: 'skiff_model_batches_total',
+    help: 'Model calls of the micro-batching (each scores one or more requests)',
+    registers: [metrics],
+  });
+  const batchedRequests = new Counter({
+    name: 'skiff_model_batched_requests_total',
+    help: 'Requests scored through the micro-batching',
+    registers: [metrics],
+  });
+  const batcher = createMicroBatcher({
+    settleMs: deps.batchSettleMs ?? 0,
+    onBatch: (size) => {
+      batchCalls.inc();
+      batchedRequests.inc(size);
+    },
+  });
   new Gauge({
     name: 'skiff_model_batch_size_mean',
     help: 'Mean requests scored per model call (micro-batching)',

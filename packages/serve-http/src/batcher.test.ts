@@ -53,4 +53,60 @@ describe('micro-batching', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await expect(b.recommend(model('v2', []), ['a'], 1)).resolves.toHaveLength(1);
   });
+
+  it('with settleMs, keeps collecting while requests keep arriving turn after turn, then scores them in one call', async () => {
+    const calls: string[][][] = [];
+    const sizes: number[] = [];
+    const b = createMicroBatcher({ settleMs: 60_000, onBatch: (n) => sizes.push(n) });
+    const m = model('v1', calls);
+    // One request per turn of the event loop for five turns (as the replies to a previous batch
+    // trickle in), then nothing: one call for all five.
+    const pending: Array<Promise<unknown>> = [];
+    await new Promise<void>((done) => {
+      const step = (t: number) => {
+        if (t < 4) setImmediate(step, t + 1);
+        else setImmediate(done);
+        pending.push(b.recommend(m, [`t${t}`], 1));
+      };
+      step(0);
+    });
+    await Promise.all(pending);
+    expect(calls).toEqual([[['t0'], ['t1'], ['t2'], ['t3'], ['t4']]]);
+    expect(sizes).toEqual([5]);
+    // Without settleMs, the same arrivals are split over several calls.
+    const one: string[][][] = [];
+    const b0 = createMicroBatcher();
+    const m0 = model('v1', one);
+    const again: Array<Promise<unknown>> = [];
+    await new Promise<void>((done) => {
+      const step = (t: number) => {
+        if (t < 4) setImmediate(step, t + 1);
+        else setImmediate(done);
+        again.push(b0.recommend(m0, [`t${t}`], 1));
+      };
+      step(0);
+    });
+    await Promise.all(again);
+    expect(one.length).toBeGreaterThan(1);
+    expect(one.flat()).toEqual([['t0'], ['t1'], ['t2'], ['t3'], ['t4']]);
+  });
+
+  it('with settleMs, a lone request waits one quiet turn, not settleMs', async () => {
+    const calls: string[][][] = [];
+    const b = createMicroBatcher({ settleMs: 60_000 });
+    const started = performance.now();
+    await b.recommend(model('v1', calls), ['a'], 1);
+    expect(calls).toEqual([[['a']]]);
+    // Far below the minute it could have waited (not a timing claim: a bound 1,000× off).
+    expect(performance.now() - started).toBeLessThan(60_000);
+  });
+
+  it('with settleMs, flushes at once when the batch is full, and the next batch starts afresh', async () => {
+    const calls: string[][][] = [];
+    const m = model('v1', calls);
+    const b = createMicroBatcher({ settleMs: 60_000, maxBatch: 3 });
+    const out = await Promise.all([1, 2, 3, 4].map((i) => b.recommend(m, [`r${i}`], 1)));
+    expect(out).toHaveLength(4);
+    expect(calls.map((c) => c.length)).toEqual([3, 1]);
+  });
 });

@@ -43,6 +43,8 @@ export interface StartServerOptions {
   metricsPort?: number;
   /** Requests per minute from one client address (0 or unset: no limit). */
   rateLimitPerMinute?: number;
+  /** Micro-batching: keep collecting while requests keep arriving, up to this many ms (0 or unset: one event-loop turn). */
+  batchSettleMs?: number;
   /** Serve the dashboard at /dashboard, reading these folders. */
   dashboard?: Omit<DashboardSources, 'registry' | 'servingLogDir' | 'eventsDir'>;
 }
@@ -136,6 +138,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     maxClockSkewMs: (options.maxClockSkewSeconds ?? 300) * 1000,
     ...(options.dashboardHosts ? { dashboardHosts: options.dashboardHosts } : {}),
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
+    ...(options.batchSettleMs ? { batchSettleMs: options.batchSettleMs } : {}),
     ...(dashboard ? { dashboard } : {}),
   });
   const listen = (

@@ -124,6 +124,36 @@ export function describeExperimentTrackerContract(
       expect(all.indexOf(r3.runId)).toBeLessThan(all.indexOf(r1.runId));
     });
 
+    it('lists only the runs carrying every tag asked for', async () => {
+      const parent = await t.startRun({ experiment: exp, name: 'parent' });
+      const a = await t.startRun({ experiment: `${exp}-a`, tags: { parentRunId: parent.runId, role: 'candidate' } });
+      await sleep(15);
+      const b = await t.startRun({ experiment: `${exp}-b`, tags: { parentRunId: parent.runId, role: 'refit' } });
+      await t.startRun({ experiment: `${exp}-a`, tags: { parentRunId: 'another', role: 'candidate' } });
+      await t.startRun({ experiment: `${exp}-a`, tags: { role: "it's" } });
+      const awkward = `say "it's" \\`;
+      await t.startRun({ experiment: `${exp}-a`, tags: { role: awkward } });
+      expect((await t.listRuns({ tags: { parentRunId: parent.runId } })).map((r) => r.runId)).toEqual([
+        b.runId,
+        a.runId,
+      ]);
+      expect(
+        (await t.listRuns({ tags: { parentRunId: parent.runId, role: 'candidate' } })).map((r) => r.runId),
+      ).toEqual([a.runId]);
+      expect(
+        (await t.listRuns({ experiment: `${exp}-a`, tags: { parentRunId: parent.runId }, limit: 5 })).map(
+          (r) => r.runId,
+        ),
+      ).toEqual([a.runId]);
+      expect(await t.listRuns({ tags: { parentRunId: parent.runId, role: 'none' } })).toEqual([]);
+      expect((await t.listRuns({ experiment: `${exp}-a`, tags: { role: "it's" } })).map((r) => r.tags['role'])).toEqual(
+        ["it's"],
+      );
+      expect(
+        (await t.listRuns({ experiment: `${exp}-a`, tags: { role: awkward }, limit: 1 })).map((r) => r.tags['role']),
+      ).toEqual([awkward]);
+    });
+
     it('refuses unknown and malformed run ids', async () => {
       await expectCode(t.getRun('0123456789abcdef0123456789abcdef'), 'BAD_INPUT');
       for (const bad of ['../x', '', 'a/b', '.']) await expectCode(t.getRun(bad), 'BAD_INPUT');

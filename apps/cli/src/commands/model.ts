@@ -3,7 +3,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { SkiffError, describeSplitRule, describeSplitSizes, type PipelineParams, type TrainParams } from '@skiff/core';
+import {
+  SkiffError,
+  describeSplitRule,
+  describeSplitSizes,
+  type Gate,
+  type PipelineParams,
+  type TrainParams,
+} from '@skiff/core';
 import path from 'node:path';
 import { pipelineSettings, taskQueues } from '@skiff/config';
 import { startTraining, trainingStatus, trainingWorkflowId } from '@skiff/orchestrator-temporal';
@@ -84,6 +91,18 @@ export async function readTrainParams(
       `training config ${resolveTrainConfig(config)} names ${parsed.candidates.length} candidates; this command trains one model`,
     );
   return parsed.train;
+}
+
+/**
+ * The deployment's pipeline settings, with the gate settings a training config names (e.g. the
+ * baselines its model claims to beat) in place of the deployment's for this run.
+ */
+function settingsWith(
+  config: Parameters<typeof pipelineSettings>[0],
+  gate: Partial<Gate> | undefined,
+): ReturnType<typeof pipelineSettings> {
+  const settings = pipelineSettings(config);
+  return gate ? { ...settings, gate: { ...settings.gate, ...gate } } : settings;
 }
 
 export function printRun(ctx: Context, r: PipelineRunResult): void {
@@ -182,7 +201,14 @@ export async function runPipeline(
     return runTrainingPipeline(acts, params, {
       workflowId,
       runId: 'inline',
-      ...(view ? { onStage: (stage) => view.stage(stage) } : {}),
+      ...(view
+        ? {
+            onStage: (stage, info) => {
+              view.stage(stage);
+              if (info.candidates) view.candidates(info.candidates);
+            },
+          }
+        : {}),
     });
   }
   const workflowId = options.workflowId ?? trainingWorkflowId(path.basename(ctx.config.dataDir), new Date());
@@ -258,7 +284,7 @@ export function registerModelCommands(program: Command): void {
     .description(
       'ingest + transform + validate + train + evaluate + register (+ promote), through Temporal unless --inline',
     )
-    .option('--model <model>', "gru4rec|sasrec|pop|sr|vsknn|stan|vstan (default: the config's, gru4rec)")
+    .option('--model <model>', "gru4rec|sasrec|pop|sr|vsknn|stan|vstan|hybrid (default: the config's, gru4rec)")
     .option(
       '--config <file|name>',
       `training config: a JSON file, or a shipped one by name (${shippedConfigNames().join(', ')})`,
@@ -288,14 +314,14 @@ export function registerModelCommands(program: Command): void {
         const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
         if (opts.reproduce) return reproduce(ctx, opts.reproduce, { force: Boolean(opts.force) });
         if (opts.force) throw new SkiffError('BAD_INPUT', '--force only applies to --reproduce');
-        const { train, candidates } = await readTrainingConfig(opts.config, {
+        const { train, candidates, gate } = await readTrainingConfig(opts.config, {
           ...(opts.model !== undefined ? { model: opts.model as TrainParams['model'] } : {}),
           ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
         });
         const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
           runPipeline(
             ctx,
-            { train, ...(candidates ? { candidates } : {}), ...pipelineSettings(ctx.config) },
+            { train, ...(candidates ? { candidates } : {}), ...settingsWith(ctx.config, gate) },
             { inline: Boolean(opts.inline), ...(progress ? { progress } : {}) },
           ),
         );
@@ -314,11 +340,11 @@ export function registerModelCommands(program: Command): void {
     .option('--no-progress', 'never draw the training progress bar (default: drawn when stderr is a terminal)')
     .action(async (opts: { config?: string; workflowId?: string; progress?: boolean }, cmd: Command) => {
       const ctx = createContext(cmd.optsWithGlobals<GlobalOptions>());
-      const { train, candidates } = await readTrainingConfig(opts.config);
+      const { train, candidates, gate } = await readTrainingConfig(opts.config);
       const r = await withTrainingProgress(ctx, opts.progress, train.batchSize, (progress) =>
         runPipeline(
           ctx,
-          { train, ...(candidates ? { candidates } : {}), ...pipelineSettings(ctx.config) },
+          { train, ...(candidates ? { candidates } : {}), ...settingsWith(ctx.config, gate) },
           {
             inline: false,
             ...(opts.workflowId ? { workflowId: opts.workflowId } : {}),

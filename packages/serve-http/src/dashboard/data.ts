@@ -175,6 +175,9 @@ export async function runsView(src: DashboardSources, limit = 15) {
   };
 }
 
+/** Attempts per candidate that the selection view reads (the newest ones). */
+const MAX_ATTEMPTS_SHOWN = 5;
+
 /**
  * The latest model selection from the tracker: its parent run, and every candidate run under it
  * (the latest attempt of each) with its epoch and validation scores so far, and the refit.
@@ -183,7 +186,13 @@ export async function selectionView(src: DashboardSources) {
   if (!src.tracker) return { selection: null };
   const [parent] = await src.tracker.listRuns({ experiment: SELECTION_EXPERIMENT, limit: 1 });
   if (!parent) return { selection: null };
-  const children = (await src.tracker.listRuns()).filter((r) => r.tags['parentRunId'] === parent.runId);
+  // Only this selection's runs, and a bounded number of them: each candidate and the refit, with
+  // room for retried attempts (a lost worker's attempt is a run of its own).
+  const size = (parent.params['candidates'] ?? '').split(',').filter(Boolean).length + 1;
+  const children = await src.tracker.listRuns({
+    tags: { parentRunId: parent.runId },
+    limit: size * MAX_ATTEMPTS_SHOWN,
+  });
   const latest = new Map<string, (typeof children)[number]>();
   // Newest first: the first run seen of a candidate is its latest attempt.
   for (const r of children) {

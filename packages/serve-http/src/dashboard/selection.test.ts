@@ -58,4 +58,32 @@ describe('dashboard: model selection', () => {
     expect(after).toMatchObject({ status: 'finished', chosen: 'b' });
     expect(after.candidates.map((c) => c.name)).toEqual(['b', 'a', '(refit)']);
   });
+
+  it("reads only the shown selection's runs, a bounded number of them, however many runs the tracker holds", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-dash-selection-'));
+    dirs.push(dir);
+    const tracker = createFsTracker({ root: dir });
+    const returned: Array<{ filter: unknown; runs: number }> = [];
+    const counting = {
+      ...tracker,
+      listRuns: async (filter?: Parameters<typeof tracker.listRuns>[0]) => {
+        const runs = await tracker.listRuns(filter);
+        returned.push({ filter, runs: runs.length });
+        return runs;
+      },
+    };
+    for (let i = 0; i < 40; i++) await tracker.startRun({ experiment: 'gru4rec', name: `other-${i}` });
+    const parent = await tracker.startRun({
+      experiment: SELECTION_EXPERIMENT,
+      name: 'wf-2',
+      params: { candidates: 'a,b' },
+    });
+    for (const candidate of ['a', 'b'])
+      await tracker.startRun({ experiment: 'sr', tags: { parentRunId: parent.runId, role: 'candidate', candidate } });
+    const { selection } = await selectionView({ tracker: counting } as unknown as DashboardSources);
+    expect(selection!.candidates.map((c) => c.name)).toEqual(['a', 'b']);
+    // The parent (one run) and its two candidates: none of the 40 other runs is read.
+    expect(returned.map((r) => r.runs)).toEqual([1, 2]);
+    expect(returned[1]!.filter).toMatchObject({ tags: { parentRunId: parent.runId }, limit: expect.any(Number) });
+  });
 });
