@@ -152,7 +152,8 @@ async function oneSeed(seed) {
 
 if (summarize) {
   for (const file of summarize.split(','))
-    for (const l of (await readFile(file, 'utf8')).split('\n').filter(Boolean)) {
+    // JSON lines only: a run's stdout (its lines, then its summary) is read as well as its --json file.
+    for (const l of (await readFile(file, 'utf8')).split('\n').filter((x) => x.startsWith('{'))) {
       const line = JSON.parse(l);
       if (scenarios.includes(line.scenario)) lines.push(line);
     }
