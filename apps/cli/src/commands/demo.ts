@@ -276,7 +276,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
       printRun(ctx, retrain);
       ctx.say(`  ${demoOutcome(retrain)}`);
     }
-    if (!opts.once) await applyScheduleSet(ctx, t.client.client);
+    // The scheduled monitoring and nightly runs train what the demo trained (its candidate set).
+    if (!opts.once) await applyScheduleSet(ctx, t.client.client, training);
 
     const chosen = run.candidates ? ` (${run.candidates.chosen}, chosen on validation)` : '';
     ctx.say(
