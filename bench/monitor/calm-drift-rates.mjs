@@ -13,6 +13,7 @@
 //   npx turbo run build     # the bench imports the built packages and apps/cli
 //   nice node bench/monitor/calm-drift-rates.mjs [--seeds 1-10] [--traffic-sessions N] [--candidate sr]
 //        [--scenarios calm,popularity-shift,category-shift,longer-sessions] [--port 25300] [--json out.jsonl]
+//   node bench/monitor/calm-drift-rates.mjs --summarize a.jsonl,b.jsonl   # the rates of earlier runs' lines
 //
 // `--candidate` is the model the pipeline trains (default sr, so that a seed takes seconds, not
 // minutes); under promote-best the served model is the best of it and the baselines (POP, SR, V-SKNN).
@@ -20,8 +21,9 @@
 // Prints one JSON line per seed and scenario, then the rates per scenario and column: for calm traffic
 // a false alarm is any drifted column or dataset drift; a drift scenario is detected when the column
 // it changes drifts (popularity-shift → item_popularity_bucket, category-shift → category,
-// longer-sessions → session_length). Dataset drift (≥ half of the columns, what starts a retraining
-// run) is shown next to it.
+// longer-sessions → session_length). Dataset drift (share of drifted columns ≥ SKIFF_DRIFT_SHARE,
+// default 0.1 = any column; what starts a retraining run) is shown next to it. Seeds can be split over
+// several runs (`--seeds 1-5 --json a.jsonl`, `--seeds 6-10 --json b.jsonl`) and summarised together.
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +53,7 @@ function seedList(text) {
   if (text.includes(',')) return text.split(',').map(Number);
   return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
 }
+const summarize = option('--summarize', null);
 const seeds = seedList(option('--seeds', '1-10'));
 const trafficSessions = Number(option('--traffic-sessions', String(DEMO_DEFAULTS.trafficSessions)));
 const candidate = option('--candidate', 'sr');
@@ -123,7 +126,9 @@ async function oneSeed(seed) {
         currentRows: r.currentRows,
         referenceRows: r.referenceRows,
         datasetDrift: r.datasetDrift,
+        driftShare: r.driftShare,
         share: r.share,
+        candidate,
         columns: Object.fromEntries(
           r.columns.map((c) => [
             c.column,
@@ -145,8 +150,24 @@ async function oneSeed(seed) {
   }
 }
 
-for (const seed of seeds) await oneSeed(seed);
-if (jsonOut) await writeFile(jsonOut, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+if (summarize) {
+  for (const file of summarize.split(','))
+    // JSON lines only: a run's stdout (its lines, then its summary) is read as well as its --json file.
+    for (const l of (await readFile(file, 'utf8')).split('\n').filter((x) => x.startsWith('{'))) {
+      const line = JSON.parse(l);
+      if (scenarios.includes(line.scenario)) lines.push(line);
+    }
+} else {
+  for (const seed of seeds) {
+    await oneSeed(seed);
+    // Written after every seed, so a long run that is stopped keeps what it measured.
+    if (jsonOut) await writeFile(jsonOut, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  }
+}
+const seedsSeen = [...new Set(lines.map((l) => l.seed))].sort((a, b) => a - b);
+const trafficSeen = [...new Set(lines.map((l) => l.trafficSessions))].join(', ');
+const candidatesSeen = [...new Set(lines.map((l) => l.candidate ?? candidate))].join(', ');
+const sharesSeen = [...new Set(lines.map((l) => l.driftShare).filter((x) => x !== undefined))].join(', ');
 
 // Rates: calm → seeds with a drifted column or dataset drift (false alarms); a drift scenario →
 // seeds where the column it changes drifted (detected), seeds with dataset drift, and per column.
@@ -157,7 +178,7 @@ const CHANGES = {
 };
 const columns = [...new Set(lines.flatMap((l) => Object.keys(l.columns)))];
 console.log(
-  `\n${seeds.length} seeds (${seeds.join(', ')}), ${demo.trafficSessions} test sessions replayed, candidate ${candidate}`,
+  `\n${seedsSeen.length} seeds (${seedsSeen.join(', ')}), ${trafficSeen} test sessions replayed, candidate ${candidatesSeen}, dataset drift share ${sharesSeen || '?'}`,
 );
 console.log(
   [

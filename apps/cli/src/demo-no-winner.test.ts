@@ -8,6 +8,7 @@ import { decideGate, type PipelineRunResult } from '@skiff/pipeline';
 import { createFsRegistry } from '@skiff/registry';
 import { createContext } from './context.js';
 import { demoOutcome, runDemo, type DemoHandle } from './commands/demo.js';
+import { expectDemoOutputMatchesGate } from './test-helpers/demo-output.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -17,6 +18,7 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
  * an hour leave a few dozen test predictions, and a 99.9 % interval: no model of the run can beat
  * every other for certain. On a fresh data dir the demo must then say so and serve the run's best
  * model on the point estimate — never nothing, and never a model another model of the run beat.
+ * The demo's default candidate set goes through model selection first (1 epoch each here).
  */
 describe('the demo with no clear winner', () => {
   let dataDir: string;
@@ -24,6 +26,7 @@ describe('the demo with no clear winner', () => {
   let second: DemoHandle | undefined;
   const lines: string[] = [];
   const again: string[] = [];
+  const registry = () => createFsRegistry({ root: path.join(dataDir, 'registry') });
 
   /** A demo run on `dataDir` (fresh Temporal ports each time; the Temporal db and registry stay). */
   const demo = async (out: string[]) => {
@@ -75,12 +78,11 @@ describe('the demo with no clear winner', () => {
       model: { name: string; version: string };
     };
     expect(ready.model).toEqual({
-      name: d.promote === 'candidate' ? 'gru4rec' : d.promote,
+      name: d.promote === 'candidate' ? (await registry().get(r.modelVersion)).manifest.name : d.promote,
       version: r.promotedVersion,
     });
     expect(r.traffic.ok).toBeGreaterThan(0);
-    const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
-    const [move] = await registry.history('production');
+    const [move] = await registry().history('production');
     expect(move).toMatchObject({ from: null, to: r.promotedVersion });
     expect(move!.reason).toMatch(/no clear winner: .* does not beat .*99\.9% CI/);
   });
@@ -111,6 +113,10 @@ describe('the demo with no clear winner', () => {
     expect(out).toMatch(new RegExp(`production: ${r.promotedVersion} \\(`));
   });
 
+  it('prints the candidates on validation and the test table and decision exactly as the gate recorded them', async () => {
+    await expectDemoOutputMatchesGate(lines.join('\n'), first!.result, path.join(dataDir, 'registry'));
+  });
+
   it('run again with that model in production: still no clear winner, so the champion stays and is served', async () => {
     const champion = first!.result.promotedVersion!;
     await first!.close();
@@ -126,8 +132,8 @@ describe('the demo with no clear winner', () => {
       `NO CLEAR WINNER: no model of the run beat every other at 99.9%; production stays the existing champion ${champion}.`,
     );
     expect(again.join('\n')).toContain(`  ${r.outcome}`);
-    const registry = createFsRegistry({ root: path.join(dataDir, 'registry') });
-    expect((await registry.history('production')).map((e) => e.to)).toEqual([champion]);
+    expect((await registry().history('production')).map((e) => e.to)).toEqual([champion]);
+    await expectDemoOutputMatchesGate(again.join('\n'), r, path.join(dataDir, 'registry'));
   }, 600_000);
 });
 

@@ -12,6 +12,7 @@ import { createFsRegistry } from '@skiff/registry';
 import { createContext } from './context.js';
 import { runDemo, type DemoHandle } from './commands/demo.js';
 import { classify, shellLines } from './test-helpers/doc-blocks.js';
+import { expectDemoOutputMatchesGate } from './test-helpers/demo-output.js';
 
 const run = promisify(execFile);
 const artifactsDir = fileURLToPath(new URL('../test-artifacts', import.meta.url));
@@ -46,6 +47,7 @@ describe('end to end: the demo loop', () => {
   let demo: DemoHandle;
   let temporalPort: number;
   let temporalUiPort: number;
+  const said: string[] = [];
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-e2e-'));
@@ -59,6 +61,7 @@ describe('end to end: the demo loop', () => {
         cacheDir: path.join(repoRoot, '.cache'),
       },
     );
+    ctx.say = (line) => void said.push(line);
     demo = await runDemo(ctx, {
       once: true,
       sessions: 5_000,
@@ -104,6 +107,9 @@ describe('end to end: the demo loop', () => {
         d.promote === 'candidate' ? 'gru4rec' : d.promote,
       );
     }
+    // The demo's candidate set: every candidate scored on validation, the best refit and gated.
+    expect(r.candidates!.candidates.map((c) => c.name)).toEqual(['gru4rec', 'gru4rec-repeat']);
+    await expectDemoOutputMatchesGate(said.join('\n'), r, path.join(dataDir, 'registry'));
     const { manifest } = await registry.get('v0001');
     expect(manifest.lineage.workflowId).toBe(r.workflowId);
     expect(manifest.lineage.loadIds.length).toBeGreaterThan(0);

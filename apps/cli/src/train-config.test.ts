@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTrainingConfig, readTrainParams, resolveTrainConfig, shippedConfigNames } from './commands/model.js';
+import { DEMO_TRAIN_CONFIG } from './commands/demo.js';
 
 describe('training configs (--config)', () => {
   const dirs: string[] = [];
@@ -22,6 +23,16 @@ describe('training configs (--config)', () => {
     // The tuning notes ($comment, $meta) are not parameters.
     expect(Object.keys(p).some((k) => k.startsWith('$'))).toBe(false);
     expect(await readTrainParams('gru4rec-yoochoose.v1', { model: 'sr' })).toMatchObject({ model: 'sr' });
+  });
+
+  it("the demo's candidate set: two GRU4Rec candidates that differ only in the repeat term; --epochs applies to both", async () => {
+    const { train, candidates } = await readTrainingConfig(DEMO_TRAIN_CONFIG, { epochs: 1 });
+    expect(candidates!.map((c) => c.name)).toEqual(['gru4rec', 'gru4rec-repeat']);
+    expect(candidates![0]!.params).toEqual(train);
+    expect(candidates![1]!.params).toEqual({ ...train, repeatWindow: 5 });
+    expect(train).toMatchObject({ model: 'gru4rec', epochs: 1 });
+    // A command that trains one model refuses it.
+    await expect(readTrainParams(DEMO_TRAIN_CONFIG)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
   it('a file path wins over a name; an unknown name or a bad file is CONFIG_INVALID with the shipped names', async () => {

@@ -35,6 +35,12 @@ describe('loadConfig', () => {
     expect((err as SkiffError).message).toMatch(/logLevel/);
     expect((err as SkiffError).message).toMatch(/serveTfThreads/);
   });
+
+  it("reads the monitor's dataset drift share (default 0.1: any drifted column of six), in (0, 1]", () => {
+    expect(loadConfig({}).driftShare).toBe(0.1);
+    expect(loadConfig({ SKIFF_DRIFT_SHARE: '0.5' }).driftShare).toBe(0.5);
+    for (const bad of ['0', '1.5', 'half']) expect(() => loadConfig({ SKIFF_DRIFT_SHARE: bad })).toThrow(/driftShare/);
+  });
 });
 
 describe('pipelineSettings', () => {

@@ -10,7 +10,10 @@ export interface DriftInput {
   reference: Record<string, ColumnValues>;
   current: Record<string, ColumnValues>;
   columns: Array<{ name: string; type: ColumnKind }>;
-  /** Dataset drift when share of drifted columns >= driftShare. Default 0.5. */
+  /**
+   * Dataset drift when share of drifted columns >= driftShare (Evidently's `drift_share`), in (0, 1].
+   * Default 0.5, Evidently's default; a share of at most 1/columns means any drifted column.
+   */
   driftShare?: number;
   /** Registry names ('ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi', 'kl_div'). */
   perColumnMethod?: Record<string, string>;
@@ -163,6 +166,8 @@ export function computeColumnDrift(
 /** Data drift of a set of columns, as Evidently 0.7 `DataDriftPreset` computes it. */
 export function computeDrift(input: DriftInput): DriftResult {
   const driftShare = input.driftShare ?? 0.5;
+  if (!(driftShare > 0 && driftShare <= 1))
+    throw new SkiffError('BAD_INPUT', `computeDrift: driftShare must be in (0, 1], got ${driftShare}`);
   if (input.columns.length === 0) throw new SkiffError('BAD_INPUT', 'computeDrift: no columns to test');
   const seen = new Set<string>();
   const columns = input.columns.map(({ name, type }) => {

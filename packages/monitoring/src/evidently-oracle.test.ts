@@ -82,6 +82,8 @@ interface Case {
   num: string[];
   cat: string[];
   methods?: Record<string, string>;
+  /** Evidently's `drift_share` (default 0.5). */
+  driftShare?: number;
 }
 const CASES: Case[] = [
   {
@@ -117,6 +119,17 @@ const CASES: Case[] = [
     num: ['x', 'y', 'k'],
     cat: ['city', 'flag'],
     methods: { x: 'psi', y: 'kl_div', k: 'jensenshannon', city: 'psi', flag: 'kl_div' },
+  },
+  // skiff's default dataset rule (SKIFF_DRIFT_SHARE 0.1: any drifted column of up to six); one
+  // column drifts here, which Evidently's 0.5 would not call dataset drift.
+  {
+    name: 'drift_share 0.1 (skiff default)',
+    nRef: 3000,
+    nCur: 2500,
+    shift: 0.05,
+    num: ['x', 'y', 'k'],
+    cat: ['city', 'flag'],
+    driftShare: 0.1,
   },
 ];
 
@@ -160,6 +173,7 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
           ...c.cat.map((name) => ({ name, type: 'cat' as const })),
         ],
         ...(c.methods ? { perColumnMethod: c.methods } : {}),
+        ...(c.driftShare !== undefined ? { driftShare: c.driftShare } : {}),
       };
       const ts: DriftResult = computeDrift(input);
       // The fast CSV reader (what the CLI and the bench use) gives the very same scores as in-memory frames.
@@ -183,6 +197,7 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
         c.cat.join(','),
         '--snapshot',
         snapshotPath,
+        ...(c.driftShare !== undefined ? ['--drift-share', String(c.driftShare)] : []),
       ];
       if (c.methods)
         args.push(
@@ -210,6 +225,8 @@ describe.skipIf(!available)('parity with Evidently 0.7 (Python oracle)', () => {
       expect(ts.nDrifted).toBe(py.drifted_count);
       expect(ts.share).toBeCloseTo(py.share, 15);
       expect(ts.datasetDrift).toBe(py.dataset_drift);
+      // The case shows what the share changes: fewer than half of the columns drifted, yet dataset drift.
+      if (c.driftShare !== undefined) expect([ts.share < 0.5, ts.datasetDrift]).toEqual([true, true]);
 
       // The snapshot we wrote was loaded by Evidently itself and carries the same values.
       expect(py.snapshot?.loaded).toBe(true);

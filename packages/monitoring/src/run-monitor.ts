@@ -85,6 +85,11 @@ export interface RunMonitorOptions {
    * served requests have a next event. Default: hr@20, 0.2, 200.
    */
   qualityGate?: Partial<QualityGate>;
+  /**
+   * Dataset drift (what starts a retraining run) when at least this share of the tested columns
+   * drifted: Evidently's `drift_share` (default 0.5, Evidently's own default).
+   */
+  driftShare?: number;
 }
 
 /** The quality-drop verdict of a run: both numbers and the rule, so an alert can say why. */
@@ -366,7 +371,12 @@ export async function runMonitor(options: RunMonitorOptions): Promise<SkiffMonit
     prediction = scan.prediction;
   }
 
-  const result = computeDrift({ reference, current, columns });
+  const result = computeDrift({
+    reference,
+    current,
+    columns,
+    ...(options.driftShare !== undefined ? { driftShare: options.driftShare } : {}),
+  });
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const outDir = path.join(reportsDir, stamp);
   const workspacePath = options.workspaceDir ?? path.join(reportsDir, 'evidently-workspace');

@@ -117,6 +117,29 @@ describe('computeDrift', () => {
     expect(res.share).toBe(0.5);
     expect(res.datasetDrift).toBe(true);
   });
+  it('driftShare: one drifted column of two is dataset drift at 0.1 and 0.5, not at 0.6; outside (0, 1] is BAD_INPUT', () => {
+    const input = {
+      reference: { a: range(1, 10), b: [...rep('A', 50), ...rep('B', 30), ...rep('C', 20)] },
+      current: { a: range(1, 10), b: [...rep('A', 30), ...rep('B', 30), ...rep('C', 40)] },
+      columns: [
+        { name: 'a', type: 'num' as const },
+        { name: 'b', type: 'cat' as const },
+      ],
+    };
+    for (const [driftShare, datasetDrift] of [
+      [0.1, true],
+      [0.5, true],
+      [0.6, false],
+    ] as const)
+      expect(computeDrift({ ...input, driftShare })).toMatchObject({
+        nDrifted: 1,
+        share: 0.5,
+        driftShare,
+        datasetDrift,
+      });
+    for (const driftShare of [0, -0.1, 1.5, Number.NaN])
+      expect(() => computeDrift({ ...input, driftShare })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+  });
   it('empty column after cleaning is BAD_INPUT', () => {
     const run = (): unknown =>
       computeDrift({

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@skiff/config';
 import { silentLogger } from '@skiff/core';
 import { runMonitor } from '@skiff/monitoring';
 import { createFsRegistry } from '@skiff/registry';
@@ -13,7 +14,8 @@ import { sequences } from './test-helpers/sessions.js';
  * about drifts, and calm traffic drifts nowhere. Reference = a training snapshot with its
  * items.json, as the warehouse writes it; current = serving records of every prefix. The volumes are
  * the demo's (about 1,000 served sessions of two items or more): much less calm traffic "drifts" by
- * chance, since a session's items share its intent.
+ * chance, since a session's items share its intent. Dataset drift (what starts a retraining run)
+ * is judged with the configuration's default share, as the monitoring activity does.
  */
 const catalogue = createCatalogue({ items: 500, seed: 11 });
 const start = new Date(Date.UTC(2026, 0, 1));
@@ -65,6 +67,7 @@ describe('simulator drift scenarios through runMonitor', () => {
       snapshotsDir: path.join(root, 'snapshots'),
       reportsDir: path.join(root, 'reports'),
       logger: silentLogger,
+      driftShare: loadConfig({}).driftShare,
     });
     return {
       r,
@@ -83,19 +86,22 @@ describe('simulator drift scenarios through runMonitor', () => {
   });
 
   it('category drift: the category column drifts', async () => {
-    const { drifted } = await monitor('category', { kind: 'category-shift' });
+    const { r, drifted } = await monitor('category', { kind: 'category-shift' });
     expect(drifted).toContain('category');
     expect(drifted).not.toContain('session_length');
+    expect(r.datasetDrift).toBe(true);
   });
 
   it('popularity drift: the popularity bucket drifts', async () => {
-    const { drifted } = await monitor('popularity', { kind: 'popularity-shift' });
+    const { r, drifted } = await monitor('popularity', { kind: 'popularity-shift' });
     expect(drifted).toContain('item_popularity_bucket');
     expect(drifted).not.toContain('session_length');
+    expect(r.datasetDrift).toBe(true);
   });
 
   it('session-length drift: session_length drifts', async () => {
-    const { drifted } = await monitor('longer', { kind: 'longer-sessions' });
+    const { r, drifted } = await monitor('longer', { kind: 'longer-sessions' });
     expect(drifted).toContain('session_length');
+    expect(r.datasetDrift).toBe(true);
   });
 });

@@ -32,6 +32,7 @@ export function buildMonitoringDeps(
           maxRelativeDrop: config.qualityMaxDrop,
           minEvents: config.qualityMinEvents,
         },
+        driftShare: config.driftShare,
         ...(input.windowHours ? { windowHours: input.windowHours } : {}),
         ...extra,
       }),

@@ -16,7 +16,7 @@ import {
 } from '@skiff/simulator';
 import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import { sendTraffic } from '../traffic.js';
-import { printRun, readTrainParams } from './model.js';
+import { printRun, readTrainingConfig } from './model.js';
 import { applyScheduleSet, monitoringParams, serve } from './ops.js';
 
 /** The simulator's drift scenarios (`--drift <kind>`). */
@@ -33,6 +33,8 @@ export interface DemoOptions {
   days: number;
   seed: number;
   epochs?: number;
+  /** Training config (file or shipped name); default the demo's candidate set (`DEMO_TRAIN_CONFIG`). */
+  config?: string;
   trafficSessions: number;
   /** true = popularity-shift; or a simulator scenario kind. */
   drift?: boolean | string;
@@ -89,6 +91,8 @@ export interface DemoResult {
   metrics: Record<string, number>;
   baselines: Record<string, Record<string, number>>;
   promoted: boolean;
+  /** The candidates scored on validation and the one chosen (then refit and gated as `candidate`). */
+  candidates?: PipelineRunResult['candidates'];
   /** What `production` points to after the run (the candidate or, under promote-best, a baseline). */
   promotedVersion?: string;
   /** The version served after the training run (what `production` points to). */
@@ -112,16 +116,28 @@ export interface DemoResult {
 
 export const DEMO_DEFAULTS = { sessions: 40_000, items: 2_000, days: 7, seed: 1, trafficSessions: 2_000 };
 
+/**
+ * The demo's training config (shipped, apps/cli/configs/demo.json): a small candidate set that goes
+ * through the same model selection as any pipeline run — each candidate trained on train and scored
+ * on validation, the best refit on train + validation and gated against the baselines.
+ */
+export const DEMO_TRAIN_CONFIG = 'demo';
+
+/** What the run's `candidate` is: the chosen candidate's name under model selection, else the model kind. */
+function candidateName(run: PipelineRunResult, kind: string): string {
+  return run.candidates?.chosen ?? kind;
+}
+
 /** `v0002 (sr)`: what production points to at the end (a drift retraining may have moved it). */
 function productionAfter(
   served: { version: string; name: string },
   retrain: PipelineRunResult | null,
-  candidateName: string,
+  kind: string,
 ): string {
   const moved = retrain?.promoted && retrain.promotedVersion;
   if (!moved) return `${served.version} (${served.name})`;
   const who = retrain.decision?.promote;
-  return `${retrain.promotedVersion} (${!who || who === 'candidate' ? candidateName : who}, by the retraining)`;
+  return `${retrain.promotedVersion} (${!who || who === 'candidate' ? candidateName(retrain, kind) : who}, by the retraining)`;
 }
 
 /**
@@ -131,7 +147,10 @@ function productionAfter(
  */
 export function demoOutcome(run: PipelineRunResult): string {
   const d = run.decision;
-  const name = (m: string) => (m === 'candidate' ? `the candidate ${run.modelVersion}` : `the ${m} baseline`);
+  const name = (m: string) =>
+    m === 'candidate'
+      ? `the candidate ${run.candidates ? `${run.candidates.chosen} ` : ''}${run.modelVersion}`
+      : `the ${m} baseline`;
   if (!d) return run.promoted ? `promoted: ${run.promotionReason}` : `production unchanged: ${run.promotionReason}`;
   const pct = `${Math.round(d.confidence * 1000) / 10}%`;
   if (run.promoted && d.fallback)
@@ -184,14 +203,18 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
     await t.close({ stopServer: true });
   };
   try {
-    step(3, 'trainingPipeline: ingest → transform → validate → train → evaluate → register → promote');
-    const train = await readTrainParams(undefined, opts.epochs ? { epochs: opts.epochs } : {});
+    step(3, 'trainingPipeline: ingest → transform → validate → select → train → evaluate → register → promote');
+    const { train, candidates } = await readTrainingConfig(
+      opts.config ?? DEMO_TRAIN_CONFIG,
+      opts.epochs ? { epochs: opts.epochs } : {},
+    );
     // The demo promotes whichever model wins its test (a baseline too) — never a model that a
     // baseline beat in the same run. When no model wins clearly, an existing champion stays; on a
     // fresh data dir the run's best model on the point estimate is served, and the demo says so.
     const settings = pipelineSettings(ctx.config);
     const training = {
       train,
+      ...(candidates ? { candidates } : {}),
       ...settings,
       gate: { ...settings.gate, policy: 'promote-best' as const, noWinner: 'serve-best' as const },
       queues: taskQueues(ctx.config),
@@ -253,10 +276,12 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
       printRun(ctx, retrain);
       ctx.say(`  ${demoOutcome(retrain)}`);
     }
-    if (!opts.once) await applyScheduleSet(ctx, t.client.client);
+    // The scheduled monitoring and nightly runs train what the demo trained (its candidate set).
+    if (!opts.once) await applyScheduleSet(ctx, t.client.client, training);
 
+    const chosen = run.candidates ? ` (${run.candidates.chosen}, chosen on validation)` : '';
     ctx.say(
-      `\nmodel ${run.modelVersion}: HR@20 ${run.metrics['hr@20']?.toFixed(4)}; ${Object.entries(run.baselines)
+      `\nmodel ${run.modelVersion}${chosen}: HR@20 ${run.metrics['hr@20']?.toFixed(4)}; ${Object.entries(run.baselines)
         .map(([n, m]) => `${n.toUpperCase()} ${m['hr@20']?.toFixed(4)}`)
         .join(', ')}; production: ${productionAfter(served, retrain, train.model)}`,
     );
@@ -272,6 +297,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
         metrics: run.metrics,
         baselines: run.baselines,
         promoted: run.promoted,
+        ...(run.candidates ? { candidates: run.candidates } : {}),
         ...(run.promotedVersion ? { promotedVersion: run.promotedVersion } : {}),
         servedVersion: served.version,
         outcome,
@@ -307,7 +333,11 @@ export function registerDemo(program: Command): void {
     .option('--items <n>', 'catalogue size', (v) => Number(v), DEMO_DEFAULTS.items)
     .option('--days <n>', 'days of simulated traffic', (v) => Number(v), DEMO_DEFAULTS.days)
     .option('--seed <n>', 'simulator seed', (v) => Number(v), DEMO_DEFAULTS.seed)
-    .option('--epochs <n>', 'override training epochs', (v) => Number(v))
+    .option('--epochs <n>', 'override training epochs (every candidate)', (v) => Number(v))
+    .option(
+      '--config <file|name>',
+      `training config: a JSON file or a shipped name (default ${DEMO_TRAIN_CONFIG}, the demo's candidate set)`,
+    )
     .option(
       '--traffic-sessions <n>',
       'test sessions replayed through HTTP',

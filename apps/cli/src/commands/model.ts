@@ -114,7 +114,8 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
     ctx.say(
       `candidates (trained on train, scored on validation; chosen: ${r.candidates.chosen}, refit on train + validation):`,
     );
-    for (const c of r.candidates.candidates) ctx.say(`  ${candidateLine(c)}`);
+    const width = Math.max(12, ...r.candidates.candidates.map((c) => c.name.length + 1));
+    for (const c of r.candidates.candidates) ctx.say(`  ${candidateLine(c, width)}`);
   }
   if (r.selection)
     ctx.say(
@@ -147,24 +148,30 @@ export function printRun(ctx: Context, r: PipelineRunResult): void {
   ctx.say(`  ${r.decision ? '' : r.promoted ? 'promoted to production: ' : 'not promoted: '}${r.promotionReason}`);
 }
 
-/** One candidate of a model selection on one line: name, distinguishing params, state and validation scores. */
-export function candidateLine(c: {
-  name: string;
-  params: Record<string, unknown>;
-  state?: string;
-  'val_hr@20'?: number;
-  'val_mrr@20'?: number;
-  validation?: { 'hr@20': number; 'mrr@20': number };
-  chosenEpochs?: number;
-  trainSeconds?: number;
-}): string {
+/**
+ * One candidate of a model selection on one line: name (padded to `width`, so that the candidates of
+ * a run line up), distinguishing params, state and validation scores.
+ */
+export function candidateLine(
+  c: {
+    name: string;
+    params: Record<string, unknown>;
+    state?: string;
+    'val_hr@20'?: number;
+    'val_mrr@20'?: number;
+    validation?: { 'hr@20': number; 'mrr@20': number };
+    chosenEpochs?: number;
+    trainSeconds?: number;
+  },
+  width = 12,
+): string {
   const hr = c.validation?.['hr@20'] ?? c['val_hr@20'];
   const mrr = c.validation?.['mrr@20'] ?? c['val_mrr@20'];
   const params = Object.entries(c.params)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(' ');
   return [
-    c.name.padEnd(12),
+    c.name.padEnd(width),
     c.state ? c.state.padEnd(8) : '',
     hr !== undefined ? `val HR@20 ${hr.toFixed(4)}  MRR@20 ${(mrr ?? 0).toFixed(4)}` : '',
     c.chosenEpochs !== undefined ? `epochs ${c.chosenEpochs}` : '',
@@ -366,7 +373,9 @@ export function registerModelCommands(program: Command): void {
         ctx.say(
           `${workflowId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}${s.progress?.metrics ? `, hr@20 ${s.progress.metrics['hr@20']?.toFixed(4)}` : ''}`,
         );
-        for (const c of s.progress?.candidates ?? []) ctx.say(`  candidate ${candidateLine(c)}`);
+        const all = s.progress?.candidates ?? [];
+        const width = Math.max(12, ...all.map((c) => c.name.length + 1));
+        for (const c of all) ctx.say(`  candidate ${candidateLine(c, width)}`);
         for (const a of s.activities)
           ctx.say(
             `  running ${a.type} (attempt ${a.attempt}${a.worker ? ` on ${a.worker}` : ''}): ${JSON.stringify(a.heartbeat)}`,

@@ -31,10 +31,17 @@ export function monitoringParams(ctx: Context, training: PipelineParams): Monito
   };
 }
 
-/** The schedules of the config: monitoring every `monitorEvery`, retraining daily at `retrainAt`. */
-export async function applyScheduleSet(ctx: Context, client: Parameters<typeof applySchedules>[0]) {
+/**
+ * The schedules of the config: monitoring every `monitorEvery`, retraining daily at `retrainAt`.
+ * `training`: what those runs train (default: the default training config with the config's settings).
+ */
+export async function applyScheduleSet(
+  ctx: Context,
+  client: Parameters<typeof applySchedules>[0],
+  training?: PipelineParams,
+) {
   const [h, m] = ctx.config.retrainAt.split(':').map(Number) as [number, number];
-  const training = {
+  training ??= {
     train: await readTrainParams(undefined),
     ...pipelineSettings(ctx.config),
     queues: taskQueues(ctx.config),
