@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '@skiff/orchestrator-temporal';
 import { findPublicData, publicDataSkipReason, YOOCHOOSE_SAMPLE } from '@skiff/testing';
 import { CLI_MAIN, runCliProcess } from './test-helpers/cli.js';
 
@@ -24,17 +24,6 @@ const dataDir = lookup.dir;
 const title = dataDir
   ? `yoochoose-best through skiff train and skiff serve (${dataDir})`
   : `yoochoose-best through skiff train and skiff serve (skipped: ${publicDataSkipReason(YOOCHOOSE_SAMPLE, lookup)})`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface RunJson {
   modelVersion: string;

@@ -78,6 +78,16 @@ export type ItemCatalog = Record<string, { category: string | null; price: numbe
 
 const listWeighting = z.enum(['div', 'linear', 'quadratic', 'log', 'same']);
 
+/** What STAN and VSTAN share (VSTAN adds two weights). */
+const STAN_SETTINGS = z.object({
+  k: z.number().int().min(1),
+  sampleSize: z.number().int().min(0),
+  lambdaSpw: z.number().positive(),
+  lambdaSnh: z.number().positive(),
+  lambdaInh: z.number().positive(),
+  remind: z.boolean(),
+});
+
 /**
  * Each baseline kind's own settings, every key optional (the model package holds the defaults and
  * what each one means). Strict: a misspelled key is refused, never silently dropped.
@@ -100,28 +110,8 @@ export const BASELINE_PARAMS_SCHEMAS = {
     })
     .partial()
     .strict(),
-  stan: z
-    .object({
-      k: z.number().int().min(1),
-      sampleSize: z.number().int().min(0),
-      lambdaSpw: z.number().positive(),
-      lambdaSnh: z.number().positive(),
-      lambdaInh: z.number().positive(),
-      remind: z.boolean(),
-    })
-    .partial()
-    .strict(),
-  vstan: z
-    .object({
-      k: z.number().int().min(1),
-      sampleSize: z.number().int().min(0),
-      lambdaSpw: z.number().positive(),
-      lambdaSnh: z.number().positive(),
-      lambdaInh: z.number().positive(),
-      remind: z.boolean(),
-      lambdaIpw: z.number().positive(),
-      lambdaIdf: z.number().min(0),
-    })
+  stan: STAN_SETTINGS.partial().strict(),
+  vstan: STAN_SETTINGS.extend({ lambdaIpw: z.number().positive(), lambdaIdf: z.number().min(0) })
     .partial()
     .strict(),
 } as const satisfies Record<(typeof BASELINE_KINDS)[number], z.ZodType>;
