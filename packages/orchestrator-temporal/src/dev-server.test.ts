@@ -73,6 +73,24 @@ describe('startDevServer', () => {
     }
   });
 
+  it('does not retry when the taken port is one the caller chose (a new start would fail the same way)', async () => {
+    const uiPort = await freePort();
+    const cliPath = await flakyCli(
+      await mkdtemp(path.join(dir, 'cli-')),
+      realCli,
+      1,
+      `listen tcp 127.0.0.1:${uiPort}: bind: address already in use`,
+    );
+    const err = await startDevServer({
+      cli: { kind: 'binary', path: cliPath, source: 'test' },
+      stateDir: path.join(dir, 'own-port'),
+      port: await freePort(),
+      uiPort,
+    }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(new RegExp(`exited with code 2 \\(listen tcp 127.0.0.1:${uiPort}: bind`));
+    expect(await readFile(path.join(path.dirname(cliPath), 'starts'), 'utf8')).toBe('1\n');
+  });
+
   it('reports any other early exit at once, with the cause from the server log', async () => {
     const cliPath = await flakyCli(await mkdtemp(path.join(dir, 'cli-')), realCli, 1, 'database is locked');
     const err = await startDevServer({

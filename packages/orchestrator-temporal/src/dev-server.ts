@@ -118,7 +118,7 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
       return started.server;
     }
     const firstError = await firstErrorLine(logPath, started.logOffset);
-    if (attempt < START_ATTEMPTS && /address already in use/i.test(firstError ?? '')) {
+    if (attempt < START_ATTEMPTS && lostInternalPortRace(firstError, [port, uiPort])) {
       logger.warn('Temporal dev server lost a port race while starting; starting it again', {
         attempt,
         error: firstError,
@@ -130,6 +130,16 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
       `temporal server start-dev exited with code ${started.exitCode}${firstError ? ` (${firstError})` : ''}; see ${logPath}`,
     );
   }
+}
+
+/**
+ * True when the error is a bind failure on a port other than the ones the caller chose: those are
+ * the CLI's own picks, which a new start picks again. A taken frontend or UI port would fail the
+ * same way every time, so it is reported at once.
+ */
+function lostInternalPortRace(error: string | null, ownPorts: number[]): boolean {
+  const taken = /:(\d+): bind: address already in use/i.exec(error ?? '');
+  return taken !== null && !ownPorts.includes(Number(taken[1]));
 }
 
 /** Starts after a lost internal port race are retried this many times in all. */
@@ -213,7 +223,8 @@ async function spawnDevServer(options: {
  * log: the cause, where later lines are often a crash that follows from it.
  */
 async function firstErrorLine(logPath: string, fromOffset: number): Promise<string | null> {
-  const text = (await readFile(logPath, 'utf8').catch(() => '')).slice(fromOffset);
+  const bytes = await readFile(logPath).catch(() => Buffer.alloc(0));
+  const text = bytes.subarray(fromOffset).toString('utf8');
   const lines = text.split('\n');
   const line = lines.find((l) => l.includes('level=ERROR')) ?? lines.find((l) => /^(panic|Error):/.test(l));
   if (!line) return null;
