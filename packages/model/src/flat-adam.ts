@@ -36,7 +36,10 @@ export class FlatAdam {
     const c1 = 1 - this.beta1 ** this.step;
     const c2 = 1 - this.beta2 ** this.step;
     tf.tidy(() => {
-      const g = tf.concat(this.vars.map((x) => (x.rank === 1 ? grads[x.name]! : tf.reshape(grads[x.name]!, [-1]))));
+      // A weight with no path to this loss has no entry in grads: it counts as a zero gradient (its
+      // moments still decay) rather than failing the step.
+      const gradOf = (x: tf.Variable) => grads[x.name] ?? tf.zerosLike(x);
+      const g = tf.concat(this.vars.map((x) => (x.rank === 1 ? gradOf(x) : tf.reshape(gradOf(x), [-1]))));
       const m = tf.add(tf.mul(this.m, this.beta1), tf.mul(g, 1 - this.beta1));
       const v = tf.add(tf.mul(this.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
       const delta = tf.mul(tf.div(m, tf.add(tf.sqrt(v), this.epsilon)), (-this.learningRate * Math.sqrt(c2)) / c1);

@@ -44,6 +44,20 @@ describe('training kernels', () => {
     tf.dispose([a, b]);
   });
 
+  it('FlatAdam leaves a weight that the loss does not reach where it was (a zero gradient), and frees what it made', async () => {
+    await initBackend();
+    const used = tf.variable(tf.tensor1d([1, 2]));
+    const unused = tf.variable(tf.tensor2d([[3, 4]]));
+    const before = tf.memory().numTensors;
+    const opt = new FlatAdam([used, unused], 0.1);
+    for (let t = 0; t < 2; t++) opt.minimize(() => tf.sum(tf.square(used)) as tf.Scalar).dispose();
+    expect([...unused.dataSync()]).toEqual([3, 4]);
+    expect(used.dataSync()[0]).toBeLessThan(1);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([used, unused]);
+  });
+
   it("LayerNorm's closed-form gradient equals autodiff of its ops", async () => {
     await initBackend();
     const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {

@@ -56,6 +56,11 @@ export function createMicroBatcher(
     } else flush();
   };
 
+  /** The end of the turn for a batch that did not fill up meanwhile (a full one flushed at once). */
+  const flushIfCurrent = (gen: number) => {
+    if (gen === generation) flush();
+  };
+
   const flush = () => {
     scheduled = false;
     generation++;
@@ -91,7 +96,7 @@ export function createMicroBatcher(
           firstAt = performance.now();
           seen = queue.length;
           if (settleMs > 0) setImmediate(settle, generation);
-          else setImmediate(flush);
+          else setImmediate(flushIfCurrent, generation);
         }
       });
     },
