@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { pipelineSettings, taskQueues } from '@skiff/config';
+import { taskQueues } from '@skiff/config';
 import { runMonitoring, runTraining } from '@skiff/orchestrator-temporal';
 import type { PipelineRunResult } from '@skiff/pipeline';
 import { trainingBackend, untilSignal, type RunningServer } from '@skiff/runtime';
@@ -16,7 +16,7 @@ import {
 } from '@skiff/simulator';
 import { createContext, openTemporal, type Context, type GlobalOptions } from '../context.js';
 import { sendTraffic } from '../traffic.js';
-import { printRun, readTrainingConfig } from './model.js';
+import { printRun, readTrainingConfig, settingsWith } from './model.js';
 import { applyScheduleSet, monitoringParams, serve } from './ops.js';
 
 /** The simulator's drift scenarios (`--drift <kind>`). */
@@ -204,14 +204,14 @@ export async function runDemo(ctx: Context, opts: DemoOptions): Promise<DemoHand
   };
   try {
     step(3, 'trainingPipeline: ingest → transform → validate → select → train → evaluate → register → promote');
-    const { train, candidates } = await readTrainingConfig(
+    const { train, candidates, gate } = await readTrainingConfig(
       opts.config ?? DEMO_TRAIN_CONFIG,
       opts.epochs ? { epochs: opts.epochs } : {},
     );
     // The demo promotes whichever model wins its test (a baseline too) — never a model that a
     // baseline beat in the same run. When no model wins clearly, an existing champion stays; on a
     // fresh data dir the run's best model on the point estimate is served, and the demo says so.
-    const settings = pipelineSettings(ctx.config);
+    const settings = settingsWith(ctx.config, gate);
     const training = {
       train,
       ...(candidates ? { candidates } : {}),

@@ -97,7 +97,7 @@ export async function readTrainParams(
  * The deployment's pipeline settings, with the gate settings a training config names (e.g. the
  * baselines its model claims to beat) in place of the deployment's for this run.
  */
-function settingsWith(
+export function settingsWith(
   config: Parameters<typeof pipelineSettings>[0],
   gate: Partial<Gate> | undefined,
 ): ReturnType<typeof pipelineSettings> {
