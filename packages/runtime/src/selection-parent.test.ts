@@ -51,6 +51,24 @@ describe('the parent run of a model selection', () => {
     expect(parents.map((p) => p.status).sort()).toEqual(['finished', 'killed', 'killed', 'running']);
   });
 
+  it('is reused by a retry from a workflow that an older skiff started (a parent without a candidateSet tag)', async () => {
+    const config = loadConfig({}, { dataDir: path.join(dataDir, 'older') });
+    const acts = createPipelineActivities(buildPipelineDeps(config, silentLogger));
+    const tracker = createFsTracker({ root: dataPaths(config.dataDir).runs });
+    const older = await tracker.startRun({
+      experiment: SELECTION_EXPERIMENT,
+      name: 'wf-old',
+      tags: { workflowId: 'wf-old', snapshotId: 'snap-1', role: 'selection' },
+    });
+    const retried = await acts.startSelection({
+      workflowId: 'wf-old',
+      snapshotId: 'snap-1',
+      candidates: [candidate('a', { model: 'sr' })],
+    });
+    expect(retried.parentRunId).toBe(older.runId);
+    expect(await tracker.getRun(older.runId)).toMatchObject({ status: 'running' });
+  });
+
   it('ends finished with the choice when the refit of the chosen candidate fails', async () => {
     const config = loadConfig({}, { dataDir });
     const deps = buildPipelineDeps(config, silentLogger);
