@@ -382,7 +382,7 @@ ${t.validationBaselines?.sr?.['hr@20']} / ${t.validationBaselines?.sr?.['mrr@20'
       ? `
 
 This search read the sample's \`train_tr\` / \`train_valid\` files with a training loop of the script's own; the
-script now reads the pipeline's own train / validation split of \`train_full\`, which holds the same sessions (the
+script reads the pipeline's own train / validation split of \`train_full\`, which holds the same sessions (the
 warehouse drops one exact duplicate row: one validation prediction fewer), and trains its trials through the
 pipeline's candidate stage (what \`skiff train --config\` runs for a config with \`candidates\`). On it \`node bench/tune-yoochoose.mjs --baselines-only\` gives
 SR ${TUNING_SPLIT_BASELINES.sr} and V-SKNN ${TUNING_SPLIT_BASELINES.vsknn}, and \`skiff train\`'s own early stopping with this

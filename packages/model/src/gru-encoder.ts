@@ -15,9 +15,10 @@ import { fusedKernels, type FusedKernels } from './tf-fused.js';
 export type GruCell = 'reset-after' | 'reset-before';
 
 /**
- * The cell params name; absent = reset-after, the only cell before the choice existed — for
- * training too, so that params recorded then (a registered version's manifest) retrain the same
- * model. The shipped configurations name reset-before.
+ * The cell params name; absent = reset-after, for training too, so that params that name no cell
+ * (a registered version's manifest from before the cell was recorded) retrain the same model. Of
+ * the shipped configurations, `gru4rec.json` names reset-before; those that name no cell
+ * (`demo.json`, `gru4rec-yoochoose.v1.json`, bench/tune-yoochoose.mjs's search) train reset-after.
  */
 export function storedCell(p: TrainParams): GruCell {
   return p.cell ?? 'reset-after';

@@ -7,9 +7,9 @@ import { mulberry32 } from './random.js';
 import { resolveSasRecOptions, sasrecEncoder } from './sasrec-encoder.js';
 
 /**
- * The encoder as first written, op for op (tf.moments in every LayerNorm, heads split and merged by
- * transposes even for one head). The encoder now skips ops that cannot change a value; this keeps
- * it honest: the same session states, bit for bit.
+ * The textbook formulation, op for op (tf.moments in every LayerNorm, heads split and merged by
+ * transposes even for one head). The encoder skips ops that cannot change a value; this reference
+ * is kept to prove they cannot: the same session states, bit for bit.
  */
 function referenceFinalState(w: Record<string, tf.Tensor>, ids: tf.Tensor2D, mask: tf.Tensor2D, p: TrainParams) {
   const { blocks, heads } = resolveSasRecOptions(p);

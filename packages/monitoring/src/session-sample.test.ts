@@ -40,7 +40,8 @@ describe('session_length of a serving log larger than the sample', () => {
     // 2,000 sessions fit under the cap: every one, with its exact length.
     expect(scan.sessionLengths).toHaveLength(sessions);
     expect(mean(scan.sessionLengths)).toBe(trueMean);
-    // The record sample's per-session maximum, which session_length used to be, is far too low.
+    // The naive estimate, the per-session maximum over the record sample, is far too low: the
+    // reason session_length is computed over the whole-session sample.
     expect(mean(currentSessionLengths(scan.sample) as number[])).toBeLessThan(0.9 * trueMean);
   });
 

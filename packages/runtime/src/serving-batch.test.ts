@@ -3,7 +3,7 @@
  * together are scored in one model call, and each answer is the one the model gives that request
  * alone: the same items in the same order, the same scores up to float noise.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,13 +72,21 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-describe.each(['gru4rec', 'sasrec'] as NeuralKind[])('skiff serve with %s: micro-batched answers', (kind) => {
+// GRU4Rec with each cell: reset-after (params naming no cell) is tfjs ops; reset-before answers
+// through TensorFlow's fused GRU kernel on tfjs-node, whose batches must answer as alone too.
+const cases: Array<{ label: string; kind: NeuralKind; cell?: 'reset-before' }> = [
+  { label: 'gru4rec', kind: 'gru4rec' },
+  { label: 'gru4rec-reset-before', kind: 'gru4rec', cell: 'reset-before' },
+  { label: 'sasrec', kind: 'sasrec' },
+];
+
+describe.each(cases)('skiff serve with $label: micro-batched answers', ({ label, kind, cell }) => {
   let root: string;
   let artifact: string;
   let single: LoadedModel;
 
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), `skiff-serving-batch-${kind}-`));
+    root = await mkdtemp(path.join(os.tmpdir(), `skiff-serving-batch-${label}-`));
     const r = mulberry32(3);
     const sessions = Array.from({ length: 400 }, (_, i) => [
       `i${i % ITEMS}`,
@@ -96,11 +104,17 @@ describe.each(['gru4rec', 'sasrec'] as NeuralKind[])('skiff serve with %s: micro
         batchSize: 64,
         learningRate: 0.01,
         seed: 2,
+        ...(cell ? { cell } : {}),
       },
     });
     artifact = path.join(root, 'artifact');
     await model.save(artifact);
     model.dispose();
+    // The artifact served is the cell's (params naming no cell train reset-after).
+    const saved = JSON.parse(await readFile(path.join(artifact, 'config.json'), 'utf8')) as {
+      params: { cell?: string };
+    };
+    if (kind === 'gru4rec') expect(saved.params.cell).toBe(cell ?? 'reset-after');
     const config = loadConfig({ SKIFF_DATA_DIR: path.join(root, 'data') });
     const registry = buildRegistry(config);
     const v = await registry.register({

@@ -1,7 +1,8 @@
 import { expect } from 'vitest';
 import type { GateDecision } from '@skiff/pipeline';
 import { createFsRegistry } from '@skiff/registry';
-import type { DemoResult } from '../commands/demo.js';
+import { DEMO_TRAIN_CONFIG, type DemoResult } from '../commands/demo.js';
+import { readTrainingConfig } from '../commands/model.js';
 
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -14,7 +15,12 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * interval the gate judged; and that the outcome line names the model the gate promoted (or says
  * there was no clear winner) and the version `production` points to.
  */
-export async function expectDemoOutputMatchesGate(said: string, r: DemoResult, registryRoot: string): Promise<void> {
+export async function expectDemoOutputMatchesGate(
+  said: string,
+  r: DemoResult,
+  registryRoot: string,
+  trainingConfig: string = DEMO_TRAIN_CONFIG,
+): Promise<void> {
   // Step 3 only: a drift retraining prints a table of its own later on.
   const end = said.indexOf('\n[4/6]');
   const out = end >= 0 ? said.slice(0, end) : said;
@@ -43,8 +49,20 @@ export async function expectDemoOutputMatchesGate(said: string, r: DemoResult, r
     );
   const best = sel.candidates.reduce((a, b) => (b.score > a.score ? b : a));
   expect(sel.chosen).toBe(best.name);
-  // The registered candidate is the chosen candidate's refit: the params that tell the candidates apart are its.
-  for (const [k, v] of Object.entries(best.params)) expect(manifest.params[k], k).toEqual(v);
+  // The registered candidate is the chosen candidate's refit: the params that tell the candidates
+  // apart are its. Taken from the config's full params, not the run's summary: the summary shows
+  // only the params that differ from the base, so for the base-like candidate it shows none.
+  const configured = (await readTrainingConfig(trainingConfig)).candidates!;
+  expect(configured.map((c) => c.name)).toEqual(sel.candidates.map((c) => c.name));
+  const full = (c: { params: object }) => c.params as Record<string, unknown>;
+  // An absent repeatWindow is the model without the repeat term, as 0 is.
+  const value = (k: string, v: unknown) => v ?? (k === 'repeatWindow' ? 0 : null);
+  const keys = [...new Set(configured.flatMap((c) => Object.keys(full(c))))].filter((k) =>
+    configured.some((c) => value(k, full(c)[k]) !== value(k, full(configured[0]!)[k])),
+  );
+  expect(keys.length).toBeGreaterThan(0);
+  const chosen = full(configured.find((c) => c.name === sel.chosen)!);
+  for (const k of keys) expect(value(k, manifest.params[k]), k).toEqual(value(k, chosen[k]));
 
   // The test table: each model's HR@20 as the gate compared it, and the gate's interval on its row.
   const conf = `${Math.round(d.confidence * 1000) / 10}%`;

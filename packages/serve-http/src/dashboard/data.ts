@@ -175,31 +175,36 @@ export async function runsView(src: DashboardSources, limit = 15) {
   };
 }
 
-/** Attempts per candidate that the selection view reads (the newest ones). */
+/** Attempts per candidate (and of the refit) that the selection view reads: the newest ones. */
 const MAX_ATTEMPTS_SHOWN = 5;
 
 /**
  * The latest model selection from the tracker: its parent run, and every candidate run under it
  * (the latest attempt of each) with its epoch and validation scores so far, and the refit.
+ * `attempts` counts the attempts read, at most MAX_ATTEMPTS_SHOWN.
  */
 export async function selectionView(src: DashboardSources) {
   if (!src.tracker) return { selection: null };
   const [parent] = await src.tracker.listRuns({ experiment: SELECTION_EXPERIMENT, limit: 1 });
   if (!parent) return { selection: null };
-  // Only this selection's runs, and a bounded number of them: each candidate and the refit, with
-  // room for retried attempts (a lost worker's attempt is a run of its own).
-  const size = (parent.params['candidates'] ?? '').split(',').filter(Boolean).length + 1;
-  const children = await src.tracker.listRuns({
-    tags: { parentRunId: parent.runId },
-    limit: size * MAX_ATTEMPTS_SHOWN,
-  });
+  // Only this selection's runs, and a bounded number of them: per candidate and for the refit its
+  // newest attempts (a lost worker's attempt is a run of its own). One query each, so that a
+  // candidate retried many times cannot push another candidate or the refit out of a shared limit.
+  const order = (parent.params['candidates'] ?? '').split(',').filter(Boolean);
+  const tracker = src.tracker;
+  const byName = await Promise.all([
+    ...order.map((candidate) =>
+      tracker.listRuns({ tags: { parentRunId: parent.runId, candidate }, limit: MAX_ATTEMPTS_SHOWN }),
+    ),
+    tracker.listRuns({ tags: { parentRunId: parent.runId, role: 'refit' }, limit: MAX_ATTEMPTS_SHOWN }),
+  ]);
+  const children = byName.flat();
   const latest = new Map<string, (typeof children)[number]>();
   // Newest first: the first run seen of a candidate is its latest attempt.
   for (const r of children) {
     const key = r.tags['role'] === 'refit' ? '(refit)' : (r.tags['candidate'] ?? r.name);
     if (!latest.has(key)) latest.set(key, r);
   }
-  const order = (parent.params['candidates'] ?? '').split(',').filter(Boolean);
   const attempts = (key: string) =>
     children.filter((r) => (r.tags['role'] === 'refit' ? '(refit)' : (r.tags['candidate'] ?? r.name)) === key).length;
   return {

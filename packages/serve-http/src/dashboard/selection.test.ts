@@ -82,8 +82,54 @@ describe('dashboard: model selection', () => {
       await tracker.startRun({ experiment: 'sr', tags: { parentRunId: parent.runId, role: 'candidate', candidate } });
     const { selection } = await selectionView({ tracker: counting } as unknown as DashboardSources);
     expect(selection!.candidates.map((c) => c.name)).toEqual(['a', 'b']);
-    // The parent (one run) and its two candidates: none of the 40 other runs is read.
-    expect(returned.map((r) => r.runs)).toEqual([1, 2]);
-    expect(returned[1]!.filter).toMatchObject({ tags: { parentRunId: parent.runId }, limit: expect.any(Number) });
+    // The parent (one run), then each candidate's runs and the refit's (none yet): none of the 40
+    // other runs is read, and every query of the children is this parent's and bounded.
+    // (The children's queries run together: in whatever order they finish.)
+    expect(returned[0]!.runs).toBe(1);
+    expect(
+      returned
+        .slice(1)
+        .map((r) => r.runs)
+        .sort(),
+    ).toEqual([0, 1, 1]);
+    for (const r of returned.slice(1))
+      expect(r.filter).toMatchObject({ tags: { parentRunId: parent.runId }, limit: expect.any(Number) });
+  });
+
+  it('shows every candidate and the refit however often one candidate was retried', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-dash-selection-'));
+    dirs.push(dir);
+    const tracker = createFsTracker({ root: dir });
+    const parent = await tracker.startRun({
+      experiment: SELECTION_EXPERIMENT,
+      name: 'wf-3',
+      params: { candidates: 'a,b,c' },
+    });
+    const child = (tags: Record<string, string>) =>
+      tracker.startRun({ experiment: 'gru4rec', tags: { parentRunId: parent.runId, ...tags } });
+    const b = await child({ role: 'candidate', candidate: 'b' });
+    await tracker.endRun(b.runId, { status: 'finished' });
+    const c = await child({ role: 'candidate', candidate: 'c' });
+    await tracker.endRun(c.runId, { status: 'finished' });
+    // 'a' lost its worker far more often than the runs a limit shared by all would hold, all after b and c.
+    for (let i = 0; i < 30; i++) {
+      const lost = await child({ role: 'candidate', candidate: 'a' });
+      await tracker.endRun(lost.runId, { status: 'failed', error: 'worker lost' });
+    }
+    const a = await child({ role: 'candidate', candidate: 'a' });
+    await tracker.endRun(a.runId, { status: 'finished' });
+    const refit = await child({ role: 'refit' });
+    await tracker.endRun(refit.runId, { status: 'finished' });
+    // A refit's rerun after its worker was lost, newest of all.
+    const refitAgain = await child({ role: 'refit' });
+
+    const { selection } = await selectionView({ tracker } as unknown as DashboardSources);
+    expect(selection!.candidates.map((x) => [x.name, x.status, x.attempts])).toEqual([
+      ['a', 'finished', 5],
+      ['b', 'finished', 1],
+      ['c', 'finished', 1],
+      ['(refit)', 'running', 2],
+    ]);
+    expect(refitAgain.status).toBe('running');
   });
 });
