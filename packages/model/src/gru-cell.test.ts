@@ -9,18 +9,9 @@ import { gruLayer } from './gru-encoder.js';
 import { loadGru4Rec } from './neural-model.js';
 import { trainGru4Rec } from './neural-trainer.js';
 import { fusedKernels } from './tf-fused.js';
-import { chains } from './test-helpers/chains.js';
+import { chains, SMALL_GRU4REC } from './test-helpers/chains.js';
 
-const small: TrainParams = {
-  model: 'gru4rec',
-  embeddingDim: 16,
-  hiddenUnits: 16,
-  maxLen: 6,
-  epochs: 2,
-  batchSize: 64,
-  learningRate: 0.01,
-  seed: 11,
-};
+const small = SMALL_GRU4REC;
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { TrainParamsSchema, type DatasetSnapshot, type TrainParams } from '@skiff/core';
+import { TrainParamsSchema, type DatasetSnapshot } from '@skiff/core';
 import { initBackend } from './backend.js';
 import { createTfjsTrainer } from './create-tfjs-trainer.js';
 import { evaluate } from './evaluate.js';
@@ -11,18 +11,31 @@ import { loadGru4Rec } from './neural-model.js';
 import { trainGru4Rec } from './neural-trainer.js';
 import { resolveGru4RecParams } from './neural-weights.js';
 import { mulberry32 } from './random.js';
-import { chains } from './test-helpers/chains.js';
+import { chains, SMALL_GRU4REC } from './test-helpers/chains.js';
 
-const small: TrainParams = {
-  model: 'gru4rec',
-  embeddingDim: 16,
-  hiddenUnits: 16,
-  maxLen: 6,
-  epochs: 2,
-  batchSize: 64,
-  learningRate: 0.01,
-  seed: 11,
-};
+const small = SMALL_GRU4REC;
+
+/** A snapshot of chains() split files in `dir`: train, then validation and test of equal size. */
+async function chainSnapshot(dir: string, train: number, heldOut: number): Promise<DatasetSnapshot> {
+  const write = async (name: string, sessions: string[][]) => {
+    const f = path.join(dir, `${name}.json`);
+    await writeFile(f, JSON.stringify({ sessions }));
+    return f;
+  };
+  return {
+    snapshotId: 's',
+    loadIds: [],
+    createdAt: new Date(0).toISOString(),
+    dir,
+    files: {
+      train: await write('train', chains(train, 5)),
+      validation: await write('validation', chains(heldOut, 6)),
+      test: await write('test', chains(heldOut, 7)),
+    },
+    counts: { train, validation: heldOut, test: heldOut, items: 120 },
+    splitTime: { validationStart: new Date(0).toISOString(), testStart: new Date(0).toISOString() },
+  };
+}
 
 /** Sessions that start at a random item and then click it again and again: the next item is always the last one. */
 function repeats(sessions: number, items: number, seed: number): string[][] {
@@ -211,24 +224,7 @@ describe('GRU4Rec options', () => {
   it('Trainer: with patience the epochs are chosen on validation, then the model is refitted on train + validation for that many', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-es-trainer-'));
     try {
-      const write = async (name: string, sessions: string[][]) => {
-        const f = path.join(dir, `${name}.json`);
-        await writeFile(f, JSON.stringify({ sessions }));
-        return f;
-      };
-      const snapshot: DatasetSnapshot = {
-        snapshotId: 's',
-        loadIds: [],
-        createdAt: new Date(0).toISOString(),
-        dir,
-        files: {
-          train: await write('train', chains(600, 5)),
-          validation: await write('validation', chains(150, 6)),
-          test: await write('test', chains(150, 7)),
-        },
-        counts: { train: 600, validation: 150, test: 150, items: 120 },
-        splitTime: { validationStart: new Date(0).toISOString(), testStart: new Date(0).toISOString() },
-      };
+      const snapshot = await chainSnapshot(dir, 600, 150);
       const out = await createTfjsTrainer().train({
         snapshot,
         params: { ...small, epochs: 8, learningRate: 0.05, patience: 1, repeatWindow: 3 },
@@ -256,24 +252,7 @@ describe('GRU4Rec options', () => {
   it('Trainer selectOnly (one candidate of several): trains on train, scores validation, writes no artifact; an interrupted run resumes with its whole validation curve', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-select-only-'));
     try {
-      const write = async (name: string, sessions: string[][]) => {
-        const f = path.join(dir, `${name}.json`);
-        await writeFile(f, JSON.stringify({ sessions }));
-        return f;
-      };
-      const snapshot: DatasetSnapshot = {
-        snapshotId: 's',
-        loadIds: [],
-        createdAt: new Date(0).toISOString(),
-        dir,
-        files: {
-          train: await write('train', chains(400, 5)),
-          validation: await write('validation', chains(100, 6)),
-          test: await write('test', chains(100, 7)),
-        },
-        counts: { train: 400, validation: 100, test: 100, items: 120 },
-        splitTime: { validationStart: new Date(0).toISOString(), testStart: new Date(0).toISOString() },
-      };
+      const snapshot = await chainSnapshot(dir, 400, 100);
       const params = { ...small, epochs: 4, learningRate: 0.05 };
       const trainer = createTfjsTrainer();
       const full = await trainer.train({ snapshot, params, outDir: path.join(dir, 'a'), selectOnly: true });

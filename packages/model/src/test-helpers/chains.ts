@@ -1,3 +1,4 @@
+import type { TrainParams } from '@skiff/core';
 import { mulberry32 } from '../random.js';
 
 /** Sessions of 3–6 items whose next item is mostly (7i + 3) mod 120 and sometimes random: a rule a sequence model can learn. */
@@ -11,3 +12,15 @@ export function chains(sessions: number, seed: number): string[][] {
     );
   });
 }
+
+/** A GRU4Rec small enough to train on chains() in a second or two. */
+export const SMALL_GRU4REC: TrainParams = {
+  model: 'gru4rec',
+  embeddingDim: 16,
+  hiddenUnits: 16,
+  maxLen: 6,
+  epochs: 2,
+  batchSize: 64,
+  learningRate: 0.01,
+  seed: 11,
+};
